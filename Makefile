@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# durable-rules compiles C at install time: gcc and the Python headers must be present
+# (they are on the project's machines); Python must be 3.11 or 3.12.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if (3,11) <= sys.version_info[:2] < (3,13) else 1)' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test validate bench schema clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: need Python 3.11 or 3.12 (durable-rules does not build on 3.13+)"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pbr validate contracts/
+	$(BIN)/pbr serve --contracts contracts/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+validate: $(STAMP)
+	$(BIN)/pbr validate contracts/
+
+schema: $(STAMP)
+	$(BIN)/pbr schema --write
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_evaluate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,268 @@
+"""Cross-checks on a parsed contract: what the models alone cannot see.
+
+Each check returns ``(path, message, hint)`` triples; the loader places them at the
+right line. The checks: unknown milestones in prerequisites, windows and tariffs;
+prerequisite cycles; measures on the wrong side; effective dates outside the term or
+overlapping the original definition; tariffs for target groups the contract does not
+admit; payer shares that do not sum to 1; unknown parties and roles; caps below a single
+tariff; unknown benefit codes; inconsistent week patterns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from difflib import get_close_matches
+
+from .models.contract import COMPANY_MEASURES, CITIZEN_MEASURES, Contract, PartyRole, Side, TargetGroup
+
+Problem = tuple[tuple, str, str]
+
+
+def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
+    out: list[Problem] = []
+    milestone_ids = sorted(c.milestones)
+    groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
+
+    def near(name: str, choices) -> str:
+        m = get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+        return f"did you mean '{m[0]}'? " if m else ""
+
+    if c.term.end < c.term.start:
+        out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
+
+    # --- parties and payment terms
+    def check_party(path, party_id, roles: set[PartyRole], what: str):
+        if party_id not in c.parties:
+            out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties) + f"parties: {', '.join(sorted(c.parties))}"))
+        elif not roles & set(c.parties[party_id].roles):
+            out.append(
+                (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(r.value for r in roles)}")
+            )
+
+    payer_roles = {PartyRole.outcome_payer, PartyRole.fund}
+
+    def check_payers(path, payers):
+        total = sum((p.share for p in payers), Decimal(0))
+        if total != 1:
+            out.append((path, f"payer shares sum to {total}, not 1", "adjust the shares so they add up to exactly 1"))
+        seen = set()
+        for i, p in enumerate(payers):
+            check_party(path + (i, "party"), p.party, payer_roles, "a payer")
+            if p.party in seen:
+                out.append((path + (i, "party"), f"payer '{p.party}' is listed twice", "merge its shares"))
+            seen.add(p.party)
+
+    check_payers(("payment", "payers"), c.payment.payers)
+    check_party(("payment", "citizen_payee"), c.payment.citizen_payee, {PartyRole.citizen_course_provider}, "the citizen payee")
+    has_company_side = any(m.side == Side.company for m in c.milestones.values())
+    if c.payment.company_payee is not None:
+        check_party(("payment", "company_payee"), c.payment.company_payee, {PartyRole.accelerator_operator}, "the company payee")
+    elif has_company_side:
+        out.append((("payment",), "company milestones exist but no company_payee is named", "add payment.company_payee"))
+    if has_company_side and c.eligibility.companies is None:
+        out.append((("eligibility",), "company milestones exist but there is no eligibility.companies", "add it"))
+
+    # --- eligibility
+    cit = c.eligibility.citizens
+    if cit.age and cit.age.min is not None and cit.age.max is not None and cit.age.max < cit.age.min:
+        out.append((("eligibility", "citizens", "age"), f"age max {cit.age.max} is below min {cit.age.min}", ""))
+    if cit.baseline:
+        b = cit.baseline
+        if b.benefit_weeks_at_least > b.of_weeks_before_enrolment:
+            out.append(
+                (
+                    ("eligibility", "citizens", "baseline", "benefit_weeks_at_least"),
+                    f"{b.benefit_weeks_at_least} weeks cannot be met within {b.of_weeks_before_enrolment} weeks",
+                    "",
+                )
+            )
+        for i, code in enumerate(b.codes or []):
+            if code not in known_codes:
+                out.append(
+                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", near(code, known_codes))
+                )
+    if cit.enrolment_window:
+        w = cit.enrolment_window
+        if w.end < w.start:
+            out.append((("eligibility", "citizens", "enrolment_window", "end"), "the window ends before it starts", ""))
+        if w.start < c.term.start or w.end > c.term.end:
+            out.append(
+                (
+                    ("eligibility", "citizens", "enrolment_window"),
+                    f"enrolment window {w.start}..{w.end} reaches outside the term {c.term.start}..{c.term.end}",
+                    "",
+                )
+            )
+
+    # --- milestones
+    graph: dict[str, set[str]] = {}
+    for mid, m in c.milestones.items():
+        base = ("milestones", mid)
+        graph[mid] = set()
+        allowed_kinds = CITIZEN_MEASURES if m.side == Side.citizen else COMPANY_MEASURES
+        for day, definition, _ref in m.versions():
+            if definition is None:
+                continue
+            p = base if day is None else base + ("amendments", day.isoformat(), "value")
+            meas = definition.measure
+            if meas.kind not in allowed_kinds:
+                out.append(
+                    (p + ("measure", "kind"), f"measure '{meas.kind}' is not for the {m.side.value} side", f"allowed: {', '.join(allowed_kinds)}")
+                )
+            for i, pre in enumerate(definition.prerequisites):
+                if pre not in c.milestones:
+                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", near(pre, milestone_ids)))
+                else:
+                    graph[mid].add(pre)
+                    if c.milestones[pre].side != m.side:
+                        out.append((p + ("prerequisites", i), f"'{pre}' is on the other side", "prerequisites stay on one side"))
+            window = getattr(meas, "window", None)
+            if window is not None and window.after != "start":
+                if window.after not in c.milestones:
+                    out.append(
+                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids) + "or 'start'")
+                    )
+                else:
+                    graph[mid].add(window.after)
+            pattern = getattr(meas, "pattern", None)
+            if pattern is not None:
+                if pattern == "of" and meas.out_of is None:
+                    out.append((p + ("measure", "out_of"), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))
+                if pattern == "of" and meas.out_of is not None and meas.out_of < meas.weeks:
+                    out.append((p + ("measure", "out_of"), f"{meas.weeks} of {meas.out_of} weeks can never be met", ""))
+                if pattern != "of" and meas.out_of is not None:
+                    out.append((p + ("measure", "out_of"), f"out_of is only used with pattern 'of', not '{pattern}'", ""))
+                if window is not None and window.weeks < meas.weeks:
+                    out.append((p + ("measure", "window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", ""))
+        for day in m.amendments:
+            if day <= c.term.start:
+                out.append(
+                    (
+                        base + ("amendments", day.isoformat()),
+                        f"an amendment from {day} overlaps the original definition, in force from the term start {c.term.start}",
+                        "edit the definition itself, or date the amendment after the term start",
+                    )
+                )
+            if day > c.term.end:
+                out.append((base + ("amendments", day.isoformat()), f"amendment {day} is after the term end {c.term.end}", ""))
+
+    for cycle in _cycles(graph):
+        out.append(
+            (("milestones", cycle[0]), "prerequisites form a cycle: " + " -> ".join(cycle + [cycle[0]]), "no milestone can come first")
+        )
+
+    # --- tariffs
+    max_tariff: dict[str, Decimal] = {}
+    for mid, t in c.tariffs.items():
+        base = ("tariffs", mid)
+        if mid not in c.milestones:
+            out.append((base, f"tariff for unknown milestone '{mid}'", near(mid, milestone_ids)))
+            continue
+        side = c.milestones[mid].side
+        for group, dated in t.amounts.items():
+            gp = base + ("amounts", group)
+            if group != "all":
+                if group not in {g.value for g in TargetGroup}:
+                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup]) + "or 'all'"))
+                elif side == Side.company:
+                    out.append((gp, "company milestones are priced for 'all', not by target group", ""))
+                elif group not in groups_admitted:
+                    out.append(
+                        (gp, f"tariff for target group '{group}', which the contract does not admit", "add it to eligibility.citizens.target_groups or remove this line")
+                    )
+            out.extend(_check_dated(c, gp, dated, need_start=True))
+            for entry in dated.values():
+                if entry.value is not None:
+                    max_tariff[mid] = max(max_tariff.get(mid, Decimal(0)), entry.value)
+        tiers = sorted(t.volume_tiers, key=lambda v: v.after_outcomes)
+        for i, tier in enumerate(t.volume_tiers):
+            out.extend(_check_dated(c, base + ("volume_tiers", i, "amount"), tier.amount, need_start=False))
+        for a, b in zip(tiers, tiers[1:]):
+            if a.after_outcomes == b.after_outcomes:
+                out.append((base + ("volume_tiers",), f"two tiers start after {a.after_outcomes} outcomes (they overlap)", ""))
+        if t.payers is not None:
+            check_payers(base + ("payers",), t.payers)
+        if t.payee is not None:
+            role = PartyRole.citizen_course_provider if side == Side.citizen else PartyRole.accelerator_operator
+            check_party(base + ("payee",), t.payee, {role}, "the payee")
+
+    # --- caps
+    caps = c.caps
+    biggest = max(max_tariff.values(), default=Decimal(0))
+
+    def cap_check(path, dated, floor: Decimal, what: str, need_start: bool = True):
+        out.extend(_check_dated(c, path, dated, need_start=need_start))
+        for day, entry in dated.items():
+            if entry.value is not None and entry.value < floor:
+                out.append(
+                    (
+                        path + (day.isoformat(), "value"),
+                        f"cap {entry.value} is below {what} {floor}",
+                        "no such outcome could ever be paid in full; raise the cap or lower the tariff",
+                    )
+                )
+
+    citizen_max = max((v for k, v in max_tariff.items() if c.milestones[k].side == Side.citizen), default=Decimal(0))
+    company_max = max((v for k, v in max_tariff.items() if c.milestones[k].side == Side.company), default=Decimal(0))
+    if caps.per_participant:
+        cap_check(("caps", "per_participant"), caps.per_participant, citizen_max, "the largest single citizen tariff")
+    if caps.per_company:
+        cap_check(("caps", "per_company"), caps.per_company, company_max, "the largest single company tariff")
+    if caps.per_contract:
+        cap_check(("caps", "per_contract"), caps.per_contract, biggest, "the largest single tariff")
+    for mid, dated in caps.per_milestone.items():
+        if mid not in c.milestones:
+            out.append((("caps", "per_milestone", mid), f"cap for unknown milestone '{mid}'", near(mid, milestone_ids)))
+            continue
+        cap_check(("caps", "per_milestone", mid), dated, max_tariff.get(mid, Decimal(0)), f"the single tariff of '{mid}'")
+    for party, dated in caps.per_payer.items():
+        check_party(("caps", "per_payer", party), party, payer_roles, "a payer")
+        out.extend(_check_dated(c, ("caps", "per_payer", party), dated, need_start=True))
+    return out
+
+
+def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> list[Problem]:
+    out: list[Problem] = []
+    days = sorted(dated)
+    if not days:
+        out.append((path, "no effective dates given", "add at least one 'YYYY-MM-DD: {value, reference}'"))
+        return out
+    if need_start and days[0] > c.term.start:
+        out.append(
+            (
+                path + (days[0].isoformat(),),
+                f"nothing is in force from the term start {c.term.start}: the first effective date is {days[0]}",
+                f"date the first value {c.term.start} or earlier",
+            )
+        )
+    for d in days:
+        if d > c.term.end:
+            out.append((path + (d.isoformat(),), f"effective date {d} is after the term end {c.term.end}", ""))
+    return out
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each prerequisite cycle once, starting at its smallest id."""
+    found: set[tuple[str, ...]] = set()
+    out: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in stack:
+                cyc = stack[stack.index(nxt):]
+                i = cyc.index(min(cyc))
+                norm = tuple(cyc[i:] + cyc[:i])
+                if norm not in found:
+                    found.add(norm)
+                    out.append(list(norm))
+            elif len(stack) < 64:
+                visit(nxt, stack + [nxt])
+
+    for start in sorted(graph):
+        visit(start, [start])
+    return out
+
+
+def effective_dates(dated: dict) -> list[date]:
+    return sorted(dated)

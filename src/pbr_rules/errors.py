@@ -1,0 +1,79 @@
+"""Errors every layer raises, and the diagnostics they carry.
+
+The tree::
+
+    PbrError                      anything this package refuses, in the user's terms
+    ├── InputInvalid              a file or request failed validation; carries every Diagnostic
+    │   ├── ContractInvalid       a contract, template, vocabulary or scenario file is wrong
+    │   └── HistoryInvalid        a participant or company history is wrong or impossible
+    ├── EvaluationRefused         a valid history cannot be evaluated as asked (e.g. as-of after extraction)
+    └── EngineFailure             the rules engine misbehaved; never the user's fault
+
+A Diagnostic prints as ``file:line:col: dotted.path: message (hint)``, the form editors
+and CI understand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem at one place in an input file or request."""
+
+    file: str = ""
+    line: int = 0
+    col: int = 0
+    path: str = ""
+    message: str = ""
+    hint: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line:
+            where += f":{self.line}:{self.col}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class PbrError(Exception):
+    """Something pbr-rules refuses to do, explained in the user's terms."""
+
+
+class InputInvalid(PbrError):
+    """An input failed validation; every problem found is in ``diagnostics``."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
+        self.diagnostics = tuple(sorted(set(diagnostics), key=_diag_order))
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def _diag_order(d: Diagnostic):
+    return (d.file, d.line, d.col, d.path, d.message)
+
+
+class ContractInvalid(InputInvalid):
+    """A contract, template, benefit-code vocabulary or scenario file is not valid."""
+
+
+class HistoryInvalid(InputInvalid):
+    """A participant or company history is malformed or describes something impossible."""
+
+
+class EvaluationRefused(PbrError):
+    """A valid history cannot be evaluated the way it was asked."""
+
+
+class EngineFailure(PbrError):
+    """The rules engine did not behave as required; the evaluation was abandoned, nothing was paid."""

@@ -1,0 +1,412 @@
+"""Files to models: contracts (with their template merged in), vocabularies and histories.
+
+Owns reading every input file and reporting *every* problem in it at once, each at its
+``file:line:col``. Never evaluates anything.
+
+Template merge rules (an agreement that says ``extends: ../templates/x.yaml``):
+1. mappings merge key by key, recursively: the agreement only writes what differs;
+2. any other value (text, number, list, or null) in the agreement replaces the
+   template's value whole (a list is never merged item by item);
+3. a template is never an agreement: it says ``kind: template`` and cannot itself extend;
+4. the merged document is validated as one agreement, and each error points at the file
+   and line the offending value came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checks import check_contract
+from .errors import ContractInvalid, Diagnostic, HistoryInvalid, InputInvalid
+from .models.contract import Contract
+from .models.history import CompanyHistory, ParticipantHistory
+from .models.vocabulary import BenefitCodes
+from .validation import validate_model
+from .yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
+
+FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog")
+
+
+@dataclass(frozen=True)
+class LoadedContract:
+    """A validated agreement with its vocabulary, where it came from and its content hash."""
+
+    contract: Contract
+    codes: BenefitCodes
+    path: str
+    content_hash: str
+    template: str | None = None
+    source: Source | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def ruleset_name(self) -> str:
+        return f"{self.contract.id}@{self.content_hash[:16]}"
+
+
+def canonical_json(data: Any) -> str:
+    """The canonical text used for hashing and deterministic output: sorted keys, no spaces."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def file_kind(source: Source) -> str | None:
+    data = source.data
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def require_kind(source: Source, expected: tuple[str, ...], error: type[InputInvalid] = ContractInvalid) -> str:
+    kind = file_kind(source)
+    if not isinstance(source.data, dict):
+        raise error([Diagnostic(file=source.file, line=1, col=1, message="expected a mapping of keys at the top of the file")])
+    if kind not in expected:
+        file, line, col = source.where(("kind",))
+        shown = f"'{kind}'" if kind is not None else "missing"
+        raise error(
+            [
+                Diagnostic(
+                    file=file,
+                    line=line or 1,
+                    col=col or 1,
+                    path="kind",
+                    message=f"kind is {shown}; this file must be one of: {', '.join(expected)}",
+                    hint="the first key of every file says what it is, e.g. 'kind: agreement'",
+                )
+            ]
+        )
+    return kind
+
+
+# --- contracts --------------------------------------------------------------------------
+
+
+def load_contract(path: str | Path) -> LoadedContract:
+    """Load an agreement file (merging its template), validate and cross-check it."""
+    path = Path(path)
+    source = load_yaml_file(path)
+    return contract_from_source(source, base_dir=path.parent)
+
+
+def contract_from_text(text: str, *, file: str = "<input>", base_dir: Path | None = None) -> LoadedContract:
+    """Validate a contract given as YAML text (the API's validate endpoint)."""
+    return contract_from_source(parse_yaml(text, file=file), base_dir=base_dir)
+
+
+def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedContract:
+    require_kind(source, ("agreement",))
+    template_path = None
+    data = source.data
+    if "extends" in data:
+        ext = data["extends"]
+        if not isinstance(ext, str) or not ext.strip():
+            file, line, col = source.where(("extends",))
+            raise ContractInvalid(
+                [Diagnostic(file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template")]
+            )
+        if base_dir is None:
+            file, line, col = source.where(("extends",))
+            raise ContractInvalid(
+                [
+                    Diagnostic(
+                        file=file, line=line, col=col, path="extends",
+                        message="a contract sent on its own cannot extend a template",
+                        hint="send the merged agreement, or validate the file in the contracts folder",
+                    )
+                ]
+            )
+        tpath = (base_dir / ext).resolve()
+        try:
+            template = load_yaml_file(tpath)
+        except ContractInvalid as exc:
+            if not tpath.exists():
+                file, line, col = source.where(("extends",))
+                raise ContractInvalid(
+                    [Diagnostic(file=file, line=line, col=col, path="extends", message=f"template not found: {ext}", hint=f"looked for {tpath}")]
+                ) from None
+            raise exc
+        require_kind(template, ("template",))
+        if "extends" in template.data:
+            file, line, col = template.where(("extends",))
+            raise ContractInvalid(
+                [Diagnostic(file=file, line=line, col=col, path="extends", message="a template cannot extend another template")]
+            )
+        source = merge_sources(template, source)
+        template_path = str(tpath)
+
+    contract: Contract = validate_model(Contract, source, ContractInvalid)
+
+    # The vocabulary path is relative to the file that named it (often the template).
+    vfile, _, _ = source.where(("benefit_codes",))
+    vpath = (Path(vfile).parent / contract.benefit_codes) if vfile and not vfile.startswith("<") else None
+    if vpath is None or not vpath.exists():
+        file, line, col = source.where(("benefit_codes",))
+        raise ContractInvalid(
+            [Diagnostic(file=file, line=line, col=col, path="benefit_codes", message=f"benefit-code file not found: {contract.benefit_codes}")]
+        )
+    codes = load_benefit_codes(vpath)
+
+    problems = check_contract(contract, frozenset(codes.codes))
+    if problems:
+        raise ContractInvalid([_at(source, p, m, h) for p, m, h in problems])
+
+    digest = hashlib.sha256(
+        canonical_json({"contract": contract.model_dump(mode="json"), "benefit_codes": codes.model_dump(mode="json")}).encode()
+    ).hexdigest()
+    return LoadedContract(contract=contract, codes=codes, path=source.file, content_hash=digest, template=template_path, source=source)
+
+
+def _at(source: Source, path: tuple, message: str, hint: str) -> Diagnostic:
+    file, line, col = source.where(path)
+    return Diagnostic(file=file, line=line, col=col, path=format_path(path), message=message, hint=hint)
+
+
+def merge_sources(template: Source, agreement: Source) -> Source:
+    """The agreement laid over its template by the merge rules in this module's docstring."""
+    positions = dict(template.positions)
+    key_positions = dict(template.key_positions)
+
+    def drop_under(prefix: tuple):
+        for table in (positions, key_positions):
+            for p in [p for p in table if p[: len(prefix)] == prefix and len(p) > len(prefix)]:
+                del table[p]
+
+    def merge(base: Any, over: Any, path: tuple) -> Any:
+        if isinstance(base, dict) and isinstance(over, dict):
+            out = dict(base)
+            for k, v in over.items():
+                if path == () and k == "extends":
+                    continue
+                sub = path + (k,)
+                out[k] = merge(base[k], v, sub) if k in base else v
+                if k not in base or not (isinstance(base[k], dict) and isinstance(v, dict)):
+                    drop_under(sub)
+                    _copy_positions(agreement, sub, positions, key_positions)
+                else:
+                    key_positions[sub] = agreement.key_positions.get(sub, key_positions.get(sub))
+                    positions[sub] = agreement.positions.get(sub, positions.get(sub))
+            return out
+        return over
+
+    data = merge(template.data, agreement.data, ())
+    data["kind"] = "agreement"
+    positions[("kind",)] = agreement.positions.get(("kind",), positions.get(("kind",)))
+    return Source(file=agreement.file, data=data, positions=positions, key_positions=key_positions)
+
+
+def _copy_positions(src: Source, prefix: tuple, positions: dict, key_positions: dict) -> None:
+    n = len(prefix)
+    for p, pos in src.positions.items():
+        if p[:n] == prefix:
+            positions[p] = pos
+    for p, pos in src.key_positions.items():
+        if p[:n] == prefix:
+            key_positions[p] = pos
+
+
+def load_template(path: str | Path) -> Source:
+    """A template on its own: well-formed YAML of the right kind (it is checked fully when merged)."""
+    source = load_yaml_file(Path(path))
+    require_kind(source, ("template",))
+    return source
+
+
+# --- vocabularies -----------------------------------------------------------------------
+
+_CODES_CACHE: dict[tuple[str, float], BenefitCodes] = {}
+
+
+def load_benefit_codes(path: str | Path) -> BenefitCodes:
+    path = Path(path).resolve()
+    key = (str(path), path.stat().st_mtime)
+    if key not in _CODES_CACHE:
+        source = load_yaml_file(path)
+        require_kind(source, ("benefit_codes",))
+        _CODES_CACHE[key] = validate_model(BenefitCodes, source, ContractInvalid)
+    return _CODES_CACHE[key]
+
+
+# --- histories --------------------------------------------------------------------------
+
+History = ParticipantHistory | CompanyHistory
+
+
+def history_from_data(data: Any, source: Source, known_codes: frozenset[str] | None, prefix: tuple = ()) -> History:
+    """Validate one history (participant or company) from parsed data; every problem at once."""
+    if not isinstance(data, dict):
+        file, line, col = source.where(prefix)
+        raise HistoryInvalid([Diagnostic(file=file, line=line, col=col, path=format_path(prefix), message="a history must be a mapping")])
+    kind = data.get("kind", "participant")
+    cls = CompanyHistory if kind == "company" else ParticipantHistory
+    if kind not in ("participant", "company"):
+        file, line, col = source.where(prefix + ("kind",))
+        raise HistoryInvalid(
+            [Diagnostic(file=file, line=line, col=col, path=format_path(prefix + ("kind",)), message=f"kind '{kind}' is not a history", hint="allowed: participant, company")]
+        )
+    history = validate_model(cls, source, HistoryInvalid, prefix=prefix)
+    problems = history.problems(known_codes) if cls is ParticipantHistory else history.problems()
+    if problems:
+        raise HistoryInvalid([_at(source, prefix + p, m, "") for p, m in problems])
+    return history
+
+
+def load_history(path: str | Path, known_codes: frozenset[str] | None = None) -> History:
+    """One history from a YAML or JSON file."""
+    path = Path(path)
+    source = parse_yaml(read_text(path, error=HistoryInvalid), file=str(path), error=HistoryInvalid)
+    return history_from_data(source.data, source, known_codes)
+
+
+def load_cohort(path: str | Path, known_codes: frozenset[str] | None = None) -> list[History]:
+    """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".csv"))
+        if not files:
+            raise HistoryInvalid([Diagnostic(file=str(path), message="no .yaml, .json, .jsonl or .csv files in this folder")])
+        out: list[History] = []
+        problems: list[Diagnostic] = []
+        for f in files:
+            try:
+                out.extend(load_cohort(f, known_codes) if f.suffix in (".jsonl", ".csv") else _histories_in_file(f, known_codes))
+            except HistoryInvalid as exc:
+                problems.extend(exc.diagnostics)
+        if problems:
+            raise HistoryInvalid(problems)
+        return _unique(out)
+    if path.suffix == ".jsonl":
+        return _unique(_load_jsonl(path, known_codes))
+    if path.suffix == ".csv":
+        return _unique(_load_csv(path, known_codes))
+    return _unique(_histories_in_file(path, known_codes))
+
+
+def _histories_in_file(path: Path, known_codes) -> list[History]:
+    source = parse_yaml(read_text(path, max_bytes=200_000_000, error=HistoryInvalid), file=str(path), error=HistoryInvalid, max_bytes=200_000_000, max_nodes=50_000_000)
+    data = source.data
+    if isinstance(data, dict) and data.get("kind") == "cohort":
+        items = data.get("histories")
+        if not isinstance(items, list):
+            raise HistoryInvalid([Diagnostic(file=str(path), path="histories", message="a cohort file needs a list 'histories'")])
+        return _collect([(lambda i=i: history_from_data(items[i], source, known_codes, ("histories", i))) for i in range(len(items))])
+    if isinstance(data, list):
+        return _collect([(lambda i=i: history_from_data(data[i], source, known_codes, (i,))) for i in range(len(data))])
+    return [history_from_data(data, source, known_codes)]
+
+
+def _collect(thunks) -> list[History]:
+    out, problems = [], []
+    for t in thunks:
+        try:
+            out.append(t())
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise HistoryInvalid(problems)
+    return out
+
+
+def _load_jsonl(path: Path, known_codes) -> list[History]:
+    text = read_text(path, max_bytes=2_000_000_000, error=HistoryInvalid)
+    out, problems = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Diagnostic(file=str(path), line=n, col=exc.colno, message=f"not valid JSON: {exc.msg}"))
+            continue
+        source = Source(file=str(path), data=data, positions={(): (str(path), n, 1)})
+        try:
+            out.append(history_from_data(data, source, known_codes))
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise HistoryInvalid(problems)
+    return out
+
+
+# CSV long format: one row per record; see docs/histories.md.
+_CSV_LIST_RECORDS = {"benefit": "benefits", "employment": "employment", "course": "course", "event": "events", "exit": "exits", "phase": "phases", "hire": "hires"}
+_CSV_FIELDS = {
+    "benefit": ("weeks", "code"),
+    "employment": ("start", "end", "hours_per_week", "monthly_earnings", "employer", "partner_company", "kind"),
+    "course": ("date", "kind", "sessions"),
+    "event": ("date", "kind", "name", "evidence"),
+    "exit": ("date", "reason"),
+    "phase": ("phase", "completed"),
+    "hire": ("participant", "date", "end"),
+    "participant": ("municipality", "birth_date", "age_at_enrolment", "target_group", "benefit_at_enrolment", "resident", "enrolment", "extracted"),
+    "company": ("municipality", "size_band", "partner", "start", "extracted"),
+}
+_CSV_INTS = {"age_at_enrolment", "sessions"}
+_CSV_BOOLS = {"partner_company", "resident", "partner"}
+
+
+def _load_csv(path: Path, known_codes) -> list[History]:
+    text = read_text(path, max_bytes=2_000_000_000, error=HistoryInvalid)
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "id" not in reader.fieldnames or "record" not in reader.fieldnames:
+        raise HistoryInvalid([Diagnostic(file=str(path), line=1, col=1, message="a cohort CSV needs the columns 'id' and 'record'", hint="see docs/histories.md")])
+    subjects: dict[str, dict] = {}
+    rows_of: dict[str, dict[tuple, int]] = {}
+    problems: list[Diagnostic] = []
+    for n, row in enumerate(reader, start=2):
+        rec, sid = (row.get("record") or "").strip(), (row.get("id") or "").strip()
+        if rec not in _CSV_FIELDS:
+            problems.append(Diagnostic(file=str(path), line=n, col=1, path="record", message=f"unknown record '{rec}'", hint=f"allowed: {', '.join(_CSV_FIELDS)}"))
+            continue
+        values = {}
+        for f in _CSV_FIELDS[rec]:
+            v = (row.get(f) or "").strip()
+            if v == "":
+                continue
+            if f in _CSV_INTS and v.isdigit():
+                v = int(v)
+            elif f in _CSV_BOOLS and v.lower() in ("true", "false", "1", "0", "yes", "no"):
+                v = v.lower() in ("true", "1", "yes")
+            values[f] = v
+        subj = subjects.setdefault(sid, {})
+        rows = rows_of.setdefault(sid, {})
+        if rec in ("participant", "company"):
+            if "kind" in subj:
+                problems.append(Diagnostic(file=str(path), line=n, col=1, message=f"'{sid}' has two {rec} rows"))
+                continue
+            subj.update({"kind": rec, ("participant" if rec == "participant" else "company"): sid, **values})
+            rows[()] = n
+        else:
+            lst = subj.setdefault(_CSV_LIST_RECORDS[rec], [])
+            rows[(_CSV_LIST_RECORDS[rec], len(lst))] = n
+            lst.append(values)
+    out = []
+    for sid, data in subjects.items():
+        if "kind" not in data:
+            problems.append(Diagnostic(file=str(path), message=f"'{sid}' has records but no participant or company row"))
+            continue
+        positions = {p: (str(path), line, 1) for p, line in rows_of[sid].items()}
+        source = Source(file=str(path), data=data, positions=positions)
+        try:
+            out.append(history_from_data(data, source, known_codes))
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise HistoryInvalid(problems)
+    return out
+
+
+def subject_id(h: History) -> str:
+    return h.participant if isinstance(h, ParticipantHistory) else h.company
+
+
+def _unique(histories: list[History]) -> list[History]:
+    seen: set[tuple[str, str]] = set()
+    for h in histories:
+        key = (h.kind, subject_id(h))
+        if key in seen:
+            raise HistoryInvalid([Diagnostic(message=f"{h.kind} '{subject_id(h)}' appears twice in the cohort", hint="each subject once")])
+        seen.add(key)
+    return histories

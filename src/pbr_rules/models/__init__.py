@@ -1,0 +1,1 @@
+"""The vocabulary of pbr-rules as frozen pydantic models: contracts, histories, results."""

@@ -1,0 +1,118 @@
+"""Building blocks shared by every model: the strict base class and small value types.
+
+Every model refuses unknown keys. So that a contract manager sees *which* keys are
+allowed (and the nearest one to a typo), each model records, during validation, the
+keys it accepts for the raw mapping it was given; the loader turns pydantic's
+``extra_forbidden`` errors into "unknown key 'tarifs' (did you mean 'tariffs'?)".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
+
+from ..money import money_str, parse_money, parse_share
+from ..periods import latest_on_or_before, parse_iso_date
+
+ALLOWED_KEYS_CONTEXT = "allowed_keys"
+
+
+class Strict(BaseModel):
+    """Base of every model: frozen, unknown keys refused, allowed keys remembered for hints."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _remember_allowed_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and isinstance(info.context, dict):
+            registry = info.context.setdefault(ALLOWED_KEYS_CONTEXT, {})
+            registry[id(data)] = tuple(cls.model_fields)
+        return data
+
+
+ISODate = Annotated[
+    date,
+    BeforeValidator(parse_iso_date),
+    PlainSerializer(lambda d: d.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+]
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    PlainSerializer(money_str, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^-?\d{1,15}(\.\d{1,2})?$"},
+                {"type": "integer"},
+            ],
+            "description": "Amount in the contract currency, as a string such as '1250.50' or a whole number.",
+        }
+    ),
+]
+
+Share = Annotated[
+    Decimal,
+    BeforeValidator(parse_share),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$"}, {"enum": [0, 1]}],
+            "description": "A share from 0 to 1, e.g. '0.6'.",
+        }
+    ),
+]
+
+Reference = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="The clause of the signed agreement this comes from, e.g. '§ 5.2' or 'Bilag 2, pkt. 3'.",
+    ),
+]
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$",
+        description="A short id: lower-case letters, digits, '_' and '-'.",
+    ),
+]
+
+T = TypeVar("T")
+
+
+class DatedEntry(Strict, Generic[T]):
+    """One effective-dated value: in force from its date until the next date; ``value: null`` withdraws it."""
+
+    value: T | None = Field(description="The value in force from this date; null withdraws it.")
+    reference: Reference
+    documentation: str | None = Field(default=None, description="Prose for readers: why this value, what changed.")
+
+
+def in_force(dated: dict[date, DatedEntry[T]] | None, day: date) -> tuple[date, DatedEntry[T]] | None:
+    """The entry in force on ``day``: the latest effective date on or before it (None if none, or withdrawn)."""
+    if not dated:
+        return None
+    dates = sorted(dated)
+    i = latest_on_or_before(dates, day)
+    if i is None:
+        return None
+    entry = dated[dates[i]]
+    if entry.value is None:
+        return None
+    return dates[i], entry

@@ -1,0 +1,425 @@
+"""The contract vocabulary: an agreement's parties, eligibility, milestones, tariffs and caps.
+
+Keys use the agreement's own words. Every item that moves money (tariffs, caps, payer
+splits, claim lag) carries a ``reference`` to the clause of the signed agreement, and
+every value that an amendment can change is effective-dated (``{date: {value, reference}}``).
+Semantics of each measure: docs/semantics.md. Every key, for contract managers:
+docs/contract-language.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from .common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
+
+
+class TargetGroup(str, Enum):
+    """The citizen target groups of the programme (the seed text's list)."""
+
+    flexjob_visitated = "flexjob_visitated"  # fleksjobvisiteret med lille arbejdsevne
+    early_retirement_pension = "early_retirement_pension"  # førtidspensionist
+    resource_course = "resource_course"  # person i ressourceforløb
+    cash_benefit = "cash_benefit"  # udsat kontanthjælpsmodtager
+    cash_benefit_youth = "cash_benefit_youth"  # ung udsat kontanthjælpsmodtager
+    cash_benefit_immigrant = "cash_benefit_immigrant"  # indvandrer på kontanthjælp i risiko for førtidspension
+    newly_arrived_refugee = "newly_arrived_refugee"  # nyankommen flygtning med særlige udfordringer, fx traumer
+    other_vulnerable = "other_vulnerable"  # øvrige udsatte langt fra arbejdsmarkedet
+
+
+TARGET_GROUP_NAMES_DA = {
+    TargetGroup.flexjob_visitated: "fleksjobvisiterede med lille arbejdsevne",
+    TargetGroup.early_retirement_pension: "førtidspensionister",
+    TargetGroup.resource_course: "personer i ressourceforløb",
+    TargetGroup.cash_benefit: "udsatte kontanthjælpsmodtagere",
+    TargetGroup.cash_benefit_youth: "unge udsatte kontanthjælpsmodtagere",
+    TargetGroup.cash_benefit_immigrant: "indvandrere på kontanthjælp i risiko for førtidspension",
+    TargetGroup.newly_arrived_refugee: "nyankomne flygtninge med særlige udfordringer, fx traumer",
+    TargetGroup.other_vulnerable: "øvrige udsatte personer langt fra arbejdsmarkedet",
+}
+
+
+class PartyRole(str, Enum):
+    outcome_payer = "outcome_payer"
+    fund = "fund"
+    citizen_course_provider = "citizen_course_provider"
+    accelerator_operator = "accelerator_operator"
+    investor = "investor"
+
+
+class SizeBand(str, Enum):
+    """Company size by head count (EU SME definition)."""
+
+    micro = "micro"  # fewer than 10
+    small = "small"  # 10-49
+    medium = "medium"  # 50-249
+
+
+class JobKind(str, Enum):
+    ordinary = "ordinary"
+    flexjob = "flexjob"
+
+
+class Side(str, Enum):
+    citizen = "citizen"
+    company = "company"
+
+
+# --- identity and parties -------------------------------------------------------------
+
+
+class Municipality(Strict):
+    """The municipality (kommune) that is party to the agreement."""
+
+    name: str = Field(min_length=1, description="Official name, e.g. 'København'.")
+    code: str = Field(pattern=r"^\d{3}$", description="Official three-digit municipality code (kommunekode), e.g. '101'.")
+
+
+class Party(Strict):
+    """A party to the agreement and the roles it plays."""
+
+    name: str = Field(min_length=1)
+    roles: list[PartyRole] = Field(min_length=1)
+    documentation: str | None = None
+
+
+class Term(Strict):
+    """The period the agreement runs: outcomes count only when met within it (both days included)."""
+
+    start: ISODate
+    end: ISODate
+
+
+# --- eligibility ----------------------------------------------------------------------
+
+
+class AgeRange(Strict):
+    """Age in whole years on the enrolment date, both bounds included."""
+
+    min: int | None = Field(default=None, ge=0, le=130)
+    max: int | None = Field(default=None, ge=0, le=130)
+
+
+class DateRange(Strict):
+    """A period of days, both days included."""
+
+    start: ISODate
+    end: ISODate
+
+
+class BaselineRequirement(Strict):
+    """'On benefits at least N of the M weeks before enrolment.'"""
+
+    benefit_weeks_at_least: int = Field(ge=0, le=520)
+    of_weeks_before_enrolment: int = Field(ge=1, le=520)
+    codes: list[str] | None = Field(
+        default=None,
+        description="Benefit codes that count; omitted = every code that is public support.",
+    )
+    reference: Reference
+
+
+class CitizenEligibility(Strict):
+    """Who may be enrolled on the citizen course."""
+
+    description: str | None = None
+    documentation: str | None = None
+    reference: Reference
+    target_groups: list[TargetGroup] = Field(min_length=1)
+    age: AgeRange | None = None
+    residence_in_municipality: bool = True
+    baseline: BaselineRequirement | None = None
+    enrolment_window: DateRange | None = None
+    cohort_size: int | None = Field(default=None, ge=1, description="Most participants the agreement pays for.")
+
+
+class CompanyEligibility(Strict):
+    """Which companies may join the social accelerator."""
+
+    description: str | None = None
+    documentation: str | None = None
+    reference: Reference
+    size_bands: list[SizeBand] = Field(min_length=1)
+    partner_required: bool = True
+    in_municipality: bool = True
+    cohort_size: int | None = Field(default=None, ge=1)
+
+
+class Eligibility(Strict):
+    citizens: CitizenEligibility
+    companies: CompanyEligibility | None = None
+
+
+# --- milestones and their measures ----------------------------------------------------
+
+
+class Window(Strict):
+    """'Within N weeks after X': from the anchor date to the Sunday of the N-th following ISO week."""
+
+    after: str = Field(
+        default="start",
+        description="'start' (enrolment for citizens, accelerator start for companies) or a milestone id.",
+    )
+    weeks: int = Field(ge=1, le=520)
+
+
+class Enrolment(Strict):
+    """Met on the enrolment (start) date."""
+
+    kind: Literal["enrolment"]
+
+
+class OutcomeEvent(Strict):
+    """A recorded outcome event of a named kind (a qualification, an assessment...)."""
+
+    kind: Literal["outcome_event"]
+    event: str = Field(min_length=1, description="The event kind recorded in histories, e.g. 'qualification'.")
+    name: str | None = Field(default=None, description="Only events with this name (e.g. one qualification level).")
+    window: Window | None = None
+
+
+WeekPattern = Literal["consecutive", "of", "total"]
+
+
+class EmploymentWeeks(Strict):
+    """Weeks in work at or above an hours threshold: N consecutive, N of M, or N in total."""
+
+    kind: Literal["employment_weeks"]
+    min_hours_per_week: int = Field(ge=0, le=80)
+    weeks: int = Field(ge=1, le=520)
+    pattern: WeekPattern = "consecutive"
+    out_of: int | None = Field(default=None, ge=1, le=520, description="M in 'N of M weeks' (pattern 'of').")
+    job_kinds: list[JobKind] = Field(default_factory=lambda: [JobKind.ordinary, JobKind.flexjob], min_length=1)
+    partner_company_only: bool = False
+    self_supporting: bool = Field(default=False, description="Each counted week must also be self-supporting.")
+    window: Window | None = None
+
+
+class SelfSupportingWeeks(Strict):
+    """Weeks off public support (no benefit code, or a code that is not public support)."""
+
+    kind: Literal["self_supporting_weeks"]
+    weeks: int = Field(ge=1, le=520)
+    pattern: WeekPattern = "consecutive"
+    out_of: int | None = Field(default=None, ge=1, le=520)
+    window: Window | None = None
+
+
+class CumulativeEarnings(Strict):
+    """Earnings from work summed from the window's start reach an amount."""
+
+    kind: Literal["cumulative_earnings"]
+    amount: Money
+    job_kinds: list[JobKind] = Field(default_factory=lambda: [JobKind.ordinary, JobKind.flexjob], min_length=1)
+    window: Window | None = None
+
+
+class CourseAttendance(Strict):
+    """The participant has attended at least N course sessions."""
+
+    kind: Literal["course_attendance"]
+    sessions: int = Field(ge=1, le=10000)
+    window: Window | None = None
+
+
+class CourseCompletion(Strict):
+    """The participant completed the citizen course."""
+
+    kind: Literal["course_completion"]
+    window: Window | None = None
+
+
+class FlexjobHoursIncrease(Strict):
+    """A flexjob's weekly hours rise by at least X over the first flexjob week, for K weeks in a row."""
+
+    kind: Literal["flexjob_hours_increase"]
+    increase_hours: int = Field(ge=1, le=80)
+    sustained_weeks: int = Field(default=1, ge=1, le=520)
+    window: Window | None = None
+
+
+class AcceleratorPhase(Strict):
+    """The company completed a named phase of the social accelerator."""
+
+    kind: Literal["accelerator_phase"]
+    phase: str = Field(min_length=1)
+    window: Window | None = None
+
+
+class CompanyHire(Strict):
+    """The company hires a participant who is eligible under this agreement."""
+
+    kind: Literal["hire"]
+    window: Window | None = None
+
+
+class HireRetained(Strict):
+    """A hire of an eligible participant is still in place N weeks after the hire date."""
+
+    kind: Literal["hire_retained"]
+    weeks: int = Field(ge=1, le=520)
+    window: Window | None = None
+
+
+CITIZEN_MEASURES = (
+    "enrolment",
+    "outcome_event",
+    "employment_weeks",
+    "self_supporting_weeks",
+    "cumulative_earnings",
+    "course_attendance",
+    "course_completion",
+    "flexjob_hours_increase",
+)
+COMPANY_MEASURES = ("enrolment", "accelerator_phase", "hire", "hire_retained")
+
+Measure = Annotated[
+    Union[
+        Enrolment,
+        OutcomeEvent,
+        EmploymentWeeks,
+        SelfSupportingWeeks,
+        CumulativeEarnings,
+        CourseAttendance,
+        CourseCompletion,
+        FlexjobHoursIncrease,
+        AcceleratorPhase,
+        CompanyHire,
+        HireRetained,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+class Repeat(Strict):
+    """A repeatable milestone: each further block of the measure pays again, at most ``max_times`` times."""
+
+    max_times: int = Field(ge=2, le=520)
+
+
+class MilestoneDefinition(Strict):
+    """What must happen for a milestone to be met (the part an amendment can replace)."""
+
+    measure: Measure
+    prerequisites: list[str] = Field(default_factory=list, description="Milestones that must be met first.")
+    repeat: Repeat | None = Field(default=None, description="Omitted = once only (the first occurrence pays).")
+
+
+class Milestone(Strict):
+    """An outcome the agreement pays for, in the agreement's words, with its clause."""
+
+    side: Side
+    description: str = Field(min_length=1, description="One-line label.")
+    documentation: str | None = Field(default=None, description="Prose for lawyers and managers.")
+    reference: Reference
+    measure: Measure
+    prerequisites: list[str] = Field(default_factory=list)
+    repeat: Repeat | None = None
+    amendments: dict[ISODate, DatedEntry[MilestoneDefinition]] = Field(
+        default_factory=dict,
+        description="Dated replacements of the definition; value null withdraws the milestone from that date.",
+    )
+
+    def versions(self) -> list[tuple[date | None, MilestoneDefinition | None, str]]:
+        """The definition's versions in date order: (effective from, definition or None if withdrawn, clause).
+
+        The first version, from the contract itself, has no date (it holds from the start).
+        """
+        base = MilestoneDefinition(measure=self.measure, prerequisites=self.prerequisites, repeat=self.repeat)
+        out: list[tuple[date | None, MilestoneDefinition | None, str]] = [(None, base, self.reference)]
+        for day in sorted(self.amendments):
+            entry = self.amendments[day]
+            out.append((day, entry.value, entry.reference))
+        return out
+
+
+# --- money: tariffs, payment terms, caps ----------------------------------------------
+
+DatedMoney = dict[ISODate, DatedEntry[Money]]
+
+
+class VolumeTier(Strict):
+    """From the (after_outcomes + 1)-th outcome of this milestone in the cohort, the tariff becomes ``amount``."""
+
+    after_outcomes: int = Field(ge=1)
+    amount: DatedMoney
+    reference: Reference
+
+
+class PayerShare(Strict):
+    party: str
+    share: Share
+
+
+class Tariff(Strict):
+    """The price of a milestone, by target group ('all' for everyone not listed), effective-dated."""
+
+    reference: Reference
+    amounts: dict[str, DatedMoney] = Field(
+        min_length=1,
+        description="Keys: 'all' or a target group; values: {effective date: {value, reference}}.",
+    )
+    payers: list[PayerShare] | None = Field(default=None, description="Overrides the agreement's payer split.")
+    payee: str | None = Field(default=None, description="Overrides the agreement's payee for this side.")
+    volume_tiers: list[VolumeTier] = Field(default_factory=list)
+
+
+class ClaimLag(Strict):
+    """A claim may be made only this many days after the outcome is met."""
+
+    days: int = Field(ge=0, le=365)
+    kind: Literal["calendar", "working"] = "calendar"
+    reference: Reference
+
+
+class PaymentTerms(Strict):
+    """Who pays, who receives, and when a claim falls due."""
+
+    reference: Reference
+    payers: list[PayerShare] = Field(min_length=1)
+    citizen_payee: str
+    company_payee: str | None = None
+    claim_lag: ClaimLag
+
+
+class Caps(Strict):
+    """Ceilings on payments, each effective-dated with its clause."""
+
+    per_participant: DatedMoney | None = None
+    per_company: DatedMoney | None = None
+    per_milestone: dict[str, DatedMoney] = Field(default_factory=dict)
+    per_payer: dict[str, DatedMoney] = Field(default_factory=dict)
+    per_contract: DatedMoney | None = None
+
+
+# --- the agreement --------------------------------------------------------------------
+
+
+class Contract(Strict):
+    """A municipal PbR agreement, after its template (if any) is merged in."""
+
+    kind: Literal["agreement"]
+    id: Identifier
+    title: str = Field(min_length=1)
+    description: str | None = None
+    documentation: str | None = None
+    illustrative: bool = Field(
+        description="True for an illustrative example, not a signed agreement: figures are not real."
+    )
+    programme: str | None = Field(default=None, description="The programme this agreement belongs to.")
+    benefit_codes: str = Field(description="Relative path of the benefit-code vocabulary file.")
+    municipality: Municipality
+    parties: dict[Identifier, Party] = Field(min_length=1)
+    signed: ISODate
+    term: Term
+    currency: str = Field(default="DKK", pattern=r"^[A-Z]{3}$")
+    version: str = Field(min_length=1)
+    eligibility: Eligibility
+    milestones: dict[Identifier, Milestone] = Field(min_length=1)
+    tariffs: dict[str, Tariff] = Field(default_factory=dict)
+    payment: PaymentTerms
+    caps: Caps = Field(default_factory=Caps)

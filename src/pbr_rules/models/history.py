@@ -1,0 +1,237 @@
+"""Participant and company histories: what happened, week by week and event by event.
+
+A participant history holds one benefit code per ISO week (as in the DREAM register;
+a week with no code is self-supporting), employment spells with hours and earnings,
+course and outcome events, and exits. ``problems()`` lists everything impossible in a
+history at once (the loader turns each into a diagnostic with a line number).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from ..periods import format_iso_week, parse_week_range, week_index
+from .common import ISODate, Money, Strict
+from .contract import JobKind, SizeBand, TargetGroup
+
+_CPR_SHAPE = re.compile(r"^\s*\d{6}[-\s]?\d{4}\s*$")
+
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+
+
+def refuse_cpr(value: str) -> str:
+    """Refuse an id shaped like a Danish CPR number, without echoing it."""
+    if isinstance(value, str) and _CPR_SHAPE.match(value):
+        raise ValueError(
+            "looks like a CPR number (DDMMYY-XXXX); use a pseudonymous participant id, never a CPR number"
+        )
+    return value
+
+
+class BenefitWeeks(Strict):
+    """One benefit code for a run of ISO weeks, e.g. ``{weeks: 2019-W01..2019-W40, code: kontanthjaelp}``."""
+
+    weeks: str = Field(description="An ISO week 'YYYY-Www' or an inclusive range 'YYYY-Www..YYYY-Www'.")
+    code: str = Field(min_length=1)
+
+    @field_validator("weeks")
+    @classmethod
+    def _weeks_parse(cls, value: str) -> str:
+        parse_week_range(value)
+        return value
+
+    def week_range(self) -> tuple[int, int]:
+        return parse_week_range(self.weeks)
+
+
+class EmploymentSpell(Strict):
+    """A job: from ``start`` to ``end`` (both included; no end = still in the job when extracted)."""
+
+    start: ISODate
+    end: ISODate | None = None
+    hours_per_week: Decimal = Field(ge=0, le=80, max_digits=5, decimal_places=2)
+    monthly_earnings: Money
+    employer: str = Field(min_length=1)
+    partner_company: bool = False
+    kind: JobKind = JobKind.ordinary
+
+
+class CourseEvent(Strict):
+    """Attendance (with a number of sessions), completion or drop-out of the citizen course."""
+
+    date: ISODate
+    kind: Literal["attendance", "completion", "drop_out"]
+    sessions: int | None = Field(default=None, ge=1, le=1000, description="Sessions attended (attendance only).")
+
+
+class OutcomeEventRecord(Strict):
+    """A recorded outcome: a qualification, an assessment..."""
+
+    date: ISODate
+    kind: str = Field(min_length=1)
+    name: str | None = None
+    evidence: str | None = Field(default=None, description="Where the evidence is kept, e.g. a document id.")
+
+
+class Exit(Strict):
+    """The participant left the programme; nothing after this date counts."""
+
+    date: ISODate
+    reason: Literal["moved_away", "died", "withdrew_consent"]
+
+
+class ParticipantHistory(Strict):
+    kind: Literal["participant"] = "participant"
+    participant: str = Field(pattern=SUBJECT_ID_PATTERN, description="Pseudonymous id; never a CPR number.")
+    municipality: str = Field(pattern=r"^\d{3}$")
+    birth_date: ISODate | None = None
+    age_at_enrolment: int | None = Field(default=None, ge=0, le=130)
+    target_group: TargetGroup
+    benefit_at_enrolment: str | None = None
+    resident: bool = Field(default=True, description="Resident in the municipality at enrolment.")
+    enrolment: ISODate
+    extracted: ISODate = Field(description="The date the history was extracted from the registers.")
+    course: list[CourseEvent] = Field(default_factory=list)
+    events: list[OutcomeEventRecord] = Field(default_factory=list)
+    benefits: list[BenefitWeeks] = Field(default_factory=list)
+    employment: list[EmploymentSpell] = Field(default_factory=list)
+    exits: list[Exit] = Field(default_factory=list)
+
+    _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
+
+    def age_on(self, day) -> int:
+        if self.age_at_enrolment is not None:
+            return self.age_at_enrolment
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+    def problems(self, known_codes: set[str] | frozenset[str] | None = None) -> list[tuple[tuple, str]]:
+        """Everything impossible in this history, as (path, message) pairs."""
+        out: list[tuple[tuple, str]] = []
+        if (self.birth_date is None) == (self.age_at_enrolment is None):
+            out.append((("birth_date",), "give exactly one of birth_date and age_at_enrolment"))
+        if self.extracted < self.enrolment:
+            out.append((("extracted",), f"extracted {self.extracted} is before the enrolment {self.enrolment}"))
+        if self.birth_date is not None and self.enrolment < self.birth_date:
+            out.append((("enrolment",), f"enrolment {self.enrolment} is before birth {self.birth_date}"))
+
+        def check_day(path, day, what):
+            if self.birth_date is not None and day < self.birth_date:
+                out.append((path, f"{what} {day} is before birth {self.birth_date}"))
+            if day > self.extracted:
+                out.append((path, f"{what} {day} is after the extraction date {self.extracted}"))
+
+        for i, ev in enumerate(self.course):
+            check_day(("course", i, "date"), ev.date, "course event")
+            if ev.kind == "attendance" and ev.sessions is None:
+                out.append((("course", i, "sessions"), "an attendance event needs the number of sessions attended"))
+            if ev.kind != "attendance" and ev.sessions is not None:
+                out.append((("course", i, "sessions"), f"sessions belong to attendance events, not {ev.kind}"))
+            if ev.date < self.enrolment:
+                out.append((("course", i, "date"), f"course event {ev.date} is before enrolment {self.enrolment}"))
+        for i, ev in enumerate(self.events):
+            check_day(("events", i, "date"), ev.date, "event")
+        for i, ex in enumerate(self.exits):
+            check_day(("exits", i, "date"), ex.date, "exit")
+        if len(self.exits) > 1:
+            out.append((("exits", 1), "a participant exits at most once; keep the first exit"))
+
+        seen: dict[int, int] = {}
+        last_week = week_index(self.extracted)
+        for i, spell in enumerate(self.benefits):
+            a, b = spell.week_range()
+            if known_codes is not None and spell.code not in known_codes:
+                out.append((("benefits", i, "code"), _unknown_code(spell.code, known_codes)))
+            if b > last_week:
+                out.append(
+                    (("benefits", i, "weeks"), f"week {format_iso_week(b)} is after the extraction date {self.extracted}")
+                )
+            for w in range(a, b + 1):
+                if w in seen:
+                    out.append(
+                        (
+                            ("benefits", i, "weeks"),
+                            f"week {format_iso_week(w)} is given twice (also in benefits[{seen[w]}])",
+                        )
+                    )
+                    break
+                seen[w] = i
+        if known_codes is not None and self.benefit_at_enrolment is not None:
+            if self.benefit_at_enrolment not in known_codes:
+                out.append((("benefit_at_enrolment",), _unknown_code(self.benefit_at_enrolment, known_codes)))
+
+        spells = sorted(enumerate(self.employment), key=lambda p: (p[1].start, p[0]))
+        for i, sp in enumerate(self.employment):
+            if sp.end is not None and sp.end < sp.start:
+                out.append((("employment", i, "end"), f"the spell ends ({sp.end}) before it starts ({sp.start})"))
+            check_day(("employment", i, "start"), sp.start, "employment start")
+            if sp.end is not None and sp.end > self.extracted:
+                out.append((("employment", i, "end"), f"end {sp.end} is after the extraction date {self.extracted}"))
+        for (i, a), (j, b) in zip(spells, spells[1:]):
+            a_end = a.end or self.extracted
+            if b.start <= a_end:
+                out.append(
+                    (
+                        ("employment", j, "start"),
+                        f"this spell ({b.start}) overlaps employment[{i}] ({a.start} to {a.end or 'ongoing'}); "
+                        "spells must not overlap",
+                    )
+                )
+        return out
+
+
+class AcceleratorPhaseRecord(Strict):
+    phase: str = Field(min_length=1)
+    completed: ISODate
+
+
+class HireRecord(Strict):
+    """The company hired a programme participant."""
+
+    participant: str = Field(pattern=SUBJECT_ID_PATTERN)
+    date: ISODate
+    end: ISODate | None = Field(default=None, description="Last day of employment; none = still employed.")
+
+    _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
+
+
+class CompanyHistory(Strict):
+    kind: Literal["company"] = "company"
+    company: str = Field(pattern=SUBJECT_ID_PATTERN, description="Company id (e.g. a CVR-based pseudonym).")
+    municipality: str = Field(pattern=r"^\d{3}$")
+    size_band: SizeBand
+    partner: bool = Field(description="A partner company of the programme.")
+    start: ISODate = Field(description="The date the company started the social accelerator.")
+    extracted: ISODate
+    phases: list[AcceleratorPhaseRecord] = Field(default_factory=list)
+    hires: list[HireRecord] = Field(default_factory=list)
+
+    def problems(self) -> list[tuple[tuple, str]]:
+        out: list[tuple[tuple, str]] = []
+        if self.extracted < self.start:
+            out.append((("extracted",), f"extracted {self.extracted} is before the accelerator start {self.start}"))
+        for i, ph in enumerate(self.phases):
+            if ph.completed > self.extracted:
+                out.append((("phases", i, "completed"), f"{ph.completed} is after the extraction date {self.extracted}"))
+            if ph.completed < self.start:
+                out.append((("phases", i, "completed"), f"{ph.completed} is before the accelerator start {self.start}"))
+        for i, h in enumerate(self.hires):
+            if h.date > self.extracted:
+                out.append((("hires", i, "date"), f"hire {h.date} is after the extraction date {self.extracted}"))
+            if h.end is not None and h.end < h.date:
+                out.append((("hires", i, "end"), f"the hire ends ({h.end}) before it starts ({h.date})"))
+            if h.end is not None and h.end > self.extracted:
+                out.append((("hires", i, "end"), f"end {h.end} is after the extraction date {self.extracted}"))
+        return out
+
+
+def _unknown_code(code: str, known: set[str] | frozenset[str]) -> str:
+    from difflib import get_close_matches
+
+    near = get_close_matches(code, sorted(known), n=1)
+    hint = f"; did you mean '{near[0]}'?" if near else f"; known codes: {', '.join(sorted(known))}"
+    return f"unknown benefit code '{code}'{hint}"

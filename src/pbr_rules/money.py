@@ -1,0 +1,79 @@
+"""Money: Decimal under one fixed context, parsed strictly, rounded in one place.
+
+Amounts in contracts and histories are written as strings (``"20000"``, ``"1250.50"``) or
+integers; floats are refused because they cannot represent øre exactly. Every rounding
+of money in pbr-rules goes through :func:`round_money` (half-up to whole øre).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+
+MONEY_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
+ORE = Decimal("0.01")
+ZERO = Decimal("0.00")
+_MONEY_TEXT = re.compile(r"^-?\d{1,15}(\.\d{1,2})?$")
+_SHARE_TEXT = re.compile(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$")
+
+
+def parse_money(value: object) -> Decimal:
+    """An amount from a string like ``"1250.50"`` or an integer; floats are refused."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(
+            f"amount {value!r} must be written as a string or whole number, e.g. '1250.50' "
+            "(decimals written as YAML numbers lose precision)"
+        )
+    if isinstance(value, int):
+        return Decimal(value).quantize(ORE)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value.strip().replace("_", "")
+    else:
+        raise ValueError(f"amount must be a string such as '1250.50', not {type(value).__name__}")
+    if not _MONEY_TEXT.match(text):
+        raise ValueError(f"amount {value!r} is not a number of kroner with at most 2 decimals, e.g. '1250.50'")
+    try:
+        return Decimal(text).quantize(ORE)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
+        raise ValueError(f"amount {value!r} is not a number") from exc
+
+
+def parse_share(value: object) -> Decimal:
+    """A share between 0 and 1, from a string like ``"0.6"`` or the integers 0 and 1."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"share {value!r} must be written as a string, e.g. '0.6'")
+    text = str(value).strip() if isinstance(value, (int, str, Decimal)) else None
+    if text is None or not _SHARE_TEXT.match(text):
+        raise ValueError(f"share {value!r} must be a decimal from 0 to 1 with at most 6 decimals, e.g. '0.6'")
+    return Decimal(text)
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """The one place money is rounded: half-up to whole øre."""
+    with localcontext(MONEY_CONTEXT):
+        return amount.quantize(ORE)
+
+
+def money_str(amount: Decimal) -> str:
+    """Money as the JSON string it is serialised to, always with two decimals."""
+    return format(round_money(amount), "f")
+
+
+def split_by_shares(amount: Decimal, shares: list[Decimal]) -> list[Decimal]:
+    """Split ``amount`` by ``shares`` (summing to 1); the last part takes the rounding remainder.
+
+    So the parts always add up to the amount exactly, to the øre.
+    """
+    parts: list[Decimal] = []
+    with localcontext(MONEY_CONTEXT):
+        for share in shares[:-1]:
+            parts.append(round_money(amount * share))
+        parts.append(round_money(amount) - sum(parts, ZERO))
+    return parts
+
+
+def format_dkk(amount: Decimal) -> str:
+    """Human display: ``DKK 12,400.00``."""
+    return f"DKK {round_money(amount):,.2f}"

@@ -1,0 +1,140 @@
+"""Turning pydantic validation errors into diagnostics that point at a file, line and column.
+
+Owns the mapping from a pydantic ``loc`` to the YAML path and position, and the wording
+of every model-level message (unknown keys with the nearest valid key, enum choices,
+missing clause references). Used by every loader and by the API.
+"""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Diagnostic, InputInvalid
+from .models.common import ALLOWED_KEYS_CONTEXT
+from .yaml_source import Source, format_path
+
+MONEY_KEYS = {"reference"}
+
+
+def validate_model(cls: type[BaseModel], source: Source, error: type[InputInvalid], *, prefix: tuple = ()) -> Any:
+    """Validate ``source.data`` (or the part at ``prefix``) as ``cls``; raise ``error`` with every problem."""
+    data = source.data
+    for part in prefix:
+        data = data[part]
+    ctx: dict = {}
+    try:
+        return cls.model_validate(data, context=ctx)
+    except ValidationError as exc:
+        raise error(diagnostics_from(exc, source, ctx, prefix=prefix)) from None
+
+
+def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix: tuple = ()) -> list[Diagnostic]:
+    allowed: dict[int, tuple[str, ...]] = ctx.get(ALLOWED_KEYS_CONTEXT, {})
+    root = source.data
+    for part in prefix:
+        root = root[part]
+    out: list[Diagnostic] = []
+    for err in exc.errors(include_url=False):
+        typ = err["type"]
+        path, parent, on_key = _data_path(root, err["loc"], typ)
+        full = tuple(prefix) + path
+        message, hint = _wording(err, path, parent, allowed)
+        if typ == "missing":
+            file, line, col = source.where(full[:-1])
+        else:
+            file, line, col = source.where(full, key=on_key or typ == "extra_forbidden")
+        out.append(Diagnostic(file=file, line=line, col=col, path=format_path(full), message=message, hint=hint))
+    return out
+
+
+def _data_path(data: Any, loc: tuple, typ: str) -> tuple[tuple, Any, bool]:
+    """Follow pydantic's ``loc`` through the raw data, skipping union tags and validator names."""
+    cur, parent, path, on_key = data, None, [], False
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if part == "[key]":
+            on_key = True
+            continue
+        if isinstance(cur, dict) and part in cur:
+            parent, cur = cur, cur[part]
+            path.append(part)
+        elif isinstance(cur, dict) and isinstance(part, str) and _str_key_match(cur, part):
+            key = _str_key_match(cur, part)
+            parent, cur = cur, cur[key]
+            path.append(key)
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            parent, cur = cur, cur[part]
+            path.append(part)
+        elif last and typ in ("missing", "extra_forbidden") and isinstance(cur, dict):
+            parent = cur
+            path.append(part)
+        # else: a union member tag or validator name: not a step in the data
+    return tuple(path), parent, on_key
+
+
+def _str_key_match(d: dict, part: str):
+    for k in d:
+        if str(k) == part:
+            return k
+    return None
+
+
+def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, ...]]) -> tuple[str, str]:
+    typ = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    key = path[-1] if path else ""
+    if typ == "missing":
+        hint = ""
+        if key == "reference":
+            hint = "every item that moves money must cite the clause of the signed agreement"
+        return f"missing required key '{key}'", hint
+    if typ == "extra_forbidden":
+        keys = allowed.get(id(parent), ())
+        near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
+        hint = (f"did you mean '{near[0]}'? " if near else "") + (f"allowed: {', '.join(keys)}" if keys else "")
+        return f"unknown key '{key}'", hint.strip()
+    if typ in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        choices = [c.strip() for c in expected.replace(" or ", ", ").split(",") if c.strip()]
+        near = get_close_matches(str(value), choices, n=1, cutoff=0.6)
+        hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
+        return f"{value!r} is not allowed here", hint
+    if typ == "union_tag_invalid":
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        choices = [c.strip() for c in expected.split(",") if c.strip()]
+        near = get_close_matches(str(ctx.get("tag")), choices, n=1, cutoff=0.6)
+        hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
+        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} '{ctx.get('tag')}'", hint
+    if typ == "union_tag_not_found":
+        return f"missing required key {ctx.get('discriminator', 'kind')}", "it says which kind of item this is"
+    if typ in ("value_error", "assertion_error"):
+        msg = str(err["msg"])
+        for lead in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(lead):
+                msg = msg[len(lead):]
+        return msg, ""
+    if typ == "string_pattern_mismatch":
+        return f"{_show(value)} does not have the required form", f"pattern {ctx.get('pattern')}"
+    if typ in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {_kind(value)}", ""
+    if typ == "list_type":
+        return f"expected a list, got {_kind(value)}", "write each item on its own line starting with '- '"
+    msg = str(err["msg"])
+    return f"{msg[0].lower() + msg[1:] if msg else typ} (got {_show(value)})", ""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
