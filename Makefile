@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/pbr validate contracts/
-	$(BIN)/pbr serve --contracts contracts/
+	@echo "The HTTP API is not built yet: the bundled contracts were validated above."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

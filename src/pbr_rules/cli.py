@@ -1,0 +1,221 @@
+"""The ``pbr`` command: parse arguments, call one core function, format the answer.
+
+Exit codes: 0 done and clean; 1 the inputs were read but have problems (invalid contract
+files, failing scenarios); 2 the command could not run as asked (bad arguments, an
+unreadable or invalid history, a refused evaluation); 3 an internal error (a bug: please
+report it; no traceback is shown unless PBR_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from .errors import EngineFailure, InputInvalid, PbrError
+from .periods import parse_iso_date
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _date(text: str) -> date:
+    try:
+        return parse_iso_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        tmp = Path(output + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)  # never leave a half-written file
+    else:
+        sys.stdout.write(text)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_validate(args) -> int:
+    from .registry import validate_paths
+
+    reports = validate_paths(args.paths or ["contracts"])
+    bad = 0
+    for r in reports:
+        if r.ok:
+            if not args.quiet:
+                print(f"ok    {r.path}: {r.summary}")
+        else:
+            bad += 1
+            for d in r.diagnostics:
+                print(str(d))
+    n = len(reports)
+    problems = sum(len(r.diagnostics) for r in reports)
+    if bad:
+        print(f"{bad} of {n} files have problems ({problems} in all); fix them and run 'pbr validate' again.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not args.quiet:
+        print(f"{n} files checked, no problems.")
+    return EXIT_OK
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluation import evaluate, evaluate_cohort
+    from .loader import load_cohort, load_history
+    from .registry import load_checked_contract
+    from .textout import Progress, payments_csv, result_text, to_json
+
+    try:
+        loaded = load_checked_contract(args.contract)
+    except InputInvalid as exc:
+        print(f"the contract is not valid:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    codes = frozenset(loaded.codes.codes)
+    if args.history:
+        results = [evaluate(loaded, load_history(args.history, codes), args.as_of)]
+    else:
+        histories = load_cohort(args.cohort, codes)
+        results = evaluate_cohort(loaded, histories, args.as_of, workers=args.workers, on_progress=Progress("evaluating"))
+    if args.format == "json":
+        text = to_json(results[0] if args.history else results)
+    elif args.format == "csv":
+        text = payments_csv(results)
+    else:
+        text = "\n".join(result_text(r, explain=args.explain) for r in results)
+        if len(results) > 1:
+            from .evaluation import total_of
+            from .money import format_dkk
+
+            eligible = sum(r.eligibility.eligible for r in results)
+            text += f"\n{len(results)} histories, {eligible} eligible, {sum(len(r.payments) for r in results)} payments, total {format_dkk(total_of(results))}\n"
+    _write(text, args.output)
+    return EXIT_OK
+
+
+def cmd_test(args) -> int:
+    from .scenarios import find_scenario_files, run_scenario_file
+
+    files = find_scenario_files(args.paths or ["contracts"])
+    if not files:
+        print("no scenario files (*.scenarios.yaml) found", file=sys.stderr)
+        return EXIT_USAGE
+    passed = failed = 0
+    for f in files:
+        try:
+            outcomes = run_scenario_file(f)
+        except InputInvalid as exc:
+            print(str(exc))
+            failed += 1
+            continue
+        for o in outcomes:
+            if o.passed:
+                passed += 1
+                if args.verbose:
+                    print(f"PASS  {o.file}:{o.line}: {o.name}")
+            else:
+                failed += 1
+                print(f"FAIL  {o.file}:{o.line}: {o.name}")
+                for line in "\n".join(o.failures).splitlines():
+                    print(f"      {line}")
+    print(f"{passed} passed, {failed} failed")
+    return EXIT_OK if failed == 0 else EXIT_PROBLEMS
+
+
+def cmd_schema(args) -> int:
+    from .schema import SCHEMA_DIR, stale_schemas, write_schemas
+
+    folder = Path(args.folder) if args.folder else SCHEMA_DIR
+    if args.check:
+        stale = stale_schemas(folder)
+        if stale:
+            print(f"out of date: {', '.join(stale)}; run 'pbr schema --write'", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print("schemas match the models")
+        return EXIT_OK
+    for p in write_schemas(folder):
+        print(f"wrote {p}")
+    return EXIT_OK
+
+
+# --- the parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pbr", description="Payment-by-Results agreements as code.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check contract files (a file or a whole folder) and list every problem")
+    v.add_argument("paths", nargs="*", help="files or folders (default: contracts/)")
+    v.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    v.set_defaults(func=cmd_validate)
+
+    e = sub.add_parser("evaluate", help="which payments a participant's or a cohort's history triggers")
+    e.add_argument("--contract", required=True, help="the agreement file")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--history", help="one history file (YAML or JSON)")
+    src.add_argument("--cohort", help="a cohort: JSON Lines, CSV, a YAML list, or a folder of history files")
+    e.add_argument("--as-of", type=_date, help="evaluate as of this date (default: each history's extraction date)")
+    e.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met")
+    e.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for a cohort (default: one per core)")
+    e.add_argument("-o", "--output", help="write to this file instead of standard output")
+    e.set_defaults(func=cmd_evaluate)
+
+    t = sub.add_parser("test", help="run the contract scenarios (*.scenarios.yaml)")
+    t.add_argument("paths", nargs="*", help="scenario files or folders (default: contracts/)")
+    t.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
+    t.set_defaults(func=cmd_test)
+
+    s = sub.add_parser("schema", help="write (or check) the JSON Schemas generated from the models")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--write", action="store_true", help="write them under contracts/schema/ (the default)")
+    g.add_argument("--check", action="store_true", help="fail when the committed schemas differ from the models")
+    s.add_argument("--folder", help="where the schemas live (default: contracts/schema)")
+    s.set_defaults(func=cmd_schema)
+
+    _add_more_commands(sub)
+    return p
+
+
+def _add_more_commands(sub) -> None:
+    """Commands of later layers (serve, token, settle, ...) register here when present."""
+    try:
+        from .api.cli import add_commands
+    except ImportError:
+        return
+    add_commands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputInvalid as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except EngineFailure as exc:
+        print(f"engine failure (nothing was decided): {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except PbrError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        print(f"cannot {exc.strerror.lower() if exc.strerror else 'do that'}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: say so plainly, no traceback unless asked
+        if os.environ.get("PBR_DEBUG"):
+            raise
+        print(f"internal error ({type(exc).__name__}): {exc}. This is a bug in pbr-rules; run with PBR_DEBUG=1 for details.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

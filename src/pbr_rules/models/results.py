@@ -1,0 +1,122 @@
+"""The one result shape shared by the CLI, the API, the scenarios and settlement.
+
+An evaluation says, for one participant or company as of a date: whether it is eligible
+(and why, rule by rule), which milestones are met (when, and on what evidence) or how far
+along they are, and which payments are triggered: amount, tariff and its effective date,
+payer shares, payee, clause, due date and the contract's content hash. Its JSON schema is
+committed as contracts/schema/result.schema.json.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from .common import ISODate, Money, Share, Strict
+
+RESULT_SCHEMA_VERSION = "1"
+
+
+class ContractRef(Strict):
+    id: str
+    version: str
+    content_hash: str = Field(description="sha256 of the merged contract and its vocabulary: the contract version evaluated.")
+    municipality: str
+
+
+class SubjectRef(Strict):
+    kind: Literal["participant", "company"]
+    id: str
+    target_group: str | None = None
+
+
+class RuleResult(Strict):
+    rule: str
+    passed: bool
+    detail: str = Field(description="The value found and the bound it was held against.")
+    reference: str
+
+
+class EligibilityResult(Strict):
+    eligible: bool
+    rules: list[RuleResult]
+
+
+class Evidence(Strict):
+    source: str = Field(description="Where in the history, e.g. 'employment[0]' or 'events[2]'.")
+    description: str
+
+
+class Occurrence(Strict):
+    occurrence: int
+    met_on: ISODate
+    definition_from: ISODate | None = Field(description="Effective date of the definition it was met under (null: the original).")
+    definition_reference: str
+    evidence: list[Evidence]
+
+
+class MilestoneResult(Strict):
+    milestone: str
+    side: Literal["citizen", "company"]
+    description: str
+    reference: str
+    met: bool
+    occurrences: list[Occurrence]
+    progress: str | None = Field(default=None, description="How far along the next occurrence is, e.g. '9 of 13 weeks'.")
+    why_not: str | None = Field(default=None, description="Why nothing (more) is met, in words.")
+
+
+class TariffApplied(Strict):
+    line: str = Field(description="'all' or the target group whose tariff line applied.")
+    value: Money
+    effective: ISODate = Field(description="Effective date of the tariff value in force on the trigger date.")
+    reference: str
+
+
+class PayerPart(Strict):
+    party: str
+    share: Share
+    amount: Money
+
+
+class CapApplied(Strict):
+    cap: Literal["per_participant", "per_company"]
+    limit: Money
+    effective: ISODate
+    reference: str
+    reduced_by: Money
+
+
+class Payment(Strict):
+    payment_id: str = Field(description="contract/subject/milestone/occurrence: stable across contract versions.")
+    milestone: str
+    occurrence: int
+    trigger_date: ISODate
+    due_date: ISODate
+    amount: Money = Field(description="What is due after the per-subject cap (before cohort-level caps and tiers).")
+    tariff: TariffApplied
+    payers: list[PayerPart]
+    payee: str
+    reference: str = Field(description="The milestone's clause.")
+    cap: CapApplied | None = None
+    subject_to: list[str] = Field(description="Cohort-level terms settlement applies to this payment.")
+
+
+class EvaluationResult(Strict):
+    schema_version: Literal["1"] = RESULT_SCHEMA_VERSION
+    contract: ContractRef
+    subject: SubjectRef
+    as_of: ISODate
+    horizon: ISODate = Field(description="The last day that counts: the as-of date or an earlier exit.")
+    eligibility: EligibilityResult
+    milestones: list[MilestoneResult]
+    payments: list[Payment]
+    total: Money
+
+    def first_met(self, milestone: str) -> date | None:
+        for m in self.milestones:
+            if m.milestone == milestone and m.occurrences:
+                return m.occurrences[0].met_on
+        return None

@@ -1,0 +1,144 @@
+"""Formatting results for people and files: tables, deterministic JSON, CSV.
+
+Owns output formats only; computes nothing. Used by the CLI (and the API for JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Any, Iterable
+
+from .models.results import EvaluationResult
+from .money import format_dkk
+
+
+def to_json(data: Any) -> str:
+    """Deterministic JSON: same input, same bytes (field order fixed by the models, UTF-8, 2-space indent)."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [d.model_dump(mode="json") if hasattr(d, "model_dump") else d for d in data]
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def result_text(r: EvaluationResult, *, explain: bool = False) -> str:
+    out = []
+    c = r.contract
+    out.append(f"Contract {c.id} version {c.version} (content {c.content_hash[:12]}), as of {r.as_of}")
+    if r.horizon != r.as_of:
+        out.append(f"Horizon {r.horizon} (exit): nothing after it counts")
+    group = f" ({r.subject.target_group})" if r.subject.target_group else ""
+    verdict = "ELIGIBLE" if r.eligibility.eligible else "NOT ELIGIBLE"
+    out.append(f"{r.subject.kind.capitalize()} {r.subject.id}{group}: {verdict}")
+    if explain or not r.eligibility.eligible:
+        for rule in r.eligibility.rules:
+            mark = "pass" if rule.passed else "FAIL"
+            out.append(f"  {mark}  {rule.rule:<17} {rule.detail}  [{rule.reference}]")
+    out.append("")
+    rows = []
+    for m in r.milestones:
+        if m.met:
+            dates = ", ".join(str(o.met_on) for o in m.occurrences[:4]) + (" ..." if len(m.occurrences) > 4 else "")
+            status = f"met x{len(m.occurrences)}: {dates}" if len(m.occurrences) > 1 else f"met {dates}"
+        else:
+            status = "not met" + (f": {m.progress}" if m.progress else "")
+        rows.append([m.milestone, status, m.reference])
+    out.append(table(rows, ["milestone", "status", "clause"]))
+    if explain:
+        out.append("")
+        for m in r.milestones:
+            out.append(f"{m.milestone} — {m.description} [{m.reference}]")
+            for o in m.occurrences:
+                amended = f" (definition from {o.definition_from}, {o.definition_reference})" if o.definition_from else ""
+                out.append(f"  #{o.occurrence} met {o.met_on}{amended}")
+                for e in o.evidence:
+                    out.append(f"      {e.source}: {e.description}")
+            if m.why_not:
+                out.append(f"  why not: {m.why_not}")
+            if m.progress and m.met:
+                out.append(f"  next: {m.progress}")
+    out.append("")
+    if r.payments:
+        rows = []
+        for p in r.payments:
+            note = f" capped ({p.cap.cap}, {p.cap.reference})" if p.cap else ""
+            rows.append(
+                [
+                    str(p.trigger_date),
+                    str(p.due_date),
+                    f"{p.milestone}#{p.occurrence}",
+                    f"{p.amount:,.2f}{note}",
+                    f"{p.tariff.value:,.2f} from {p.tariff.effective} ({p.tariff.reference})",
+                    p.reference,
+                    " / ".join(f"{x.party} {x.amount:,.2f}" for x in p.payers),
+                    p.payee,
+                ]
+            )
+        out.append(table(rows, ["triggered", "due", "milestone", "amount", "tariff", "clause", "payers", "payee"]))
+        subject = sorted({s for p in r.payments for s in p.subject_to})
+        if subject:
+            out.append(f"Subject in settlement to: {', '.join(subject)}")
+    else:
+        out.append("No payments triggered.")
+    out.append(f"Total {format_dkk(r.total)}")
+    return "\n".join(out) + "\n"
+
+
+PAYMENT_COLUMNS = [
+    "payment_id", "contract", "content_hash", "subject_kind", "subject", "target_group", "milestone", "occurrence",
+    "trigger_date", "due_date", "amount", "tariff_value", "tariff_effective", "tariff_reference", "clause",
+    "payee", "payers", "capped_by", "subject_to",
+]
+
+
+def payments_csv(results: Iterable[EvaluationResult]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(PAYMENT_COLUMNS)
+    for r in results:
+        for p in r.payments:
+            w.writerow(
+                [
+                    p.payment_id, r.contract.id, r.contract.content_hash, r.subject.kind, r.subject.id,
+                    r.subject.target_group or "", p.milestone, p.occurrence, p.trigger_date, p.due_date,
+                    p.amount, p.tariff.value, p.tariff.effective, p.tariff.reference, p.reference, p.payee,
+                    ";".join(f"{x.party}={x.amount}" for x in p.payers),
+                    f"{p.cap.cap}:{p.cap.reduced_by}" if p.cap else "",
+                    ";".join(p.subject_to),
+                ]
+            )
+    return buf.getvalue()
+
+
+class Progress:
+    """A progress bar on standard error, only when it is a terminal."""
+
+    def __init__(self, label: str, enabled: bool | None = None):
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        pct = done * 100 // total
+        if pct == self._last and done != total:
+            return
+        self._last = pct
+        bar = "#" * (pct // 4)
+        sys.stderr.write(f"\r{self.label} [{bar:<25}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
