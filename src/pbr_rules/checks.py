@@ -24,9 +24,13 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     milestone_ids = sorted(c.milestones)
     groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
 
-    def near(name: str, choices) -> str:
-        m = get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-        return f"did you mean '{m[0]}'? " if m else ""
+    def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
+        """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
+        options = list(choices) + list(extra)
+        m = get_close_matches(str(name), options, n=1, cutoff=0.6)
+        if m:
+            return f"did you mean '{m[0]}'?"
+        return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
 
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
@@ -34,7 +38,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     # --- parties and payment terms
     def check_party(path, party_id, roles: set[PartyRole], what: str):
         if party_id not in c.parties:
-            out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties) + f"parties: {', '.join(sorted(c.parties))}"))
+            out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties, "parties")))
         elif not roles & set(c.parties[party_id].roles):
             out.append(
                 (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(r.value for r in roles)}")
@@ -80,7 +84,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         for i, code in enumerate(b.codes or []):
             if code not in known_codes:
                 out.append(
-                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", near(code, known_codes))
+                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", near(code, known_codes, "known codes"))
                 )
     if cit.enrolment_window:
         w = cit.enrolment_window
@@ -112,7 +116,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 )
             for i, pre in enumerate(definition.prerequisites):
                 if pre not in c.milestones:
-                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", near(pre, milestone_ids)))
+                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", near(pre, milestone_ids, "milestones")))
                 else:
                     graph[mid].add(pre)
                     if c.milestones[pre].side != m.side:
@@ -121,7 +125,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             if window is not None and window.after != "start":
                 if window.after not in c.milestones:
                     out.append(
-                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids) + "or 'start'")
+                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",)))
                     )
                 else:
                     graph[mid].add(window.after)
@@ -157,14 +161,14 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     for mid, t in c.tariffs.items():
         base = ("tariffs", mid)
         if mid not in c.milestones:
-            out.append((base, f"tariff for unknown milestone '{mid}'", near(mid, milestone_ids)))
+            out.append((base, f"tariff for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
             continue
         side = c.milestones[mid].side
         for group, dated in t.amounts.items():
             gp = base + ("amounts", group)
             if group != "all":
                 if group not in {g.value for g in TargetGroup}:
-                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup]) + "or 'all'"))
+                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup], "target groups", ("all",))))
                 elif side == Side.company:
                     out.append((gp, "company milestones are priced for 'all', not by target group", ""))
                 elif group not in groups_admitted:
@@ -213,7 +217,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         cap_check(("caps", "per_contract"), caps.per_contract, biggest, "the largest single tariff")
     for mid, dated in caps.per_milestone.items():
         if mid not in c.milestones:
-            out.append((("caps", "per_milestone", mid), f"cap for unknown milestone '{mid}'", near(mid, milestone_ids)))
+            out.append((("caps", "per_milestone", mid), f"cap for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
             continue
         cap_check(("caps", "per_milestone", mid), dated, max_tariff.get(mid, Decimal(0)), f"the single tariff of '{mid}'")
     for party, dated in caps.per_payer.items():
@@ -224,6 +228,9 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
 
 def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> list[Problem]:
     out: list[Problem] = []
+    for d, entry in dated.items():
+        if isinstance(entry.value, Decimal) and entry.value < 0:
+            out.append((path + (d.isoformat(), "value"), f"amount {entry.value} is negative", "tariffs and caps are amounts of 0 or more"))
     days = sorted(dated)
     if not days:
         out.append((path, "no effective dates given", "add at least one 'YYYY-MM-DD: {value, reference}'"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -72,14 +73,11 @@ class CompiledContract:
             try:
                 result = _dre.start_action_for_state(self.handle, state_handle)
                 if result:
-                    state, message = result
-                    while True:
-                        (rule, match), = json.loads(message).items()
-                        fired.append((rule, match["m"]["id"]))
-                        _dre.update_state(self.handle, state)
+                    message = result[1]
+                    while message:
+                        # Actions only record what fired; the state is never changed, so no update_state.
+                        fired.append(_firing(message))
                         message = _dre.complete_and_start_action(self.handle, state_handle)
-                        if not message:
-                            break
                 final = json.loads(_dre.get_state(self.handle, sid))
             except Exception as exc:
                 raise EngineFailure(f"the rules engine failed while draining: {exc}") from None
@@ -91,6 +89,18 @@ class CompiledContract:
             if not fired or fired[-1][0] != "x:end":
                 raise EngineFailure("the engine did not drain the batch (the sentinel did not fire last)")
             return fired[:-1]
+
+
+_FIRING = re.compile(r'^\{"([^"]+)":\{"m":\{"t": ?"[a-z]+", ?"id": ?"([^"]+)"')
+
+
+def _firing(message: str) -> tuple[str, str]:
+    """(rule, fact id) of one fired action; facts are built with "t" and "id" first, so a regex suffices."""
+    m = _FIRING.match(message)
+    if m:
+        return m.group(1), m.group(2)
+    (rule, match), = json.loads(message).items()
+    return rule, match["m"]["id"]
 
 
 def _all(*conditions: dict) -> dict:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from .engine import compile_contract
 from .errors import Diagnostic, EvaluationRefused, HistoryInvalid
 from .loader import History, LoadedContract, load_contract
-from .measures import Derived, derive_company, derive_participant
+from .measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from .models.common import in_force
 from .models.contract import Side
 from .models.history import CompanyHistory, ParticipantHistory
@@ -37,21 +39,59 @@ from .models.results import (
     TariffApplied,
 )
 from .money import ZERO, round_money, split_by_shares
-from .periods import add_days
+from .periods import add_days, latest_on_or_before
+from .yaml_source import format_path
 
-RULE_REFERENCES = {
-    "municipality": "municipality",
-    "target_group": "target_groups",
-}
+@dataclass(frozen=True, slots=True)
+class PaymentDecision:
+    """A triggered payment as plain values; ``evaluate`` turns it into the explained result."""
+
+    milestone: str
+    occurrence: int
+    trigger_date: date
+    due_date: date
+    amount: Decimal
+    tariff_value: Decimal
+    line: str
+    effective: date
+    tariff_reference: str
+    payers: tuple[tuple[str, Decimal, Decimal], ...]  # (party, share, amount)
+    payee: str
+    clause: str
+    cap: tuple[str, Decimal, date, str, Decimal] | None  # (cap, limit, effective, reference, reduced by)
+    subject_to: tuple[str, ...]
 
 
-def evaluate(
+@dataclass
+class Decision:
+    """What the engine decided for one history, and the payments that follow: no explanations yet."""
+
+    side: Side
+    subject_id: str
+    target_group: str | None
+    as_of: date
+    derived: Derived
+    rule_names: tuple[str, ...]
+    passed: frozenset[str]
+    eligible: bool
+    accepted: list[Candidate]  # engine-accepted occurrences of an eligible subject, by (day, version)
+    payments: list[PaymentDecision]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((p.amount for p in self.payments), ZERO)
+
+
+def decide(
     loaded: LoadedContract,
     history: History,
     as_of: date | None = None,
     eligible_participants: Iterable[str] = (),
-) -> EvaluationResult:
-    """Evaluate one participant or company history as of a date (default: its extraction date)."""
+) -> Decision:
+    """The decisions for one history as of a date: eligibility, counted occurrences, payments.
+
+    This is the fast path (benchmarked); ``evaluate`` adds evidence and wording on top.
+    """
     as_of = as_of or history.extracted
     if as_of > history.extracted:
         raise EvaluationRefused(
@@ -62,10 +102,10 @@ def evaluate(
     if isinstance(history, ParticipantHistory):
         _check_codes(loaded, history)
         derived = derive_participant(loaded, history, as_of)
-        side, rule_names, subject = Side.citizen, compiled.citizen_rules, SubjectRef(kind="participant", id=history.participant, target_group=history.target_group.value)
+        side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group.value
     else:
         derived = derive_company(loaded, history, as_of, frozenset(eligible_participants))
-        side, rule_names, subject = Side.company, compiled.company_rules, SubjectRef(kind="company", id=history.company)
+        side, rule_names, sid, group = Side.company, compiled.company_rules, history.company, None
 
     facts = [derived.subject_fact]
     for i, cand in enumerate(derived.candidates):
@@ -82,12 +122,27 @@ def evaluate(
             }
         )
     fired = compiled.run(facts)
-    passed = {rule for rule, fact_id in fired if fact_id == "s"}
-    accepted = sorted(int(fact_id[1:]) for rule, fact_id in fired if rule.startswith("m:"))
+    passed = frozenset(rule for rule, fact_id in fired if fact_id == "s")
+    eligible = all(r in passed for r in rule_names) and (side == Side.citizen or loaded.contract.eligibility.companies is not None)
+    accepted: list[Candidate] = []
+    if eligible:
+        accepted = sorted(
+            (derived.candidates[int(fact_id[1:])] for rule, fact_id in fired if rule.startswith("m:")),
+            key=lambda c: (c.day, c.version, c.milestone),
+        )
+    payments = _payments(loaded, side, sid, group, accepted)
+    return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments)
 
-    eligibility = _eligibility(loaded, side, rule_names, passed, derived)
-    milestones = _milestones(loaded, side, derived, accepted if eligibility.eligible else [], eligibility)
-    payments = _payments(loaded, side, subject, milestones, history)
+
+def evaluate(
+    loaded: LoadedContract,
+    history: History,
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] = (),
+) -> EvaluationResult:
+    """Evaluate one participant or company history as of a date (default: its extraction date)."""
+    d = decide(loaded, history, as_of, eligible_participants)
+    eligibility = _eligibility(loaded, d)
     return EvaluationResult(
         contract=ContractRef(
             id=loaded.contract.id,
@@ -95,64 +150,61 @@ def evaluate(
             content_hash=loaded.content_hash,
             municipality=loaded.contract.municipality.code,
         ),
-        subject=subject,
-        as_of=as_of,
-        horizon=derived.horizon,
+        subject=SubjectRef(kind="participant" if d.side == Side.citizen else "company", id=d.subject_id, target_group=d.target_group),
+        as_of=d.as_of,
+        horizon=d.derived.horizon,
         eligibility=eligibility,
-        milestones=milestones,
-        payments=payments,
-        total=sum((p.amount for p in payments), ZERO),
+        milestones=_milestones(loaded, d, eligibility),
+        payments=[_payment_model(loaded, d, p) for p in d.payments],
+        total=d.total,
     )
 
 
 def _check_codes(loaded: LoadedContract, h: ParticipantHistory) -> None:
     known = loaded.codes.codes
-    problems = [p for p in h.problems(frozenset(known)) if "benefit code" in p[1]]
-    if problems:
-        raise HistoryInvalid([Diagnostic(path=".".join(str(x) for x in path), message=msg) for path, msg in problems])
+    unknown = [(i, b.code) for i, b in enumerate(h.benefits) if b.code not in known]
+    if h.benefit_at_enrolment is not None and h.benefit_at_enrolment not in known:
+        unknown.append((None, h.benefit_at_enrolment))
+    if unknown:
+        problems = [p for p in h.problems(frozenset(known)) if "benefit code" in p[1]]
+        raise HistoryInvalid([Diagnostic(path=format_path(path), message=msg) for path, msg in problems])
 
 
-def _eligibility(loaded, side, rule_names, passed, derived: Derived) -> EligibilityResult:
+def _eligibility(loaded, d: Decision) -> EligibilityResult:
     c = loaded.contract
-    el = c.eligibility.citizens if side == Side.citizen else c.eligibility.companies
+    el = c.eligibility.citizens if d.side == Side.citizen else c.eligibility.companies
     rules = []
-    for name in rule_names:
+    for name in d.rule_names:
         short = name.split(":", 1)[1]
-        if short == "baseline":
-            ref = el.baseline.reference
-        elif short == "term":
-            ref = c.payment.reference if el is None else el.reference
-        else:
-            ref = el.reference if el is not None else ""
-        rules.append(RuleResult(rule=short, passed=name in passed, detail=derived.rule_details.get(short, ""), reference=ref))
-    if side == Side.company and el is None:
+        ref = el.baseline.reference if short == "baseline" else (el.reference if el is not None else "")
+        rules.append(RuleResult(rule=short, passed=name in d.passed, detail=d.derived.rule_details.get(short, ""), reference=ref))
+    if d.side == Side.company and el is None:
         rules.append(RuleResult(rule="companies", passed=False, detail="the contract has no company eligibility", reference=""))
-    return EligibilityResult(eligible=all(r.passed for r in rules), rules=rules)
+    return EligibilityResult(eligible=d.eligible, rules=rules)
 
 
-def _milestones(loaded, side, derived: Derived, accepted: list[int], eligibility: EligibilityResult) -> list[MilestoneResult]:
+def _milestones(loaded, d: Decision, eligibility: EligibilityResult) -> list[MilestoneResult]:
     c = loaded.contract
-    by_milestone: dict[str, list] = {}
-    for i in accepted:
-        cand = derived.candidates[i]
+    by_milestone: dict[str, list[Candidate]] = {}
+    for cand in d.accepted:
         by_milestone.setdefault(cand.milestone, []).append(cand)
-    out = []
     failed = [r.rule for r in eligibility.rules if not r.passed]
+    out = []
     for mid, m in c.milestones.items():
-        if m.side != side:
+        if m.side != d.side:
             continue
         versions = m.versions()
         occurrences = []
-        for cand in sorted(by_milestone.get(mid, []), key=lambda x: (x.day, x.version)):
+        for cand in by_milestone.get(mid, []):
             start, _, ref = versions[cand.version]
             occurrences.append(
                 Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence())
             )
         why = None
-        if not eligibility.eligible:
+        if not d.eligible:
             why = f"not eligible ({', '.join(failed)} not met)"
         elif not occurrences:
-            why = derived.why_not.get(mid) or "not met by the horizon"
+            why = d.derived.why_not.get(mid) or "not met by the horizon"
         out.append(
             MilestoneResult(
                 milestone=mid,
@@ -161,7 +213,7 @@ def _milestones(loaded, side, derived: Derived, accepted: list[int], eligibility
                 reference=m.reference,
                 met=bool(occurrences),
                 occurrences=occurrences,
-                progress=_progress(m, derived.progress.get(mid), occurrences, eligibility.eligible),
+                progress=_progress(m, d.derived.progress.get(mid), occurrences, d.eligible),
                 why_not=why,
             )
         )
@@ -172,65 +224,127 @@ def _progress(milestone, progress, occurrences, eligible) -> str | None:
     """Progress towards the next occurrence, when one can still come."""
     if not eligible:
         return None
-    if occurrences and max(milestone.repeat.max_times if milestone.repeat else 1, *(v.repeat.max_times if v and v.repeat else 1 for _, v, _ in milestone.versions())) <= len(occurrences):
+    most = max(v.repeat.max_times if v is not None and v.repeat else 1 for _, v, _ in milestone.versions())
+    if occurrences and len(occurrences) >= most:
         return None
     return progress
 
 
-def _payments(loaded, side, subject: SubjectRef, milestones: list[MilestoneResult], history) -> list[Payment]:
+# --- money: tariffs, claim lag, payer shares, the per-subject cap (docs/semantics.md § 7) ---
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """A milestone's payment terms, worked out once per contract version."""
+
+    lines: dict[str, tuple[list[date], list]]  # line -> (sorted effective dates, entries)
+    payers: tuple[tuple[str, Decimal], ...]
+    payee: str
+    subject_to: tuple[str, ...]
+
+
+_PRICED: dict[str, dict[str, _Priced]] = {}
+
+
+def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
+    table = _PRICED.get(loaded.content_hash)
+    if table is None:
+        c = loaded.contract
+        table = {}
+        for mid, t in c.tariffs.items():
+            side = c.milestones[mid].side
+            payers = t.payers or c.payment.payers
+            lines = {}
+            for line, dated in t.amounts.items():
+                days = sorted(dated)
+                lines[line] = (days, [dated[x] for x in days])
+            table[mid] = _Priced(
+                lines=lines,
+                payers=tuple((p.party, p.share) for p in payers),
+                payee=t.payee or (c.payment.citizen_payee if side == Side.citizen else c.payment.company_payee),
+                subject_to=tuple(_subject_to(c, mid, t, payers, side)),
+            )
+        _PRICED[loaded.content_hash] = table
+    return table
+
+
+def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: list[Candidate]) -> list[PaymentDecision]:
     c = loaded.contract
-    group = subject.target_group
+    priced = _priced(loaded)
     due: list[tuple] = []
-    for mr in milestones:
-        tariff = c.tariffs.get(mr.milestone)
-        if tariff is None:
+    for cand in accepted:
+        terms = priced.get(cand.milestone)
+        if terms is None:
             continue
-        line = group if group is not None and group in tariff.amounts else "all"
-        dated = tariff.amounts.get(line)
-        for occ in mr.occurrences:
-            found = in_force(dated, occ.met_on)
-            if found is None:
-                continue
-            effective, entry = found
-            due.append((occ.met_on, mr.milestone, occ.occurrence, occ, tariff, line, effective, entry, mr))
+        line = group if group is not None and group in terms.lines else "all"
+        if line not in terms.lines:
+            continue
+        days, entries = terms.lines[line]
+        i = latest_on_or_before(days, cand.day)
+        if i is None or entries[i].value is None:
+            continue  # no tariff in force, or withdrawn: met, but nothing to pay
+        due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i]))
     due.sort(key=lambda t: (t[0], t[1], t[2]))
 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
     cap_dated = getattr(c.caps, cap_name)
-    paid = ZERO
-    payments = []
     lag = c.payment.claim_lag
-    for met_on, mid, k, occ, tariff, line, effective, entry, mr in due:
+    plan_versions = plan_for(loaded).versions
+    paid = ZERO
+    out = []
+    for day, mid, k, cand, terms, line, effective, entry in due:
         amount = round_money(entry.value)
-        cap_applied = None
-        cap = in_force(cap_dated, met_on)
-        if cap is not None:
-            cap_day, cap_entry = cap
+        cap = None
+        found = in_force(cap_dated, day)
+        if found is not None:
+            cap_day, cap_entry = found
             room = max(ZERO, cap_entry.value - paid)
             if amount > room:
-                cap_applied = CapApplied(cap=cap_name, limit=cap_entry.value, effective=cap_day, reference=cap_entry.reference, reduced_by=amount - room)
+                cap = (cap_name, cap_entry.value, cap_day, cap_entry.reference, amount - room)
                 amount = room
         paid += amount
-        payers = tariff.payers or c.payment.payers
-        parts = split_by_shares(amount, [p.share for p in payers])
-        payee = tariff.payee or (c.payment.citizen_payee if side == Side.citizen else c.payment.company_payee)
-        payments.append(
-            Payment(
-                payment_id=f"{c.id}/{subject.id}/{mid}/{k}",
+        parts = split_by_shares(amount, [share for _, share in terms.payers])
+        out.append(
+            PaymentDecision(
                 milestone=mid,
                 occurrence=k,
-                trigger_date=met_on,
-                due_date=add_days(met_on, lag.days, working=lag.kind == "working"),
+                trigger_date=day,
+                due_date=_due(day, lag.days, lag.kind == "working"),
                 amount=amount,
-                tariff=TariffApplied(line=line, value=entry.value, effective=effective, reference=entry.reference),
-                payers=[PayerPart(party=p.party, share=p.share, amount=a) for p, a in zip(payers, parts)],
-                payee=payee,
-                reference=occ.definition_reference,
-                cap=cap_applied,
-                subject_to=_subject_to(c, mid, tariff, payers, side),
+                tariff_value=entry.value,
+                line=line,
+                effective=effective,
+                tariff_reference=entry.reference,
+                payers=tuple((party, share, part) for (party, share), part in zip(terms.payers, parts)),
+                payee=terms.payee,
+                clause=plan_versions[mid][cand.version].reference,
+                cap=cap,
+                subject_to=terms.subject_to,
             )
         )
-    return payments
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _due(day: date, days: int, working: bool) -> date:
+    return add_days(day, days, working=working)
+
+
+def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
+    return Payment(
+        payment_id=f"{loaded.contract.id}/{d.subject_id}/{p.milestone}/{p.occurrence}",
+        milestone=p.milestone,
+        occurrence=p.occurrence,
+        trigger_date=p.trigger_date,
+        due_date=p.due_date,
+        amount=p.amount,
+        tariff=TariffApplied(line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference),
+        payers=[PayerPart(party=party, share=share, amount=amount) for party, share, amount in p.payers],
+        payee=p.payee,
+        reference=p.clause,
+        cap=CapApplied(cap=p.cap[0], limit=p.cap[1], effective=p.cap[2], reference=p.cap[3], reduced_by=p.cap[4]) if p.cap else None,
+        subject_to=list(p.subject_to),
+    )
 
 
 def _subject_to(c, mid, tariff, payers, side) -> list[str]:

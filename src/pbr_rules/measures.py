@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from fractions import Fraction
 from functools import lru_cache
 from typing import Callable
 
@@ -447,41 +446,48 @@ def _days_in_month(year: int, month: int) -> int:
     return (nxt - date(year, month, 1)).days
 
 
+# Days in a month divide 377,580 (the least common multiple of 28, 29, 30 and 31), so a
+# daily rate of (monthly earnings / days in the month) is a whole number of these units:
+# earnings are summed exactly in integers, with no rounding and no fractions.
+_DAY_UNITS = 377_580
+
+
 def _earnings(p: _Participant, m: CumulativeEarnings, first_d: date, last_d: date):
-    """docs/semantics.md § 5: monthly earnings accrue per day; exact fractions; met the day the total reaches k × amount."""
-    target = Fraction(m.amount)
-    total = Fraction(0)
+    """docs/semantics.md § 5: monthly earnings accrue per day; exact; met the day the total reaches k × amount."""
+    target = int(m.amount * 100) * _DAY_UNITS
+    total = 0
     out = []
     used: list[int] = []
     for i, a, z in p.spells(frozenset(m.job_kinds), False, 0):
         a, z = max(a, first_d), min(z, last_d)
         if z < a:
             continue
-        monthly = Fraction(p.h.employment[i].monthly_earnings)
+        monthly = int(p.h.employment[i].monthly_earnings * 100) * _DAY_UNITS
+        if monthly <= 0:
+            continue
         used.append(i)
         day = a
         while day <= z:
-            month_end = date(day.year, day.month, _days_in_month(day.year, day.month))
-            seg_end = min(z, month_end)
-            rate = monthly / _days_in_month(day.year, day.month)
+            dim = _days_in_month(day.year, day.month)
+            seg_end = min(z, date(day.year, day.month, dim))
+            rate = monthly // dim
             days = (seg_end - day).days + 1
-            while rate > 0 and total + rate * days >= target * (len(out) + 1):
-                need = target * (len(out) + 1) - total
-                n = -(-need // rate)  # whole days needed, rounded up
-                met = day + timedelta(days=int(n) - 1)
+            while total + rate * days >= target * (len(out) + 1):
+                n = -(-(target * (len(out) + 1) - total) // rate)  # whole days needed, rounded up
+                met = day + timedelta(days=n - 1)
                 total += rate * n
-                days -= int(n)
+                days -= n
                 day = met + ONE_DAY
-                out.append((met, int(m.amount * 100), _earnings_evidence(p, list(used), met, total)))
+                out.append((met, int(m.amount * 100), _earnings_evidence(p, list(used), met, total // _DAY_UNITS)))
             total += rate * days
             day = seg_end + ONE_DAY
-    done = total - target * len(out)
-    return out, f"DKK {int(done):,} of {int(m.amount):,} earned"
+    done = (total - target * len(out)) // (_DAY_UNITS * 100)
+    return out, f"DKK {done:,} of {int(m.amount):,} earned"
 
 
 def _earnings_evidence(p, spells, met, total):
     def build():
-        out = [Evidence(source="earnings", description=f"DKK {float(total):,.2f} earned by {met}")]
+        out = [Evidence(source="earnings", description=f"DKK {total // 100:,}.{total % 100:02d} earned by {met}")]
         for i in spells:
             s = p.h.employment[i]
             out.append(Evidence(source=f"employment[{i}]", description=f"{s.employer}: DKK {s.monthly_earnings}/month, {s.start}..{s.end or 'ongoing'}"))

@@ -62,16 +62,21 @@ def money_str(amount: Decimal) -> str:
 
 
 def split_by_shares(amount: Decimal, shares: list[Decimal]) -> list[Decimal]:
-    """Split ``amount`` by ``shares`` (summing to 1); the last part takes the rounding remainder.
+    """Split ``amount`` by ``shares`` (summing to 1) into whole øre that add up exactly.
 
-    So the parts always add up to the amount exactly, to the øre.
+    Each part is first rounded down to øre; the øre left over go one at a time to the
+    parts with the largest remainders (ties: the payer listed first). No part is ever
+    negative, and a payer with share 0 gets 0.
     """
-    parts: list[Decimal] = []
     with localcontext(MONEY_CONTEXT):
-        for share in shares[:-1]:
-            parts.append(round_money(amount * share))
-        parts.append(round_money(amount) - sum(parts, ZERO))
-    return parts
+        total_ore = int(round_money(amount) * 100)
+        exact = [Decimal(total_ore) * s for s in shares]
+        parts = [int(x) for x in exact]  # x >= 0, so int() rounds down
+        left = total_ore - sum(parts)
+        order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
+        for i in order[:left]:
+            parts[i] += 1
+        return [(Decimal(p) / 100).quantize(ORE) for p in parts]
 
 
 def format_dkk(amount: Decimal) -> str:

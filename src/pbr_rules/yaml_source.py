@@ -21,6 +21,7 @@ from .errors import ContractInvalid, Diagnostic, InputInvalid
 MAX_BYTES = 2_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_ALIAS_VALUES = 100_000  # values produced by expanding aliases, in any file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS = {
@@ -72,11 +73,27 @@ def read_text(path: Path, *, max_bytes: int = MAX_BYTES, error: type[InputInvali
             [Diagnostic(file=file, message=f"file is {size:,} bytes; the limit is {max_bytes:,}", hint="split it up")]
         )
     try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error([Diagnostic(file=file, message=f"not UTF-8 text (byte {exc.start})", hint="save it as UTF-8")]) from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise error([Diagnostic(file=file, message=f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Point at the first byte that is not UTF-8 (typically an æ, ø or å saved as Latin-1).
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise error(
+            [
+                Diagnostic(
+                    file=file,
+                    line=line,
+                    col=col,
+                    message=f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)",
+                    hint="save the file with the encoding UTF-8",
+                )
+            ]
+        ) from None
 
 
 def load_yaml_file(path: Path | str, *, error: type[InputInvalid] = ContractInvalid) -> Source:
@@ -101,7 +118,10 @@ def parse_yaml(
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = f"YAML syntax: {exc.problem or exc.context}"
-        raise error([Diagnostic(file=file, line=line, col=col, message=message, hint=_syntax_hint(exc))]) from None
+        hint = _syntax_hint(exc)
+        if mark and _char_at(text, mark.line, mark.column) == "\t":
+            message, hint = "YAML syntax: a tab character where only spaces may be", "indent with spaces, not tabs"
+        raise error([Diagnostic(file=file, line=line, col=col, message=message, hint=hint)]) from None
     except yaml.YAMLError as exc:
         raise error([Diagnostic(file=file, message=f"YAML syntax: {exc}")]) from None
     except RecursionError:
@@ -114,6 +134,13 @@ def parse_yaml(
     if builder.problems:
         raise error(builder.problems)
     return source
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    if 0 <= line < len(lines) and 0 <= column < len(lines[line]):
+        return lines[line][column]
+    return ""
 
 
 def _syntax_hint(exc: yaml.MarkedYAMLError) -> str:
@@ -131,6 +158,10 @@ class _Builder:
     def __init__(self, source: Source, max_nodes: int, error: type[InputInvalid]):
         self.source = source
         self.budget = max_nodes
+        self.max_nodes = max_nodes
+        self.alias_budget = min(max_nodes, MAX_ALIAS_VALUES)
+        self.seen: set[int] = set()
+        self.in_alias = 0
         self.error = error
         self.problems: list[Diagnostic] = []
 
@@ -144,25 +175,52 @@ class _Builder:
             Diagnostic(file=file, line=line, col=col, path=format_path(path), message=message, hint=hint)
         )
 
-    def build(self, node, path: Path_, depth: int = 0) -> Any:
+    def _too_big(self, node, path: Path_, message: str) -> InputInvalid:
+        # Aliases share nodes, so the node at hand sits where its anchor was defined, not
+        # where it is expanded: point at the top-level key whose value expands too far.
+        top = path[:1]
+        file, line, col = self.source.key_positions.get(top) or self._pos(node)
+        return self.error(
+            [
+                Diagnostic(
+                    file=file,
+                    line=line,
+                    col=col,
+                    path=format_path(top),
+                    message=message,
+                    hint="remove the anchors ('&name') and aliases ('*name') that multiply",
+                )
+            ]
+        )
+
+    def build(self, node, path: Path_, depth: int = 0, key_pos: tuple[str, int, int] | None = None) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            file, line, col = self._pos(node)
-            raise self.error(
-                [
-                    Diagnostic(
-                        file=file,
-                        line=line,
-                        col=col,
-                        message=f"the document expands to more than {MAX_NODES:,} values (aliases expanding?)",
-                        hint="contracts are small; remove the anchors/aliases that multiply",
-                    )
-                ]
-            )
+            raise self._too_big(node, path, f"the document expands to more than {self.max_nodes:,} values")
+        # A node met a second time is an alias being expanded: everything built under it
+        # counts against a fixed alias budget, whatever the file's own size limit.
+        aliased = id(node) in self.seen
+        self.seen.add(id(node))
+        if aliased or self.in_alias:
+            self.alias_budget -= 1
+            if self.alias_budget < 0:
+                raise self._too_big(node, path, f"aliases expand to more than {MAX_ALIAS_VALUES:,} values")
+        if aliased:
+            self.in_alias += 1
+            try:
+                return self._build(node, path, depth, key_pos)
+            finally:
+                self.in_alias -= 1
+        return self._build(node, path, depth, key_pos)
+
+    def _build(self, node, path: Path_, depth: int, key_pos: tuple[str, int, int] | None) -> Any:
         if depth > MAX_DEPTH:
             file, line, col = self._pos(node)
             raise self.error([Diagnostic(file=file, line=line, col=col, message=f"nesting deeper than {MAX_DEPTH} levels")])
-        self.source.positions.setdefault(path, self._pos(node))
+        # A block mapping or list is best pointed at by the key that holds it (its own
+        # position is that of its first entry, one line further down).
+        container = isinstance(node, (yaml.MappingNode, yaml.SequenceNode))
+        self.source.positions.setdefault(path, key_pos if (container and key_pos) else self._pos(node))
         if node.tag not in _PLAIN_TAGS:
             shown = node.tag.replace("tag:yaml.org,2002:", "!!")
             self._fail(node, f"tag '{shown}' is not allowed", "safe YAML only: plain maps, lists, text, numbers, dates", path)
@@ -176,8 +234,13 @@ class _Builder:
                 if not isinstance(key_node, yaml.ScalarNode):
                     self._fail(key_node, "a key must be plain text", "", path)
                     continue
-                key = key_node.value if key_node.tag != "tag:yaml.org,2002:int" else int(key_node.value)
-                if key_node.tag == "tag:yaml.org,2002:null":
+                key = key_node.value
+                if key_node.tag == "tag:yaml.org,2002:int":
+                    try:
+                        key = _SCALARS.construct_yaml_int(key_node)  # 0x1F, 1_000, 017...
+                    except (yaml.YAMLError, ValueError):
+                        key = key_node.value
+                elif key_node.tag == "tag:yaml.org,2002:null":
                     key = None
                 if key in out:
                     first = self.source.key_positions.get(path + (key,), ("", 0, 0))
@@ -189,7 +252,7 @@ class _Builder:
                     )
                     continue
                 self.source.key_positions[path + (key,)] = self._pos(key_node)
-                out[key] = self.build(value_node, path + (key,), depth + 1)
+                out[key] = self.build(value_node, path + (key,), depth + 1, self._pos(key_node))
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
@@ -197,8 +260,13 @@ class _Builder:
             return node.value  # dates stay ISO text; the models parse them strictly
         if node.tag == "tag:yaml.org,2002:str":
             return node.value
+        if not isinstance(node, yaml.ScalarNode) or node.tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            self._fail(node, f"a {node.tag.replace('tag:yaml.org,2002:', '!!')} tag on the wrong kind of value", "", path)
+            return None
         try:
-            return _SCALARS.construct_object(node, deep=True)
+            # The tag's own constructor, not construct_object: that one caches every node it
+            # sees in the shared constructor, so a long-running service would keep them all.
+            return _SCALARS.yaml_constructors[node.tag](_SCALARS, node)
         except (yaml.YAMLError, ValueError) as exc:
             self._fail(node, f"not a valid value: {exc}", "", path)
             return None

@@ -171,16 +171,20 @@ class ParticipantHistory(Strict):
             check_day(("employment", i, "start"), sp.start, "employment start")
             if sp.end is not None and sp.end > self.extracted:
                 out.append((("employment", i, "end"), f"end {sp.end} is after the extraction date {self.extracted}"))
-        for (i, a), (j, b) in zip(spells, spells[1:]):
-            a_end = a.end or self.extracted
-            if b.start <= a_end:
-                out.append(
-                    (
-                        ("employment", j, "start"),
-                        f"this spell ({b.start}) overlaps employment[{i}] ({a.start} to {a.end or 'ongoing'}); "
-                        "spells must not overlap",
+        reach = None  # the spell that runs latest so far: a long spell can overlap several later ones
+        for j, b in spells:
+            if reach is not None:
+                i, a = reach
+                if b.start <= (a.end or self.extracted):
+                    out.append(
+                        (
+                            ("employment", j, "start"),
+                            f"this spell ({b.start}) overlaps employment[{i}] ({a.start} to {a.end or 'ongoing'}); "
+                            "spells must not overlap",
+                        )
                     )
-                )
+            if reach is None or (b.end or self.extracted) > (reach[1].end or self.extracted):
+                reach = (j, b)
         return out
 
 
