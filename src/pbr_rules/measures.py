@@ -594,17 +594,28 @@ def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligi
 
 
 def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occurrences, start: date, horizon: date, side: Side = Side.citizen):
+    """Number the occurrences across versions by the rule of docs/semantics.md § 6.
+
+    Occurrence k is met on the latest of: the day the version's own k-th occurrence was met,
+    the day that version came into force, the day occurrence k-1 was met, and the day its
+    last prerequisite was met; the first version (in date order) where that day falls inside
+    its period and k is within its max_times wins. Every such candidate goes to the engine,
+    which checks it against the compiled thresholds, periods, repeat limits and term; the
+    first candidate past the term is sent too, so the engine refuses it.
+    """
     term_end = loaded.contract.term.end
     first_met: dict[str, date | None] = {}
     for mid in plan.order:
         if plan.side[mid] != side:
             continue
-        raw: list[tuple[date, int, Version, int, bool, Callable]] = []
+        own: list[tuple[Version, list, date | None]] = []  # (version, its own occurrences, prerequisite day)
         progress = why = None
         for v in plan.versions[mid]:
             d = v.definition
             if d is None:
                 continue
+            if v.end is None or v.end > horizon:
+                progress = None
             window = getattr(d.measure, "window", None)
             anchor = start
             if window is not None and window.after != "start":
@@ -613,27 +624,37 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
                     why = f"its window starts when '{window.after}' is met, which it is not"
                     continue
             missing = [pre for pre in d.prerequisites if first_met.get(pre) is None]
-            prereq_day = max((first_met[pre] for pre in d.prerequisites if first_met.get(pre)), default=None)
             occ, prog = occurrences(d, anchor)
             if v.end is None or v.end > horizon:
                 progress = prog
-            for day, value, evidence in occ:
-                ok = not missing and (prereq_day is None or day >= prereq_day)
-                in_period = (v.start is None or day >= v.start) and (v.end is None or day < v.end) and day <= term_end
-                raw.append((day, v.index, v, value, ok and in_period, evidence, ok))
             if missing:
                 why = f"prerequisite {', '.join(repr(x) for x in missing)} not met"
-        raw.sort(key=lambda r: (r[0], r[1]))
-        k = 0
+                continue
+            prereq_day = max((first_met[pre] for pre in d.prerequisites), default=None)
+            own.append((v, occ, prereq_day))
         first: date | None = None
-        for day, _, v, value, keep, evidence, prq in raw:
-            if keep:
-                k += 1
-                if first is None:
-                    first = day
-            derived.candidates.append(
-                Candidate(milestone=mid, version=v.index, k=k if keep else 0, day=day, value=value, prerequisites_met=prq, evidence=evidence)
-            )
+        previous = date.min
+        k = 0
+        while own:
+            k += 1
+            found = None
+            for v, occ, prereq_day in own:
+                if k > v.max_times or len(occ) < k:
+                    continue
+                day = max(occ[k - 1][0], v.start or date.min, previous, prereq_day or date.min)
+                if v.end is not None and day >= v.end:
+                    continue
+                found = (day, v, occ[k - 1])
+                break
+            if found is None or found[0] > horizon:
+                break  # nothing (more) by the horizon: a later version or prerequisite day lies beyond it
+            day, v, (own_day, value, evidence) = found
+            derived.candidates.append(Candidate(milestone=mid, version=v.index, k=k, day=day, value=value, prerequisites_met=True, evidence=evidence))
+            if day > term_end:
+                break  # the engine refuses it; later ones would be later still
+            if first is None:
+                first = day
+            previous = day
         first_met[mid] = first
         if progress is not None:
             derived.progress[mid] = progress

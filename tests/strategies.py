@@ -1,0 +1,290 @@
+"""Hypothesis strategies for VALID participant and company histories of a loaded contract.
+
+Edge cases are made common on purpose: enrolment dates at the enrolment window's and the
+term's bounds, ages at the age bounds, hours at the thresholds, spells starting mid-week,
+one-week breaks, back-to-back flexjob spells with rising hours, drop-outs, exits.
+Every generated participant history passes ``history.problems(known_codes) == []``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from hypothesis import strategies as st
+
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+
+ALL_GROUPS = [
+    "flexjob_visitated",
+    "early_retirement_pension",
+    "resource_course",
+    "cash_benefit",
+    "cash_benefit_youth",
+    "cash_benefit_immigrant",
+    "newly_arrived_refugee",
+    "other_vulnerable",
+]
+
+
+def _iso_week(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _near(draw, anchors: list[date], spread: int = 10) -> date:
+    """A date at, or a few days around, one of the anchors."""
+    a = draw(st.sampled_from(anchors))
+    off = draw(st.one_of(st.just(0), st.sampled_from([-1, 1, -7, 7]), st.integers(-spread, spread)))
+    return a + timedelta(days=off)
+
+
+def _thresholds(loaded) -> list[int]:
+    out = set()
+    for ms in loaded.contract.milestones.values():
+        for _, d, _ in ms.versions():
+            if d is not None and d.measure.kind == "employment_weeks":
+                out.add(d.measure.min_hours_per_week)
+    return sorted(out) or [15]
+
+
+@st.composite
+def participant_histories(draw, loaded, participant_id: str | None = None):
+    c = loaded.contract
+    el = c.eligibility.citizens
+    codes = sorted(loaded.codes.codes)
+    public = [k for k in codes if loaded.codes.codes[k].public_support]
+    baseline_codes = (el.baseline.codes if el.baseline and el.baseline.codes else public) or codes
+    admitted = [g.value for g in el.target_groups]
+
+    pid = participant_id or draw(st.from_regex(r"p[0-9]{1,6}", fullmatch=True))
+    municipality = draw(st.sampled_from([c.municipality.code] * 9 + ["999"]))
+    group = draw(st.one_of(st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(ALL_GROUPS)))
+
+    # --- enrolment around the enrolment window and the term
+    anchors = [c.term.start, c.term.end]
+    if el.enrolment_window:
+        anchors += [el.enrolment_window.start, el.enrolment_window.end]
+    middle_lo = el.enrolment_window.start if el.enrolment_window else c.term.start
+    middle_hi = el.enrolment_window.end if el.enrolment_window else c.term.end
+    enrolment = draw(
+        st.one_of(
+            st.builds(lambda n: middle_lo + timedelta(days=n), st.integers(0, max(0, (middle_hi - middle_lo).days))),
+            st.builds(lambda n: middle_lo + timedelta(days=n), st.integers(0, max(0, (middle_hi - middle_lo).days))),
+            st.builds(lambda n: middle_lo + timedelta(days=n), st.integers(0, max(0, (middle_hi - middle_lo).days))),
+            st.just(None),
+        )
+    )
+    if enrolment is None:
+        enrolment = _near(draw, anchors)
+    extracted = enrolment + timedelta(days=draw(st.one_of(st.integers(0, 3 * 365), st.integers(80, 800))))
+
+    # --- age
+    bounds = [18, 64]
+    if el.age is not None:
+        bounds = [b for b in (el.age.min, el.age.max) if b is not None] or bounds
+    lo_b, hi_b = min(bounds), max(bounds)
+    middle = (lo_b + hi_b) // 2
+    age = draw(st.sampled_from([lo_b - 1, lo_b, lo_b, lo_b + 1, hi_b - 1, hi_b, hi_b, hi_b + 1, middle, middle, middle, middle]))
+    age = max(age, 15)
+    use_birth = draw(st.booleans())
+    birth = None
+    if use_birth:
+        try:
+            birth = enrolment.replace(year=enrolment.year - age)
+        except ValueError:  # 29 February
+            birth = date(enrolment.year - age, 2, 28)
+        birth += timedelta(days=draw(st.sampled_from([0, 0, 1, -1, 100, -100])))
+
+    resident = draw(st.sampled_from([True] * 9 + [False]))
+
+    # --- benefit weeks: runs of codes and gaps from ~60 weeks before enrolment to extraction
+    enrol_monday = _monday(enrolment)
+    last_monday = _monday(extracted)
+    w = enrol_monday - timedelta(weeks=draw(st.sampled_from([52, 53, 56, 60, 30])))
+    benefits = []
+    # the baseline period: mostly on a counting code, with a few gaps
+    flexjob_code = "fleksloentilskud" if "fleksloentilskud" in codes else None
+    while w <= last_monday:
+        length = draw(st.one_of(st.integers(1, 60), st.just(1), st.integers(1, 8)))
+        end = min(w + (length - 1) * WEEK, last_monday)
+        before = w < enrol_monday
+        choice = draw(
+            st.sampled_from(["gap", "base", "base", "base", "any"] if before else ["gap", "gap", "any", "base", "flex"])
+        )
+        code = None
+        if choice == "base":
+            code = draw(st.sampled_from(baseline_codes))
+        elif choice == "any":
+            code = draw(st.sampled_from(codes))
+        elif choice == "flex" and flexjob_code:
+            code = flexjob_code
+        if code is not None:
+            weeks = _iso_week(w) if end == w else f"{_iso_week(w)}..{_iso_week(end)}"
+            benefits.append({"weeks": weeks, "code": code})
+        w = end + WEEK
+
+    # --- employment spells: sequential, non-overlapping
+    thresholds = _thresholds(loaded)
+    hour_choices = sorted({5, 37, 20} | {t for t in thresholds} | {t - 1 for t in thresholds} | {t + 1 for t in thresholds} | {t + 4 for t in thresholds})
+    employment = []
+    cursor = enrolment + timedelta(days=draw(st.integers(-60, 120)))
+    n_spells = draw(st.integers(0, 5))
+    prev_kind, prev_hours = None, None
+    for i in range(n_spells):
+        if cursor > extracted:
+            break
+        start = cursor
+        # make mid-week starts and Monday starts common
+        if draw(st.booleans()):
+            start = _monday(start) + timedelta(days=draw(st.sampled_from([0, 0, 2, 4, 5, 6])))
+            if employment and start <= date.fromisoformat(employment[-1]["end"]):
+                start = date.fromisoformat(employment[-1]["end"]) + DAY
+        if start > extracted:
+            break
+        if birth is not None and start < birth:
+            start = birth
+        ladder = prev_kind == "flexjob" and draw(st.booleans())
+        flex_odds = ["ordinary", "flexjob", "flexjob"] if group == "flexjob_visitated" else ["ordinary", "ordinary", "flexjob"]
+        kind = "flexjob" if ladder else draw(st.sampled_from(flex_odds))
+        if ladder and prev_hours is not None:
+            hours = prev_hours + draw(st.sampled_from([0, 1, 3, 4, 5, -1]))
+            hours = min(max(hours, 5), 37)
+        else:
+            hours = draw(st.sampled_from(hour_choices))
+        if draw(st.integers(0, 9)) == 0:
+            hours_value = f"{hours}.50"
+        else:
+            hours_value = str(hours)
+        ongoing = (i == n_spells - 1) and draw(st.booleans())
+        days = draw(st.one_of(st.integers(1, 400), st.sampled_from([4, 6, 13 * 7 - 1, 16 * 7 + 3, 26 * 7])))
+        end = None if ongoing else min(start + timedelta(days=days), extracted)
+        employment.append(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat() if end else None,
+                "hours_per_week": hours_value,
+                "monthly_earnings": str(draw(st.sampled_from([0, 5000, 12000, 20000, 25000, 33333]))),
+                "employer": draw(st.sampled_from(["acme", "bager", "vaerksted"])),
+                "partner_company": draw(st.booleans()),
+                "kind": kind,
+            }
+        )
+        prev_kind, prev_hours = kind, hours
+        if end is None:
+            break
+        # next spell: back to back (common), a one-week break, or a longer gap
+        gap = draw(st.sampled_from([1, 1, 3, 8, 10, 30, 90]))
+        cursor = end + timedelta(days=gap)
+
+    def day_between(lo: date, hi: date) -> date:
+        if hi < lo:
+            return lo
+        return lo + timedelta(days=draw(st.integers(0, (hi - lo).days)))
+
+    # --- course events (on or after enrolment)
+    course = []
+    for _ in range(draw(st.integers(0, 8))):
+        d = day_between(enrolment, extracted)
+        kind = draw(st.sampled_from(["attendance"] * 6 + ["completion", "drop_out"]))
+        ev = {"date": d.isoformat(), "kind": kind}
+        if kind == "attendance":
+            ev["sessions"] = draw(st.sampled_from([1, 4, 6, 10, 12, 18, 36]))
+        course.append(ev)
+
+    # --- outcome events (may be before enrolment, never before birth)
+    events = []
+    for _ in range(draw(st.integers(0, 3))):
+        lo = enrolment - timedelta(days=30)
+        if birth is not None:
+            lo = max(lo, birth)
+        d = day_between(lo, extracted)
+        kind = draw(st.sampled_from(["qualification", "qualification", "assessment"]))
+        ev = {"date": d.isoformat(), "kind": kind}
+        if draw(st.booleans()):
+            ev["name"] = draw(st.sampled_from(["level_1", "level_2"]))
+        events.append(ev)
+
+    exits = []
+    if draw(st.integers(0, 5)) == 0:
+        lo = enrolment if birth is None else max(enrolment, birth)
+        exits.append({"date": day_between(lo, extracted).isoformat(), "reason": draw(st.sampled_from(["moved_away", "died", "withdrew_consent"]))})
+
+    data = {
+        "participant": pid,
+        "municipality": municipality,
+        "target_group": group,
+        "resident": resident,
+        "enrolment": enrolment.isoformat(),
+        "extracted": extracted.isoformat(),
+        "benefits": benefits,
+        "employment": [{k: v for k, v in sp.items() if v is not None} for sp in employment],
+        "course": course,
+        "events": events,
+        "exits": exits,
+    }
+    if birth is not None:
+        data["birth_date"] = birth.isoformat()
+    else:
+        data["age_at_enrolment"] = age
+    if draw(st.booleans()):
+        data["benefit_at_enrolment"] = draw(st.sampled_from(codes))
+    return ParticipantHistory.model_validate(data)
+
+
+@st.composite
+def company_histories(draw, loaded, participant_ids, company_id: str | None = None):
+    c = loaded.contract
+    participant_ids = list(participant_ids) or ["p0"]
+    el = c.eligibility.companies
+    cid = company_id or draw(st.from_regex(r"c[0-9]{1,5}", fullmatch=True))
+    start = draw(
+        st.one_of(
+            st.builds(lambda n: c.term.start + timedelta(days=n), st.integers(0, max(0, (c.term.end - c.term.start).days))),
+            st.builds(lambda a, o: a + timedelta(days=o), st.sampled_from([c.term.start, c.term.end]), st.sampled_from([-1, 0, 1])),
+        )
+    )
+    extracted = start + timedelta(days=draw(st.integers(0, 3 * 365)))
+
+    def day_between(lo: date, hi: date) -> date:
+        if hi < lo:
+            return lo
+        return lo + timedelta(days=draw(st.integers(0, (hi - lo).days)))
+
+    phase_names = sorted(
+        {d.measure.phase for ms in c.milestones.values() for _, d, _ in ms.versions() if d is not None and d.measure.kind == "accelerator_phase"}
+    ) + ["other_phase"]
+    phases = [
+        {"phase": draw(st.sampled_from(phase_names)), "completed": day_between(start, extracted).isoformat()}
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    hires = []
+    for _ in range(draw(st.integers(0, 7))):
+        d = day_between(start - timedelta(days=30), extracted)
+        h = {"participant": draw(st.sampled_from(participant_ids + ["unknown1"])), "date": d.isoformat()}
+        r = draw(st.integers(0, 3))
+        if r == 1:
+            h["end"] = day_between(d, extracted).isoformat()
+        elif r == 2:  # ends exactly around the retention day
+            end = d + timedelta(days=7 * 26 + draw(st.sampled_from([-1, 0, 1])))
+            if end <= extracted:
+                h["end"] = end.isoformat()
+        hires.append(h)
+    data = {
+        "kind": "company",
+        "company": cid,
+        "municipality": draw(st.sampled_from([c.municipality.code] * 5 + ["999"])),
+        "size_band": draw(st.sampled_from([s.value for s in el.size_bands] if el else ["small"])),
+        "partner": draw(st.sampled_from([True, True, True, False])),
+        "start": start.isoformat(),
+        "extracted": extracted.isoformat(),
+        "phases": phases,
+        "hires": hires,
+    }
+    return CompanyHistory.model_validate(data)
