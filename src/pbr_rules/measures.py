@@ -185,11 +185,9 @@ class _Participant:
         self.enrolment = h.enrolment
         codes = loaded.codes.codes
         self.support_weeks: set[int] = set()
-        self.week_code: dict[int, str] = {}
         for b in h.benefits:
             a, z = b.week_range()
             rng = range(a, z + 1)
-            self.week_code.update(dict.fromkeys(rng, b.code))
             if codes[b.code].public_support:
                 self.support_weeks.update(rng)
         self._emp: dict[tuple, set[int]] = {}
@@ -297,7 +295,12 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
         w0 = week_index(h.enrolment)
         codes = loaded.codes.codes
         counted = set(b.codes) if b.codes is not None else {k for k, v in codes.items() if v.public_support}
-        baseline_weeks = sum(1 for w in range(w0 - b.of_weeks_before_enrolment, w0) if p.week_code.get(w) in counted)
+        lo, hi = w0 - b.of_weeks_before_enrolment, w0 - 1
+        baseline_weeks = 0
+        for spell in h.benefits:  # weeks are never given twice, so overlaps simply add up
+            if spell.code in counted:
+                a, z = spell.week_range()
+                baseline_weeks += max(0, min(z, hi) - max(a, lo) + 1)
         rule_details["baseline"] = (
             f"{baseline_weeks} of the {b.of_weeks_before_enrolment} weeks before enrolment on benefits; "
             f"at least {b.benefit_weeks_at_least} required"

@@ -60,6 +60,7 @@ def format_iso_week(index: int) -> str:
     return f"{y}-W{w:02d}"
 
 
+@lru_cache(maxsize=65536)
 def parse_week_range(value: str) -> tuple[int, int]:
     """``2019-W01..2019-W40`` (inclusive) or a single ``2019-W05``, as week indexes."""
     if not isinstance(value, str):
