@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/pbr validate contracts/
-	@echo "The HTTP API is not built yet: the bundled contracts were validated above."
+	$(BIN)/pbr serve --contracts contracts/
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -25,6 +25,8 @@ def parse_money(value: object) -> Decimal:
             "(decimals written as YAML numbers lose precision)"
         )
     if isinstance(value, int):
+        if abs(value) >= 10**15:
+            raise ValueError("amount has more than 15 digits; no amount in an agreement is that large")
         return Decimal(value).quantize(ORE)
     if isinstance(value, Decimal):
         text = format(value, "f")

@@ -60,11 +60,15 @@ def format_iso_week(index: int) -> str:
     return f"{y}-W{w:02d}"
 
 
-@lru_cache(maxsize=65536)
 def parse_week_range(value: str) -> tuple[int, int]:
     """``2019-W01..2019-W40`` (inclusive) or a single ``2019-W05``, as week indexes."""
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a week or week range such as '2019-W01..2019-W40'")
+    return _parse_week_range(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_week_range(value: str) -> tuple[int, int]:
     if ".." in value:
         first, _, last = value.partition("..")
         a, b = parse_iso_week(first.strip()), parse_iso_week(last.strip())

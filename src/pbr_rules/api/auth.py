@@ -1,0 +1,98 @@
+"""Who is calling, and what they may do.
+
+Roles:
+- ``fund`` (Den Sociale Kapitalfond): everything;
+- ``municipality``: only the contracts (and the evaluations under them) of the
+  municipality named on its token; another municipality's contract is answered 403 with
+  the same body whether or not it exists;
+- ``auditor``: read-only: contracts and evaluations, never settlement.
+
+Routes declare what they need with ``require_role(...)`` (a dependency that answers 401
+without a valid token and 403 with the wrong role) and reach a contract through
+``contract_for(principal, registry, contract_id)`` which applies the municipality scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Callable
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..loader import LoadedContract
+from ..registry import Registry
+from .deps import TokenStoreDep
+from .errors import ApiError, hide_cpr
+
+ALL_ROLES = ("fund", "municipality", "auditor")
+READ_ROLES = ALL_ROLES
+FORBIDDEN_MESSAGE = "this token may not access this resource"
+
+_bearer = HTTPBearer(auto_error=False, description="A token made with 'pbr token create'.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a valid token (never the token itself)."""
+
+    token_id: str
+    role: str
+    municipality: str | None
+
+    def may_see(self, contract: LoadedContract) -> bool:
+        return self.role != "municipality" or contract.contract.municipality.code == self.municipality
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, FORBIDDEN_MESSAGE)
+
+
+def current_principal(
+    request: Request,
+    tokens: TokenStoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise unauthorized()
+    record = tokens.lookup(credentials.credentials)
+    if record is None:
+        raise unauthorized()
+    principal = Principal(token_id=record.id, role=record.role, municipality=record.municipality)
+    request.state.token_id = record.id
+    return principal
+
+
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """A dependency: the caller, if their role is one of ``roles``; else 401 (no token) or 403."""
+    unknown = set(roles) - set(ALL_ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}; roles are {', '.join(ALL_ROLES)}")
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise forbidden()
+        return principal
+
+    dependency.__name__ = f"require_role_{'_'.join(roles)}"
+    return dependency
+
+
+Reader = Annotated[Principal, Depends(require_role(*READ_ROLES))]
+
+
+def contract_for(principal: Principal, registry: Registry, contract_id: str) -> LoadedContract:
+    """The contract, if this caller may see it: 403 (same body, exists or not) for another municipality, else 404."""
+    loaded = registry.get(contract_id)
+    if principal.role == "municipality":
+        if loaded is None or not principal.may_see(loaded):
+            raise forbidden()
+        return loaded
+    if loaded is None:
+        raise ApiError(404, hide_cpr(f"no contract with id '{contract_id}'") if len(contract_id) <= 100 else "no such contract")
+    return loaded

@@ -1,0 +1,220 @@
+"""Request bodies: bytes to parsed data with positions, envelopes validated, limits enforced.
+
+Bodies are read here rather than by FastAPI so that JSON and YAML share one path, every
+error carries the dotted path of the field at fault (and, for YAML, its line), and the
+size limit (``middleware``) applies while the bytes stream in. Nothing here evaluates.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from pydantic import BeforeValidator, Field
+
+from ..errors import Diagnostic, HistoryInvalid, InputInvalid
+from ..loader import History, history_from_data
+from ..models.common import ISODate, Strict
+from ..models.history import SUBJECT_ID_PATTERN, refuse_cpr
+from ..validation import validate_model
+from ..yaml_source import Source, format_path, parse_yaml
+from .deps import SettingsDep
+from .errors import ApiError
+from .settings import Settings
+
+REQUEST_FILE = "<request>"
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+TEXT_TYPES = ("text/plain",)
+
+ParticipantId = Annotated[str, BeforeValidator(refuse_cpr), Field(pattern=SUBJECT_ID_PATTERN)]
+
+
+class EvaluateEnvelope(Strict):
+    history: dict[str, Any]
+    as_of: ISODate | None = None
+    eligible_participants: list[ParticipantId] = Field(default_factory=list)
+
+
+class CohortEnvelope(Strict):
+    kind: Literal["cohort"] | None = None
+    histories: list[Any]
+    as_of: ISODate | None = None
+
+
+class ValidateEnvelope(Strict):
+    yaml: str
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, "the body is not UTF-8 text", [{"path": "", "message": f"byte {exc.start} cannot be read as UTF-8", "hint": "send UTF-8"}]) from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(raw: bytes) -> Source:
+    text = _decode(raw)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            422,
+            "the body is not valid JSON",
+            [{"path": "", "line": exc.lineno, "col": exc.colno, "message": f"not valid JSON: {exc.msg}", "hint": ""}],
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ApiError(422, "the body is not valid JSON", [{"path": "", "message": message, "hint": ""}]) from None
+    return Source(file=REQUEST_FILE, data=data)
+
+
+def parse_yaml_body(raw: bytes, settings: Settings, error: type[InputInvalid] = InputInvalid) -> Source:
+    return parse_yaml(_decode(raw), file=REQUEST_FILE, max_bytes=settings.max_body_bytes, error=error)
+
+
+def parse_document(raw: bytes, kind: str, settings: Settings, *, allowed: tuple[str, ...] = JSON_TYPES + YAML_TYPES) -> Source:
+    """The body as data with positions, by its content type (JSON, or YAML)."""
+    if kind not in allowed:
+        shown = kind or "none"
+        raise ApiError(415, f"content type {shown} is not accepted here; send one of: {', '.join(allowed)}")
+    if not raw:
+        raise ApiError(422, "the request body is empty", [{"path": "", "message": "a body is required", "hint": ""}])
+    if kind in JSON_TYPES:
+        return parse_json(raw)
+    return parse_yaml_body(raw, settings)
+
+
+def _check_events(data: Any, where: tuple, settings: Settings) -> None:
+    """At most ``max_events_per_history`` records (list items) in one history, before it is validated."""
+    if not isinstance(data, dict):
+        return
+    lists = {k: len(v) for k, v in data.items() if isinstance(v, list)}
+    total = sum(lists.values())
+    if total > settings.max_events_per_history:
+        longest = max(lists, key=lambda k: lists[k])
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(lists.items()) if n)
+        raise InputInvalid(
+            [
+                Diagnostic(
+                    file=REQUEST_FILE,
+                    path=format_path(where + (longest,)),
+                    message=f"the history has {total:,} records; the limit is {settings.max_events_per_history:,} per history",
+                    hint=f"records by list: {counts}; send fewer, or ask for PBR_MAX_EVENTS_PER_HISTORY to be raised",
+                )
+            ]
+        )
+
+
+MAX_DIGITS = 15  # as for amounts written as text (money.py); larger whole numbers overflow the money context
+
+
+def check_numbers(source: Source) -> None:
+    """Refuse whole numbers of more than 15 digits anywhere in a body, at their path.
+
+    pbr_rules.money.parse_money bounds amounts written as text but not integers: a huge
+    integer amount raised decimal.InvalidOperation (a 500) instead of a validation error.
+    """
+    problems: list[Diagnostic] = []
+    stack: list[tuple[tuple, Any]] = [((), source.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((path + (k,), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((path + (i,), v) for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS:
+            file, line, col = source.where(path)
+            problems.append(
+                Diagnostic(file=file, line=line, col=col, path=format_path(path), message=f"a number of more than {MAX_DIGITS} digits is not accepted")
+            )
+    if problems:
+        raise InputInvalid(problems)
+
+
+def _is_bare_history(data: Any) -> bool:
+    return isinstance(data, dict) and "history" not in data and ("participant" in data or "company" in data)
+
+
+def parse_evaluate(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[History, date | None, list[str]]:
+    """``{history, as_of?, eligible_participants?}``, or a bare history document: validated, limits enforced."""
+    data = source.data
+    check_numbers(source)
+    if _is_bare_history(data):
+        _check_events(data, (), settings)
+        return history_from_data(data, source, known_codes), None, []
+    envelope: EvaluateEnvelope = validate_model(EvaluateEnvelope, source, InputInvalid)
+    _check_events(data["history"], ("history",), settings)
+    history = history_from_data(data["history"], source, known_codes, ("history",))
+    return history, envelope.as_of, list(envelope.eligible_participants)
+
+
+def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[list[History], date | None]:
+    """``{histories: [...], as_of?}``: at most ``max_participants`` histories, every problem reported at once."""
+    data = source.data
+    if isinstance(data, dict) and isinstance(data.get("histories"), list) and len(data["histories"]) > settings.max_participants:
+        n = len(data["histories"])
+        raise InputInvalid(
+            [
+                Diagnostic(
+                    file=REQUEST_FILE,
+                    path="histories",
+                    message=f"{n:,} histories in one request; the limit is {settings.max_participants:,}",
+                    hint="split the cohort over several requests, or ask for PBR_MAX_PARTICIPANTS to be raised",
+                )
+            ]
+        )
+    check_numbers(source)
+    envelope: CohortEnvelope = validate_model(CohortEnvelope, source, InputInvalid)
+    histories: list[History] = []
+    problems: list[Diagnostic] = []
+    for i, item in enumerate(data["histories"]):
+        try:
+            _check_events(item, ("histories", i), settings)
+            histories.append(history_from_data(item, source, known_codes, ("histories", i)))
+        except InputInvalid as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise HistoryInvalid(problems)
+    return histories, envelope.as_of
+
+
+async def evaluate_source(request: Request, settings: SettingsDep) -> Source:
+    """The evaluate body (JSON or YAML), parsed."""
+    return parse_document(await read_body(request), media_type(request), settings)
+
+
+EvaluateSource = Annotated[Source, Depends(evaluate_source)]
+
+
+async def raw_body(request: Request) -> tuple[bytes, str]:
+    """The body's bytes and media type, for routes that parse it themselves."""
+    return await read_body(request), media_type(request)
+
+
+RawBody = Annotated[tuple[bytes, str], Depends(raw_body)]
+
+
+def contract_text(raw: bytes, kind: str) -> str:
+    """The contract to validate: the raw YAML (text/plain, application/yaml) or JSON {"yaml": "..."}."""
+    allowed = TEXT_TYPES + YAML_TYPES + JSON_TYPES
+    if kind not in allowed:
+        raise ApiError(415, f"content type {kind or 'none'} is not accepted here; send one of: {', '.join(allowed)}")
+    if kind in JSON_TYPES:
+        source = parse_json(raw)
+        return validate_model(ValidateEnvelope, source, InputInvalid).yaml
+    return _decode(raw)

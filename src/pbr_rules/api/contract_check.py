@@ -1,0 +1,75 @@
+"""Validating a posted contract as if it were a file in the service's agreements folder.
+
+``extends`` and ``benefit_codes`` resolve from that folder (so a draft agreement can
+extend the programme template), but only to files inside the contracts folder: a posted
+contract must not make the service read any other file. Diagnostics name the posted text
+``<request>`` and other files relative to the contracts folder, never the server's paths.
+The contract is checked against the rules engine's limits; no ruleset is registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..engine import check_limits
+from ..errors import ContractInvalid, Diagnostic
+from ..loader import LoadedContract, contract_from_source
+from ..yaml_source import format_path, parse_yaml
+
+REQUEST_FILE = "<request>"
+
+
+def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) -> LoadedContract:
+    """The posted agreement, validated exactly as 'pbr validate' would; ContractInvalid lists every problem."""
+    root = contracts_root.resolve()
+    base = root / "agreements" if (root / "agreements").is_dir() else root
+    virtual = str(base / REQUEST_FILE)
+    try:
+        source = parse_yaml(text, file=virtual, max_bytes=max_bytes)
+        _stay_inside(source, base, root)
+        loaded = contract_from_source(source, base_dir=base)
+        problems = check_limits(loaded)
+        if problems:
+            diags = []
+            for p, msg, hint in problems:
+                file, line, col = loaded.source.where(p) if loaded.source else (virtual, 0, 0)
+                diags.append(Diagnostic(file=file, line=line, col=col, path=format_path(p), message=msg, hint=hint))
+            raise ContractInvalid(diags)
+    except ContractInvalid as exc:
+        raise ContractInvalid([_public(d, virtual, root) for d in exc.diagnostics]) from None
+    return loaded
+
+
+def _stay_inside(source, base: Path, root: Path) -> None:
+    data = source.data
+    if not isinstance(data, dict):
+        return
+    problems = []
+    for key in ("extends", "benefit_codes"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            target = (base / value).resolve()
+            if not target.is_relative_to(root):
+                file, line, col = source.where((key,))
+                problems.append(
+                    Diagnostic(
+                        file=file, line=line, col=col, path=key,
+                        message=f"{key} must name a file inside the service's contracts folder",
+                        hint="paths resolve from the agreements folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
+                    )
+                )
+    if problems:
+        raise ContractInvalid(problems)
+
+
+def _public(d: Diagnostic, virtual: str, root: Path) -> Diagnostic:
+    def hide(text: str) -> str:
+        return text.replace(virtual, REQUEST_FILE).replace(str(root) + "/", "").replace(str(root), ".")
+
+    file = d.file
+    if file == virtual:
+        file = REQUEST_FILE
+    elif file:
+        p = Path(file)
+        file = str(p.resolve().relative_to(root)) if p.is_absolute() and p.resolve().is_relative_to(root) else p.name
+    return Diagnostic(file=file, line=d.line, col=d.col, path=d.path, message=hide(d.message), hint=hide(d.hint))

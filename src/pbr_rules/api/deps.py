@@ -1,0 +1,28 @@
+"""Typed dependencies shared by the routes: settings, the registry, the token store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..registry import Registry
+from .settings import Settings
+from .tokens import TokenStore
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def get_token_store(request: Request) -> TokenStore:
+    return request.app.state.tokens
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]

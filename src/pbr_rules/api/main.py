@@ -1,0 +1,88 @@
+"""The app factory: settings in, a FastAPI app out; contracts loaded and compiled at start-up.
+
+``create_app(settings)`` builds the app; its lifespan loads the contracts folder into a
+``Registry`` (every agreement validated and its engine ruleset built once per process,
+never per request). ``create_app_from_env()`` is the factory ``pbr serve`` hands to
+uvicorn, so every worker process builds its own app and engine from ``PBR_*`` settings.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from ..registry import Registry
+from .errors import install_error_handlers
+from .middleware import RequestMiddleware
+from .routes import contracts, evaluate, health
+from .schemas import REQUEST_MODELS
+from .settings import Settings
+from .tokens import TokenStore
+
+API_PREFIX = "/v1"
+
+DESCRIPTION = """\
+Payment-by-Results agreements as code: read the contracts, validate a draft, and evaluate
+participant and company histories against a contract (which milestones are met, which
+payments are triggered, with evidence, tariff and clause).
+
+Every call under /v1 except /v1/health and /v1/ready needs `Authorization: Bearer <token>`
+(made with `pbr token create`). Roles: **fund** (everything), **municipality** (only its
+own municipality's contracts), **auditor** (read-only). Every error is
+`{"error": {"status", "message", "errors": [{"path", "message", "hint"}]}}`.
+Participant ids must be pseudonymous: a CPR-shaped id is refused (422) and never echoed.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API for ``settings`` (already validated: see ``Settings.load``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "registry", None) is None:
+            app.state.registry = Registry(settings.contracts)
+        yield
+
+    app = FastAPI(
+        title="pbr-rules",
+        version="1",
+        summary="Payment-by-Results agreements as code",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = TokenStore(settings.tokens_file)
+    app.state.registry = None
+    install_error_handlers(app)
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(contracts.router, prefix=API_PREFIX)
+    app.include_router(evaluate.router, prefix=API_PREFIX)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in REQUEST_MODELS:
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in js.pop("$defs", {}).items():
+                    components.setdefault(name, sub)
+                components[model.__name__] = js
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory uvicorn calls in each worker: settings from ``PBR_*`` environment variables."""
+    return create_app(Settings.load())

@@ -1,0 +1,127 @@
+"""Contracts: list, read with the tariffs and caps in force on a date, validate a draft."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ...errors import ContractInvalid, InputInvalid
+from ...loader import LoadedContract
+from ..auth import Reader, contract_for
+from ..bodies import RawBody, contract_text
+from ..contract_check import check_posted_contract
+from ..deps import RegistryDep, SettingsDep
+from ..errors import ApiError, diagnostics_to_errors, error_body
+from ..schemas import (
+    DETAIL_EXAMPLE,
+    SUMMARY_EXAMPLE,
+    ContractDetail,
+    ContractList,
+    ValidationFailed,
+    ValidationOk,
+    detail,
+    responses,
+    summary,
+)
+
+router = APIRouter(prefix="/contracts", tags=["contracts"])
+
+ContractId = Annotated[str, Path(description="The contract id, e.g. 'dk-101-koebenhavn'.", max_length=200)]
+
+
+def readable_contract(principal: Reader, registry: RegistryDep, contract_id: ContractId) -> LoadedContract:
+    """The contract in the path, if the caller may read it (403 for another municipality, 404 if unknown)."""
+    return contract_for(principal, registry, contract_id)
+
+
+ReadableContract = Annotated[LoadedContract, Depends(readable_contract)]
+
+VALIDATE_BROKEN_EXAMPLE = {
+    "valid": False,
+    "errors": [
+        {
+            "file": "<request>",
+            "line": 7,
+            "col": 1,
+            "path": "tarifs",
+            "message": "unknown key 'tarifs'",
+            "hint": "did you mean 'tariffs'? allowed: kind, id, title, ...",
+        }
+    ],
+    "error": {"status": 422, "message": "the contract is not valid", "errors": []},
+}
+VALIDATE_REQUEST_YAML = (
+    "kind: agreement\nextends: ../templates/vaekstpartnerskaber.yaml\nid: dk-999-testby\n"
+    "title: Draft agreement\nversion: \"0.1\"\nmunicipality: {name: Testby, code: \"999\"}\n"
+)
+
+
+@router.get(
+    "",
+    response_model=ContractList,
+    responses={200: {"content": {"application/json": {"example": {"contracts": [SUMMARY_EXAMPLE]}}}}, **responses(401, 403)},
+)
+def list_contracts(principal: Reader, registry: RegistryDep) -> dict:
+    """List the contracts this token may see (a municipality token sees only its own)."""
+    visible = [c for _, c in sorted(registry.by_id.items()) if principal.may_see(c)]
+    return {"contracts": [summary(c) for c in visible]}
+
+
+@router.post(
+    "/validate",
+    response_model=ValidationOk,
+    responses={
+        200: {"content": {"application/json": {"example": {"valid": True, "contract": SUMMARY_EXAMPLE}}}},
+        422: {"model": ValidationFailed, "content": {"application/json": {"example": VALIDATE_BROKEN_EXAMPLE}}},
+        **responses(401, 403, 413, 415),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/yaml": {"schema": {"type": "string"}, "example": VALIDATE_REQUEST_YAML},
+                "text/plain": {"schema": {"type": "string"}, "example": VALIDATE_REQUEST_YAML},
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ValidateRequest"},
+                    "example": {"yaml": VALIDATE_REQUEST_YAML},
+                },
+            },
+        }
+    },
+)
+async def validate_contract(principal: Reader, settings: SettingsDep, body: RawBody):
+    """Validate a contract (YAML text) and list every problem, as 'pbr validate' does; nothing is registered."""
+    raw, kind = body
+    try:
+        text = contract_text(raw, kind)
+        loaded = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes)
+    except ContractInvalid as exc:
+        return _invalid(diagnostics_to_errors(exc), "the contract is not valid")
+    except InputInvalid as exc:  # the JSON envelope, e.g. no 'yaml' key
+        return _invalid(diagnostics_to_errors(exc), "the request is not valid")
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        return _invalid(exc.errors, exc.message)
+    return {"valid": True, "contract": summary(loaded)}
+
+
+def _invalid(errors: list[dict], message: str) -> JSONResponse:
+    return JSONResponse({"valid": False, "errors": errors, **error_body(422, message, errors)}, status_code=422)
+
+
+@router.get(
+    "/{contract_id}",
+    response_model=ContractDetail,
+    responses={200: {"content": {"application/json": {"example": DETAIL_EXAMPLE}}}, **responses(401, 403, 404, 422)},
+)
+def get_contract(
+    loaded: ReadableContract,
+    as_of: Annotated[date | None, Query(description="Show the tariffs and caps in force on this date (YYYY-MM-DD); default today.")] = None,
+) -> dict:
+    """Read one contract with the tariff table and the caps in force on a date."""
+    return detail(loaded, as_of or date.today())

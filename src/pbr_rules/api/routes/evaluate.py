@@ -1,0 +1,53 @@
+"""Evaluations: one history, or a cohort, against a contract the caller may read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from ...evaluation import evaluate, evaluate_cohort, total_of
+from ...models.results import EvaluationResult
+from ...money import money_str
+from ...textout import to_json
+from ..bodies import EvaluateSource, parse_cohort, parse_evaluate
+from ..deps import SettingsDep
+from ..examples import EXAMPLE_RESULT
+from ..schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
+from .contracts import ReadableContract
+
+router = APIRouter(prefix="/contracts", tags=["evaluations"])
+
+ERRORS = responses(401, 403, 404, 413, 415, 422)
+
+
+def _json(text: str) -> Response:
+    return Response(content=text.encode("utf-8"), media_type="application/json")
+
+
+@router.post(
+    "/{contract_id}/evaluate",
+    response_model=EvaluationResult,
+    responses={200: {"content": {"application/json": {"example": EXAMPLE_RESULT}}}, **ERRORS},
+    openapi_extra=request_body("EvaluateRequest", EVALUATE_EXAMPLES),
+)
+def evaluate_history(loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep) -> Response:
+    """Evaluate one participant or company history: eligibility, milestones met, payments triggered."""
+    history, as_of, eligible = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
+    return _json(to_json(evaluate(loaded, history, as_of, eligible)))
+
+
+@router.post(
+    "/{contract_id}/evaluate-cohort",
+    response_model=CohortResponse,
+    responses={
+        200: {"content": {"application/json": {"example": {"results": [EXAMPLE_RESULT], "total": EXAMPLE_RESULT["total"]}}}},
+        **ERRORS,
+    },
+    openapi_extra=request_body("CohortRequest", COHORT_EXAMPLES),
+)
+def evaluate_many(loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep) -> Response:
+    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total."""
+    histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
+    results = evaluate_cohort(loaded, histories, as_of, workers=1)
+    body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
+    return _json(to_json(body))

@@ -1,0 +1,33 @@
+"""Liveness and readiness (no token needed; they say nothing about any contract)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..schemas import Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}})
+def health() -> dict:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ready", "contracts": 3}}}},
+        503: {"model": Ready, "content": {"application/json": {"example": {"status": "not ready", "contracts": 0}}}},
+    },
+)
+def ready(request: Request):
+    """Readiness: the contracts are loaded and their rulesets built."""
+    registry = getattr(request.app.state, "registry", None)
+    n = len(registry.by_id) if registry is not None else 0
+    if n == 0:
+        return JSONResponse({"status": "not ready", "contracts": 0}, status_code=503)
+    return {"status": "ready", "contracts": n}

@@ -1,0 +1,294 @@
+"""The API's own request and response shapes (the evaluation result is the core's), and contract views.
+
+The views only present what a loaded contract says (its identity, and which tariff and
+cap entries are in force on a date, by the rule every dated value follows: the latest
+effective date on or before the day). They decide nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..loader import LoadedContract
+from ..models.common import ISODate, Money
+from ..models.history import CompanyHistory, ParticipantHistory
+from ..models.results import EvaluationResult
+from ..money import money_str
+from ..periods import latest_on_or_before
+from .examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ErrorItem(BaseModel):
+    """One problem, at the dotted path of the field at fault (file/line/col for YAML bodies and contracts)."""
+
+    model_config = ConfigDict(extra="allow")
+    path: str = Field(description="Dotted path of the offending field, e.g. 'history.participant'; '' for the whole body.")
+    message: str
+    hint: str = ""
+
+
+class ErrorDetail(Out):
+    status: int
+    message: str
+    errors: list[ErrorItem]
+
+
+class ErrorResponse(Out):
+    """Every error answer has this shape."""
+
+    error: ErrorDetail
+
+
+def error_example(status: int, message: str, errors: list[dict] | None = None) -> dict:
+    return {"error": {"status": status, "message": message, "errors": errors or []}}
+
+
+def responses(*statuses: int, examples: dict[int, dict] | None = None) -> dict:
+    """OpenAPI ``responses`` entries for the error statuses a route can answer."""
+    examples = examples or {}
+    default = {
+        401: error_example(401, "missing or invalid bearer token"),
+        403: error_example(403, "this token may not access this resource"),
+        404: error_example(404, "no contract with id 'dk-999-nowhere'"),
+        413: error_example(413, "the request body is larger than 2,000,000 bytes"),
+        415: error_example(415, "content type text/csv is not accepted here; send one of: application/json, application/yaml"),
+        422: error_example(
+            422,
+            "the input is not valid",
+            [
+                {
+                    "file": "<request>",
+                    "line": 0,
+                    "col": 0,
+                    "path": "history.participant",
+                    "message": "looks like a CPR number (DDMMYY-XXXX); use a pseudonymous participant id, never a CPR number",
+                    "hint": "",
+                }
+            ],
+        ),
+        500: error_example(500, "internal error: this is a bug in pbr-rules; quote request id 5f2b9c0d1e3a4b6c"),
+    }
+    out: dict[int | str, dict] = {}
+    for s in statuses:
+        out[s] = {"model": ErrorResponse, "content": {"application/json": {"example": examples.get(s, default.get(s))}}}
+    return out
+
+
+# --- contracts ----------------------------------------------------------------------------
+
+
+class MunicipalityOut(Out):
+    code: str
+    name: str
+
+
+class TermOut(Out):
+    start: ISODate
+    end: ISODate
+
+
+class ContractSummary(Out):
+    id: str
+    title: str
+    municipality: MunicipalityOut
+    term: TermOut
+    version: str
+    content_hash: str = Field(description="sha256 of the merged contract and its vocabulary.")
+    illustrative: bool = Field(description="True: an illustrative example, not a signed agreement.")
+
+
+class ContractList(Out):
+    contracts: list[ContractSummary]
+
+
+class TariffRow(Out):
+    milestone: str
+    line: str = Field(description="'all' or the target group the line applies to.")
+    value: Money | None = Field(description="The tariff in force; null: withdrawn from the effective date.")
+    effective: ISODate = Field(description="The date the value took effect.")
+    reference: str
+
+
+class CapRow(Out):
+    cap: Literal["per_participant", "per_company", "per_milestone", "per_payer", "per_contract"]
+    applies_to: str | None = Field(default=None, description="The milestone (per_milestone) or party (per_payer).")
+    value: Money | None
+    effective: ISODate
+    reference: str
+
+
+class ContractDetail(ContractSummary):
+    as_of: ISODate = Field(description="The date the tariffs and caps below are in force on.")
+    documentation: str | None = None
+    tariffs: list[TariffRow]
+    caps: list[CapRow]
+
+
+def summary(loaded: LoadedContract) -> dict:
+    c = loaded.contract
+    return {
+        "id": c.id,
+        "title": c.title,
+        "municipality": {"code": c.municipality.code, "name": c.municipality.name},
+        "term": {"start": c.term.start.isoformat(), "end": c.term.end.isoformat()},
+        "version": c.version,
+        "content_hash": loaded.content_hash,
+        "illustrative": c.illustrative,
+    }
+
+
+def _entry_on(dated: dict | None, day: date):
+    """(effective date, entry) of the latest entry on or before ``day``, withdrawn ones included."""
+    if not dated:
+        return None
+    dates = sorted(dated)
+    i = latest_on_or_before(dates, day)
+    return None if i is None else (dates[i], dated[dates[i]])
+
+
+def _row(found) -> dict:
+    day, entry = found
+    return {
+        "value": None if entry.value is None else money_str(entry.value),
+        "effective": day.isoformat(),
+        "reference": entry.reference,
+    }
+
+
+def detail(loaded: LoadedContract, as_of: date) -> dict:
+    c = loaded.contract
+    tariffs = []
+    for mid, tariff in c.tariffs.items():
+        for line, dated in tariff.amounts.items():
+            found = _entry_on(dated, as_of)
+            if found:
+                tariffs.append({"milestone": mid, "line": line, **_row(found)})
+    caps = []
+    for name in ("per_participant", "per_company", "per_contract"):
+        found = _entry_on(getattr(c.caps, name), as_of)
+        if found:
+            caps.append({"cap": name, "applies_to": None, **_row(found)})
+    for name in ("per_milestone", "per_payer"):
+        for key, dated in getattr(c.caps, name).items():
+            found = _entry_on(dated, as_of)
+            if found:
+                caps.append({"cap": name, "applies_to": key, **_row(found)})
+    return {**summary(loaded), "as_of": as_of.isoformat(), "documentation": c.documentation, "tariffs": tariffs, "caps": caps}
+
+
+SUMMARY_EXAMPLE = {
+    "id": "dk-101-koebenhavn",
+    "title": "Social inklusion gennem Vækstpartnerskaber – Københavns Kommune",
+    "municipality": {"code": "101", "name": "København"},
+    "term": {"start": "2019-01-01", "end": "2022-09-30"},
+    "version": "1.1",
+    "content_hash": EXAMPLE_RESULT["contract"]["content_hash"],
+    "illustrative": True,
+}
+
+DETAIL_EXAMPLE = {
+    **SUMMARY_EXAMPLE,
+    "as_of": "2020-08-01",
+    "documentation": "ILLUSTRATIVE EXAMPLE, not a signed agreement; all figures are illustrative.",
+    "tariffs": [
+        {"milestone": "citizen_start", "line": "all", "value": "5000.00", "effective": "2019-01-01", "reference": "Bilag 2, pkt. 1"},
+        {"milestone": "job_13_weeks", "line": "all", "value": "36000.00", "effective": "2020-07-01", "reference": "Tillæg 1, § 2"},
+        {"milestone": "job_13_weeks", "line": "flexjob_visitated", "value": "40000.00", "effective": "2019-01-01", "reference": "Bilag 2, pkt. 5, stk. 2"},
+    ],
+    "caps": [{"cap": "per_contract", "applies_to": None, "value": "4000000.00", "effective": "2019-01-01", "reference": "§ 8.3"}],
+}
+
+
+class ValidationOk(Out):
+    valid: Literal[True]
+    contract: ContractSummary
+
+
+class ValidationFailed(Out):
+    """A contract that does not validate: every problem, as the CLI's 'pbr validate' reports it."""
+
+    valid: Literal[False]
+    errors: list[ErrorItem]
+    error: ErrorDetail
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+class EvaluateRequest(Out):
+    """One history to evaluate (YAML bodies may also be a bare history document)."""
+
+    history: ParticipantHistory | CompanyHistory
+    as_of: ISODate | None = Field(default=None, description="Default: the history's extraction date; never after it.")
+    eligible_participants: list[str] = Field(
+        default_factory=list, description="Company histories only: the hired participants that are eligible."
+    )
+
+
+class CohortRequest(Out):
+    """Many histories (participants first, then the companies whose hires need them)."""
+
+    kind: Literal["cohort"] | None = None
+    histories: list[ParticipantHistory | CompanyHistory]
+    as_of: ISODate | None = Field(default=None, description="Histories extracted earlier are evaluated as of their extraction date.")
+
+
+class CohortResponse(Out):
+    results: list[EvaluationResult]
+    total: Money
+
+
+class ValidateRequest(Out):
+    """A contract as YAML text inside JSON (or send the YAML itself as application/yaml or text/plain)."""
+
+    yaml: str
+
+
+REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest)
+
+
+class Health(Out):
+    status: Literal["ok"]
+
+
+class Ready(Out):
+    status: Literal["ready", "not ready"]
+    contracts: int
+
+
+def request_body(schema_name: str, examples: dict[str, Any], *, yaml: bool = True, text: bool = False) -> dict:
+    """An OpenAPI requestBody for a route that reads its body itself (so JSON and YAML share one path).
+
+    The named schema is added to the document's components by ``app.openapi_schema``.
+    """
+    schema = {"$ref": f"#/components/schemas/{schema_name}"}
+    content: dict[str, Any] = {"application/json": {"schema": schema, "examples": examples}}
+    if yaml:
+        content["application/yaml"] = {"schema": schema}
+    if text:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+EVALUATE_EXAMPLES = {
+    "participant": {
+        "summary": "A cash-benefit recipient in a 20-hour job from 2019-05-08",
+        "value": {"history": EXAMPLE_HISTORY, "as_of": "2020-06-30"},
+    }
+}
+COHORT_EXAMPLES = {
+    "two participants": {
+        "summary": "Two participants, as of mid-2020",
+        "value": {"histories": [EXAMPLE_HISTORY, {**EXAMPLE_HISTORY, "participant": "p-api-002", "employment": []}], "as_of": "2020-06-30"},
+    }
+}

@@ -1,0 +1,80 @@
+"""Evaluations through the API are exactly the core's: same JSON as pbr_rules.evaluation for the same history."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import yaml
+
+from pbr_rules.evaluation import evaluate, evaluate_cohort, total_of
+from pbr_rules.loader import history_from_data, load_history
+from pbr_rules.textout import to_json
+from pbr_rules.yaml_source import Source
+
+from .conftest import FIXTURES, HISTORY
+
+URL = "/v1/contracts/dk-101-koebenhavn"
+
+
+def core(app, data, as_of=None, eligible=()):
+    loaded = app.state.registry.get("dk-101-koebenhavn")
+    h = history_from_data(data, Source(file="<request>", data=data), frozenset(loaded.codes.codes))
+    return json.loads(to_json(evaluate(loaded, h, as_of, eligible)))
+
+
+def test_evaluate_equals_the_core(client, app, fund):
+    resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": HISTORY})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == core(app, HISTORY)
+    milestones = {p["milestone"] for p in resp.json()["payments"]}
+    assert {"citizen_start", "job_13_weeks"} <= milestones
+    job = [p for p in resp.json()["payments"] if p["milestone"] == "job_13_weeks"][0]
+    assert job["trigger_date"] == "2019-08-11" and job["amount"] == "30000.00"
+
+
+def test_evaluate_as_of(client, app, fund):
+    resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": HISTORY, "as_of": "2019-06-30"})
+    assert resp.json() == core(app, HISTORY, date(2019, 6, 30))
+    assert [p["milestone"] for p in resp.json()["payments"]] == ["citizen_start"]
+
+
+def test_yaml_body_with_the_same_keys(client, app, fund):
+    text = yaml.safe_dump({"history": HISTORY, "as_of": "2020-01-31"}, allow_unicode=True)
+    resp = client.post(f"{URL}/evaluate", headers={**fund, "content-type": "application/yaml"}, content=text.encode())
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == core(app, HISTORY, date(2020, 1, 31))
+
+
+def test_a_fixture_file_posted_as_is(client, app, fund):
+    path = FIXTURES / "participants" / "101" / "p-101-001.yaml"
+    resp = client.post(f"{URL}/evaluate", headers={**fund, "content-type": "application/yaml"}, content=path.read_bytes())
+    assert resp.status_code == 200, resp.text
+    loaded = app.state.registry.get("dk-101-koebenhavn")
+    expected = json.loads(to_json(evaluate(loaded, load_history(path, frozenset(loaded.codes.codes)))))
+    assert resp.json() == expected and resp.json()["payments"]
+
+
+def test_company_history_with_eligible_participants(client, app, fund):
+    company = {
+        "kind": "company", "company": "c-101-77", "municipality": "101", "size_band": "small", "partner": True,
+        "start": "2019-03-01", "extracted": "2020-06-30", "phases": [{"phase": "growth_plan", "completed": "2019-09-30"}],
+        "hires": [{"participant": "p-api-001", "date": "2019-09-02"}],
+    }
+    resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "eligible_participants": ["p-api-001"]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == core(app, company, None, frozenset({"p-api-001"}))
+    assert "company_hire" in {p["milestone"] for p in resp.json()["payments"]}
+
+
+def test_cohort_equals_the_core(client, app, fund):
+    second = {**HISTORY, "participant": "p-api-002", "enrolment": "2019-06-05", "employment": []}
+    resp = client.post(f"{URL}/evaluate-cohort", headers=fund, json={"histories": [HISTORY, second], "as_of": "2020-03-31"})
+    assert resp.status_code == 200, resp.text
+    loaded = app.state.registry.get("dk-101-koebenhavn")
+    codes = frozenset(loaded.codes.codes)
+    hs = [history_from_data(d, Source(file="<request>", data=d), codes) for d in (HISTORY, second)]
+    results = evaluate_cohort(loaded, hs, date(2020, 3, 31), workers=1)
+    body = resp.json()
+    assert body["results"] == [json.loads(to_json(r)) for r in results]
+    assert body["total"] == str(total_of(results))
