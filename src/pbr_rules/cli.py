@@ -64,7 +64,7 @@ def cmd_validate(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, evaluate_cohort
-    from .loader import load_cohort, load_history
+    from .loader import load_cohorts, load_history
     from .registry import load_checked_contract
     from .textout import Progress, payments_csv, result_text, to_json
 
@@ -77,7 +77,7 @@ def cmd_evaluate(args) -> int:
     if args.history:
         results = [evaluate(loaded, load_history(args.history, codes), args.as_of)]
     else:
-        histories = load_cohort(args.cohort, codes)
+        histories = load_cohorts(args.cohort, codes)
         results = evaluate_cohort(loaded, histories, args.as_of, workers=args.workers, on_progress=Progress("evaluating"))
     if args.format == "json":
         text = to_json(results[0] if args.history else results)
@@ -124,6 +124,30 @@ def cmd_test(args) -> int:
     return EXIT_OK if failed == 0 else EXIT_PROBLEMS
 
 
+def cmd_settle(args) -> int:
+    from .loader import load_cohorts
+    from .models.settlement import Settlement
+    from .registry import load_checked_contract
+    from .settlement import settle
+    from .textout import Progress, settlement_csv, settlement_text, to_json
+
+    loaded = load_checked_contract(args.contract)
+    histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
+    previous = None
+    if args.previous:
+        try:
+            previous = Settlement.model_validate_json(Path(args.previous).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
+            return EXIT_USAGE
+    result = settle(
+        loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, on_progress=Progress("evaluating")
+    )
+    text = {"json": to_json, "csv": settlement_csv, "table": settlement_text}[args.format](result)
+    _write(text, args.output)
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     from .schema import SCHEMA_DIR, stale_schemas, write_schemas
 
@@ -156,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--contract", required=True, help="the agreement file")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--history", help="one history file (YAML or JSON)")
-    src.add_argument("--cohort", help="a cohort: JSON Lines, CSV, a YAML list, or a folder of history files")
+    src.add_argument("--cohort", nargs="+", help="a cohort: JSON Lines, CSV, a YAML list, or folders of history files")
     e.add_argument("--as-of", type=_date, help="evaluate as of this date (default: each history's extraction date)")
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
     e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met")
@@ -168,6 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("paths", nargs="*", help="scenario files or folders (default: contracts/)")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
     t.set_defaults(func=cmd_test)
+
+    st = sub.add_parser("settle", help="settle a cohort: cohort caps, tiers, payment schedule, claw-backs")
+    st.add_argument("--contract", required=True, help="the agreement file")
+    st.add_argument("--cohort", required=True, nargs="+", help="participant and company histories: JSON Lines, CSV, YAML list or folders")
+    st.add_argument("--as-of", type=_date, required=True, help="settle as of this date")
+    st.add_argument("--period", choices=["month", "quarter"], default="month", help="schedule by month or quarter of the due date")
+    st.add_argument("--previous", help="an earlier settlement (its JSON): list only what changed since, with claw-backs")
+    st.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    st.add_argument("-o", "--output", help="write to this file instead of standard output")
+    st.set_defaults(func=cmd_settle)
 
     s = sub.add_parser("schema", help="write (or check) the JSON Schemas generated from the models")
     g = s.add_mutually_exclusive_group()
@@ -182,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_more_commands(sub) -> None:
     """Commands of later layers (serve, token, settle, ...) register here when present."""
+    from .lawyer_cli import add_commands as add_lawyer_commands
+
+    add_lawyer_commands(sub)  # render, diff, changelog
     try:
         from .api.cli import add_commands
     except ImportError:

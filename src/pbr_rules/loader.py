@@ -260,11 +260,25 @@ def load_history(path: str | Path, known_codes: frozenset[str] | None = None) ->
     return history_from_data(source.data, source, known_codes)
 
 
+def load_cohorts(paths: list[str | Path], known_codes: frozenset[str] | None = None) -> list[History]:
+    """Histories from several files or folders (e.g. participants and companies), each subject once."""
+    out: list[History] = []
+    problems: list[Diagnostic] = []
+    for p in paths:
+        try:
+            out.extend(load_cohort(p, known_codes))
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise HistoryInvalid(problems)
+    return _unique(out)
+
+
 def load_cohort(path: str | Path, known_codes: frozenset[str] | None = None) -> list[History]:
-    """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder."""
+    """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder (searched recursively)."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".csv"))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".csv"))
         if not files:
             raise HistoryInvalid([Diagnostic(file=str(path), message="no .yaml, .json, .jsonl or .csv files in this folder")])
         out: list[History] = []

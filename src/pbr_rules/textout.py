@@ -122,6 +122,49 @@ def payments_csv(results: Iterable[EvaluationResult]) -> str:
     return buf.getvalue()
 
 
+def settlement_text(s) -> str:
+    out = [f"Settlement of {s.contract.id} version {s.contract.version} (content {s.contract.content_hash[:12]}) as of {s.as_of}"]
+    if s.previous_as_of:
+        out.append(f"Changes since the settlement as of {s.previous_as_of}")
+    out.append(f"Order: {s.order}")
+    out.append("")
+    reduced = [x for x in s.lines if x.adjustments]
+    if reduced:
+        rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
+        out.append("Payments changed by cohort terms")
+        out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
+        out.append("")
+    if s.changes:
+        rows = [[c.payment_id, c.kind, f"{c.previous:,.2f}", f"{c.current:,.2f}", f"{c.due_now:,.2f}", c.period] for c in s.changes if c.kind != "new"]
+        if rows:
+            out.append("Adjustments and claw-backs")
+            out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
+            out.append("")
+    out.append("Schedule of what falls due now")
+    out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
+    out.append("")
+    out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
+    out.append("")
+    out.append(f"Settled to date {format_dkk(s.total)}; due now {format_dkk(s.due_now)}; not paid because of cohort terms {format_dkk(s.refused)}")
+    return "\n".join(out) + "\n"
+
+
+SETTLEMENT_COLUMNS = ["payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount", "payee", "payers", "adjustments", "reference"]
+
+
+def settlement_csv(s) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SETTLEMENT_COLUMNS)
+    for x in s.lines:
+        w.writerow([
+            x.payment_id, x.subject_kind, x.subject, x.milestone, x.occurrence, x.trigger_date, x.due_date, x.period, x.status,
+            x.gross, x.amount, x.payee, ";".join(f"{p.party}={p.amount}" for p in x.payers),
+            ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference,
+        ])
+    return buf.getvalue()
+
+
 class Progress:
     """A progress bar on standard error, only when it is a terminal."""
 

@@ -1,0 +1,327 @@
+"""Settlement of a cohort: cohort terms applied in a documented order, schedule, claw-backs.
+
+Owns the use case "what does the cohort's payer owe whom, and when?". Each history is
+evaluated (``evaluation``); then, taking the payments in the order *trigger date, subject
+id, milestone, occurrence*:
+
+1. cohort size: eligible participants (companies) beyond ``cohort_size``, counted in order
+   of enrolment (accelerator start) then id, are refused;
+2. volume tiers: the n-th outcome of a milestone in the cohort is priced by the tier with
+   the largest ``after_outcomes`` below n (the tier's amount in force on the trigger date);
+3. caps, each in force on the trigger date: per participant (per company), per milestone
+   line, per payer (only that payer's part is cut), per contract.
+
+Every reduction is listed with its clause. Given an earlier settlement (its JSON), the
+changes are matched by payment id: new payments, adjusted amounts, and claw-backs of
+payments no longer triggered. Same inputs, same bytes out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Callable, Iterable, Literal
+
+from .errors import Diagnostic, InputInvalid
+from .evaluation import evaluate_cohort
+from .loader import History, LoadedContract
+from .models.common import in_force
+from .models.history import ParticipantHistory
+from .models.results import ContractRef, EvaluationResult, TariffApplied
+from .models.settlement import Adjustment, Change, PartyAmount, ScheduleRow, Settlement, SettlementLine
+from .money import ZERO, round_money, split_by_shares
+
+Period = Literal["month", "quarter"]
+
+
+class SettlementInvalid(InputInvalid):
+    """An earlier settlement given for comparison is not a settlement of this contract."""
+
+
+def period_of(day: date, kind: Period) -> str:
+    return f"{day.year}-{day.month:02d}" if kind == "month" else f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+@dataclass
+class _Due:
+    result: EvaluationResult
+    payment: object  # models.results.Payment
+    order: tuple
+
+
+def settle(
+    loaded: LoadedContract,
+    histories: list[History],
+    as_of: date,
+    *,
+    period: Period = "month",
+    previous: Settlement | None = None,
+    workers: int | None = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Settlement:
+    """Settle a cohort as of a date; with ``previous``, list what changed since it."""
+    results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+    return settle_results(loaded, histories, results, as_of, period=period, previous=previous)
+
+
+def settle_results(
+    loaded: LoadedContract,
+    histories: list[History],
+    results: list[EvaluationResult],
+    as_of: date,
+    *,
+    period: Period = "month",
+    previous: Settlement | None = None,
+) -> Settlement:
+    c = loaded.contract
+    if previous is not None:
+        _check_previous(loaded, previous, as_of)
+    admitted = _admitted(loaded, histories, results)
+
+    dues: list[_Due] = []
+    for r in results:
+        for p in r.payments:
+            dues.append(_Due(r, p, (p.trigger_date, r.subject.id, p.milestone, p.occurrence)))
+    dues.sort(key=lambda d: d.order)
+
+    outcomes_of: dict[str, int] = defaultdict(int)
+    paid_subject: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    paid_total = ZERO
+    lines: list[SettlementLine] = []
+    refused = ZERO
+
+    for due in dues:
+        r, p = due.result, due.payment
+        day = p.trigger_date
+        tariff = c.tariffs[p.milestone]
+        payers = [(x.party, x.share) for x in p.payers]
+        adjustments: list[Adjustment] = []
+        gross = p.tariff.value
+        tariff_applied = p.tariff
+
+        if r.subject.id not in admitted[r.subject.kind]:
+            size = _cohort_size(loaded, r.subject.kind)
+            el = c.eligibility.citizens if r.subject.kind == "participant" else c.eligibility.companies
+            adjustments.append(
+                Adjustment(kind="cohort_size", change=-gross, reference=el.reference, note=f"beyond the cohort size of {size}, counted in order of start")
+            )
+            lines.append(_line(loaded, r, p, period, tariff_applied, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
+            refused += gross
+            continue
+
+        outcomes_of[p.milestone] += 1
+        n = outcomes_of[p.milestone]
+        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None)
+        if tier is not None:
+            found = in_force(tier.amount, day)
+            if found is not None:
+                eff, entry = found
+                adjustments.append(
+                    Adjustment(
+                        kind="volume_tier",
+                        change=entry.value - gross,
+                        reference=entry.reference,
+                        note=f"outcome {n} of '{p.milestone}' in the cohort: priced by the tier after {tier.after_outcomes} outcomes",
+                    )
+                )
+                gross = entry.value
+                tariff_applied = TariffApplied(line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference)
+
+        amount = gross
+        subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
+        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[r.subject.id], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
+        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'")
+
+        parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
+        capped_parts = []
+        for party, part in parts:
+            cap = in_force(c.caps.per_payer.get(party), day)
+            if cap is not None:
+                room = max(ZERO, cap[1].value - paid_payer[party])
+                if part > room:
+                    adjustments.append(
+                        Adjustment(kind="cap:per_payer", change=room - part, reference=cap[1].reference, note=f"payer '{party}' reached its cap of {cap[1].value}")
+                    )
+                    part = room
+            capped_parts.append((party, part))
+        amount = sum((x for _, x in capped_parts), ZERO)
+
+        cap = in_force(c.caps.per_contract, day)
+        if cap is not None:
+            room = max(ZERO, cap[1].value - paid_total)
+            if amount > room:
+                adjustments.append(
+                    Adjustment(kind="cap:per_contract", change=room - amount, reference=cap[1].reference, note=f"the contract's cap of {cap[1].value} is reached")
+                )
+                weights = [x / amount for _, x in capped_parts]
+                capped_parts = list(zip([party for party, _ in capped_parts], split_by_shares(room, weights)))
+                amount = room
+
+        paid_subject[r.subject.id] += amount
+        paid_milestone[p.milestone] += amount
+        for party, part in capped_parts:
+            paid_payer[party] += part
+        paid_total += amount
+        refused += gross - amount
+        lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
+
+    changes = _changes(lines, previous, as_of, period)
+    return Settlement(
+        contract=_contract_ref(loaded),
+        as_of=as_of,
+        period_kind=period,
+        previous_as_of=previous.as_of if previous else None,
+        lines=lines,
+        changes=changes,
+        schedule=_schedule(changes),
+        total=sum((x.amount for x in lines), ZERO),
+        due_now=sum((x.due_now for x in changes), ZERO),
+        refused=refused,
+        by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
+        by_payee=_by(((x.payee, x.amount) for x in lines)),
+    )
+
+
+def _cap(amount, dated, day, paid, kind, adjustments, what) -> Decimal:
+    found = in_force(dated, day)
+    if found is None:
+        return amount
+    room = max(ZERO, found[1].value - paid)
+    if amount > room:
+        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the cap of {found[1].value}"))
+        return room
+    return amount
+
+
+def _line(loaded, r, p, period, tariff, gross, amount, parts, adjustments) -> SettlementLine:
+    # Settlement re-applies the per-subject cap itself (after volume tiers), so every
+    # reduction of the line is among its adjustments.
+    status = "refused" if amount == 0 and gross > 0 else ("reduced" if amount < gross else "paid")
+    return SettlementLine(
+        payment_id=p.payment_id,
+        subject_kind=r.subject.kind,
+        subject=r.subject.id,
+        milestone=p.milestone,
+        occurrence=p.occurrence,
+        trigger_date=p.trigger_date,
+        due_date=p.due_date,
+        period=period_of(p.due_date, period),
+        tariff=tariff,
+        gross=gross,
+        amount=round_money(amount),
+        payers=[PartyAmount(party=party, amount=round_money(x)) for party, x in parts],
+        payee=p.payee,
+        reference=p.reference,
+        status=status,
+        adjustments=list(adjustments),
+    )
+
+
+def _cohort_size(loaded, kind) -> int | None:
+    c = loaded.contract
+    el = c.eligibility.citizens if kind == "participant" else c.eligibility.companies
+    return el.cohort_size if el is not None else None
+
+
+def _admitted(loaded, histories, results) -> dict[str, set[str]]:
+    """Eligible subjects within the cohort size, counted in order of start date, then id."""
+    start = {}
+    for h in histories:
+        if isinstance(h, ParticipantHistory):
+            start[("participant", h.participant)] = h.enrolment
+        else:
+            start[("company", h.company)] = h.start
+    out: dict[str, set[str]] = {"participant": set(), "company": set()}
+    for kind in out:
+        eligible = sorted(
+            (start[(kind, r.subject.id)], r.subject.id) for r in results if r.subject.kind == kind and r.eligibility.eligible
+        )
+        size = _cohort_size(loaded, kind)
+        out[kind] = {sid for _, sid in (eligible if size is None else eligible[:size])}
+    return out
+
+
+def _changes(lines: list[SettlementLine], previous: Settlement | None, as_of: date, period: Period) -> list[Change]:
+    before = {x.payment_id: x for x in previous.lines} if previous else {}
+    out = []
+    for x in lines:
+        old = before.pop(x.payment_id, None)
+        prev_amount = old.amount if old else ZERO
+        if old is not None and old.amount == x.amount and _parts(old) == _parts(x):
+            continue
+        kind = "new" if old is None else "adjusted"
+        parts = _parts(x)
+        for party, amt in (_parts(old) if old else {}).items():
+            parts[party] = parts.get(party, ZERO) - amt
+        out.append(
+            Change(
+                payment_id=x.payment_id,
+                kind=kind,
+                previous=prev_amount,
+                current=x.amount,
+                due_now=x.amount - prev_amount,
+                payers=[PartyAmount(party=k, amount=v) for k, v in sorted(parts.items())],
+                payee=x.payee,
+                period=x.period if kind == "new" else period_of(as_of, period),
+                reason="newly triggered" if kind == "new" else _why_adjusted(old, x),
+            )
+        )
+    for pid, old in sorted(before.items()):
+        out.append(
+            Change(
+                payment_id=pid,
+                kind="clawback",
+                previous=old.amount,
+                current=ZERO,
+                due_now=-old.amount,
+                payers=[PartyAmount(party=k, amount=-v) for k, v in sorted(_parts(old).items())],
+                payee=old.payee,
+                period=period_of(as_of, period),
+                reason="no longer triggered by the corrected history: the amount settled before is to be paid back",
+            )
+        )
+    return out
+
+
+def _why_adjusted(old: SettlementLine, new: SettlementLine) -> str:
+    if new.amount < old.amount:
+        return f"amount fell from {old.amount} to {new.amount} (" + ("; ".join(a.note for a in new.adjustments) or "tariff or history changed") + ")"
+    return f"amount rose from {old.amount} to {new.amount}"
+
+
+def _parts(line: SettlementLine) -> dict[str, Decimal]:
+    return {pa.party: pa.amount for pa in line.payers}
+
+
+def _schedule(changes: list[Change]) -> list[ScheduleRow]:
+    acc: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    for ch in changes:
+        for pa in ch.payers:
+            acc[(ch.period, pa.party, ch.payee)] += pa.amount
+    return [ScheduleRow(period=k[0], payer=k[1], payee=k[2], amount=v) for k, v in sorted(acc.items()) if v != 0]
+
+
+def _by(pairs: Iterable[tuple[str, Decimal]]) -> list[PartyAmount]:
+    acc: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for k, v in pairs:
+        acc[k] += v
+    return [PartyAmount(party=k, amount=v) for k, v in sorted(acc.items())]
+
+
+def _contract_ref(loaded) -> ContractRef:
+    c = loaded.contract
+    return ContractRef(id=c.id, version=c.version, content_hash=loaded.content_hash, municipality=c.municipality.code)
+
+
+def _check_previous(loaded, previous: Settlement, as_of: date) -> None:
+    problems = []
+    if previous.contract.id != loaded.contract.id:
+        problems.append(Diagnostic(path="contract.id", message=f"the previous settlement is of contract '{previous.contract.id}', not '{loaded.contract.id}'"))
+    if previous.as_of > as_of:
+        problems.append(Diagnostic(path="as_of", message=f"the previous settlement is as of {previous.as_of}, after this one ({as_of})"))
+    if problems:
+        raise SettlementInvalid(problems)
