@@ -1,0 +1,168 @@
+"""Discounting, internal rate of return, break-even and the investor waterfall.
+
+Owns the arithmetic of the business case and the investor view, on dated money flows
+(``(date, Decimal)``; positive = money in, for whoever's view it is). Conventions,
+documented in docs/business-case.md:
+
+- **Day count ACT/365**: a flow on day d is ``t = (d - valuation date).days / 365`` years
+  from the valuation date; every flow is discounted by its actual time, not by period.
+- **NPV** at an annual rate r: ``sum(amount / (1 + r) ** t)``, computed in Decimal
+  (``exp(t * ln(1 + r))``, 28 significant digits) and rounded once, to øre.
+- **IRR** is the rate at which the NPV is zero (the XIRR convention), found by bisection
+  to 1e-10; none when the flows never change sign.
+- **Break-even month**: the first month from which the cumulative net stays at or above
+  zero to the end; none if it never does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Context, Decimal, localcontext
+
+from .money import ZERO, round_money
+
+Flow = tuple[date, Decimal]
+_CTX = Context(prec=28)
+DAYS_PER_YEAR = Decimal(365)
+
+
+def discount_factor(rate: Decimal, years: Decimal) -> Decimal:
+    """``1 / (1 + rate) ** years`` in Decimal."""
+    with localcontext(_CTX):
+        return (-(years * (Decimal(1) + rate).ln())).exp()
+
+
+def npv(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
+    """Net present value of ``flows`` at ``rate``, each discounted by its actual time (ACT/365)."""
+    with localcontext(_CTX):
+        total = sum(
+            (amount * discount_factor(rate, Decimal((day - valuation_date).days) / DAYS_PER_YEAR) for day, amount in flows),
+            Decimal(0),
+        )
+    return round_money(total)
+
+
+def _npv_exact(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
+    with localcontext(_CTX):
+        return sum(
+            (amount * discount_factor(rate, Decimal((day - valuation_date).days) / DAYS_PER_YEAR) for day, amount in flows),
+            Decimal(0),
+        )
+
+
+def irr(flows: list[Flow], valuation_date: date | None = None) -> Decimal | None:
+    """The annual rate at which the NPV of ``flows`` is zero (XIRR), to 1e-10; None without a sign change."""
+    flows = [(d, a) for d, a in flows if a != 0]
+    if not flows or all(a > 0 for _, a in flows) or all(a < 0 for _, a in flows):
+        return None
+    start = valuation_date or min(d for d, _ in flows)
+    lo, hi = Decimal("-0.99"), Decimal("10")
+    f_lo, f_hi = _npv_exact(flows, lo, start), _npv_exact(flows, hi, start)
+    if (f_lo > 0) == (f_hi > 0):
+        return None
+    with localcontext(_CTX):
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            f_mid = _npv_exact(flows, mid, start)
+            if (f_mid > 0) == (f_lo > 0):
+                lo, f_lo = mid, f_mid
+            else:
+                hi = mid
+            if hi - lo < Decimal("1e-10"):
+                break
+        return ((lo + hi) / 2).quantize(Decimal("1e-8"))
+
+
+def month_of(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def monthly(flows: list[Flow]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for day, amount in flows:
+        out[month_of(day)] += amount
+    return dict(sorted(out.items()))
+
+
+def months_between(first: str, last: str) -> list[str]:
+    y, m = map(int, first.split("-"))
+    ly, lm = map(int, last.split("-"))
+    out = []
+    while (y, m) <= (ly, lm):
+        out.append(f"{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def cumulative(by_month: dict[str, Decimal], months: list[str]) -> list[Decimal]:
+    total, out = ZERO, []
+    for m in months:
+        total += by_month.get(m, ZERO)
+        out.append(total)
+    return out
+
+
+def break_even_month(months: list[str], cum: list[Decimal]) -> str | None:
+    """The first month from which the cumulative net stays >= 0 to the end."""
+    answer = None
+    for m, v in zip(months, cum):
+        if v < 0:
+            answer = None
+        elif answer is None:
+            answer = m
+    return answer
+
+
+def add_months(day: date, n: int) -> date:
+    """``day`` plus ``n`` calendar months, clipped to the month's last day."""
+    y, m = divmod(day.month - 1 + n, 12)
+    year, month = day.year + y, m + 1
+    last = [31, 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    return date(year, month, min(day.day, last))
+
+
+def instalments(start: date, amount: Decimal, months: int) -> list[Flow]:
+    """``amount`` in ``months`` equal monthly instalments from ``start`` (whole øre; the last takes the rest)."""
+    if months <= 1:
+        return [(start, round_money(amount))]
+    each = round_money(amount / months)
+    out = [(add_months(start, i), each) for i in range(months - 1)]
+    out.append((add_months(start, months - 1), round_money(amount) - each * (months - 1)))
+    return out
+
+
+# --- the investor waterfall ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaterfallStep:
+    day: date
+    invested: Decimal  # paid in by the investors (course costs they pre-finance)
+    principal_repaid: Decimal
+    return_paid: Decimal
+    retained: Decimal  # outcome payments beyond the investors' due, kept by the payer
+
+
+def waterfall(costs: list[Flow], receipts: list[Flow], return_cap: Decimal) -> list[WaterfallStep]:
+    """Investors pay ``costs`` as they fall due; each receipt repays outstanding principal
+    first, then a return, until the return paid reaches ``return_cap`` × principal invested
+    so far; anything beyond is retained by the payer. Same-day costs come before receipts."""
+    events: dict[date, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for day, amount in costs:
+        events[day][0] += amount
+    for day, amount in receipts:
+        events[day][1] += amount
+    invested = principal_repaid = return_paid = ZERO
+    out = []
+    for day in sorted(events):
+        cost, receipt = events[day]
+        invested += cost
+        to_principal = min(receipt, invested - principal_repaid)
+        principal_repaid += to_principal
+        room = max(ZERO, return_cap * invested - return_paid)
+        to_return = min(receipt - to_principal, room)
+        return_paid += to_return
+        out.append(WaterfallStep(day, cost, to_principal, round_money(to_return), receipt - to_principal - to_return))
+    return out
