@@ -60,7 +60,7 @@ def validate_file(path: Path) -> FileReport:
     report = FileReport(path=str(path), kind=None)
     try:
         source = load_yaml_file(path)
-        report.kind = require_kind(source, ("agreement", "template", "benefit_codes", "scenarios"))
+        report.kind = require_kind(source, ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog"))
         if report.kind == "agreement":
             loaded = load_checked_contract(path)
             c = loaded.contract
@@ -76,6 +76,16 @@ def validate_file(path: Path) -> FileReport:
         elif report.kind == "benefit_codes":
             codes = load_benefit_codes(path)
             report.summary = f"{len(codes.codes)} benefit codes"
+        elif report.kind == "benefit_rates":
+            from .savings import load_benefit_rates
+
+            rates = load_benefit_rates(path)
+            report.summary = f"benefit rates for {len(rates.rates)} codes"
+        elif report.kind == "changelog":
+            from .changelog import load_changelog
+
+            log = load_changelog(path)
+            report.summary = f"{len(log.entries)} changelog entries (checked against the agreements by 'pbr changelog check')"
         else:
             ls = load_scenarios(path)
             report.summary = f"{len(ls.scenarios.scenarios)} scenarios for {ls.scenarios.contract}"

@@ -1,0 +1,648 @@
+"""Semantic diff of two versions of an agreement, in the agreement's own terms.
+
+Owns the use case "what did this amendment change, and does it move money?". Both
+versions are compared after their templates are merged in, so a change made in the
+programme template shows up in every agreement that extends it. Each change says:
+
+- ``area``: where in the agreement (term, eligibility, milestones, tariffs, payment,
+  caps, parties, agreement, references, wording);
+- ``kind``: added, removed, changed, redefined, widened, narrowed, raised, lowered,
+  withdrawn or reworded;
+- ``what``: one sentence a lawyer can read;
+- ``old`` / ``new``: the raw values (money as strings such as ``"36000.00"``);
+- ``effective_from``: the effective date, when the change is a dated amendment;
+- ``references``: the clauses involved;
+- ``affects_payments``: whether the change can alter who is paid what and when.
+
+Wording (descriptions, documentation, titles, party names) and clause renumbering never
+affect payments. Everything else in eligibility, milestone definitions, tariffs, payer
+split, payee, claim lag, caps, the term and the benefit-code vocabulary does.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .loader import LoadedContract
+from .models.common import DatedEntry, ISODate, Strict
+from .models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
+from .money import format_dkk, money_str
+
+Area = Literal["term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording"]
+AREAS: tuple[str, ...] = ("term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording")
+AREA_TITLES = {
+    "term": "Term",
+    "eligibility": "Eligibility",
+    "milestones": "Milestones",
+    "tariffs": "Tariffs",
+    "payment": "Payer split, payee and claim lag",
+    "caps": "Caps",
+    "parties": "Parties",
+    "agreement": "The agreement",
+    "references": "Clause references",
+    "wording": "Wording",
+}
+ChangeKind = Literal[
+    "added", "removed", "changed", "redefined", "widened", "narrowed", "raised", "lowered", "withdrawn", "reworded"
+]
+
+
+class Change(Strict):
+    """One change between two versions of an agreement."""
+
+    area: Area
+    path: str = Field(description="Dotted path in the merged agreement, e.g. 'tariffs.job_13_weeks.amounts.all.2021-07-01'.")
+    kind: ChangeKind
+    what: str = Field(description="The change in one sentence.")
+    old: str | None = None
+    new: str | None = None
+    effective_from: ISODate | None = None
+    references: list[str] = Field(default_factory=list, description="The clauses involved.")
+    affects_payments: bool
+
+
+class ContractVersion(Strict):
+    id: str
+    version: str
+    content_hash: str
+    path: str
+
+
+class ContractDiff(Strict):
+    """Every change from ``old`` to ``new``: payment-relevant ones first, then by area."""
+
+    old: ContractVersion
+    new: ContractVersion
+    affects_payments: bool = Field(description="True when at least one change can alter payments.")
+    changes: list[Change]
+
+    @property
+    def payment_changes(self) -> list[Change]:
+        return [c for c in self.changes if c.affects_payments]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _s(value: Any) -> str | None:
+    """A raw value as the string stored in ``old``/``new``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return money_str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(_s(v)) for v in value) + "]"
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value"):  # an Enum
+        return str(value.value)
+    return str(value)
+
+
+def _money(value: Decimal | None) -> str:
+    return "withdrawn" if value is None else format_dkk(value)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """A JSON-like mapping as ``{dotted.path: leaf}``; lists are leaves (they are replaced whole)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    else:
+        out[prefix] = data
+    return out
+
+
+def definition_changes(old: MilestoneDefinition | None, new: MilestoneDefinition | None) -> list[tuple[str, Any, Any]]:
+    """The fields that differ between two milestone definitions: ``[(field, old, new)]``, e.g. ``('measure.weeks', 13, 10)``."""
+    a = flatten(old.model_dump(mode="json")) if old is not None else {}
+    b = flatten(new.model_dump(mode="json")) if new is not None else {}
+    return [(k, a.get(k), b.get(k)) for k in sorted(set(a) | set(b), key=lambda k: (k.count("."), k)) if a.get(k) != b.get(k)]
+
+
+def _changes_text(fields: list[tuple[str, Any, Any]]) -> str:
+    return "; ".join(f"{k} {_show(o)} -> {_show(n)}" for k, o, n in fields)
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def _value_on(dated: dict[date, DatedEntry] | None, day: date) -> Decimal | None:
+    """The value in force on ``day`` (None: nothing in force, or withdrawn)."""
+    if not dated:
+        return None
+    days = [d for d in sorted(dated) if d <= day]
+    return dated[days[-1]].value if days else None
+
+
+def group_label(line: str) -> str:
+    if line == "all":
+        return "all target groups"
+    try:
+        return f"{line} ({TARGET_GROUP_NAMES_DA[TargetGroup(line)]})"
+    except ValueError:
+        return line
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    def add(self, area: str, path: str, kind: str, what: str, old: Any = None, new: Any = None, *,
+            effective_from: date | None = None, references: list[str] | tuple[str, ...] = (), affects: bool) -> None:
+        refs = list(dict.fromkeys(r for r in references if r))
+        self.changes.append(
+            Change(area=area, path=path, kind=kind, what=what, old=_s(old), new=_s(new), effective_from=effective_from,
+                   references=refs, affects_payments=affects)
+        )
+
+    def wording(self, path: str, label: str, old: str | None, new: str | None, refs=()) -> None:
+        if old != new:
+            kind = "added" if old is None else "removed" if new is None else "reworded"
+            self.add("wording", path, kind, f"{label} {'added' if kind == 'added' else 'removed' if kind == 'removed' else 'reworded'}", old, new,
+                     references=refs, affects=False)
+
+    def reference(self, path: str, label: str, old: str | None, new: str | None) -> None:
+        if old != new:
+            self.add("references", path, "changed", f"{label}: clause '{old}' -> '{new}'", old, new, references=[old or "", new or ""], affects=False)
+
+    def dated_money(self, area: str, path: str, label: str, old: dict | None, new: dict | None, refs: tuple[str, ...] = ()) -> None:
+        """Effective-dated amounts (tariffs, caps): each date added, removed or changed, with what is in force then."""
+        old, new = old or {}, new or {}
+        for day in sorted(set(old) | set(new)):
+            o, n = old.get(day), new.get(day)
+            p = f"{path}.{day.isoformat()}"
+            if o is not None and n is not None:
+                if o.value != n.value:
+                    kind = _money_kind(o.value, n.value)
+                    self.add(area, p, kind, f"{label}: {_money(o.value)} -> {_money(n.value)} from {day}", o.value, n.value,
+                             effective_from=day, references=[n.reference, o.reference, *refs], affects=True)
+                self.reference(p + ".reference", f"{label} from {day}", o.reference, n.reference)
+                self.wording(p + ".documentation", f"{label} from {day}: documentation", o.documentation, n.documentation, [n.reference])
+                continue
+            before = _value_on(old, day)  # what the old terms had in force that day
+            after = _value_on(new, day)
+            if n is not None:
+                kind = _money_kind(before, n.value) if before is not None or n.value is None else "added"
+                what = f"{label}: {_money(n.value)} from {day}"
+                what += f" (the old terms had {_state_on(old, day)} then)"
+                self.add(area, p, kind, what, before, n.value, effective_from=day, references=[n.reference, *refs], affects=before != n.value)
+            else:
+                kind = _money_kind(o.value, after) if after is not None or o.value is None else "removed"
+                what = f"{label}: the value {_money(o.value)} from {day} is removed; {_money(after) if after is not None else 'nothing'} is in force then instead"
+                self.add(area, p, kind, what, o.value, after, effective_from=day, references=[o.reference, *refs], affects=o.value != after)
+
+
+def _state_on(dated: dict, day: date) -> str:
+    """What a dated amount says on ``day``, in words: an amount, 'withdrawn' or 'nothing in force'."""
+    days = [d for d in sorted(dated) if d <= day]
+    if not days:
+        return "nothing in force"
+    value = dated[days[-1]].value
+    return f"{format_dkk(value)} in force" if value is not None else "it withdrawn"
+
+
+def _money_kind(old: Decimal | None, new: Decimal | None) -> str:
+    if new is None:
+        return "withdrawn" if old is not None else "changed"
+    if old is None:
+        return "added"
+    return "raised" if new > old else "lowered" if new < old else "changed"
+
+
+def _more_is_wider(old: int | None, new: int | None) -> str:
+    """For an upper bound or a size (None = no bound): a larger value admits more."""
+    if old is None:
+        return "narrowed"
+    if new is None:
+        return "widened"
+    return "widened" if new > old else "narrowed"
+
+
+def _less_is_wider(old: int | None, new: int | None) -> str:
+    if old is None:
+        return "narrowed"
+    if new is None:
+        return "widened"
+    return "widened" if new < old else "narrowed"
+
+
+# --- the diff -----------------------------------------------------------------------------
+
+
+def diff_contracts(old: LoadedContract, new: LoadedContract) -> ContractDiff:
+    """The semantic differences between two loaded versions of an agreement (templates merged)."""
+    a, b = old.contract, new.contract
+    out = _Collector()
+    _agreement(out, old, new)
+    _term(out, a, b)
+    _eligibility(out, a, b)
+    _milestones(out, a, b)
+    _tariffs(out, a, b)
+    _payment(out, a, b)
+    _caps(out, a, b)
+    _parties(out, a, b)
+    _other_terms(out, a, b)
+    order = {area: i for i, area in enumerate(AREAS)}
+    changes = sorted(enumerate(out.changes), key=lambda ic: (not ic[1].affects_payments, order[ic[1].area], ic[0]))
+    changes = [c for _, c in changes]
+
+    def version(lc: LoadedContract) -> ContractVersion:
+        return ContractVersion(id=lc.contract.id, version=lc.contract.version, content_hash=lc.content_hash, path=lc.path)
+
+    return ContractDiff(old=version(old), new=version(new), affects_payments=any(c.affects_payments for c in changes), changes=changes)
+
+
+def _agreement(out: _Collector, old: LoadedContract, new: LoadedContract) -> None:
+    a, b = old.contract, new.contract
+    if a.id != b.id:
+        out.add("agreement", "id", "changed", f"contract id {a.id} -> {b.id}", a.id, b.id, affects=False)
+    if a.version != b.version:
+        out.add("agreement", "version", "changed", f"version {a.version} -> {b.version}", a.version, b.version, affects=False)
+    if a.signed != b.signed:
+        out.add("agreement", "signed", "changed", f"signed {a.signed} -> {b.signed}", a.signed, b.signed, affects=False)
+    if a.illustrative != b.illustrative:
+        out.add("agreement", "illustrative", "changed", f"illustrative {_show(a.illustrative)} -> {_show(b.illustrative)}", a.illustrative, b.illustrative, affects=False)
+    if a.programme != b.programme:
+        out.add("agreement", "programme", "changed", f"programme {a.programme} -> {b.programme}", a.programme, b.programme, affects=False)
+    if a.currency != b.currency:
+        out.add("agreement", "currency", "changed", f"currency {a.currency} -> {b.currency}", a.currency, b.currency, affects=True)
+    if a.municipality.code != b.municipality.code:
+        out.add("agreement", "municipality.code", "changed", f"municipality code {a.municipality.code} -> {b.municipality.code} (who is eligible)",
+                a.municipality.code, b.municipality.code, affects=True)
+    if old.codes != new.codes:
+        ca, cb = old.codes.codes, new.codes.codes
+        for code in sorted(set(ca) | set(cb)):
+            x, y = ca.get(code), cb.get(code)
+            p = f"benefit_codes.{code}"
+            if x is None:
+                out.add("agreement", p, "added", f"benefit code {code} added (public support: {_show(y.public_support)})", None, code, references=[y.reference], affects=True)
+            elif y is None:
+                out.add("agreement", p, "removed", f"benefit code {code} removed", code, None, references=[x.reference], affects=True)
+            else:
+                fa = flatten(x.model_dump(mode="json", exclude={"name", "name_en", "documentation", "reference"}))
+                fb = flatten(y.model_dump(mode="json", exclude={"name", "name_en", "documentation", "reference"}))
+                for k in sorted(set(fa) | set(fb)):
+                    if fa.get(k) != fb.get(k):
+                        out.add("agreement", f"{p}.{k}", "changed", f"benefit code {code}: {k} {_show(fa.get(k))} -> {_show(fb.get(k))}",
+                                fa.get(k), fb.get(k), references=[y.reference], affects=True)
+                out.reference(p + ".reference", f"benefit code {code}", x.reference, y.reference)
+                for f in ("name", "name_en", "documentation"):
+                    out.wording(f"{p}.{f}", f"benefit code {code}: {f}", getattr(x, f), getattr(y, f))
+    out.wording("title", "title", a.title, b.title)
+    out.wording("description", "agreement description", a.description, b.description)
+    out.wording("documentation", "agreement documentation", a.documentation, b.documentation)
+    out.wording("municipality.name", "municipality name", a.municipality.name, b.municipality.name)
+
+
+def _term(out: _Collector, a: Contract, b: Contract) -> None:
+    for f, label in (("start", "term start"), ("end", "term end")):
+        x, y = getattr(a.term, f), getattr(b.term, f)
+        if x != y:
+            wider = (y < x) if f == "start" else (y > x)
+            out.add("term", f"term.{f}", "widened" if wider else "narrowed", f"{label} {x} -> {y}", x, y, affects=True)
+
+
+def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
+    x, y = a.eligibility.citizens, b.eligibility.citizens
+    p = "eligibility.citizens"
+    refs = [y.reference]
+    for g in y.target_groups:
+        if g not in x.target_groups:
+            out.add("eligibility", f"{p}.target_groups", "widened", f"target group admitted: {group_label(g.value)}", None, g.value, references=refs, affects=True)
+    for g in x.target_groups:
+        if g not in y.target_groups:
+            out.add("eligibility", f"{p}.target_groups", "narrowed", f"target group no longer admitted: {group_label(g.value)}", g.value, None, references=refs, affects=True)
+    amin, amax = (x.age.min, x.age.max) if x.age else (None, None)
+    bmin, bmax = (y.age.min, y.age.max) if y.age else (None, None)
+    if amin != bmin:
+        out.add("eligibility", f"{p}.age.min", _less_is_wider(amin, bmin), f"lowest age {_show(amin)} -> {_show(bmin)}", amin, bmin, references=refs, affects=True)
+    if amax != bmax:
+        out.add("eligibility", f"{p}.age.max", _more_is_wider(amax, bmax), f"highest age {_show(amax)} -> {_show(bmax)}", amax, bmax, references=refs, affects=True)
+    if x.residence_in_municipality != y.residence_in_municipality:
+        kind = "narrowed" if y.residence_in_municipality else "widened"
+        out.add("eligibility", f"{p}.residence_in_municipality", kind,
+                f"residence in the municipality {'now required' if y.residence_in_municipality else 'no longer required'}",
+                x.residence_in_municipality, y.residence_in_municipality, references=refs, affects=True)
+    _baseline(out, x.baseline, y.baseline, p + ".baseline")
+    wa, wb = x.enrolment_window, y.enrolment_window
+    if wa != wb:
+        wp = f"{p}.enrolment_window"
+        if wa is None or wb is None:
+            kind = "narrowed" if wa is None else "widened"
+            out.add("eligibility", wp, kind, f"enrolment window {_window(wa)} -> {_window(wb)}", _window(wa), _window(wb), references=refs, affects=True)
+        else:
+            if wa.start != wb.start:
+                out.add("eligibility", wp + ".start", "widened" if wb.start < wa.start else "narrowed",
+                        f"enrolment window opens {wa.start} -> {wb.start}", wa.start, wb.start, references=refs, affects=True)
+            if wa.end != wb.end:
+                out.add("eligibility", wp + ".end", "widened" if wb.end > wa.end else "narrowed",
+                        f"enrolment window closes {wa.end} -> {wb.end}", wa.end, wb.end, references=refs, affects=True)
+    if x.cohort_size != y.cohort_size:
+        out.add("eligibility", f"{p}.cohort_size", _more_is_wider(x.cohort_size, y.cohort_size),
+                f"citizen cohort size {_show(x.cohort_size) if x.cohort_size else 'unlimited'} -> {_show(y.cohort_size) if y.cohort_size else 'unlimited'}",
+                x.cohort_size, y.cohort_size, references=refs, affects=True)
+    out.reference(f"{p}.reference", "citizen eligibility", x.reference, y.reference)
+    out.wording(f"{p}.description", "citizen eligibility description", x.description, y.description, refs)
+    out.wording(f"{p}.documentation", "citizen eligibility documentation", x.documentation, y.documentation, refs)
+
+    ca, cb = a.eligibility.companies, b.eligibility.companies
+    p = "eligibility.companies"
+    if ca is None and cb is None:
+        return
+    if ca is None or cb is None:
+        kind = "widened" if ca is None else "narrowed"
+        out.add("eligibility", p, kind, "companies " + ("may now join" if ca is None else "may no longer join"),
+                references=[(cb or ca).reference], affects=True)
+        return
+    refs = [cb.reference]
+    for s in cb.size_bands:
+        if s not in ca.size_bands:
+            out.add("eligibility", f"{p}.size_bands", "widened", f"company size band admitted: {s.value}", None, s.value, references=refs, affects=True)
+    for s in ca.size_bands:
+        if s not in cb.size_bands:
+            out.add("eligibility", f"{p}.size_bands", "narrowed", f"company size band no longer admitted: {s.value}", s.value, None, references=refs, affects=True)
+    for f, label in (("partner_required", "partnership"), ("in_municipality", "location in the municipality")):
+        va, vb = getattr(ca, f), getattr(cb, f)
+        if va != vb:
+            out.add("eligibility", f"{p}.{f}", "narrowed" if vb else "widened", f"companies: {label} {'now required' if vb else 'no longer required'}",
+                    va, vb, references=refs, affects=True)
+    if ca.cohort_size != cb.cohort_size:
+        out.add("eligibility", f"{p}.cohort_size", _more_is_wider(ca.cohort_size, cb.cohort_size),
+                f"company cohort size {_show(ca.cohort_size) if ca.cohort_size else 'unlimited'} -> {_show(cb.cohort_size) if cb.cohort_size else 'unlimited'}",
+                ca.cohort_size, cb.cohort_size, references=refs, affects=True)
+    out.reference(f"{p}.reference", "company eligibility", ca.reference, cb.reference)
+    out.wording(f"{p}.description", "company eligibility description", ca.description, cb.description, refs)
+    out.wording(f"{p}.documentation", "company eligibility documentation", ca.documentation, cb.documentation, refs)
+
+
+def _window(w) -> str:
+    return "none" if w is None else f"{w.start}..{w.end}"
+
+
+def _baseline(out: _Collector, x, y, p: str) -> None:
+    if x is None and y is None:
+        return
+    if x is None or y is None:
+        kind = "narrowed" if x is None else "widened"
+        ref = (y or x).reference
+        text = (f"baseline added: on benefits at least {y.benefit_weeks_at_least} of the {y.of_weeks_before_enrolment} weeks before enrolment"
+                if x is None else "baseline (time on benefits before enrolment) removed")
+        out.add("eligibility", p, kind, text, references=[ref], affects=True)
+        return
+    refs = [y.reference]
+    if x.benefit_weeks_at_least != y.benefit_weeks_at_least:
+        out.add("eligibility", f"{p}.benefit_weeks_at_least", _less_is_wider(x.benefit_weeks_at_least, y.benefit_weeks_at_least),
+                f"baseline weeks on benefits {x.benefit_weeks_at_least} -> {y.benefit_weeks_at_least} (of {y.of_weeks_before_enrolment})",
+                x.benefit_weeks_at_least, y.benefit_weeks_at_least, references=refs, affects=True)
+    if x.of_weeks_before_enrolment != y.of_weeks_before_enrolment:
+        out.add("eligibility", f"{p}.of_weeks_before_enrolment", _more_is_wider(x.of_weeks_before_enrolment, y.of_weeks_before_enrolment),
+                f"baseline looks back {x.of_weeks_before_enrolment} -> {y.of_weeks_before_enrolment} weeks",
+                x.of_weeks_before_enrolment, y.of_weeks_before_enrolment, references=refs, affects=True)
+    if x.codes != y.codes:
+        if x.codes is None or y.codes is None:
+            kind = "narrowed" if x.codes is None else "widened"
+        else:
+            added, removed = set(y.codes) - set(x.codes), set(x.codes) - set(y.codes)
+            kind = "widened" if added and not removed else "narrowed" if removed and not added else "changed"
+        show = lambda c: "every public-support code" if c is None else ", ".join(c)  # noqa: E731
+        out.add("eligibility", f"{p}.codes", kind, f"baseline benefit codes: {show(x.codes)} -> {show(y.codes)}", x.codes, y.codes, references=refs, affects=True)
+    out.reference(f"{p}.reference", "baseline", x.reference, y.reference)
+
+
+def _milestones(out: _Collector, a: Contract, b: Contract) -> None:
+    ids = list(a.milestones) + [m for m in b.milestones if m not in a.milestones]
+    for mid in ids:
+        x, y = a.milestones.get(mid), b.milestones.get(mid)
+        p = f"milestones.{mid}"
+        if x is None:
+            out.add("milestones", p, "added", f"milestone {mid} added: {y.description}", None, mid, references=[y.reference], affects=True)
+            continue
+        if y is None:
+            out.add("milestones", p, "removed", f"milestone {mid} removed: {x.description}", mid, None, references=[x.reference], affects=True)
+            continue
+        if x.side != y.side:
+            out.add("milestones", f"{p}.side", "redefined", f"{mid}: side {x.side.value} -> {y.side.value}", x.side, y.side, references=[y.reference], affects=True)
+        base_x = MilestoneDefinition(measure=x.measure, prerequisites=x.prerequisites, repeat=x.repeat)
+        base_y = MilestoneDefinition(measure=y.measure, prerequisites=y.prerequisites, repeat=y.repeat)
+        for field, o, n in definition_changes(base_x, base_y):
+            out.add("milestones", f"{p}.{field}", "redefined", f"{mid} redefined from the start: {field} {_show(o)} -> {_show(n)}", o, n,
+                    references=[y.reference], affects=True)
+        for day in sorted(set(x.amendments) | set(y.amendments)):
+            ea, eb = x.amendments.get(day), y.amendments.get(day)
+            ap = f"{p}.amendments.{day.isoformat()}"
+            if ea is not None and eb is not None:
+                if ea.value != eb.value:
+                    if eb.value is None or ea.value is None:
+                        kind = "withdrawn" if eb.value is None else "redefined"
+                        what = f"{mid}: the amendment from {day} now " + ("withdraws the milestone" if eb.value is None else "redefines it instead of withdrawing it")
+                        out.add("milestones", ap, kind, what, effective_from=day, references=[eb.reference], affects=True)
+                    else:
+                        for field, o, n in definition_changes(ea.value, eb.value):
+                            out.add("milestones", f"{ap}.{field}", "redefined", f"{mid} as amended from {day}: {field} {_show(o)} -> {_show(n)}", o, n,
+                                    effective_from=day, references=[eb.reference], affects=True)
+                out.reference(f"{ap}.reference", f"{mid} amendment from {day}", ea.reference, eb.reference)
+                out.wording(f"{ap}.documentation", f"{mid} amendment from {day}: documentation", ea.documentation, eb.documentation, [eb.reference])
+            elif eb is not None:
+                before = _definition_before(y, day)
+                if eb.value is None:
+                    what = f"{mid} withdrawn from {day} ({eb.reference})"
+                    kind = "withdrawn"
+                else:
+                    fields = definition_changes(before, eb.value)
+                    what = f"{mid} redefined from {day} ({eb.reference}): " + (_changes_text(fields) if fields else "same definition restated")
+                    kind = "redefined"
+                out.add("milestones", ap, kind, what, effective_from=day, references=[eb.reference, y.reference], affects=True)
+            else:
+                what = f"{mid}: the amendment from {day} ({ea.reference}) is removed"
+                out.add("milestones", ap, "removed", what, effective_from=day, references=[ea.reference, y.reference], affects=True)
+        out.reference(f"{p}.reference", f"milestone {mid}", x.reference, y.reference)
+        out.wording(f"{p}.description", f"{mid}: description", x.description, y.description, [y.reference])
+        out.wording(f"{p}.documentation", f"{mid}: documentation", x.documentation, y.documentation, [y.reference])
+
+
+def _definition_before(m, day: date) -> MilestoneDefinition | None:
+    """The definition in force the day before ``day`` (from the same contract)."""
+    current = None
+    for start, definition, _ in m.versions():
+        if start is None or start < day:
+            current = definition
+    return current
+
+
+def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
+    ids = list(a.tariffs) + [m for m in b.tariffs if m not in a.tariffs]
+    for mid in ids:
+        x, y = a.tariffs.get(mid), b.tariffs.get(mid)
+        p = f"tariffs.{mid}"
+        if x is None:
+            out.add("tariffs", p, "added", f"{mid} is now paid for (tariff added)", references=[y.reference], affects=True)
+        elif y is None:
+            out.add("tariffs", p, "removed", f"{mid} is no longer paid for (tariff removed)", references=[x.reference], affects=True)
+        if x is None or y is None:
+            continue
+        refs = (y.reference,)
+        lines = list(x.amounts) + [g for g in y.amounts if g not in x.amounts]
+        for line in lines:
+            da, db = x.amounts.get(line), y.amounts.get(line)
+            lp = f"{p}.amounts.{line}"
+            label = f"{mid}, {group_label(line)}"
+            if da is None:
+                first = ", ".join(f"{_money(db[d].value)} from {d}" for d in sorted(db))
+                out.add("tariffs", lp, "added", f"{label}: own tariff line added ({first})", None, line,
+                        effective_from=min(db), references=[db[d].reference for d in sorted(db)] + list(refs), affects=True)
+            elif db is None:
+                out.add("tariffs", lp, "removed", f"{label}: own tariff line removed (the line for all target groups applies)", line, None,
+                        references=[da[d].reference for d in sorted(da)] + list(refs), affects=True)
+            else:
+                out.dated_money("tariffs", lp, label, da, db, refs)
+        if x.payers != y.payers:
+            out.add("tariffs", f"{p}.payers", "changed", f"{mid}: own payer split {_payers(x.payers)} -> {_payers(y.payers)}",
+                    _payers(x.payers), _payers(y.payers), references=list(refs), affects=True)
+        if x.payee != y.payee:
+            out.add("tariffs", f"{p}.payee", "changed", f"{mid}: own payee {_show(x.payee)} -> {_show(y.payee)}", x.payee, y.payee, references=list(refs), affects=True)
+        ta = {t.after_outcomes: t for t in x.volume_tiers}
+        tb = {t.after_outcomes: t for t in y.volume_tiers}
+        for n in sorted(set(ta) | set(tb)):
+            u, v = ta.get(n), tb.get(n)
+            tp = f"{p}.volume_tiers.after_{n}"
+            label = f"{mid}, volume tier after {n} outcomes"
+            if u is None:
+                out.add("tariffs", tp, "added", f"{label} added", None, n, references=[v.reference], affects=True)
+            elif v is None:
+                out.add("tariffs", tp, "removed", f"{label} removed", n, None, references=[u.reference], affects=True)
+            else:
+                out.dated_money("tariffs", tp + ".amount", label, u.amount, v.amount, (v.reference,))
+                out.reference(tp + ".reference", label, u.reference, v.reference)
+        out.reference(f"{p}.reference", f"tariff of {mid}", x.reference, y.reference)
+
+
+def _payers(payers) -> str:
+    if payers is None:
+        return "the agreement's"
+    return ", ".join(f"{p.party} {format(p.share, 'f')}" for p in payers)
+
+
+def _payment(out: _Collector, a: Contract, b: Contract) -> None:
+    x, y = a.payment, b.payment
+    refs = [y.reference]
+    if x.payers != y.payers:
+        out.add("payment", "payment.payers", "changed", f"payer split {_payers(x.payers)} -> {_payers(y.payers)}", _payers(x.payers), _payers(y.payers),
+                references=refs, affects=True)
+    for f, label in (("citizen_payee", "citizen-side payee"), ("company_payee", "company-side payee")):
+        if getattr(x, f) != getattr(y, f):
+            out.add("payment", f"payment.{f}", "changed", f"{label} {_show(getattr(x, f))} -> {_show(getattr(y, f))}", getattr(x, f), getattr(y, f),
+                    references=refs, affects=True)
+    la, lb = x.claim_lag, y.claim_lag
+    if (la.days, la.kind) != (lb.days, lb.kind):
+        out.add("payment", "payment.claim_lag", "changed", f"claim lag {la.days} {la.kind} days -> {lb.days} {lb.kind} days",
+                f"{la.days} {la.kind}", f"{lb.days} {lb.kind}", references=[lb.reference], affects=True)
+    out.reference("payment.claim_lag.reference", "claim lag", la.reference, lb.reference)
+    out.reference("payment.reference", "payment terms", x.reference, y.reference)
+
+
+def _caps(out: _Collector, a: Contract, b: Contract) -> None:
+    x, y = a.caps, b.caps
+    for f, label in (("per_participant", "cap per participant"), ("per_company", "cap per company"), ("per_contract", "cap on the whole agreement")):
+        out.dated_money("caps", f"caps.{f}", label, getattr(x, f), getattr(y, f))
+    for f, label in (("per_milestone", "cap on milestone"), ("per_payer", "cap on payer")):
+        da, db = getattr(x, f), getattr(y, f)
+        for key in list(da) + [k for k in db if k not in da]:
+            out.dated_money("caps", f"caps.{f}.{key}", f"{label} {key}", da.get(key), db.get(key))
+
+
+def _parties(out: _Collector, a: Contract, b: Contract) -> None:
+    for pid in list(a.parties) + [p for p in b.parties if p not in a.parties]:
+        x, y = a.parties.get(pid), b.parties.get(pid)
+        p = f"parties.{pid}"
+        if x is None:
+            out.add("parties", p, "added", f"party {pid} added: {y.name}", None, y.name, affects=False)
+        elif y is None:
+            out.add("parties", p, "removed", f"party {pid} removed: {x.name}", x.name, None, affects=False)
+        else:
+            if x.roles != y.roles:
+                ra, rb = [r.value for r in x.roles], [r.value for r in y.roles]
+                out.add("parties", f"{p}.roles", "changed", f"party {pid}: roles {_show(ra)} -> {_show(rb)}", ra, rb, affects=False)
+            out.wording(f"{p}.name", f"party {pid}: name", x.name, y.name)
+            out.wording(f"{p}.documentation", f"party {pid}: documentation", x.documentation, y.documentation)
+
+
+# Top-level keys compared above; any other key (e.g. course costs and the business case,
+# which move no outcome payment) is compared field by field by ``_other_terms``.
+_COMPARED = frozenset({
+    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
+    "parties", "signed", "term", "currency", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
+})
+
+
+def _other_terms(out: _Collector, a: Contract, b: Contract) -> None:
+    """Terms outside the outcome payments (course costs, business case, investor terms): reported, never payment-relevant."""
+    for name in type(a).model_fields:
+        if name in _COMPARED:
+            continue
+        x, y = getattr(a, name), getattr(b, name)
+        if x == y:
+            continue
+        fa = flatten(_dump(x), name)
+        fb = flatten(_dump(y), name)
+        for k in sorted(set(fa) | set(fb)):
+            if fa.get(k) == fb.get(k):
+                continue
+            leaf = k.rsplit(".", 1)[-1]
+            area = "references" if leaf == "reference" else "wording" if leaf in ("description", "documentation") else "agreement"
+            kind = "added" if k not in fa else "removed" if k not in fb else "reworded" if area == "wording" else "changed"
+            out.add(area, k, kind, f"{k}: {_show(fa.get(k))} -> {_show(fb.get(k))}", fa.get(k), fb.get(k), affects=False)
+
+
+def _dump(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+# --- text for lawyers ---------------------------------------------------------------------
+
+
+def diff_text(d: ContractDiff) -> str:
+    """The diff for people: payment-relevant changes first, grouped by area."""
+    lines = [
+        f"{d.old.id} v{d.old.version} (content {d.old.content_hash[:12]}) -> {d.new.id} v{d.new.version} (content {d.new.content_hash[:12]})",
+    ]
+    if not d.changes:
+        lines.append("No changes.")
+        return "\n".join(lines) + "\n"
+    pay = [c for c in d.changes if c.affects_payments]
+    other = [c for c in d.changes if not c.affects_payments]
+    for title, group in (("Changes that affect payments", pay), ("Changes that do not affect payments", other)):
+        if not group:
+            continue
+        lines += ["", f"{title} ({len(group)}):"]
+        for area in AREAS:
+            items = [c for c in group if c.area == area]
+            if not items:
+                continue
+            lines.append(f"  {AREA_TITLES[area]}")
+            for c in items:
+                refs = f"  [{'; '.join(c.references)}]" if c.references else ""
+                lines.append(f"    - {c.kind}: {c.what}{refs}")
+    lines.append("")
+    lines.append(
+        f"{len(pay)} change(s) affect payments; record them in contracts/CHANGELOG.yaml." if pay else "No change affects payments."
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,471 @@
+"""The agreement as a readable document, generated entirely from the merged YAML.
+
+Owns the use case "show a lawyer or a contract manager what this agreement says": title,
+parties, term, eligibility in plain sentences, each milestone in plain language with its
+clause, amendments and tariff table, payer split, payee, claim lag and caps. Every clause
+reference in the contract appears in the document. Two formats, from one outline:
+Markdown (``md``) and a self-contained HTML page (``html``, inline CSS with a print
+stylesheet; every piece of text from the contract is escaped). Same contract, same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .diff import definition_changes, group_label
+from .loader import LoadedContract
+from .models.common import DatedEntry
+from .models.contract import (
+    TARGET_GROUP_NAMES_DA,
+    AcceleratorPhase,
+    CompanyHire,
+    Contract,
+    CourseAttendance,
+    CourseCompletion,
+    CumulativeEarnings,
+    EmploymentWeeks,
+    Enrolment,
+    FlexjobHoursIncrease,
+    HireRetained,
+    JobKind,
+    MilestoneDefinition,
+    OutcomeEvent,
+    SelfSupportingWeeks,
+    Side,
+    Window,
+)
+from .money import format_dkk
+
+Format = Literal["md", "html"]
+
+ILLUSTRATIVE_NOTICE = "ILLUSTRATIVE EXAMPLE: this is not a signed agreement, and its figures are not real."
+
+# --- plain-language sentences -------------------------------------------------------------
+
+
+def window_phrase(window: Window | None) -> str:
+    if window is None:
+        return ""
+    if window.after == "start":
+        anchor = "the start"
+    else:
+        anchor = f"milestone {window.after} is first met"
+    return f", within {window.weeks} weeks after {anchor}"
+
+
+def _weeks_phrase(weeks: int, pattern: str, out_of: int | None) -> str:
+    if pattern == "of":
+        return f"in {weeks} of any {out_of} consecutive weeks"
+    if pattern == "total":
+        return f"for {weeks} weeks in total"
+    return f"for {weeks} consecutive weeks"
+
+
+def _job_kinds(kinds: list[JobKind]) -> str:
+    names = {JobKind.ordinary: "ordinary jobs", JobKind.flexjob: "flexjobs"}
+    if set(kinds) == {JobKind.ordinary, JobKind.flexjob}:
+        return "ordinary jobs and flexjobs count"
+    return " and ".join(names[k] for k in kinds) + " only"
+
+
+def measure_sentence(measure, side: Side = Side.citizen) -> str:
+    """What must happen, as one sentence, e.g. 'In work at least 15 hours a week in 13 of any 16 consecutive weeks, within 104 weeks after the start.'"""
+    w = window_phrase(getattr(measure, "window", None))
+    if isinstance(measure, Enrolment):
+        text = "The company starts the social accelerator" if side == Side.company else "The citizen is enrolled on the course"
+        return text + " (met on that date)."
+    if isinstance(measure, EmploymentWeeks):
+        text = f"In work at least {measure.min_hours_per_week} hours a week {_weeks_phrase(measure.weeks, measure.pattern, measure.out_of)}{w}"
+        extras = [_job_kinds(measure.job_kinds)]
+        if measure.partner_company_only:
+            extras.append("only jobs with a partner company count")
+        if measure.self_supporting:
+            extras.append("each counted week must also be self-supporting")
+        return f"{text} ({'; '.join(extras)})."
+    if isinstance(measure, SelfSupportingWeeks):
+        return f"Off public support {_weeks_phrase(measure.weeks, measure.pattern, measure.out_of)}{w}."
+    if isinstance(measure, CumulativeEarnings):
+        return f"Earnings from work reach {format_dkk(measure.amount)} in total{w} ({_job_kinds(measure.job_kinds)})."
+    if isinstance(measure, CourseAttendance):
+        return f"Has attended at least {measure.sessions} course sessions{w}."
+    if isinstance(measure, CourseCompletion):
+        return f"Completes the citizen course{w}."
+    if isinstance(measure, OutcomeEvent):
+        named = f" named '{measure.name}'" if measure.name else ""
+        return f"A recorded '{measure.event}' outcome{named}{w}."
+    if isinstance(measure, FlexjobHoursIncrease):
+        return (
+            f"A flexjob's weekly hours rise by at least {measure.increase_hours} over the first flexjob week, "
+            f"held for {measure.sustained_weeks} consecutive weeks{w}."
+        )
+    if isinstance(measure, AcceleratorPhase):
+        return f"The company completes the accelerator phase '{measure.phase}'{w}."
+    if isinstance(measure, CompanyHire):
+        return f"The company hires a participant who is eligible under this agreement{w}."
+    if isinstance(measure, HireRetained):
+        return f"A hire of an eligible participant is still in place {measure.weeks} weeks after the hire date{w}."
+    return f"Measure '{measure.kind}'{w}."  # pragma: no cover - every measure kind is handled above
+
+
+def definition_sentences(d: MilestoneDefinition, side: Side) -> list[str]:
+    out = [measure_sentence(d.measure, side)]
+    if d.prerequisites:
+        out.append("Only once " + ", ".join(d.prerequisites) + (" is" if len(d.prerequisites) == 1 else " are") + " met (prerequisite).")
+    if d.repeat:
+        out.append(f"Pays for each further occurrence, at most {d.repeat.max_times} times.")
+    else:
+        out.append("Pays once: the first occurrence only.")
+    return out
+
+
+def _share(share) -> str:
+    pct = share * 100
+    text = format(pct.normalize(), "f") if pct == pct.to_integral() else format(pct, "f").rstrip("0")
+    return f"{text} %"
+
+
+# --- the outline ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the document: a heading, a paragraph, a list, a table or a notice."""
+
+    kind: Literal["h1", "h2", "h3", "p", "ul", "table", "notice", "meta"]
+    text: str = ""
+    items: tuple = ()
+    header: tuple = ()
+
+
+def outline(loaded: LoadedContract) -> list[Block]:
+    c = loaded.contract
+    B = Block
+    out: list[Block] = [B("h1", c.title)]
+    if c.illustrative:
+        out.append(B("notice", ILLUSTRATIVE_NOTICE))
+    meta = [
+        ("Contract id", c.id),
+        ("Version", c.version),
+        ("Municipality", f"{c.municipality.name} (kommunekode {c.municipality.code})"),
+        ("Signed", c.signed.isoformat()),
+        ("Term", f"{c.term.start} to {c.term.end}, both days included"),
+        ("Currency", c.currency),
+        ("Content hash", loaded.content_hash),
+        ("Source", Path(loaded.path).name + (f" (template {Path(loaded.template).name})" if loaded.template else "")),
+    ]
+    if c.programme:
+        meta.insert(1, ("Programme", c.programme))
+    out.append(B("meta", items=tuple(meta)))
+    if c.description:
+        out.append(B("p", c.description))
+    if c.documentation:
+        out.extend(B("p", para) for para in _paragraphs(c.documentation))
+
+    out.append(B("h2", "Parties"))
+    rows = []
+    for pid, party in c.parties.items():
+        rows.append((pid, party.name, ", ".join(r.value.replace("_", " ") for r in party.roles), party.documentation or ""))
+    out.append(B("table", header=("party", "name", "roles", "notes"), items=tuple(rows)))
+
+    out.extend(_eligibility(c))
+    out.extend(_milestones(c))
+    out.extend(_payment(c))
+    out.extend(_caps(c))
+    out.extend(_other_terms(c))
+    out.append(B("p", f"Generated from the contract file by pbr render. Content hash {loaded.content_hash}."))
+    return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
+
+
+def _eligibility(c: Contract) -> list[Block]:
+    B = Block
+    el = c.eligibility.citizens
+    out = [B("h2", "Who may take part"), B("h3", f"Citizens [{el.reference}]")]
+    if el.description:
+        out.append(B("p", el.description))
+    items = ["Target groups: " + "; ".join(f"{TARGET_GROUP_NAMES_DA[g]} ({g.value})" for g in el.target_groups) + "."]
+    if el.age and (el.age.min is not None or el.age.max is not None):
+        lo, hi = el.age.min, el.age.max
+        if lo is not None and hi is not None:
+            items.append(f"Aged {lo} to {hi} (whole years on the enrolment date, both included).")
+        elif lo is not None:
+            items.append(f"Aged {lo} or over on the enrolment date.")
+        else:
+            items.append(f"Aged {hi} or under on the enrolment date.")
+    items.append("Resident in the municipality at enrolment." if el.residence_in_municipality else "Residence in the municipality is not required.")
+    if el.baseline:
+        b = el.baseline
+        codes = "any benefit that is public support" if b.codes is None else "one of the benefits " + ", ".join(b.codes)
+        items.append(
+            f"On benefits at least {b.benefit_weeks_at_least} of the {b.of_weeks_before_enrolment} weeks before enrolment ({codes}) [{b.reference}]."
+        )
+    if el.enrolment_window:
+        items.append(f"Enrolled from {el.enrolment_window.start} to {el.enrolment_window.end}, both days included.")
+    items.append(f"The agreement pays for at most {el.cohort_size} participants." if el.cohort_size else "No limit on the number of participants.")
+    out.append(B("ul", items=tuple(items)))
+    if el.documentation:
+        out.extend(B("p", para) for para in _paragraphs(el.documentation))
+
+    co = c.eligibility.companies
+    if co is not None:
+        out.append(B("h3", f"Companies [{co.reference}]"))
+        if co.description:
+            out.append(B("p", co.description))
+        items = ["Size: " + ", ".join(s.value for s in co.size_bands) + " companies (EU SME definition)."]
+        items.append("Must be a partner of the programme." if co.partner_required else "Partnership is not required.")
+        items.append("Must be located in the municipality." if co.in_municipality else "May be located anywhere.")
+        items.append(f"At most {co.cohort_size} companies." if co.cohort_size else "No limit on the number of companies.")
+        out.append(B("ul", items=tuple(items)))
+        if co.documentation:
+            out.extend(B("p", para) for para in _paragraphs(co.documentation))
+    return out
+
+
+def _money_or_withdrawn(entry: DatedEntry) -> str:
+    return "withdrawn" if entry.value is None else format_dkk(entry.value)
+
+
+def _milestones(c: Contract) -> list[Block]:
+    B = Block
+    out = [B("h2", "Milestones and tariffs")]
+    for side in (Side.citizen, Side.company):
+        ms = [(mid, m) for mid, m in c.milestones.items() if m.side == side]
+        if not ms:
+            continue
+        out.append(B("p", "Citizen side (paid to the course provider):" if side == Side.citizen else "Company side (paid to the accelerator):"))
+        for mid, m in ms:
+            out.append(B("h3", f"{mid}: {m.description} [{m.reference}]"))
+            base = MilestoneDefinition(measure=m.measure, prerequisites=m.prerequisites, repeat=m.repeat)
+            out.append(B("p", " ".join(definition_sentences(base, side))))
+            if m.documentation:
+                out.extend(B("p", para) for para in _paragraphs(m.documentation))
+            if m.amendments:
+                items = []
+                previous = base
+                for day in sorted(m.amendments):
+                    entry = m.amendments[day]
+                    if entry.value is None:
+                        text = f"From {day} [{entry.reference}]: the milestone is withdrawn; nothing met from that date counts."
+                    else:
+                        fields = definition_changes(previous, entry.value)
+                        changed = "; ".join(f"{k} {_plain(o)} -> {_plain(n)}" for k, o, n in fields) or "no change in the definition"
+                        text = f"From {day} [{entry.reference}]: {' '.join(definition_sentences(entry.value, side))} (Changes: {changed}.)"
+                        previous = entry.value
+                    if entry.documentation:
+                        text += " " + " ".join(entry.documentation.split())
+                    items.append(text)
+                out.append(B("p", "Amendments:"))
+                out.append(B("ul", items=tuple(items)))
+            t = c.tariffs.get(mid)
+            if t is None:
+                out.append(B("p", "No tariff: meeting this milestone triggers no payment."))
+                continue
+            rows = []
+            for line, dated in t.amounts.items():
+                for day in sorted(dated):
+                    e = dated[day]
+                    rows.append((group_label(line), day.isoformat(), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
+            out.append(B("p", f"Tariff [{t.reference}]:"))
+            out.append(B("table", header=("target group", "from", "amount", "clause", "notes"), items=tuple(rows)))
+            if t.volume_tiers:
+                items = []
+                for tier in sorted(t.volume_tiers, key=lambda v: v.after_outcomes):
+                    values = "; ".join(f"{_money_or_withdrawn(tier.amount[d])} from {d} [{tier.amount[d].reference}]" for d in sorted(tier.amount))
+                    items.append(f"From outcome {tier.after_outcomes + 1} in the cohort: {values} [{tier.reference}].")
+                out.append(B("p", "Volume tiers:"))
+                out.append(B("ul", items=tuple(items)))
+            if t.payers:
+                out.append(B("p", "Paid by (instead of the agreement's split): " + ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in t.payers) + "."))
+            if t.payee:
+                out.append(B("p", f"Paid to (instead of the agreement's payee): {_party(c, t.payee)}."))
+    return out
+
+
+def _plain(v) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(str, v)) + "]"
+    return str(v)
+
+
+def _party(c: Contract, pid: str) -> str:
+    p = c.parties.get(pid)
+    return f"{p.name} ({pid})" if p else pid
+
+
+def _payment(c: Contract) -> list[Block]:
+    B = Block
+    pt = c.payment
+    items = [
+        "Payers: " + ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in pt.payers) + f" [{pt.reference}].",
+        f"Citizen-side payments are paid to {_party(c, pt.citizen_payee)}.",
+    ]
+    if pt.company_payee:
+        items.append(f"Company-side payments are paid to {_party(c, pt.company_payee)}.")
+    kind = "working days (Monday to Friday, Danish public holidays excluded)" if pt.claim_lag.kind == "working" else "calendar days"
+    items.append(f"A claim may be made {pt.claim_lag.days} {kind} after the outcome is met [{pt.claim_lag.reference}].")
+    return [B("h2", f"Payment [{pt.reference}]"), B("ul", items=tuple(items))]
+
+
+def _caps(c: Contract) -> list[Block]:
+    B = Block
+    rows = []
+
+    def add(label: str, dated):
+        for day in sorted(dated):
+            e = dated[day]
+            rows.append((label, day.isoformat(), "withdrawn" if e.value is None else format_dkk(e.value), e.reference, " ".join((e.documentation or "").split())))
+
+    caps = c.caps
+    if caps.per_participant:
+        add("per participant", caps.per_participant)
+    if caps.per_company:
+        add("per company", caps.per_company)
+    for mid, dated in caps.per_milestone.items():
+        add(f"milestone {mid}", dated)
+    for party, dated in caps.per_payer.items():
+        add(f"payer {_party(c, party)}", dated)
+    if caps.per_contract:
+        add("the whole agreement", caps.per_contract)
+    if not rows:
+        return [B("h2", "Caps"), B("p", "No caps.")]
+    return [B("h2", "Caps"), B("table", header=("cap", "from", "amount", "clause", "notes"), items=tuple(rows))]
+
+
+# Top-level keys rendered above; any other key (course costs, the business case, investor
+# terms...) is listed term by term by ``_other_terms``, so no clause is ever left out.
+_RENDERED = frozenset({
+    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
+    "parties", "signed", "term", "currency", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
+})
+
+
+def _other_terms(c: Contract) -> list[Block]:
+    from .diff import flatten
+
+    out: list[Block] = []
+    for name in type(c).model_fields:
+        value = getattr(c, name)
+        if name in _RENDERED or value in (None, {}, []):
+            continue
+        out.append(Block("h2", name.replace("_", " ").capitalize()))
+        data = value.model_dump(mode="json") if hasattr(value, "model_dump") else {
+            k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in value.items()
+        }
+        groups = data.items() if not hasattr(value, "model_dump") and all(isinstance(v, dict) for v in data.values()) else [("", data)]
+        for key, part in groups:
+            if key:
+                ref = part.get("reference") if isinstance(part, dict) else None
+                out.append(Block("h3", f"{key}" + (f" [{ref}]" if ref else "")))
+            items = []
+            for path, leaf in flatten(part).items():
+                if leaf is None:
+                    continue
+                shown = ", ".join(map(str, leaf)) if isinstance(leaf, list) else " ".join(str(leaf).split())
+                items.append(f"{path.replace('_', ' ')}: {shown}")
+            out.append(Block("ul", items=tuple(items)))
+    return out
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+
+def render_contract(loaded: LoadedContract, fmt: Format = "md") -> str:
+    """The agreement as Markdown (``md``) or a self-contained HTML page (``html``)."""
+    blocks = outline(loaded)
+    if fmt == "md":
+        return _markdown(blocks)
+    if fmt == "html":
+        return _html(blocks, loaded.contract.title)
+    raise ValueError(f"unknown format {fmt!r}; use 'md' or 'html'")
+
+
+def _md_text(text: str) -> str:
+    # Markdown passes raw HTML through: an escaped '<' can open no tag, so text from a contract stays text.
+    return text.replace("<", "&lt;")
+
+
+def _md_cell(text: str) -> str:
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            out.append("#" * int(b.kind[1]) + " " + _md_text(b.text))
+        elif b.kind == "p":
+            out.append(_md_text(b.text))
+        elif b.kind == "notice":
+            out.append(f"> **{_md_text(b.text)}**")
+        elif b.kind == "ul":
+            out.append("\n".join(f"- {_md_text(i)}" for i in b.items))
+        elif b.kind == "meta":
+            out.append("\n".join(f"- **{k}:** {_md_text(v)}" for k, v in b.items))
+        elif b.kind == "table":
+            lines = ["| " + " | ".join(b.header) + " |", "|" + "|".join("---" for _ in b.header) + "|"]
+            lines += ["| " + " | ".join(_md_cell(str(x)) for x in row) + " |" for row in b.items]
+            out.append("\n".join(lines))
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_CSS = """
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.7rem; margin-bottom: .5rem; }
+h2 { font-size: 1.3rem; border-bottom: 1px solid #999; margin-top: 2rem; }
+h3 { font-size: 1.05rem; margin-top: 1.4rem; }
+.notice { border: 2px solid #b00; color: #b00; padding: .5rem .8rem; font-weight: bold; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
+dl.meta dt { font-weight: bold; }
+dl.meta dd { margin: 0; word-break: break-all; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .92rem; }
+th, td { border: 1px solid #bbb; padding: .25rem .45rem; text-align: left; vertical-align: top; }
+th { background: #eee; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10.5pt; }
+  h2 { page-break-after: avoid; }
+  h3 { page-break-after: avoid; }
+  table, ul { page-break-inside: avoid; }
+  .notice { border-color: #000; color: #000; }
+  th { background: none; }
+}
+""".strip()
+
+
+def _html(blocks: list[Block], title: str) -> str:
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{e(title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+    ]
+    for b in blocks:
+        if b.kind in ("h1", "h2", "h3"):
+            out.append(f"<{b.kind}>{e(b.text)}</{b.kind}>")
+        elif b.kind == "p":
+            out.append(f"<p>{e(b.text)}</p>")
+        elif b.kind == "notice":
+            out.append(f'<p class="notice">{e(b.text)}</p>')
+        elif b.kind == "ul":
+            out.append("<ul>\n" + "\n".join(f"<li>{e(i)}</li>" for i in b.items) + "\n</ul>")
+        elif b.kind == "meta":
+            out.append('<dl class="meta">\n' + "\n".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in b.items) + "\n</dl>")
+        elif b.kind == "table":
+            head = "<tr>" + "".join(f"<th>{e(h)}</th>" for h in b.header) + "</tr>"
+            rows = "\n".join("<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in row) + "</tr>" for row in b.items)
+            out.append(f"<table>\n<thead>{head}</thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
