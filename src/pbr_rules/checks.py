@@ -223,6 +223,21 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     for party, dated in caps.per_payer.items():
         check_party(("caps", "per_payer", party), party, payer_roles, "a payer")
         out.extend(_check_dated(c, ("caps", "per_payer", party), dated, need_start=True))
+    # --- business case
+    for cid, cost in c.costs.items():
+        if cost.payer not in c.parties:  # any party may carry a cost (a provider paid by results carries its course)
+            out.append((("costs", cid, "payer"), f"unknown party '{cost.payer}'", near(cost.payer, c.parties, "parties")))
+        out.extend(_check_dated(c, ("costs", cid, "amount"), cost.amount, need_start=True))
+    bc = c.business_case
+    if bc is not None:
+        cf = bc.counterfactual
+        if cf.method == "deadweight" and cf.deadweight is None:
+            out.append((("business_case", "counterfactual"), "method 'deadweight' needs a deadweight share", "e.g. deadweight: '0.25'"))
+        if cf.method != "deadweight" and cf.deadweight is not None:
+            out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", ""))
+    if c.investor is not None:
+        for i, party in enumerate(c.investor.repaid_from):
+            check_party(("investor", "repaid_from", i), party, payer_roles, "a payer whose outcome payments repay investors")
     return out
 
 

@@ -139,8 +139,13 @@ def evaluate(
     history: History,
     as_of: date | None = None,
     eligible_participants: Iterable[str] = (),
+    *,
+    evidence: bool = True,
 ) -> EvaluationResult:
-    """Evaluate one participant or company history as of a date (default: its extraction date)."""
+    """Evaluate one participant or company history as of a date (default: its extraction date).
+
+    ``evidence=False`` leaves the evidence lists empty (for simulations, where nobody reads them).
+    """
     d = decide(loaded, history, as_of, eligible_participants)
     eligibility = _eligibility(loaded, d)
     return EvaluationResult(
@@ -154,7 +159,7 @@ def evaluate(
         as_of=d.as_of,
         horizon=d.derived.horizon,
         eligibility=eligibility,
-        milestones=_milestones(loaded, d, eligibility),
+        milestones=_milestones(loaded, d, eligibility, evidence),
         payments=[_payment_model(loaded, d, p) for p in d.payments],
         total=d.total,
     )
@@ -183,7 +188,7 @@ def _eligibility(loaded, d: Decision) -> EligibilityResult:
     return EligibilityResult(eligible=d.eligible, rules=rules)
 
 
-def _milestones(loaded, d: Decision, eligibility: EligibilityResult) -> list[MilestoneResult]:
+def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: bool = True) -> list[MilestoneResult]:
     c = loaded.contract
     by_milestone: dict[str, list[Candidate]] = {}
     for cand in d.accepted:
@@ -198,7 +203,7 @@ def _milestones(loaded, d: Decision, eligibility: EligibilityResult) -> list[Mil
         for cand in by_milestone.get(mid, []):
             start, _, ref = versions[cand.version]
             occurrences.append(
-                Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence())
+                Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence() if evidence else [])
             )
         why = None
         if not d.eligible:

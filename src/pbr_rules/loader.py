@@ -30,7 +30,7 @@ from .models.vocabulary import BenefitCodes
 from .validation import validate_model
 from .yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 
-FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog")
+FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog", "simulation")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from .models.contract import Contract
 from .models.history import CompanyHistory, ParticipantHistory
 from .models.results import EvaluationResult
 from .models.scenario import ScenarioFile
+from .models.rates import BenefitRates
 from .models.vocabulary import BenefitCodes
 
 SCHEMA_DIR = Path("contracts/schema")
@@ -72,6 +73,7 @@ def all_schemas() -> dict[str, dict]:
     return {
         "contract.schema.json": contract_schema(),
         "benefit-codes.schema.json": _plain(BenefitCodes),
+        "benefit-rates.schema.json": _plain(BenefitRates),
         "scenarios.schema.json": _plain(ScenarioFile),
         "participant-history.schema.json": _plain(ParticipantHistory),
         "company-history.schema.json": _plain(CompanyHistory),

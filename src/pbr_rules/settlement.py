@@ -78,7 +78,7 @@ def settle_results(
     c = loaded.contract
     if previous is not None:
         _check_previous(loaded, previous, as_of)
-    admitted = _admitted(loaded, histories, results)
+    admitted = admitted_subjects(loaded, histories, results)
 
     dues: list[_Due] = []
     for r in results:
@@ -227,7 +227,7 @@ def _cohort_size(loaded, kind) -> int | None:
     return el.cohort_size if el is not None else None
 
 
-def _admitted(loaded, histories, results) -> dict[str, set[str]]:
+def admitted_subjects(loaded, histories, results) -> dict[str, set[str]]:
     """Eligible subjects within the cohort size, counted in order of start date, then id."""
     start = {}
     for h in histories:

@@ -165,6 +165,42 @@ def settlement_csv(s) -> str:
     return buf.getvalue()
 
 
+def business_case_text(r) -> str:
+    out = [f"Business case as of {r.as_of}, discount rate {r.discount_rate} a year", ""]
+    cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    rows = []
+    for c in cases:
+        rows.append([
+            c.municipality, str(c.participants), str(c.companies), f"{c.course_costs_total:,.0f}", f"{c.municipal_outcome_payments:,.0f}",
+            f"{c.savings:,.0f}", f"{c.net_result:,.0f}", f"{c.npv:,.0f}", c.break_even_month or "none", c.savings_cover_course_costs or "-",
+        ])
+    out.append(table(rows, ["municipality", "participants", "companies", "course costs", "municipal payments", "savings", "net result", "NPV", "break-even", "savings/costs"]))
+    out.append("")
+    for c in r.municipalities:
+        out.append(f"{c.municipality}: counterfactual: {c.counterfactual}")
+        if c.investor:
+            i = c.investor
+            out.append(
+                f"  investor view ({i.reference}): invested {i.invested:,.0f}, repaid {i.principal_repaid:,.0f} + return {i.return_paid:,.0f}, "
+                f"retained by payers {i.retained_by_payers:,.0f}; multiple {i.money_multiple or '-'}, IRR {i.irr or 'none'}, capital at risk {i.capital_at_risk:,.0f}"
+            )
+    if r.left_out:
+        out.append(f"Left out (no agreement for their municipality): {', '.join(r.left_out)}")
+    out.append("")
+    out.append(r.answer)
+    return "\n".join(out) + "\n"
+
+
+def business_case_csv(r) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs", "cumulative_outcome_payments", "cumulative_savings", "cumulative_net"])
+    for c in list(r.municipalities) + ([r.programme] if r.programme else []):
+        for m in c.months:
+            w.writerow([c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs, m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net])
+    return buf.getvalue()
+
+
 class Progress:
     """A progress bar on standard error, only when it is a terminal."""
 

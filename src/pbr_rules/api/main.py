@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from ..registry import Registry
 from .errors import install_error_handlers
 from .middleware import RequestMiddleware
-from .routes import contracts, evaluate, health
+from .routes import contracts, evaluate, health, reports
 from .schemas import REQUEST_MODELS
 from .settings import Settings
 from .tokens import TokenStore
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)
     app.include_router(evaluate.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def openapi() -> dict:

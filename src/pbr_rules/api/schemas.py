@@ -8,6 +8,7 @@ effective date on or before the day). They decide nothing.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,7 @@ from ..loader import LoadedContract
 from ..models.common import ISODate, Money
 from ..models.history import CompanyHistory, ParticipantHistory
 from ..models.results import EvaluationResult
+from ..models.settlement import Settlement
 from ..money import money_str
 from ..periods import latest_on_or_before
 from .examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
@@ -243,6 +245,23 @@ class CohortRequest(Out):
     as_of: ISODate | None = Field(default=None, description="Histories extracted earlier are evaluated as of their extraction date.")
 
 
+class SettleRequest(Out):
+    """A cohort to settle as of a date, optionally against an earlier settlement."""
+
+    histories: list[ParticipantHistory | CompanyHistory]
+    as_of: ISODate
+    period: Literal["month", "quarter"] = "month"
+    previous: Settlement | None = None
+
+
+class BusinessCaseRequest(Out):
+    """A municipality's cohort, the as-of date and the annual discount rate for the NPV."""
+
+    histories: list[ParticipantHistory | CompanyHistory]
+    as_of: ISODate
+    discount_rate: Decimal = Field(default=Decimal("0.04"), gt=Decimal("-0.5"), lt=Decimal("1"))
+
+
 class CohortResponse(Out):
     results: list[EvaluationResult]
     total: Money
@@ -254,7 +273,7 @@ class ValidateRequest(Out):
     yaml: str
 
 
-REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest)
+REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, BusinessCaseRequest)
 
 
 class Health(Out):

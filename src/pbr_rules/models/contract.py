@@ -396,6 +396,64 @@ class Caps(Strict):
     per_contract: DatedMoney | None = None
 
 
+# --- the business case: course costs, counterfactual, investor terms --------------------
+
+
+class CourseCost(Strict):
+    """What a course costs and who pays for it (the other side of the business case)."""
+
+    side: Side = Field(description="citizen: the citizen course; company: the social accelerator.")
+    description: str = Field(min_length=1)
+    reference: Reference
+    basis: Literal["fixed", "per_participant", "per_company"] = Field(
+        description="fixed: once for the programme; per_participant: each enrolled citizen; per_company: each company started."
+    )
+    amount: DatedMoney = Field(description="The cost in force on the day it starts (enrolment, accelerator start, or 'starts').")
+    starts: ISODate | None = Field(default=None, description="For a fixed cost: the day it starts (default: the term start).")
+    spread_months: int = Field(default=1, ge=1, le=120, description="Paid in equal monthly instalments from its start (1 = at once).")
+    payer: str = Field(description="The party that carries the cost (a provider paid by results carries its own course).")
+
+
+class Counterfactual(Strict):
+    """What would have happened without the programme: the yardstick of the municipality's savings."""
+
+    method: Literal["baseline", "comparison_group", "deadweight"] = Field(
+        description=(
+            "baseline: each participant stays on benefits at their own pre-enrolment rate; "
+            "comparison_group: the benefit weeks of a comparison group's histories; "
+            "deadweight: the participant stays on benefit, less a share that would have happened anyway."
+        )
+    )
+    baseline_weeks: int = Field(default=52, ge=4, le=520, description="Weeks before enrolment that give the baseline rate.")
+    deadweight: Share | None = Field(default=None, description="For 'deadweight': the share of the benefit weeks avoided that would have been avoided anyway.")
+    reference: Reference
+
+
+class BusinessCase(Strict):
+    """How the municipality's business case is judged (docs/business-case.md)."""
+
+    reference: Reference
+    benefit_rates: str = Field(description="Relative path of the benefit-rate table (kind: benefit_rates).")
+    counterfactual: Counterfactual
+    savings_weeks: int = Field(default=104, ge=1, le=520, description="Weeks after the enrolment week in which savings are counted.")
+    weeks_on_benefit_before_history: int = Field(
+        default=52,
+        ge=0,
+        le=520,
+        description="For the refund staircase: weeks on benefit assumed before the first week a history covers.",
+    )
+
+
+class InvestorTerms(Strict):
+    """A social-impact-bond view: investors pre-finance the course costs and are repaid from outcome payments."""
+
+    reference: Reference
+    finances: list[Literal["citizen", "company"]] = Field(min_length=1, description="Which course costs the investors pre-finance.")
+    repaid_from: list[str] = Field(min_length=1, description="Payers whose outcome payments flow to the investors.")
+    return_cap: Share = Field(description="Most the investors may earn on top of their principal, as a share of it (e.g. '0.3').")
+    documentation: str | None = None
+
+
 # --- the agreement --------------------------------------------------------------------
 
 
@@ -423,3 +481,6 @@ class Contract(Strict):
     tariffs: dict[str, Tariff] = Field(default_factory=dict)
     payment: PaymentTerms
     caps: Caps = Field(default_factory=Caps)
+    costs: dict[Identifier, CourseCost] = Field(default_factory=dict, description="Course costs on both sides.")
+    business_case: BusinessCase | None = None
+    investor: InvestorTerms | None = None

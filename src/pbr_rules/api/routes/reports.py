@@ -1,0 +1,140 @@
+"""Settlement, the business case, the readable agreement and amendment diffs: thin routes.
+
+Settlement and the business case are for the fund and a municipality's own contracts
+(not auditors); rendering and diffs are readable by every role.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import Field, ValidationError
+
+from ...business_case import municipality_case
+from ...diff import diff_contracts
+from ...errors import ContractInvalid, Diagnostic, InputInvalid
+from ...evaluation import evaluate_cohort
+from ...loader import LoadedContract
+from ...models.business_case import MunicipalityCase
+from ...models.common import ISODate, Strict
+from ...models.settlement import Settlement
+from ...render import render_contract
+from ...settlement import settle_results
+from ...textout import to_json
+from ...validation import diagnostics_from
+from ...yaml_source import Source
+from ..auth import Principal, contract_for, require_role
+from ..bodies import EvaluateSource, RawBody, contract_text, parse_cohort
+from ..contract_check import check_posted_contract
+from ..deps import RegistryDep, SettingsDep
+from ..errors import ApiError, diagnostics_to_errors
+from ..schemas import request_body, responses
+from .contracts import ContractId, ReadableContract
+
+router = APIRouter(prefix="/contracts", tags=["settlement and business case"])
+
+Payer = Annotated[Principal, Depends(require_role("fund", "municipality"))]
+ERRORS = responses(401, 403, 404, 413, 415, 422)
+
+
+def payer_contract(principal: Payer, registry: RegistryDep, contract_id: ContractId) -> LoadedContract:
+    """The contract, for the fund or its own municipality (auditors may not settle)."""
+    return contract_for(principal, registry, contract_id)
+
+
+PayerContract = Annotated[LoadedContract, Depends(payer_contract)]
+
+
+class SettleOptions(Strict):
+    as_of: ISODate
+    period: Literal["month", "quarter"] = "month"
+    previous: Settlement | None = Field(default=None, description="An earlier settlement (as returned here) to list only the changes since.")
+
+
+class BusinessCaseOptions(Strict):
+    as_of: ISODate
+    discount_rate: Decimal = Field(default=Decimal("0.04"), gt=Decimal("-0.5"), lt=Decimal("1"), description="Annual rate for the NPV.")
+
+
+def _split(source: Source, options: type[Strict], extra: tuple[str, ...]) -> tuple[Source, Strict]:
+    """Separate the options from the cohort envelope ({histories, ...}) and validate both."""
+    data = source.data
+    if not isinstance(data, dict):
+        raise InputInvalid([Diagnostic(file=source.file, message="the body must be a mapping with 'histories' and 'as_of'")])
+    picked = {k: data[k] for k in extra if k in data}
+    if "as_of" in data:
+        picked["as_of"] = data["as_of"]
+    try:
+        opts = options.model_validate(picked)
+    except ValidationError as exc:
+        raise InputInvalid(diagnostics_from(exc, Source(file=source.file, data=picked, positions=source.positions), {})) from None
+    rest = {k: v for k, v in data.items() if k not in extra}
+    return Source(file=source.file, data=rest, positions=source.positions, key_positions=source.key_positions), opts
+
+
+def _json(text: str) -> Response:
+    return Response(content=text.encode("utf-8"), media_type="application/json")
+
+
+COHORT_BODY = {"histories": [{"participant": "p-api-001", "municipality": "101", "birth_date": "1988-06-01", "target_group": "cash_benefit",
+                              "enrolment": "2019-04-03", "extracted": "2020-06-30",
+                              "benefits": [{"weeks": "2018-W01..2019-W19", "code": "kontanthjaelp"}],
+                              "employment": [{"start": "2019-05-08", "hours_per_week": 20, "monthly_earnings": "14000", "employer": "acme"}]}]}
+
+
+@router.post(
+    "/{contract_id}/settle",
+    response_model=Settlement,
+    responses=ERRORS,
+    openapi_extra=request_body("SettleRequest", {"cohort": {"summary": "Settle one participant as of 2020-06-30", "value": {**COHORT_BODY, "as_of": "2020-06-30"}}}),
+)
+def settle_cohort(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep) -> Response:
+    """Settle a cohort: cohort caps, volume tiers, the payment schedule, and claw-backs against a previous settlement."""
+    rest, opts = _split(source, SettleOptions, ("period", "previous"))
+    histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+    results = evaluate_cohort(loaded, histories, opts.as_of, workers=1)
+    return _json(to_json(settle_results(loaded, histories, results, opts.as_of, period=opts.period, previous=opts.previous)))
+
+
+@router.post(
+    "/{contract_id}/business-case",
+    response_model=MunicipalityCase,
+    responses=ERRORS,
+    openapi_extra=request_body("BusinessCaseRequest", {"cohort": {"summary": "One participant, 4 % a year", "value": {**COHORT_BODY, "as_of": "2020-06-30", "discount_rate": "0.04"}}}),
+)
+def business_case_of(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep) -> Response:
+    """The municipality's business case: course costs, outcome payments, savings, net result, break-even, NPV, investor view."""
+    rest, opts = _split(source, BusinessCaseOptions, ("discount_rate",))
+    histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+    case, _ = municipality_case(loaded, histories, opts.as_of, opts.discount_rate)
+    return _json(to_json(case))
+
+
+@router.get(
+    "/{contract_id}/render",
+    responses={200: {"content": {"text/markdown": {}, "text/html": {}}}, **responses(401, 403, 404, 422)},
+    response_class=Response,
+)
+def render(loaded: ReadableContract, format: Annotated[Literal["md", "html"], Query(description="md or html")] = "md") -> Response:
+    """The agreement as a readable document, generated from its YAML (Markdown or printable HTML)."""
+    media = "text/markdown; charset=utf-8" if format == "md" else "text/html; charset=utf-8"
+    return Response(content=render_contract(loaded, format).encode("utf-8"), media_type=media)
+
+
+@router.post(
+    "/{contract_id}/diff",
+    responses=ERRORS,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}},
+)
+async def diff(loaded: ReadableContract, settings: SettingsDep, body: RawBody) -> Response:
+    """What a proposed version (YAML) changes in contractual terms, against the contract in force here."""
+    raw, kind = body
+    try:
+        new = await run_in_threadpool(check_posted_contract, contract_text(raw, kind), settings.contracts, max_bytes=settings.max_body_bytes)
+    except (ContractInvalid, InputInvalid) as exc:
+        raise ApiError(422, "the proposed contract is not valid", errors=diagnostics_to_errors(exc)) from None
+    return _json(to_json(diff_contracts(loaded, new)))

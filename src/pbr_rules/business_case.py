@@ -1,0 +1,296 @@
+"""The municipal business case: can the savings on benefits finance the courses?
+
+Owns the use case "for each municipality (and the programme): course costs on both
+sides, outcome payments, savings against the contract's counterfactual, net result,
+break-even month, NPV at a given discount rate, and the investor view". Histories are
+matched to agreements by municipality code; each cohort is evaluated and settled through
+the real path (``settlement``), savings come from ``savings``, the arithmetic from
+``finance``. Conventions: docs/business-case.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from .errors import EvaluationRefused
+from .evaluation import evaluate_cohort
+from .finance import Flow, break_even_month, cumulative, instalments, irr, months_between, month_of, npv, waterfall
+from .loader import History, LoadedContract
+from .models.business_case import BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase
+from .models.common import in_force
+from .models.contract import PartyRole, Side
+from .models.history import ParticipantHistory
+from .models.settlement import PartyAmount, Settlement
+from .money import ZERO, format_dkk, round_money
+from .savings import cohort_savings
+from .settlement import admitted_subjects, settle_results
+
+
+def municipal_parties(loaded: LoadedContract) -> set[str]:
+    """The municipality's own parties: outcome payers that are not the fund."""
+    return {pid for pid, p in loaded.contract.parties.items() if PartyRole.outcome_payer in p.roles and PartyRole.fund not in p.roles}
+
+
+def course_cost_flows(loaded: LoadedContract, histories: list[History], admitted: dict[str, set[str]]) -> list[tuple[str, Side, str, Flow]]:
+    """(cost id, side, payer, flow) for every instalment of every course cost."""
+    c = loaded.contract
+    out = []
+    starts = {
+        "participant": sorted((h.enrolment, h.participant) for h in histories if isinstance(h, ParticipantHistory) and h.participant in admitted["participant"]),
+        "company": sorted((h.start, h.company) for h in histories if not isinstance(h, ParticipantHistory) and h.company in admitted["company"]),
+    }
+    for cid, cost in sorted(c.costs.items()):
+        if cost.basis == "fixed":
+            days = [cost.starts or c.term.start]
+        else:
+            days = [d for d, _ in starts["participant" if cost.basis == "per_participant" else "company"]]
+        for day in days:
+            found = in_force(cost.amount, day)
+            if found is None:
+                continue
+            for flow in instalments(day, found[1].value, cost.spread_months):
+                out.append((cid, cost.side, cost.payer, flow))
+    return out
+
+
+def municipality_case(
+    loaded: LoadedContract,
+    histories: list[History],
+    as_of: date,
+    discount_rate: Decimal,
+    *,
+    comparison: list[ParticipantHistory] | None = None,
+    workers: int | None = 1,
+    results=None,
+) -> tuple[MunicipalityCase, Settlement]:
+    c = loaded.contract
+    if c.business_case is None:
+        raise EvaluationRefused(f"contract {c.id} has no business_case section: add one (docs/business-case.md)")
+    if results is None:
+        results = evaluate_cohort(loaded, histories, as_of, workers=workers)
+    settlement = settle_results(loaded, histories, results, as_of)
+    admitted = admitted_subjects(loaded, histories, results)
+    mine = municipal_parties(loaded)
+
+    costs = course_cost_flows(loaded, histories, admitted)
+    cost_citizen = sum((f[1] for _, side, _, f in costs if side == Side.citizen), ZERO)
+    cost_company = sum((f[1] for _, side, _, f in costs if side == Side.company), ZERO)
+    municipal_costs = [f for _, _, payer, f in costs if payer in mine]
+
+    payment_flows = [(x.due_date, pa.amount) for x in settlement.lines for pa in x.payers if pa.party in mine and pa.amount]
+    sav = cohort_savings(loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison, eligible=admitted["participant"])
+    savings_flows = savings_flows_of(sav)
+
+    by = defaultdict(lambda: [ZERO, ZERO, ZERO])  # month -> costs (all), municipal payments, savings
+    for _, _, _, (day, amount) in costs:
+        by[month_of(day)][0] += amount
+    for day, amount in payment_flows:
+        by[month_of(day)][1] += amount
+    for day, amount in savings_flows:
+        by[month_of(day)][2] += amount
+    municipal_cost_by = defaultdict(lambda: ZERO)
+    for day, amount in municipal_costs:
+        municipal_cost_by[month_of(day)] += amount
+    months = months_between(min(by), max(by)) if by else []
+    net_by = {m: by[m][2] - by[m][1] - municipal_cost_by[m] for m in months}
+    cum_net = cumulative(net_by, months)
+    rows = []
+    cc = cp = cs = ZERO
+    for m, cn in zip(months, cum_net):
+        cc, cp, cs = cc + by[m][0], cp + by[m][1], cs + by[m][2]
+        rows.append(
+            MonthRow(
+                month=m, course_costs=by[m][0], outcome_payments=by[m][1], savings=round_money(by[m][2]), net=round_money(net_by[m]),
+                cumulative_course_costs=cc, cumulative_outcome_payments=cp, cumulative_savings=round_money(cs), cumulative_net=round_money(cn),
+            )
+        )
+
+    total_costs = cost_citizen + cost_company
+    savings_total = round_money(sum((a for _, a in savings_flows), ZERO))
+    municipal_payments = sum((a for _, a in payment_flows), ZERO)
+    municipal_cost_total = sum((a for _, a in municipal_costs), ZERO)
+    net = savings_total - municipal_payments - municipal_cost_total
+    flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
+    cover = f"{(savings_total / total_costs * 100).quantize(Decimal('0.1'))} %" if total_costs else None
+    finances = total_costs > 0 and savings_total >= total_costs
+    be = break_even_month(months, cum_net)
+    answer = (
+        f"{c.municipality.name}: savings of {format_dkk(savings_total)} "
+        + (f"cover {cover} of the course costs of {format_dkk(total_costs)}" if cover else "(no course costs)")
+        + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
+        + f"; the municipality's net result is {format_dkk(net)}"
+        + (f", break-even {be}." if be else ", no break-even by the as-of date.")
+    )
+    case = MunicipalityCase(
+        contract=settlement.contract,
+        municipality=c.municipality.name,
+        counterfactual=sav.counterfactual,
+        participants=len(admitted["participant"]),
+        companies=len(admitted["company"]),
+        course_costs_citizen=cost_citizen,
+        course_costs_company=cost_company,
+        course_costs_total=total_costs,
+        municipal_course_costs=municipal_cost_total,
+        outcome_payments=settlement.by_payer,
+        municipal_outcome_payments=municipal_payments,
+        savings=savings_total,
+        net_result=net,
+        npv=npv(flows, discount_rate, c.term.start),
+        break_even_month=be,
+        savings_cover_course_costs=cover,
+        finances_the_courses=finances,
+        answer=answer,
+        months=rows,
+        investor=_investor(loaded, costs, settlement),
+    )
+    return case, settlement
+
+
+def savings_flows_of(sav) -> list[Flow]:
+    """The cohort's savings as dated flows (one a month, on the month's last day, from the savings module)."""
+    out = []
+    for month, amount in sorted(sav.by_month.items()):
+        y, m = map(int, month.split("-"))
+        nxt = date(y + (m == 12), m % 12 + 1, 1)
+        out.append((date.fromordinal(nxt.toordinal() - 1), amount))
+    return out
+
+
+def _investor(loaded: LoadedContract, costs, settlement: Settlement) -> InvestorView | None:
+    terms = loaded.contract.investor
+    if terms is None:
+        return None
+    sides = {Side(s) for s in terms.finances}
+    invest = [f for _, side, _, f in costs if side in sides]
+    receipts = [(x.due_date, pa.amount) for x in settlement.lines for pa in x.payers if pa.party in terms.repaid_from and pa.amount]
+    steps = waterfall(invest, receipts, terms.return_cap)
+    invested = sum((s.invested for s in steps), ZERO)
+    principal = sum((s.principal_repaid for s in steps), ZERO)
+    ret = sum((s.return_paid for s in steps), ZERO)
+    retained = sum((s.retained for s in steps), ZERO)
+    position, worst = ZERO, ZERO
+    flows = []
+    by_month: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+    for s in steps:
+        position += s.principal_repaid + s.return_paid - s.invested
+        worst = min(worst, position)
+        flows.append((s.day, s.principal_repaid + s.return_paid - s.invested))
+        row = by_month[month_of(s.day)]
+        row[0] += s.invested
+        row[1] += s.principal_repaid
+        row[2] += s.return_paid
+        row[3] += s.retained
+    rate = irr(flows)
+    return InvestorView(
+        reference=terms.reference,
+        invested=invested,
+        principal_repaid=principal,
+        return_paid=ret,
+        retained_by_payers=retained,
+        capital_at_risk=-worst,
+        money_multiple=str(((principal + ret) / invested).quantize(Decimal("0.0001"))) if invested else None,
+        irr=str(rate) if rate is not None else None,
+        by_month=[
+            {"month": m, "invested": str(v[0]), "principal_repaid": str(v[1]), "return_paid": str(v[2]), "retained": str(v[3])}
+            for m, v in sorted(by_month.items())
+        ],
+    )
+
+
+def split_by_municipality(contracts: list[LoadedContract], histories: list[History]) -> tuple[dict[str, list[History]], list[str]]:
+    """Histories by the contract whose municipality code they carry, and the ones no agreement covers."""
+    by_code = {lc.contract.municipality.code: lc.contract.id for lc in contracts}
+    out: dict[str, list[History]] = {lc.contract.id: [] for lc in contracts}
+    stray = []
+    for h in histories:
+        cid = by_code.get(h.municipality)
+        if cid is None:
+            sid = h.participant if isinstance(h, ParticipantHistory) else h.company
+            stray.append(f"{h.kind} {sid} (municipality {h.municipality})")
+        else:
+            out[cid].append(h)
+    return out, sorted(stray)
+
+
+def business_case(
+    contracts: list[LoadedContract],
+    histories: list[History],
+    as_of: date,
+    discount_rate: Decimal,
+    *,
+    comparison: list[ParticipantHistory] | None = None,
+    workers: int | None = 1,
+) -> BusinessCaseReport:
+    """The business case of every municipality with histories, and of the programme."""
+    groups, left_out = split_by_municipality(contracts, histories)
+    cases = []
+    for lc in sorted(contracts, key=lambda x: x.contract.municipality.code):
+        hs = groups[lc.contract.id]
+        if not hs:
+            continue
+        case, _ = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
+        cases.append(case)
+    programme = _programme(cases) if len(cases) > 1 else None
+    lines = [c.answer for c in cases] + ([programme.answer] if programme else [])
+    return BusinessCaseReport(
+        as_of=as_of, discount_rate=str(discount_rate), municipalities=cases, programme=programme, answer="\n".join(lines), left_out=left_out
+    )
+
+
+def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
+    def total(attr):
+        return sum((getattr(c, attr) for c in cases), ZERO)
+
+    months = months_between(min(r.month for c in cases for r in c.months), max(r.month for c in cases for r in c.months))
+    by = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+    for c in cases:
+        for r in c.months:
+            b = by[r.month]
+            b[0] += r.course_costs
+            b[1] += r.outcome_payments
+            b[2] += r.savings
+            b[3] += r.net
+    cum_net = cumulative({m: by[m][3] for m in months}, months)
+    rows, cc, cp, cs = [], ZERO, ZERO, ZERO
+    for m, cn in zip(months, cum_net):
+        cc, cp, cs = cc + by[m][0], cp + by[m][1], cs + by[m][2]
+        rows.append(MonthRow(month=m, course_costs=by[m][0], outcome_payments=by[m][1], savings=by[m][2], net=by[m][3],
+                             cumulative_course_costs=cc, cumulative_outcome_payments=cp, cumulative_savings=cs, cumulative_net=cn))
+    payers: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for c in cases:
+        for p in c.outcome_payments:
+            payers[p.party] += p.amount
+    costs, savings, net = total("course_costs_total"), total("savings"), total("net_result")
+    cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
+    finances = costs > 0 and savings >= costs
+    be = break_even_month(months, cum_net)
+    first = cases[0].contract
+    return MunicipalityCase(
+        contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
+        municipality="The programme (all municipalities)",
+        counterfactual="; ".join(sorted({c.counterfactual for c in cases})),
+        participants=sum(c.participants for c in cases),
+        companies=sum(c.companies for c in cases),
+        course_costs_citizen=total("course_costs_citizen"),
+        course_costs_company=total("course_costs_company"),
+        course_costs_total=costs,
+        municipal_course_costs=total("municipal_course_costs"),
+        outcome_payments=[PartyAmount(party=k, amount=v) for k, v in sorted(payers.items())],
+        municipal_outcome_payments=total("municipal_outcome_payments"),
+        savings=savings,
+        net_result=net,
+        npv=total("npv"),
+        break_even_month=be,
+        savings_cover_course_costs=cover,
+        finances_the_courses=finances,
+        answer=(
+            f"Programme: savings of {format_dkk(savings)} "
+            + (f"cover {cover} of the course costs of {format_dkk(costs)}" if cover else "(no course costs)")
+            + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
+            + f"; the municipalities' net result is {format_dkk(net)}"
+            + (f", break-even {be}." if be else ", no break-even by the as-of date.")
+        ),
+        months=rows,
+    )

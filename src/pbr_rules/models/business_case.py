@@ -1,0 +1,78 @@
+"""The municipal business case: costs, outcome payments, savings, net result, break-even,
+NPV, and the investor view towards a social impact bond."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .common import ISODate, Money, Strict
+from .results import ContractRef
+from .settlement import PartyAmount
+
+
+class MonthRow(Strict):
+    month: str
+    course_costs: Money
+    outcome_payments: Money = Field(description="Paid by the municipality (its share), by due date.")
+    savings: Money
+    net: Money = Field(description="savings - the municipality's outcome payments - its direct course costs")
+    cumulative_course_costs: Money
+    cumulative_outcome_payments: Money
+    cumulative_savings: Money
+    cumulative_net: Money
+
+
+class InvestorView(Strict):
+    """Investors pre-finance course costs and are repaid from outcome payments (waterfall)."""
+
+    reference: str
+    invested: Money
+    principal_repaid: Money
+    return_paid: Money
+    retained_by_payers: Money
+    capital_at_risk: Money = Field(description="The largest amount the investors are out of pocket at any time.")
+    money_multiple: str | None = Field(description="(principal repaid + return) / invested, to 4 decimals.")
+    irr: str | None = Field(description="Annual internal rate of return (ACT/365), none when it does not exist.")
+    by_month: list[dict] = Field(description="month, invested, principal_repaid, return_paid, retained.")
+
+
+class MunicipalityCase(Strict):
+    contract: ContractRef
+    municipality: str
+    counterfactual: str = Field(description="Which counterfactual gave the savings, in words.")
+    participants: int = Field(description="Eligible participants within the cohort size.")
+    companies: int
+    course_costs_citizen: Money
+    course_costs_company: Money
+    course_costs_total: Money
+    municipal_course_costs: Money = Field(description="The part of the course costs the municipality pays directly.")
+    outcome_payments: list[PartyAmount] = Field(description="Settled outcome payments by payer.")
+    municipal_outcome_payments: Money
+    savings: Money
+    net_result: Money = Field(description="Municipality: savings - its outcome payments - its direct course costs.")
+    npv: Money = Field(description="NPV of the municipality's net flows at the discount rate, valued at the term start.")
+    break_even_month: str | None
+    savings_cover_course_costs: str | None = Field(description="savings / total course costs, as a percentage with one decimal.")
+    finances_the_courses: bool = Field(description="True when the savings are at least the total course costs.")
+    answer: str = Field(description="The one-line answer: can the savings finance the courses?")
+    months: list[MonthRow]
+    investor: InvestorView | None = None
+
+
+class BusinessCaseReport(Strict):
+    schema_version: Literal["1"] = "1"
+    as_of: ISODate
+    discount_rate: str
+    conventions: str = Field(
+        default=(
+            "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
+            "savings on the Sunday of each week saved. NPV discounts each flow by its actual time from the term start "
+            "(ACT/365). Break-even: the first month from which the cumulative net stays at or above zero."
+        )
+    )
+    municipalities: list[MunicipalityCase]
+    programme: MunicipalityCase | None = Field(default=None, description="All municipalities together (no investor view).")
+    answer: str
+    left_out: list[str] = Field(default_factory=list, description="Histories of municipalities no agreement here covers.")

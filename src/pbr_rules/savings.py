@@ -1,0 +1,591 @@
+"""The municipality's savings on benefits: what each participant's weeks cost, and what they
+would have cost without the programme (docs/business-case.md, "Savings").
+
+Owns: loading the benefit-rate table (kind: benefit_rates), the refund staircase (which
+share of a benefit the municipality pays in each week), the three counterfactuals
+(``baseline``, ``deadweight``, ``comparison_group``) and the savings per participant and
+cohort. It reads histories and the contract; it never evaluates milestones (the caller
+says which participants are eligible).
+
+Conventions:
+- a week is an ISO week; a monthly rate costs ``amount × 12 / 52`` a week, kept exact;
+- the rate in force for a week, and the month a week belongs to, are those of the week's
+  Thursday (the ISO convention: a week belongs to the year and month of its Thursday);
+- money is rounded once, at the end, by :func:`pbr_rules.money.round_money`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+from pydantic import Field
+
+from .errors import ContractInvalid, Diagnostic, EvaluationRefused
+from .loader import LoadedContract, require_kind
+from .models.common import ISODate, Money, Share, Strict, in_force
+from .models.history import ParticipantHistory
+from .models.rates import BenefitRates, Rate
+from .money import MONEY_CONTEXT, round_money
+from .periods import format_iso_week, week_index, week_monday, week_sunday
+from .validation import validate_model
+from .yaml_source import Source, format_path, load_yaml_file
+
+WEEKS_PER_YEAR = Decimal(52)
+MONTHS_PER_YEAR = Decimal(12)
+ONE = Decimal(1)
+ZERO = Decimal(0)
+
+Method = Literal["baseline", "comparison_group", "deadweight"]
+
+COUNTERFACTUAL_WORDS = {
+    "baseline": (
+        "baseline: without the programme each week would have cost the share of the {weeks} weeks before "
+        "enrolment that were on public support, times the rate of the most frequent benefit in them, at the "
+        "municipal share of a person staying on benefit since enrolment"
+    ),
+    "deadweight": (
+        "deadweight: without the programme the participant would have stayed on their benefit every week; "
+        "only {credited} of the saving is credited to the programme (deadweight {deadweight})"
+    ),
+    "comparison_group": (
+        "comparison_group: each week after enrolment would have cost what the comparison group's weeks cost "
+        "on average in the same week after their enrolment"
+    ),
+}
+
+
+# --- the rate table ----------------------------------------------------------------------
+
+_RATES_CACHE: dict[tuple[str, float], tuple[BenefitRates, Source]] = {}
+
+
+def load_benefit_rates(path: str | Path) -> BenefitRates:
+    """The benefit-rate table at ``path``: strict, every problem at once with its file:line:col."""
+    return _load_rates(Path(path))[0]
+
+
+def _load_rates(path: Path) -> tuple[BenefitRates, Source]:
+    path = path.resolve()
+    try:
+        key = (str(path), path.stat().st_mtime)
+    except OSError:
+        raise ContractInvalid([Diagnostic(file=str(path), message="benefit-rate file not found")]) from None
+    if key not in _RATES_CACHE:
+        source = load_yaml_file(path)
+        require_kind(source, ("benefit_rates",))
+        rates: BenefitRates = validate_model(BenefitRates, source, ContractInvalid)
+        problems = rates.problems()
+        if problems:
+            raise ContractInvalid([_at(source, p, m, "") for p, m in problems])
+        _RATES_CACHE[key] = (rates, source)
+    return _RATES_CACHE[key]
+
+
+def _at(source: Source, path: tuple, message: str, hint: str) -> Diagnostic:
+    file, line, col = source.where(path)
+    return Diagnostic(file=file, line=line, col=col, path=format_path(path), message=message, hint=hint)
+
+
+def rates_path(loaded: LoadedContract) -> Path:
+    """Where the contract's ``business_case.benefit_rates`` points: relative to the file that names it."""
+    bc = loaded.contract.business_case
+    if bc is None:
+        raise EvaluationRefused(
+            f"agreement '{loaded.contract.id}' has no business_case: add one (with benefit_rates and a "
+            "counterfactual) to compute savings"
+        )
+    where = loaded.source.where(("business_case", "benefit_rates")) if loaded.source is not None else ("", 0, 0)
+    file = where[0]
+    if not file or file.startswith("<"):
+        raise ContractInvalid(
+            [
+                Diagnostic(
+                    file=file or loaded.path, line=where[1], col=where[2], path="business_case.benefit_rates",
+                    message=f"cannot find the benefit-rate file '{bc.benefit_rates}' for a contract that was not read from a file",
+                    hint="load the agreement from the contracts folder",
+                )
+            ]
+        )
+    path = Path(file).parent / bc.benefit_rates
+    if not path.exists():
+        raise ContractInvalid(
+            [
+                Diagnostic(
+                    file=file, line=where[1], col=where[2], path="business_case.benefit_rates",
+                    message=f"benefit-rate file not found: {bc.benefit_rates}", hint=f"looked for {path.resolve()}",
+                )
+            ]
+        )
+    return path
+
+
+def rates_for(loaded: LoadedContract) -> BenefitRates:
+    """The benefit-rate table the contract's business case names, checked against its benefit codes."""
+    rates, source = _load_rates(rates_path(loaded))
+    problems: list[Diagnostic] = []
+    codes = loaded.codes.codes
+    for code, dated in rates.rates.items():
+        info = codes.get(code)
+        if info is None:
+            from difflib import get_close_matches
+
+            near = get_close_matches(code, sorted(codes), n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"known codes: {', '.join(sorted(codes))}"
+            problems.append(_at(source, ("rates", code), f"unknown benefit code '{code}'", hint))
+            continue
+        for day, entry in dated.items():
+            rate = entry.value
+            if rate is None:
+                continue
+            path = ("rates", code, day.isoformat(), "value")
+            if info.refund_staircase and rate.municipal_share is not None:
+                problems.append(
+                    _at(source, path + ("municipal_share",), f"'{code}' is under the refund staircase; its municipal share comes from the staircase",
+                        "leave municipal_share out")
+                )
+            if not info.refund_staircase and info.public_support and rate.municipal_share is None:
+                problems.append(
+                    _at(source, path, f"'{code}' is outside the refund staircase, so its rate needs municipal_share",
+                        "the share of the rate the municipality pays, e.g. municipal_share: '0.5'")
+                )
+    if problems:
+        raise ContractInvalid(problems)
+    return rates
+
+
+# --- week by week ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekCost:
+    """What one ISO week of a history cost the municipality, and why."""
+
+    week: str
+    index: int
+    code: str | None
+    weekly_rate: Decimal  # gross rate for the week, exact (a monthly rate × 12 / 52)
+    rate_from: date | None  # effective date of the rate used
+    rate_assumed: bool  # the rate is marked assumption: true in the table
+    staircase_week: int | None  # the week's place on the staircase (1 = first week), for staircase benefits
+    staircase_count: int  # the staircase count after this week (0 after a restart)
+    municipal_share: Decimal
+    municipal_cost: Decimal  # exact: weekly_rate × municipal_share
+
+
+def week_thursday(index: int) -> date:
+    """The Thursday of an ISO week: its year and month are the week's (ISO 8601)."""
+    return week_monday(index) + timedelta(days=3)
+
+
+def _weekly_rate(rates: BenefitRates, code: str, index: int) -> tuple[Decimal, date, Rate]:
+    day = week_thursday(index)
+    found = in_force(rates.rates.get(code), day)
+    if found is None:
+        raise EvaluationRefused(
+            f"no benefit rate for '{code}' in force on {day} (week {format_iso_week(index)}); "
+            "add one to the benefit-rate table"
+        )
+    effective, entry = found
+    rate = entry.value
+    with localcontext(MONEY_CONTEXT):
+        weekly = rate.amount if rate.per == "week" else rate.amount * MONTHS_PER_YEAR / WEEKS_PER_YEAR
+    return weekly, effective, rate
+
+
+def _codes_by_week(history: ParticipantHistory) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for spell in history.benefits:
+        a, b = spell.week_range()
+        for w in range(a, b + 1):
+            out[w] = spell.code
+    return out
+
+
+def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first: int, last: int) -> list[WeekCost]:
+    """Every week from ``first`` to ``last`` (inclusive), with the staircase run from the history's first benefit week.
+
+    Weeks before the history's first benefit week are taken as ``weeks_on_benefit_before_history``
+    weeks already on benefit (the count stands there; nothing is paid, nothing is self-supporting).
+    """
+    bc = loaded.contract.business_case
+    before = bc.weeks_on_benefit_before_history if bc is not None else 0
+    stair = rates.staircase
+    codes = loaded.codes.codes
+    by_week = _codes_by_week(history)
+    first_benefit = min(by_week) if by_week else None
+
+    out: list[WeekCost] = []
+    count = before
+    in_period = True  # a staircase period is running (the assumed weeks before the history start one)
+    self_supporting: deque[int] = deque()
+    start = first if first_benefit is None else min(first, first_benefit)
+    with localcontext(MONEY_CONTEXT):
+        for w in range(start, last + 1):
+            code = by_week.get(w)
+            weekly, rate_from, assumed = ZERO, None, False
+            position, share = None, ZERO
+            if first_benefit is None or w < first_benefit:
+                pass  # before the history: assumed on benefit, costs nothing here
+            elif code is not None and codes[code].refund_staircase:
+                if not in_period:
+                    in_period, count = True, 0
+                count += 1
+                position = count
+                if w >= first:  # earlier weeks only move the count; their rate is never needed
+                    weekly, rate_from, rate = _weekly_rate(rates, code, w)
+                    assumed = rate.assumption
+                    share = stair.share_in_week(position)
+            elif code is not None and (codes[code].public_support or codes[code].wage_subsidy):
+                # Public support outside the staircase (e.g. løntilskud): not self-supporting, not counted.
+                if w >= first:
+                    weekly, rate_from, rate = _weekly_rate(rates, code, w)
+                    assumed = rate.assumption
+                    share = rate.municipal_share if rate.municipal_share is not None else ZERO
+            else:
+                # Self-supporting (§ 6, stk. 1): 52 such weeks in total within 156 restart the count.
+                if in_period:
+                    self_supporting.append(w)
+                    while self_supporting and self_supporting[0] <= w - stair.within_weeks:
+                        self_supporting.popleft()
+                    if len(self_supporting) >= stair.reset_after_self_supporting_weeks:
+                        count, in_period = 0, False
+                        self_supporting.clear()
+            if w >= first:
+                out.append(
+                    WeekCost(
+                        week=format_iso_week(w), index=w, code=code, weekly_rate=weekly, rate_from=rate_from,
+                        rate_assumed=assumed, staircase_week=position, staircase_count=count,
+                        municipal_share=share, municipal_cost=weekly * share,
+                    )
+                )
+    return out
+
+
+def weekly_costs(
+    loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first_week: int, last_week: int
+) -> list[WeekCost]:
+    """The municipal cost of each ISO week ``first_week``..``last_week`` (week indexes, both included)."""
+    if last_week < first_week:
+        return []
+    return _scan(loaded, rates, history, first_week, last_week)
+
+
+# --- counterfactuals ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonProfile:
+    """The comparison group's average municipal cost in each week r = 1, 2, ... after enrolment."""
+
+    participants: tuple[str, ...]
+    weeks: tuple[Decimal, ...]  # weeks[r - 1]: average cost in relative week r (exact)
+    covered: tuple[int, ...]  # covered[r - 1]: how many histories reach week r
+
+    def cost(self, r: int) -> Decimal | None:
+        return self.weeks[r - 1] if 1 <= r <= len(self.weeks) and self.covered[r - 1] else None
+
+
+def comparison_profile(
+    loaded: LoadedContract, rates: BenefitRates, histories: Iterable[ParticipantHistory]
+) -> ComparisonProfile:
+    """Per relative week r (1..savings_weeks after each history's enrolment week), the average municipal
+    cost over the comparison histories that reach it (complete by their extraction date and exit)."""
+    n = _business_case(loaded).savings_weeks
+    totals = [ZERO] * n
+    covered = [0] * n
+    ids: list[str] = []
+    with localcontext(MONEY_CONTEXT):
+        for h in sorted(histories, key=lambda h: h.participant):
+            ids.append(h.participant)
+            w0 = week_index(h.enrolment)
+            last = min(w0 + n, _last_complete_week(_horizon(h, None)))
+            for wc in weekly_costs(loaded, rates, h, w0 + 1, last):
+                r = wc.index - w0
+                totals[r - 1] += wc.municipal_cost
+                covered[r - 1] += 1
+        weeks = tuple(totals[i] / covered[i] if covered[i] else ZERO for i in range(n))
+    return ComparisonProfile(participants=tuple(ids), weeks=weeks, covered=tuple(covered))
+
+
+def _business_case(loaded: LoadedContract):
+    bc = loaded.contract.business_case
+    if bc is None:
+        raise EvaluationRefused(
+            f"agreement '{loaded.contract.id}' has no business_case: add one (with benefit_rates and a "
+            "counterfactual) to compute savings"
+        )
+    return bc
+
+
+def baseline_of(loaded: LoadedContract, history: ParticipantHistory) -> tuple[str | None, int, int]:
+    """(the baseline code, weeks on public support, weeks looked at) in the weeks before the enrolment week.
+
+    The code is the most frequent public-support code in the window (ties: the one seen latest).
+    """
+    bc = _business_case(loaded)
+    n = bc.counterfactual.baseline_weeks
+    w0 = week_index(history.enrolment)
+    by_week = _codes_by_week(history)
+    codes = loaded.codes.codes
+    counts: Counter[str] = Counter()
+    latest: dict[str, int] = {}
+    for w in range(w0 - n, w0):
+        code = by_week.get(w)
+        if code is not None and codes[code].public_support:
+            counts[code] += 1
+            latest[code] = w
+    if not counts:
+        return None, 0, n
+    code = max(counts, key=lambda c: (counts[c], latest[c]))
+    return code, sum(counts.values()), n
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+class ParticipantSavings(Strict):
+    """One participant's saving: actual municipal cost of benefits vs the counterfactual's."""
+
+    participant: str
+    method: Method = Field(description="The counterfactual used.")
+    counterfactual: str = Field(description="The counterfactual in words.")
+    reference: str = Field(description="The clause of the agreement that sets the counterfactual.")
+    baseline_code: str | None = Field(default=None, description="baseline/deadweight: the benefit the participant would have stayed on.")
+    baseline_weeks_on_support: int | None = Field(default=None, description="baseline: weeks on public support before enrolment ...")
+    baseline_weeks: int | None = Field(default=None, description="... of this many weeks looked at.")
+    credited_share: Share = Field(description="The share of the saving credited to the programme (1 - deadweight).")
+    horizon: ISODate = Field(description="min(as-of date, exit date): only weeks complete by then count.")
+    first_week: str | None = Field(description="First week counted (the week after the enrolment week).")
+    last_week: str | None = Field(description="Last week counted; null when no week is complete yet.")
+    weeks_counted: int
+    actual_cost: Money
+    counterfactual_cost: Money
+    gross_saving: Money = Field(description="counterfactual_cost - actual_cost (negative: the participant cost more).")
+    saving: Money = Field(description="gross_saving × credited_share.")
+    by_month: dict[str, Money] = Field(description="Saving per month 'YYYY-MM' (a week belongs to the month of its Thursday).")
+    assumed_rates: list[str] = Field(description="Rates used that the table marks as assumptions, e.g. 'kontanthjaelp from 2019-01-01'.")
+
+
+class CohortSavings(Strict):
+    """The savings of the eligible participants of a cohort."""
+
+    contract: str
+    method: Method
+    counterfactual: str
+    reference: str
+    participants: list[ParticipantSavings]
+    not_counted: list[str] = Field(description="Participants left out because they are not eligible.")
+    actual_cost: Money
+    counterfactual_cost: Money
+    gross_saving: Money
+    saving: Money
+    by_month: dict[str, Money]
+    assumed_rates: list[str]
+
+
+@dataclass
+class _Exact:
+    actual: Decimal
+    counterfactual: Decimal
+    gross: Decimal
+    saving: Decimal
+    by_month: dict[str, Decimal]
+    assumed: set[str]
+
+
+def _horizon(history: ParticipantHistory, as_of: date | None) -> date:
+    as_of = as_of or history.extracted
+    if as_of > history.extracted:
+        raise EvaluationRefused(
+            f"as-of date {as_of} is after the history's extraction date {history.extracted}: "
+            "the history cannot know what happened after it was extracted"
+        )
+    if history.exits:
+        return min(as_of, history.exits[0].date)
+    return as_of
+
+
+def _last_complete_week(horizon: date) -> int:
+    w = week_index(horizon)
+    return w if week_sunday(w) <= horizon else w - 1
+
+
+def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
+    cf = _business_case(loaded).counterfactual
+    credited = ONE - cf.deadweight if cf.method == "deadweight" and cf.deadweight is not None else ONE
+    words = COUNTERFACTUAL_WORDS[cf.method].format(
+        weeks=cf.baseline_weeks, credited=_pct(credited), deadweight=_pct(cf.deadweight or ZERO),
+    )
+    return cf.method, words, cf.reference, credited
+
+
+def _pct(share: Decimal) -> str:
+    text = format((share * 100).normalize(), "f")
+    return f"{text} %"
+
+
+def _as_profile(loaded, rates, comparison) -> ComparisonProfile | None:
+    if comparison is None or isinstance(comparison, ComparisonProfile):
+        return comparison
+    return comparison_profile(loaded, rates, comparison)
+
+
+def _participant(
+    loaded: LoadedContract,
+    rates: BenefitRates,
+    history: ParticipantHistory,
+    as_of: date | None,
+    profile: ComparisonProfile | None,
+) -> tuple[ParticipantSavings, _Exact]:
+    bc = _business_case(loaded)
+    method, words, reference, credited = _describe(loaded)
+    if method == "comparison_group" and profile is None:
+        raise EvaluationRefused(
+            f"agreement '{loaded.contract.id}' measures savings against a comparison group "
+            f"({reference}), but no comparison histories were given"
+        )
+    horizon = _horizon(history, as_of)
+    w0 = week_index(history.enrolment)
+    first, last = w0 + 1, min(w0 + bc.savings_weeks, _last_complete_week(horizon))
+
+    baseline_code, on_support, looked_at = None, None, None
+    p = ONE
+    if method in ("baseline", "deadweight"):
+        baseline_code, on_support, looked_at = baseline_of(loaded, history)
+        if method == "baseline":
+            p = Decimal(on_support) / Decimal(looked_at)
+        elif baseline_code is None and history.benefit_at_enrolment is not None:
+            if loaded.codes.codes[history.benefit_at_enrolment].public_support:
+                baseline_code = history.benefit_at_enrolment
+
+    # The counterfactual person is on benefit every week from the enrolment week on, so the
+    # staircase count continues from where it stood the week before enrolment.
+    scan = weekly_costs(loaded, rates, history, w0 - 1, max(last, w0 - 1))
+    count_before = scan[0].staircase_count
+    actual_weeks = [wc for wc in scan if first <= wc.index <= last]
+
+    assumed: set[str] = set()
+    by_month: dict[str, Decimal] = {}
+    actual_total = cf_total = ZERO
+    stair = rates.staircase
+    codes = loaded.codes.codes
+    with localcontext(MONEY_CONTEXT):
+        for wc in actual_weeks:
+            k = wc.index - w0
+            if wc.rate_assumed and wc.code is not None:
+                assumed.add(f"{wc.code} from {wc.rate_from.isoformat()}")
+            if method == "comparison_group":
+                cf_cost = profile.cost(k)
+                if cf_cost is None:
+                    raise EvaluationRefused(
+                        f"the comparison group does not reach week {k} after enrolment (needed for participant "
+                        f"'{history.participant}', week {wc.week}); give comparison histories that cover "
+                        f"{bc.savings_weeks} weeks after their enrolment"
+                    )
+            elif baseline_code is None or p == 0:
+                cf_cost = ZERO
+            else:
+                weekly, rate_from, rate = _weekly_rate(rates, baseline_code, wc.index)
+                if rate.assumption:
+                    assumed.add(f"{baseline_code} from {rate_from.isoformat()}")
+                if codes[baseline_code].refund_staircase:
+                    share = stair.share_in_week(count_before + 1 + k)
+                else:
+                    share = rate.municipal_share if rate.municipal_share is not None else ZERO
+                cf_cost = p * weekly * share
+            actual_total += wc.municipal_cost
+            cf_total += cf_cost
+            month = week_thursday(wc.index).strftime("%Y-%m")
+            by_month[month] = by_month.get(month, ZERO) + (cf_cost - wc.municipal_cost) * credited
+        gross = cf_total - actual_total
+        saving = gross * credited
+
+    exact = _Exact(actual_total, cf_total, gross, saving, by_month, assumed)
+    result = ParticipantSavings(
+        participant=history.participant,
+        method=method,
+        counterfactual=words,
+        reference=reference,
+        baseline_code=baseline_code,
+        baseline_weeks_on_support=on_support if method == "baseline" else None,
+        baseline_weeks=looked_at if method == "baseline" else None,
+        credited_share=credited,
+        horizon=horizon,
+        first_week=format_iso_week(first) if last >= first else None,
+        last_week=format_iso_week(last) if last >= first else None,
+        weeks_counted=max(0, last - first + 1),
+        actual_cost=round_money(actual_total),
+        counterfactual_cost=round_money(cf_total),
+        gross_saving=round_money(gross),
+        saving=round_money(saving),
+        by_month={m: round_money(v) for m, v in sorted(by_month.items())},
+        assumed_rates=sorted(assumed),
+    )
+    return result, exact
+
+
+def participant_savings(
+    loaded: LoadedContract,
+    rates: BenefitRates,
+    history: ParticipantHistory,
+    as_of: date | None = None,
+    comparison: ComparisonProfile | Sequence[ParticipantHistory] | None = None,
+) -> ParticipantSavings:
+    """One participant's saving over the weeks W0+1 .. W0+savings_weeks complete by min(as-of, exit)."""
+    return _participant(loaded, rates, history, as_of, _as_profile(loaded, rates, comparison))[0]
+
+
+def cohort_savings(
+    loaded: LoadedContract,
+    histories: Iterable[ParticipantHistory],
+    as_of: date | None = None,
+    comparison: ComparisonProfile | Sequence[ParticipantHistory] | None = None,
+    *,
+    eligible: set[str] | frozenset[str],
+    rates: BenefitRates | None = None,
+) -> CohortSavings:
+    """The savings of the cohort's eligible participants (``eligible``: their ids), in total and by month.
+
+    A history extracted before ``as_of`` is taken as of its extraction date. Company histories are skipped.
+    """
+    rates = rates if rates is not None else rates_for(loaded)
+    method, words, reference, _ = _describe(loaded)
+    profile = _as_profile(loaded, rates, comparison)
+    people = sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant)
+    results: list[ParticipantSavings] = []
+    not_counted: list[str] = []
+    totals = [ZERO, ZERO, ZERO, ZERO]
+    by_month: dict[str, Decimal] = {}
+    assumed: set[str] = set()
+    with localcontext(MONEY_CONTEXT):
+        for h in people:
+            if h.participant not in eligible:
+                not_counted.append(h.participant)
+                continue
+            when = min(as_of, h.extracted) if as_of else None
+            result, exact = _participant(loaded, rates, h, when, profile)
+            results.append(result)
+            for i, v in enumerate((exact.actual, exact.counterfactual, exact.gross, exact.saving)):
+                totals[i] += v
+            for m, v in exact.by_month.items():
+                by_month[m] = by_month.get(m, ZERO) + v
+            assumed |= exact.assumed
+    return CohortSavings(
+        contract=loaded.contract.id,
+        method=method,
+        counterfactual=words,
+        reference=reference,
+        participants=results,
+        not_counted=not_counted,
+        actual_cost=round_money(totals[0]),
+        counterfactual_cost=round_money(totals[1]),
+        gross_saving=round_money(totals[2]),
+        saving=round_money(totals[3]),
+        by_month={m: round_money(v) for m, v in sorted(by_month.items())},
+        assumed_rates=sorted(assumed),
+    )

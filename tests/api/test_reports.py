@@ -1,0 +1,91 @@
+"""Settlement, business case, rendering and diffs over HTTP: thin routes, same answers as the core."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from .conftest import HISTORY, assert_error_shape
+
+from pbr_rules.business_case import municipality_case
+from pbr_rules.diff import diff_contracts
+from pbr_rules.evaluation import evaluate_cohort
+from pbr_rules.loader import load_contract
+from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.render import render_contract
+from pbr_rules.settlement import settle_results
+from pbr_rules.textout import to_json
+
+ROOT = Path(__file__).resolve().parents[2]
+KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"
+AMENDMENT = ROOT / "fixtures/amendments/101-koebenhavn-tillaeg-3.yaml"
+
+
+def _core_settlement(as_of: date):
+    lc = load_contract(KBH)
+    hs = [ParticipantHistory.model_validate(HISTORY)]
+    return lc, hs, evaluate_cohort(lc, hs, as_of)
+
+
+def test_settle_answers_as_the_core_does(client, fund):
+    resp = client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-06-30"}, headers=fund)
+    assert resp.status_code == 200, resp.text
+    lc, hs, results = _core_settlement(date(2020, 6, 30))
+    assert resp.text == to_json(settle_results(lc, hs, results, date(2020, 6, 30)))
+    assert resp.json()["total"] != "0.00"
+
+
+def test_a_previous_settlement_gives_only_the_changes(client, fund):
+    first = client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-06-30"}, headers=fund).json()
+    again = client.post(
+        "/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-07-31", "previous": first}, headers=fund
+    ).json()
+    assert again["changes"] == [] and again["due_now"] == "0.00"
+
+
+def test_auditors_may_not_settle_and_other_municipalities_get_403(client, auditor, m751):
+    body = {"histories": [HISTORY], "as_of": "2020-06-30"}
+    assert_error_shape(client.post("/v1/contracts/dk-101-koebenhavn/settle", json=body, headers=auditor), 403)
+    a = client.post("/v1/contracts/dk-101-koebenhavn/settle", json=body, headers=m751)
+    b = client.post("/v1/contracts/dk-999-nowhere/settle", json=body, headers=m751)
+    assert_error_shape(a, 403)
+    assert a.json() == b.json()
+
+
+def test_settle_needs_an_as_of_date(client, fund):
+    body = assert_error_shape(client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY]}, headers=fund), 422)
+    assert [e["path"] for e in body["error"]["errors"]] == ["as_of"]
+
+
+def test_business_case_answers_as_the_core_does(client, m101):
+    resp = client.post(
+        "/v1/contracts/dk-101-koebenhavn/business-case", json={"histories": [HISTORY], "as_of": "2020-06-30", "discount_rate": "0.04"}, headers=m101
+    )
+    assert resp.status_code == 200, resp.text
+    lc, hs, _ = _core_settlement(date(2020, 6, 30))
+    case, _ = municipality_case(lc, hs, date(2020, 6, 30), Decimal("0.04"))
+    assert resp.text == to_json(case)
+
+
+def test_render_is_readable_by_every_role(client, auditor):
+    md = client.get("/v1/contracts/dk-101-koebenhavn/render", headers=auditor)
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert md.text == render_contract(load_contract(KBH), "md")
+    html = client.get("/v1/contracts/dk-101-koebenhavn/render?format=html", headers=auditor)
+    assert html.headers["content-type"].startswith("text/html") and "<html" in html.text
+
+
+def test_diff_of_a_proposed_amendment(client, fund):
+    text = AMENDMENT.read_text(encoding="utf-8").replace("../../contracts/templates/", "../templates/")
+    resp = client.post("/v1/contracts/dk-101-koebenhavn/diff", content=text.encode(), headers={**fund, "Content-Type": "application/yaml"})
+    assert resp.status_code == 200, resp.text
+    expected = diff_contracts(load_contract(KBH), load_contract(AMENDMENT)).model_dump(mode="json")
+    got = resp.json()
+    assert [c["what"] for c in got["changes"]] == [c["what"] for c in expected["changes"]]
+
+
+def test_diff_of_a_broken_proposal_is_a_422_with_lines(client, fund):
+    resp = client.post("/v1/contracts/dk-101-koebenhavn/diff", content=b"kind: agreement\ntarifs: {}\n", headers={**fund, "Content-Type": "application/yaml"})
+    body = assert_error_shape(resp, 422)
+    assert any(e["line"] for e in body["error"]["errors"])
