@@ -33,6 +33,8 @@ from pbr_rules.errors import InputInvalid
 from pbr_rules.loader import load_benefit_codes, load_contract, load_template
 from pbr_rules.models import contract as contract_models
 from pbr_rules.models import vocabulary as vocabulary_models
+from pbr_rules.models import rates as rates_models
+from pbr_rules.savings import load_benefit_rates
 from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract
 from pbr_rules.models.vocabulary import BenefitCodes
 
@@ -205,7 +207,7 @@ def test_the_walk_reaches_every_model():
 
 
 def _resolve_model(name: str) -> type[BaseModel]:
-    for module in (contract_models, vocabulary_models):
+    for module in (contract_models, vocabulary_models, rates_models):
         cls = getattr(module, name, None)
         if isinstance(cls, type) and issubclass(cls, BaseModel):
             return cls
@@ -241,6 +243,10 @@ def _load_complete(block: Block, data: dict, folder: Path):
         rel = "contracts/data/example-benefit-codes.yaml"
         (folder / rel).write_text(block.text, encoding="utf-8")
         return load_benefit_codes(rel)
+    if kind == "benefit_rates":
+        rel = "contracts/data/example-benefit-rates.yaml"
+        (folder / rel).write_text(block.text, encoding="utf-8")
+        return load_benefit_rates(rel)
     if kind == "template":
         rel = "contracts/templates/example-template.yaml"
         (folder / rel).write_text(block.text, encoding="utf-8")
