@@ -113,16 +113,8 @@ def municipality_case(
     municipal_cost_total = sum((a for _, a in municipal_costs), ZERO)
     net = savings_total - municipal_payments - municipal_cost_total
     flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
-    cover = f"{(savings_total / total_costs * 100).quantize(Decimal('0.1'))} %" if total_costs else None
-    finances = total_costs > 0 and savings_total >= total_costs
     be = break_even_month(months, cum_net)
-    answer = (
-        f"{c.municipality.name}: savings of {format_dkk(savings_total)} "
-        + (f"cover {cover} of the course costs of {format_dkk(total_costs)}" if cover else "(no course costs)")
-        + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
-        + f"; the municipality's net result is {format_dkk(net)}"
-        + (f", break-even {be}." if be else ", no break-even by the as-of date.")
-    )
+    cover, finances, answer = _answer(c.municipality.name, "the municipality's", savings_total, total_costs, net, be)
     case = MunicipalityCase(
         contract=settlement.contract,
         municipality=c.municipality.name,
@@ -146,6 +138,20 @@ def municipality_case(
         investor=_investor(loaded, costs, settlement),
     )
     return case, settlement
+
+
+def _answer(name: str, whose: str, savings: Decimal, costs: Decimal, net: Decimal, break_even: str | None) -> tuple[str | None, bool, str]:
+    """(savings as a share of the course costs, whether they finance them, the one-line answer)."""
+    cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
+    finances = costs > 0 and savings >= costs
+    answer = (
+        f"{name}: savings of {format_dkk(savings)} "
+        + (f"cover {cover} of the course costs of {format_dkk(costs)}" if cover else "(no course costs)")
+        + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
+        + f"; {whose} net result is {format_dkk(net)}"
+        + (f", break-even {break_even}." if break_even else ", no break-even by the as-of date.")
+    )
+    return cover, finances, answer
 
 
 def savings_flows_of(sav) -> list[Flow]:
@@ -263,9 +269,8 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
         for p in c.outcome_payments:
             payers[p.party] += p.amount
     costs, savings, net = total("course_costs_total"), total("savings"), total("net_result")
-    cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
-    finances = costs > 0 and savings >= costs
     be = break_even_month(months, cum_net)
+    cover, finances, answer = _answer("Programme", "the municipalities'", savings, costs, net, be)
     first = cases[0].contract
     return MunicipalityCase(
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
@@ -285,12 +290,6 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
         break_even_month=be,
         savings_cover_course_costs=cover,
         finances_the_courses=finances,
-        answer=(
-            f"Programme: savings of {format_dkk(savings)} "
-            + (f"cover {cover} of the course costs of {format_dkk(costs)}" if cover else "(no course costs)")
-            + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
-            + f"; the municipalities' net result is {format_dkk(net)}"
-            + (f", break-even {be}." if be else ", no break-even by the as-of date.")
-        ),
+        answer=answer,
         months=rows,
     )
