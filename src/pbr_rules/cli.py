@@ -148,6 +148,52 @@ def cmd_settle(args) -> int:
     return EXIT_OK
 
 
+def _agreements(folder: str):
+    from .registry import find_yaml, load_checked_contract
+    from .yaml_source import load_yaml_file
+
+    out = []
+    for f in find_yaml([folder]):
+        data = load_yaml_file(f).data
+        if isinstance(data, dict) and data.get("kind") == "agreement":
+            out.append(load_checked_contract(f))
+    return out
+
+
+def cmd_business_case(args) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from .business_case import business_case
+    from .loader import load_cohorts
+    from .registry import load_checked_contract
+    from .textout import business_case_csv, business_case_text, to_json
+
+    try:
+        rate = Decimal(args.discount_rate)
+        if not Decimal("-0.5") < rate < Decimal("1"):
+            raise InvalidOperation
+    except InvalidOperation:
+        print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
+        return EXIT_USAGE
+    contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
+    histories = load_cohorts(args.cohort)
+    comparison = load_cohorts(args.comparison) if args.comparison else None
+    report = business_case(contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers)
+    text = {"json": to_json, "csv": business_case_csv, "table": business_case_text}[args.format](report)
+    _write(text, args.output)
+    if args.html:
+        from .report_html import write_report
+        from .simulation import load_scenario, simulate
+
+        simulation = None
+        if args.runs:
+            scenario = load_scenario(args.scenario)
+            simulation = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers)
+        write_report(report, simulation, Path(args.html))
+        print(f"wrote {args.html}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     from .schema import SCHEMA_DIR, stale_schemas, write_schemas
 
@@ -204,6 +250,23 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
     st.set_defaults(func=cmd_settle)
 
+    b = sub.add_parser("business-case", help="per municipality: course costs, outcome payments, savings, net result, break-even, NPV")
+    who = b.add_mutually_exclusive_group()
+    who.add_argument("--contracts", default="contracts", help="a folder of agreements (default: contracts/)")
+    who.add_argument("--contract", nargs="+", help="particular agreement files")
+    b.add_argument("--cohort", required=True, nargs="+", help="participant and company histories (matched to agreements by municipality code)")
+    b.add_argument("--comparison", nargs="+", help="comparison-group histories, for a counterfactual 'comparison_group'")
+    b.add_argument("--as-of", type=_date, required=True)
+    b.add_argument("--discount-rate", default="0.04", help="annual discount rate for the NPV (default 0.04)")
+    b.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    b.add_argument("--html", help="also write a self-contained HTML report with charts to this file")
+    b.add_argument("--scenario", default="contracts/simulation/programme.yaml", help="simulation scenario for the report's distribution of net results")
+    b.add_argument("--runs", type=int, default=200, help="Monte Carlo runs for the HTML report (0: none)")
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    b.add_argument("-o", "--output", help="write to this file instead of standard output")
+    b.set_defaults(func=cmd_business_case)
+
     s = sub.add_parser("schema", help="write (or check) the JSON Schemas generated from the models")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--write", action="store_true", help="write them under contracts/schema/ (the default)")
@@ -218,8 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_more_commands(sub) -> None:
     """Commands of later layers (serve, token, settle, ...) register here when present."""
     from .lawyer_cli import add_commands as add_lawyer_commands
+    from .sim_cli import add_commands as add_simulation_commands
 
     add_lawyer_commands(sub)  # render, diff, changelog
+    add_simulation_commands(sub)  # simulate
     try:
         from .api.cli import add_commands
     except ImportError:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .engine import check_limits, compile_contract
 from .errors import ContractInvalid, Diagnostic, InputInvalid
-from .loader import LoadedContract, load_benefit_codes, load_contract, load_template, require_kind
+from .loader import FILE_KINDS, LoadedContract, load_benefit_codes, load_contract, load_template, require_kind
 from .yaml_source import format_path, load_yaml_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -60,7 +60,7 @@ def validate_file(path: Path) -> FileReport:
     report = FileReport(path=str(path), kind=None)
     try:
         source = load_yaml_file(path)
-        report.kind = require_kind(source, ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog"))
+        report.kind = require_kind(source, FILE_KINDS)
         if report.kind == "agreement":
             loaded = load_checked_contract(path)
             c = loaded.contract
@@ -81,6 +81,11 @@ def validate_file(path: Path) -> FileReport:
 
             rates = load_benefit_rates(path)
             report.summary = f"benefit rates for {len(rates.rates)} codes"
+        elif report.kind == "simulation":
+            from .simulation import load_scenario
+
+            scenario = load_scenario(path)
+            report.summary = f"simulation scenario for {len(scenario.plans)} municipalities"
         elif report.kind == "changelog":
             from .changelog import load_changelog
 
@@ -114,7 +119,7 @@ class Registry:
         problems: list[Diagnostic] = []
         for f in find_yaml([self.folder]):
             try:
-                if require_kind(load_yaml_file(f), ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog")) != "agreement":
+                if require_kind(load_yaml_file(f), FILE_KINDS) != "agreement":
                     continue
                 loaded = load_checked_contract(f)
             except InputInvalid as exc:

@@ -16,6 +16,7 @@ from .models.history import CompanyHistory, ParticipantHistory
 from .models.results import EvaluationResult
 from .models.scenario import ScenarioFile
 from .models.rates import BenefitRates
+from .models.simulation import Scenario
 from .models.vocabulary import BenefitCodes
 
 SCHEMA_DIR = Path("contracts/schema")
@@ -74,6 +75,7 @@ def all_schemas() -> dict[str, dict]:
         "contract.schema.json": contract_schema(),
         "benefit-codes.schema.json": _plain(BenefitCodes),
         "benefit-rates.schema.json": _plain(BenefitRates),
+        "simulation.schema.json": _plain(Scenario),
         "scenarios.schema.json": _plain(ScenarioFile),
         "participant-history.schema.json": _plain(ParticipantHistory),
         "company-history.schema.json": _plain(CompanyHistory),

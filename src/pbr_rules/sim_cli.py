@@ -1,0 +1,86 @@
+"""The ``pbr simulate`` command (registered by cli.py): parse, call ``simulation.simulate``, format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+from .models.simulation import SimulationResult
+from .money import format_dkk
+
+DEFAULT_SCENARIO = "contracts/simulation/programme.yaml"
+
+
+def add_commands(sub) -> None:
+    """Register ``simulate``."""
+    s = sub.add_parser(
+        "simulate",
+        help="Monte Carlo business case: draw synthetic cohorts from a scenario and run each through the real evaluation",
+    )
+    s.add_argument("--scenario", default=DEFAULT_SCENARIO, help=f"the scenario file (kind: simulation; default {DEFAULT_SCENARIO})")
+    s.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same result, byte for byte")
+    s.add_argument("--runs", type=int, default=1000, help="number of runs (default 1000)")
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core); never changes the result")
+    s.add_argument("--format", choices=["table", "json", "csv"], default="table", help="table (default), json (summary and every run), csv (every run)")
+    s.add_argument("-o", "--output", help="write to this file instead of standard output")
+    s.set_defaults(func=cmd_simulate)
+
+
+def cmd_simulate(args) -> int:
+    import sys
+
+    from .cli import EXIT_OK, EXIT_USAGE, _write
+    from .simulation import load_scenario, simulate
+    from .textout import Progress, to_json
+
+    if args.runs < 1 or args.workers < 1:
+        print("--runs and --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    scenario = load_scenario(args.scenario)
+    result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
+    text = {"json": to_json, "csv": simulation_csv, "table": simulation_text}[args.format](result)
+    _write(text, args.output)
+    return EXIT_OK
+
+
+def simulation_text(result: SimulationResult) -> str:
+    """The summary as a readable table, one block per municipality and the programme."""
+    lines = [
+        f"Simulation of {result.scenario}: {result.runs} runs, seed {result.seed}, as of {result.as_of}, discount rate {result.discount_rate}",
+        "",
+    ]
+    cases = result.municipalities + ([result.programme] if result.programme else [])
+    header = ["", "mean", "P5", "P25", "P50", "P75", "P95"]
+    for c in cases:
+        lines.append(f"{c.municipality} ({c.contract})")
+        rows = []
+        for label, s in (
+            ("net result", c.net_result), ("NPV", c.npv), ("savings", c.savings), ("course costs (all)", c.course_costs),
+            ("course costs paid by the municipality", c.municipal_course_costs),
+            ("municipal outcome payments", c.municipal_outcome_payments),
+        ):
+            rows.append([label] + [f"{v:,.0f}" for v in (s.mean, s.p5, s.p25, s.p50, s.p75, s.p95)])
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+        lines.append("  " + "  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)) + "  (DKK)")
+        for r in rows:
+            lines.append("  " + "  ".join(x.ljust(widths[0]) if i == 0 else x.rjust(widths[i]) for i, x in enumerate(r)))
+        lines.append(
+            f"  P(savings finance the courses) = {c.probability_savings_finance_courses}; "
+            f"P(net result > 0) = {c.probability_positive_net}; median net {format_dkk(c.net_result.p50)}"
+        )
+        lines.append("")
+    lines.append("Percentiles are nearest-rank over the runs; figures in the scenario are illustrative.")
+    return "\n".join(lines) + "\n"
+
+
+def simulation_csv(result: SimulationResult) -> str:
+    """Every run of every municipality (and the programme), one row each."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run", "municipality", "code", "net_result", "npv", "savings", "course_costs", "municipal_course_costs", "municipal_outcome_payments", "finances_the_courses"])
+    for c in result.municipalities + ([result.programme] if result.programme else []):
+        for r in c.runs:
+            w.writerow([r.run, c.municipality, c.code, f"{r.net_result:.2f}", f"{r.npv:.2f}", f"{r.savings:.2f}", f"{r.course_costs:.2f}", f"{r.municipal_course_costs:.2f}",
+                        f"{r.municipal_outcome_payments:.2f}", "true" if r.finances_the_courses else "false"])
+    return buf.getvalue()

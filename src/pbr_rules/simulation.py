@@ -1,0 +1,569 @@
+"""Monte Carlo simulation of the municipal business case from a scenario file.
+
+Owns reading a scenario (``kind: simulation``, models/simulation.py), drawing synthetic
+cohorts of participant and company histories from it, running every cohort through the
+real business case (``evaluation`` → ``settlement`` → ``savings`` → ``finance`` via
+:func:`business_case.municipality_case`), and summarising the runs (mean and nearest-rank
+percentiles, the probability that the savings finance the courses and of a positive net).
+
+Determinism: a run's cohort for a municipality depends only on ``random.Random`` seeded
+with the text ``"{seed}:{run}:{municipality code}"`` (string seeds are hashed with SHA-512
+by ``random``, so the same on every machine and process). Runs are cut into fixed chunks,
+spread over processes, and put back in run order, so the result is the same for any
+number of workers. Conventions: docs/business-case.md, "Simulation".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+from .business_case import municipality_case
+from .errors import ContractInvalid, Diagnostic
+from .evaluation import evaluate
+from .loader import LoadedContract, canonical_json, require_kind
+from .models.contract import TargetGroup
+from .models.history import CompanyHistory, ParticipantHistory
+from .models.simulation import (
+    Choice,
+    CompanyBehaviour,
+    Fixed,
+    MunicipalityScenario,
+    RunOutcome,
+    Scenario,
+    SimulatedCase,
+    SimulationResult,
+    Summary,
+    TargetGroupBehaviour,
+    Triangular,
+    Uniform,
+)
+from .money import ZERO, round_money
+from .validation import validate_model
+from .yaml_source import format_path, load_yaml_file
+
+WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
+CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
+FLEXJOB_CODE = "fleksloentilskud"
+PHASES = ("growth_plan", "social_model")  # the accelerator phase names the template's milestones use
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MunicipalityPlan:
+    """A municipality's scenario with its agreement loaded and its behaviour resolved."""
+
+    code: str
+    name: str
+    loaded: LoadedContract
+    scenario: MunicipalityScenario
+    groups: dict[TargetGroup, TargetGroupBehaviour]
+    companies: CompanyBehaviour
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario, the agreements it names, and its content hash."""
+
+    scenario: Scenario
+    path: str
+    content_hash: str
+    plans: tuple[MunicipalityPlan, ...]
+
+    @property
+    def as_of(self) -> date:
+        return self.scenario.as_of.value
+
+    @property
+    def discount_rate(self) -> Decimal:
+        return Decimal(self.scenario.discount_rate.value)
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Load a scenario file and the agreements it names; every problem at once, with file:line:col."""
+    from .registry import load_checked_contract
+
+    path = Path(path)
+    source = load_yaml_file(path)
+    require_kind(source, ("simulation",))
+    scenario: Scenario = validate_model(Scenario, source, ContractInvalid)
+    problems: list[Diagnostic] = []
+
+    def at(p: tuple, message: str, hint: str = "") -> None:
+        file, line, col = source.where(p)
+        problems.append(Diagnostic(file=file, line=line, col=col, path=format_path(p), message=message, hint=hint))
+
+    try:
+        rate = Decimal(scenario.discount_rate.value)
+        if not Decimal("-0.5") < rate < Decimal("1"):
+            raise ValueError
+    except Exception:
+        at(("discount_rate", "value"), f"discount rate {scenario.discount_rate.value!r} is not an annual rate between -0.5 and 1", "e.g. '0.04'")
+
+    plans = []
+    seen_codes: dict[str, int] = {}
+    for i, m in enumerate(scenario.municipalities):
+        base = ("municipalities", i)
+        apath = (path.parent / m.agreement).resolve()
+        if not apath.exists():
+            at(base + ("agreement",), f"agreement not found: {m.agreement}", f"looked for {apath}")
+            continue
+        try:
+            loaded = load_checked_contract(apath)
+        except ContractInvalid as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        c = loaded.contract
+        code = c.municipality.code
+        if code in seen_codes:
+            at(base + ("agreement",), f"municipality {code} is also simulated by municipalities[{seen_codes[code]}]")
+        seen_codes[code] = i
+        if c.business_case is None:
+            at(base + ("agreement",), f"agreement {c.id} has no business_case section, so it cannot be simulated")
+        groups = {**scenario.target_groups, **m.target_groups}
+        known = loaded.codes.codes
+        for g, w in m.target_group_mix.value.items():
+            if w < 0:
+                at(base + ("target_group_mix", "value", g.value), f"weight {w} is negative")
+            if g not in groups:
+                at(base + ("target_group_mix", "value", g.value), f"target group '{g.value}' has no behaviour", "add it under target_groups")
+        if sum(m.target_group_mix.value.values()) <= 0:
+            at(base + ("target_group_mix", "value"), "the weights must not all be zero")
+        for g, b in groups.items():
+            where = (base + ("target_groups", g.value)) if g in m.target_groups else ("target_groups", g.value)
+            if b.benefit.value not in known:
+                at(where + ("benefit", "value"), f"unknown benefit code '{b.benefit.value}'", f"known codes: {', '.join(sorted(known))}")
+        if FLEXJOB_CODE not in known:
+            at(base + ("agreement",), f"the agreement's benefit codes lack '{FLEXJOB_CODE}' (flexjob weeks)")
+        if m.age.value.max < m.age.value.min:
+            at(base + ("age", "value"), f"age max {m.age.value.max} is below min {m.age.value.min}")
+        if m.participants.value < 0 or m.companies.value < 0:
+            at(base + ("participants",), "participants and companies must be zero or more")
+        if m.enrolment_window.value.end > scenario.as_of.value:
+            at(base + ("enrolment_window", "value", "end"), f"the enrolment window ends after the as-of date {scenario.as_of.value}")
+        plans.append(MunicipalityPlan(code, c.municipality.name, loaded, m, groups, m.company_behaviour or scenario.company_behaviour))
+    if problems:
+        raise ContractInvalid(problems)
+    plans.sort(key=lambda p: p.code)
+    digest = hashlib.sha256(
+        canonical_json({"scenario": scenario.model_dump(mode="json"), "agreements": [p.loaded.content_hash for p in plans]}).encode()
+    ).hexdigest()
+    return LoadedScenario(scenario=scenario, path=str(path), content_hash=digest, plans=tuple(plans))
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+
+def draw(rng: random.Random, d) -> float:
+    """One number from a distribution."""
+    if isinstance(d, Fixed):
+        return d.value
+    if isinstance(d, Uniform):
+        return d.min + (d.max - d.min) * rng.random()
+    if isinstance(d, Triangular):
+        return rng.triangular(d.min, d.max, d.mode)
+    if isinstance(d, Choice):
+        return rng.choices(d.values, weights=d.weights, k=1)[0]
+    raise TypeError(f"not a distribution: {d!r}")
+
+
+def draw_int(rng: random.Random, d) -> int:
+    """A whole number from a distribution (uniform: every whole number from min to max equally likely)."""
+    if isinstance(d, Uniform):
+        return rng.randint(math.ceil(d.min), math.floor(d.max)) if math.ceil(d.min) <= math.floor(d.max) else round(d.min)
+    return int(round(draw(rng, d)))
+
+
+def _weighted(rng: random.Random, weights: dict) -> str:
+    keys = sorted(weights, key=lambda k: getattr(k, "value", k))
+    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
+
+
+def _monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _working_day(d: date) -> date:
+    return d - timedelta(days=max(0, d.weekday() - 4))
+
+
+def _iso_week(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _runs(codes: list[str | None], first_monday: date) -> list[dict]:
+    """Compact benefit runs (``{weeks: a..b, code}``) from one code (or None) per week."""
+    out, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[i]:
+            j += 1
+        if codes[i] is not None:
+            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=j))
+            out.append({"weeks": a if a == b else f"{a}..{b}", "code": codes[i]})
+        i = j + 1
+    return out
+
+
+def _monthly(hours: int, per_hour: float) -> str:
+    return str(int(round(hours * per_hour * 52 / 12)))
+
+
+@dataclass
+class _Company:
+    data: dict
+    start: date
+
+
+def generate_cohort(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[dict]:
+    """One run's cohort for one municipality, as plain history dicts: companies first, then participants.
+
+    Everything depends only on (seed, run, municipality code).
+    """
+    rng = random.Random(f"{seed}:{run}:{plan.code}")
+    m = plan.scenario
+    companies = [_company(rng, plan, as_of, run, j) for j in range(1, m.companies.value + 1)]
+    participants = [_participant(rng, plan, as_of, run, i, companies) for i in range(1, m.participants.value + 1)]
+    for c in companies:
+        c.data["hires"].sort(key=lambda h: (h["date"], h["participant"]))
+    return [c.data for c in companies] + participants
+
+
+def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, j: int) -> _Company:
+    b = plan.companies
+    window = plan.scenario.enrolment_window.value
+    start = _working_day(window.start + timedelta(weeks=max(0, draw_int(rng, b.start_weeks.value))))
+    start = min(start, _working_day(as_of))
+    phases = []
+    gp = b.growth_plan.value
+    if rng.random() < gp.probability:
+        done = start + timedelta(weeks=max(0, draw_int(rng, gp.weeks)))
+        if done <= as_of:
+            phases.append({"phase": PHASES[0], "completed": done.isoformat()})
+            sm = b.social_model.value
+            if rng.random() < sm.probability:
+                done2 = done + timedelta(weeks=max(0, draw_int(rng, sm.weeks)))
+                if done2 <= as_of:
+                    phases.append({"phase": PHASES[1], "completed": done2.isoformat()})
+    data = {
+        "kind": "company",
+        "company": f"sim-{plan.code}-r{run}-c{j}",
+        "municipality": plan.code,
+        "size_band": _weighted(rng, b.size_band.value).value,
+        "partner": rng.random() < b.partner.value,
+        "start": start.isoformat(),
+        "extracted": as_of.isoformat(),
+        "phases": phases,
+        "hires": [],
+    }
+    return _Company(data, start)
+
+
+def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> dict:
+    m = plan.scenario
+    pid = f"sim-{plan.code}-r{run}-p{i}"
+    group = _weighted(rng, m.target_group_mix.value)
+    b = plan.groups[group]
+    code = b.benefit.value
+
+    window = m.enrolment_window.value
+    enrolment = window.start + timedelta(days=rng.randint(0, (window.end - window.start).days))
+    enrolment = _working_day(enrolment)
+    if enrolment < window.start:
+        enrolment += timedelta(days=3)
+    enrol_monday = _monday(enrolment)
+    first_monday = enrol_monday - timedelta(weeks=WEEKS_BEFORE)
+    n_weeks = (_monday(as_of) - first_monday).days // 7 + 1
+
+    age = rng.randint(m.age.value.min, m.age.value.max)
+    birth = date(enrolment.year - age, enrolment.month, min(enrolment.day, 28)) - timedelta(days=rng.randint(1, 360))
+
+    codes: list[str | None] = [None] * n_weeks
+    before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
+    for w in range(WEEKS_BEFORE - before, n_weeks):
+        codes[w] = code
+
+    def week_no(d: date) -> int:
+        return (_monday(d) - first_monday).days // 7
+
+    employment: list[dict] = []
+    hire: tuple[_Company, date, date | None] | None = None
+    u = rng.random()
+    kind = "ordinary" if u < b.ordinary_job.value else ("flexjob" if u < b.ordinary_job.value + b.flexjob.value else None)
+    if kind is not None:
+        start = enrol_monday + timedelta(weeks=max(0, draw_int(rng, b.job_start_weeks.value)), days=rng.randint(0, 4))
+        if start < enrolment:
+            start = enrolment
+        if start <= as_of:
+            hours = min(37, max(1, draw_int(rng, (b.hours_per_week if kind == "ordinary" else b.flexjob_hours_per_week).value)))
+            per_hour = draw(rng, b.hourly_earnings.value)
+            ret = b.retention.value
+            end = None
+            if rng.random() >= ret.probability:
+                weeks = min(ret.weeks - 1, max(1, draw_int(rng, ret.shorter_weeks)))
+                end = start + timedelta(weeks=weeks, days=-1)
+                if end >= as_of:
+                    end = None
+            employer = "Lokal virksomhed (synthetic)"
+            partner = False
+            open_companies = [c for c in companies if c.start <= start]
+            if open_companies and rng.random() < plan.companies.hire.value:
+                company = open_companies[rng.randrange(len(open_companies))]
+                employer, partner = f"{company.data['company']} (synthetic)", True
+                hire = (company, start, end)
+            last_w = min(n_weeks - 1, week_no(end) if end else n_weeks - 1)
+            spells = [(start, end, hours)]
+            if kind == "flexjob":
+                fr = b.flexjob_raise.value
+                if rng.random() < fr.probability:
+                    raise_at = _monday(start) + timedelta(weeks=max(1, draw_int(rng, fr.after_weeks)))
+                    if raise_at < (end or as_of) - timedelta(days=14):
+                        extra = max(1, draw_int(rng, fr.extra_hours))
+                        spells = [(start, raise_at - timedelta(days=1), hours), (raise_at, end, min(37, hours + extra))]
+                for w in range(week_no(start), last_w + 1):
+                    codes[w] = FLEXJOB_CODE
+            elif hours >= b.benefit_stops_from_hours.value:
+                # A week is self-supporting only when the job covers it from its Monday.
+                for w in range(week_no(start) + (1 if start.weekday() > 0 else 0), last_w + 1):
+                    codes[w] = None
+            for s, e, h in spells:
+                spell = {"start": s.isoformat(), "hours_per_week": h, "monthly_earnings": _monthly(h, per_hour),
+                         "employer": employer, "partner_company": partner, "kind": kind}
+                if e is not None:
+                    spell["end"] = e.isoformat()
+                employment.append(spell)
+
+    course = []
+    c = b.course.value
+    if rng.random() >= c.no_show:
+        dropout_month = rng.randint(1, 11) if rng.random() < c.drop_out else None
+        for month in range(1, 13):
+            d = enrolment + timedelta(days=28 * month)
+            if d > as_of:
+                break
+            if month == dropout_month:
+                course.append({"date": d.isoformat(), "kind": "drop_out"})
+                break
+            sessions = min(4, max(0, draw_int(rng, c.sessions_per_month)))
+            if sessions:
+                course.append({"date": d.isoformat(), "kind": "attendance", "sessions": sessions})
+        else:
+            done = enrolment + timedelta(days=28 * 12 + 7)
+            if rng.random() < c.completion and done <= as_of:
+                course.append({"date": done.isoformat(), "kind": "completion"})
+
+    events = []
+    q = b.qualification.value
+    if rng.random() < q.probability:
+        qd = enrolment + timedelta(weeks=max(0, draw_int(rng, q.weeks)))
+        if qd <= as_of:
+            events.append({"date": qd.isoformat(), "kind": "qualification", "name": "Qualification (synthetic)", "evidence": f"doc-{pid}-q1"})
+    exits = []
+    x = b.exit.value
+    if rng.random() < x.probability:
+        xd = enrolment + timedelta(weeks=max(0, draw_int(rng, x.weeks)))
+        if xd <= as_of:
+            exits.append({"date": xd.isoformat(), "reason": "moved_away"})
+    resident = rng.random() < m.resident.value
+
+    if hire is not None:
+        company, hd, he = hire
+        record = {"participant": pid, "date": hd.isoformat()}
+        if he is not None:
+            record["end"] = he.isoformat()
+        company.data["hires"].append(record)
+
+    return {
+        "kind": "participant",
+        "participant": pid,
+        "municipality": plan.code,
+        "birth_date": birth.isoformat(),
+        "target_group": group.value,
+        "benefit_at_enrolment": codes[WEEKS_BEFORE - 1] or code,
+        "resident": resident,
+        "enrolment": enrolment.isoformat(),
+        "extracted": as_of.isoformat(),
+        "course": course,
+        "events": events,
+        "benefits": _runs(codes, first_monday),
+        "employment": employment,
+        "exits": exits,
+    }
+
+
+def to_histories(dicts: list[dict]) -> list[ParticipantHistory | CompanyHistory]:
+    """Validate generated dicts into history models (full pydantic validation)."""
+    return [CompanyHistory.model_validate(d) if d["kind"] == "company" else ParticipantHistory.model_validate(d) for d in dicts]
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunValues:
+    net_result: Decimal
+    npv: Decimal
+    savings: Decimal
+    course_costs: Decimal
+    municipal_course_costs: Decimal
+    municipal_outcome_payments: Decimal
+    finances_the_courses: bool
+
+
+def _for_simulation(loaded: LoadedContract) -> LoadedContract:
+    """The agreement without its investor section: the simulation reports no investor view, and the
+    waterfall's IRR search would otherwise dominate each run. Nothing else changes."""
+    if loaded.contract.investor is None:
+        return loaded
+    return replace(loaded, contract=loaded.contract.model_copy(update={"investor": None}))
+
+
+def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: Decimal, seed: int, run: int) -> RunValues:
+    """One municipality's business case for one run, through the real path."""
+    histories = to_histories(generate_cohort(plan, as_of, seed, run))
+    participants = [h for h in histories if isinstance(h, ParticipantHistory)]
+    by_id = {}
+    for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
+        by_id[id(h)] = evaluate(loaded, h, as_of, evidence=False)
+    eligible = frozenset(r.subject.id for r in by_id.values() if r.eligibility.eligible)
+    for h in histories:
+        if isinstance(h, CompanyHistory):
+            by_id[id(h)] = evaluate(loaded, h, as_of, eligible, evidence=False)
+    results = [by_id[id(h)] for h in histories]
+    case, _ = municipality_case(loaded, histories, as_of, rate, results=results)
+    return RunValues(
+        net_result=case.net_result,
+        npv=case.npv,
+        savings=case.savings,
+        course_costs=case.course_costs_total,
+        municipal_course_costs=case.municipal_course_costs,
+        municipal_outcome_payments=case.municipal_outcome_payments,
+        finances_the_courses=case.finances_the_courses,
+    )
+
+
+def _chunk(scenario: LoadedScenario, seed: int, first: int, stop: int) -> list[list[RunValues]]:
+    loaded = [_for_simulation(p.loaded) for p in scenario.plans]
+    return [
+        [run_case(p, lc, scenario.as_of, scenario.discount_rate, seed, run) for p, lc in zip(scenario.plans, loaded)]
+        for run in range(first, stop)
+    ]
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(path: str, content_hash: str) -> None:
+    scenario = load_scenario(path)
+    if scenario.content_hash != content_hash:
+        raise RuntimeError(f"{path} (or an agreement it names) changed while the simulation ran")
+    _WORKER["scenario"] = scenario
+
+
+def _worker_chunk(args: tuple[int, int, int]) -> list[list[RunValues]]:
+    seed, first, stop = args
+    return _chunk(_WORKER["scenario"], seed, first, stop)
+
+
+# --- the simulation --------------------------------------------------------------------------
+
+
+def simulate(
+    scenario: LoadedScenario | str | Path,
+    runs: int,
+    seed: int,
+    workers: int | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """``runs`` Monte Carlo runs of every municipality's business case; the same seed gives the same
+    result for any number of ``workers`` (default: one per core)."""
+    if not isinstance(scenario, LoadedScenario):
+        scenario = load_scenario(scenario)
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    workers = max(1, workers or os.cpu_count() or 1)
+    chunks = [(seed, a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
+    out: list[list[RunValues]] = []
+    done = 0
+    if workers == 1 or len(chunks) == 1:
+        for _, a, b in chunks:
+            out.extend(_chunk(scenario, seed, a, b))
+            done = b
+            if on_progress:
+                on_progress(done, runs)
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_worker_init,
+                                 initargs=(scenario.path, scenario.content_hash)) as pool:
+            for (_, a, b), values in zip(chunks, pool.map(_worker_chunk, chunks)):  # map keeps the chunk order
+                out.extend(values)
+                done += b - a
+                if on_progress:
+                    on_progress(done, runs)
+    return summarise(scenario, seed, out)
+
+
+def nearest_rank(values: list[Decimal], percent: int) -> Decimal:
+    """The nearest-rank percentile: the ceil(percent/100 × n)-th smallest value (the smallest for 0)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent * len(ordered) / 100))
+    return ordered[rank - 1]
+
+
+def summary_of(values: list[Decimal]) -> Summary:
+    mean = round_money(sum(values, ZERO) / len(values))
+    return Summary(mean=mean, **{f"p{k}": nearest_rank(values, k) for k in (5, 25, 50, 75, 95)})
+
+
+def share_of(count: int, n: int) -> str:
+    """count / n as a decimal with 4 places (half-up)."""
+    return str((Decimal(count) / Decimal(n)).quantize(Decimal("0.0001")))
+
+
+def _case(municipality: str, code: str, contract: str, outcomes: list[RunOutcome]) -> SimulatedCase:
+    def s(attr):
+        return summary_of([getattr(o, attr) for o in outcomes])
+
+    n = len(outcomes)
+    return SimulatedCase(
+        municipality=municipality, code=code, contract=contract,
+        net_result=s("net_result"), npv=s("npv"), savings=s("savings"), course_costs=s("course_costs"),
+        municipal_course_costs=s("municipal_course_costs"),
+        municipal_outcome_payments=s("municipal_outcome_payments"),
+        probability_savings_finance_courses=share_of(sum(o.finances_the_courses for o in outcomes), n),
+        probability_positive_net=share_of(sum(o.net_result > 0 for o in outcomes), n),
+        runs=outcomes,
+    )
+
+
+def summarise(scenario: LoadedScenario, seed: int, per_run: list[list[RunValues]]) -> SimulationResult:
+    """Summaries per municipality and for the programme (the municipalities summed run by run)."""
+    cases = []
+    for j, plan in enumerate(scenario.plans):
+        outcomes = [RunOutcome(run=r, **vars(vals[j])) for r, vals in enumerate(per_run)]
+        c = plan.loaded.contract
+        cases.append(_case(plan.name, plan.code, f"{c.id} v{c.version}", outcomes))
+    programme = None
+    if len(cases) > 1:
+        totals = []
+        for r, vals in enumerate(per_run):
+            t = {k: sum((getattr(v, k) for v in vals), ZERO) for k in ("net_result", "npv", "savings", "course_costs", "municipal_course_costs", "municipal_outcome_payments")}
+            totals.append(RunOutcome(run=r, finances_the_courses=t["course_costs"] > 0 and t["savings"] >= t["course_costs"], **t))
+        programme = _case("The programme (all municipalities)", "all", "programme", totals)
+    return SimulationResult(
+        scenario=Path(scenario.path).name, scenario_hash=scenario.content_hash, seed=seed, runs=len(per_run),
+        as_of=scenario.as_of, discount_rate=str(scenario.discount_rate), municipalities=cases, programme=programme,
+    )
