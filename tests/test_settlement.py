@@ -137,3 +137,15 @@ def test_a_previous_settlement_of_another_contract_is_refused(contract):
     with pytest.raises(SettlementInvalid) as exc:
         settle(contract, COHORT, date(2019, 8, 31), previous=other)
     assert "the previous settlement is of contract 'dk-101-koebenhavn', not 'dk-998-settle'" in str(exc.value)
+
+
+def test_settling_from_bare_decisions_gives_the_same_settlement(contract):
+    # Simulations settle from decide_view (no evidence, no models); it must not change a thing.
+    from pbr_rules.evaluation import decide_view, evaluate_cohort
+    from pbr_rules.settlement import settle_results
+
+    explained = evaluate_cohort(contract, COHORT, date(2019, 7, 31))
+    bare = [decide_view(contract, h, date(2019, 7, 7)) for h in COHORT]
+    assert to_json(settle_results(contract, COHORT, bare, date(2019, 7, 31))) == to_json(
+        settle_results(contract, COHORT, explained, date(2019, 7, 31))
+    )

@@ -70,7 +70,7 @@ def municipality_case(
         raise EvaluationRefused(f"contract {c.id} has no business_case section: add one (docs/business-case.md)")
     if results is None:
         results = evaluate_cohort(loaded, histories, as_of, workers=workers)
-    settlement = settle_results(loaded, histories, results, as_of)
+    settlement = settle_results(loaded, histories, results, as_of, with_changes=False)
     admitted = admitted_subjects(loaded, histories, results)
     mine = municipal_parties(loaded)
 
@@ -80,7 +80,9 @@ def municipality_case(
     municipal_costs = [f for _, _, payer, f in costs if payer in mine]
 
     payment_flows = [(x.due_date, pa.amount) for x in settlement.lines for pa in x.payers if pa.party in mine and pa.amount]
-    sav = cohort_savings(loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison, eligible=admitted["participant"])
+    sav = cohort_savings(
+        loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison, eligible=admitted["participant"], detail=False
+    )
     savings_flows = savings_flows_of(sav)
 
     by = defaultdict(lambda: [ZERO, ZERO, ZERO])  # month -> costs (all), municipal payments, savings

@@ -198,10 +198,11 @@ def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: b
     for mid, m in c.milestones.items():
         if m.side != d.side:
             continue
-        versions = m.versions()
+        versions = plan_for(loaded).versions[mid]
         occurrences = []
         for cand in by_milestone.get(mid, []):
-            start, _, ref = versions[cand.version]
+            v = versions[cand.version]
+            start, ref = v.start, v.reference
             occurrences.append(
                 Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence() if evidence else [])
             )
@@ -218,18 +219,18 @@ def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: b
                 reference=m.reference,
                 met=bool(occurrences),
                 occurrences=occurrences,
-                progress=_progress(m, d.derived.progress.get(mid), occurrences, d.eligible),
+                progress=_progress(versions, d.derived.progress.get(mid), occurrences, d.eligible),
                 why_not=why,
             )
         )
     return out
 
 
-def _progress(milestone, progress, occurrences, eligible) -> str | None:
+def _progress(versions, progress, occurrences, eligible) -> str | None:
     """Progress towards the next occurrence, when one can still come."""
     if not eligible:
         return None
-    most = max(v.repeat.max_times if v is not None and v.repeat else 1 for _, v, _ in milestone.versions())
+    most = max(v.max_times for v in versions)
     if occurrences and len(occurrences) >= most:
         return None
     return progress
@@ -367,6 +368,92 @@ def _subject_to(c, mid, tariff, payers, side) -> list[str]:
     if el is not None and el.cohort_size:
         out.append("cohort_size")
     return out
+
+
+# --- decisions in the result's shape, without the explanations (for simulations) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Eligible:
+    eligible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Tariff:
+    line: str
+    value: Decimal
+    effective: date
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Payer:
+    party: str
+    share: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class _PaymentView:
+    payment_id: str
+    milestone: str
+    occurrence: int
+    trigger_date: date
+    due_date: date
+    amount: Decimal
+    tariff: _Tariff
+    payers: tuple[_Payer, ...]
+    payee: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """The parts of an ``EvaluationResult`` that settlement reads, straight from a ``Decision``.
+
+    Same decisions, same amounts; no evidence, no wording, no pydantic models: what a Monte
+    Carlo run needs thousands of times.
+    """
+
+    subject: _Ref
+    eligibility: _Eligible
+    payments: tuple[_PaymentView, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((p.amount for p in self.payments), ZERO)
+
+
+def decide_view(
+    loaded: LoadedContract, history: History, as_of: date | None = None, eligible_participants: Iterable[str] = ()
+) -> DecisionView:
+    d = decide(loaded, history, as_of, eligible_participants)
+    cid = loaded.contract.id
+    kind = "participant" if d.side == Side.citizen else "company"
+    return DecisionView(
+        subject=_Ref(kind, d.subject_id),
+        eligibility=_Eligible(d.eligible),
+        payments=tuple(
+            _PaymentView(
+                payment_id=f"{cid}/{d.subject_id}/{p.milestone}/{p.occurrence}",
+                milestone=p.milestone,
+                occurrence=p.occurrence,
+                trigger_date=p.trigger_date,
+                due_date=p.due_date,
+                amount=p.amount,
+                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference),
+                payers=tuple(_Payer(party, share) for party, share, _ in p.payers),
+                payee=p.payee,
+                reference=p.clause,
+            )
+            for p in d.payments
+        ),
+    )
 
 
 # --- cohorts ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ of money in pbr-rules goes through :func:`round_money` (half-up to whole øre).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
 MONEY_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
@@ -66,6 +67,15 @@ def money_str(amount: Decimal) -> str:
 def split_by_shares(amount: Decimal, shares: list[Decimal]) -> list[Decimal]:
     """Split ``amount`` by ``shares`` (summing to 1) into whole øre that add up exactly.
 
+    The same few tariffs are split again and again, so splits are remembered.
+    """
+    return list(_split(amount, tuple(shares)))
+
+
+@lru_cache(maxsize=4096)
+def _split(amount: Decimal, shares: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+    """Split ``amount`` by ``shares``, see ``split_by_shares``.
+
     Each part is first rounded down to øre; the øre left over go one at a time to the
     parts with the largest remainders (ties: the payer listed first). No part is ever
     negative, and a payer with share 0 gets 0.
@@ -78,7 +88,7 @@ def split_by_shares(amount: Decimal, shares: list[Decimal]) -> list[Decimal]:
         order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
         for i in order[:left]:
             parts[i] += 1
-        return [(Decimal(p) / 100).quantize(ORE) for p in parts]
+        return tuple((Decimal(p) / 100).quantize(ORE) for p in parts)
 
 
 def format_dkk(amount: Decimal) -> str:

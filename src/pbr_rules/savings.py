@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -165,7 +166,6 @@ def rates_for(loaded: LoadedContract) -> BenefitRates:
 class WeekCost:
     """What one ISO week of a history cost the municipality, and why."""
 
-    week: str
     index: int
     code: str | None
     weekly_rate: Decimal  # gross rate for the week, exact (a monthly rate × 12 / 52)
@@ -176,13 +176,59 @@ class WeekCost:
     municipal_share: Decimal
     municipal_cost: Decimal  # exact: weekly_rate × municipal_share
 
+    @property
+    def week(self) -> str:
+        """The ISO week, e.g. '2019-W14'."""
+        return format_iso_week(self.index)
 
+
+@lru_cache(maxsize=16384)
 def week_thursday(index: int) -> date:
     """The Thursday of an ISO week: its year and month are the week's (ISO 8601)."""
     return week_monday(index) + timedelta(days=3)
 
 
-def _weekly_rate(rates: BenefitRates, code: str, index: int) -> tuple[Decimal, date, Rate]:
+@lru_cache(maxsize=16384)
+def month_of_week(index: int) -> str:
+    """'YYYY-MM' of the week's Thursday: the month a week belongs to."""
+    t = week_thursday(index)
+    return f"{t.year}-{t.month:02d}"
+
+
+# Per rate table (held here, so its id is never reused): weekly rates by (code, week) and
+# municipal shares by staircase week. The savings computation asks for them every week.
+_MEMO: dict[int, tuple[BenefitRates, dict, dict]] = {}
+
+
+def _memo(rates: BenefitRates) -> tuple[dict, dict]:
+    entry = _MEMO.get(id(rates))
+    if entry is None or entry[0] is not rates:
+        entry = _MEMO[id(rates)] = (rates, {}, {})
+    return entry[1], entry[2]
+
+
+def _weekly_rate(rates: BenefitRates, code: str, index: int, memo: dict | None = None) -> tuple[Decimal, date, Rate]:
+    """The weekly rate of ``code`` in the week ``index`` (remembered per rate table: rates change once a year)."""
+    if memo is None:
+        memo = _memo(rates)[0]
+    key = (code, index)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _weekly_rate_uncached(rates, code, index)
+    return found
+
+
+def _share(rates: BenefitRates, count: int, memo: dict | None = None) -> Decimal:
+    """The municipal share in staircase week ``count`` (remembered per rate table)."""
+    if memo is None:
+        memo = _memo(rates)[1]
+    share = memo.get(count)
+    if share is None:
+        share = memo[count] = rates.staircase.share_in_week(count)
+    return share
+
+
+def _weekly_rate_uncached(rates: BenefitRates, code: str, index: int) -> tuple[Decimal, date, Rate]:
     day = week_thursday(index)
     found = in_force(rates.rates.get(code), day)
     if found is None:
@@ -197,12 +243,20 @@ def _weekly_rate(rates: BenefitRates, code: str, index: int) -> tuple[Decimal, d
     return weekly, effective, rate
 
 
+_LAST_CODES: tuple = (None, None)  # (history, its codes by week): asked twice in a row per participant
+
+
 def _codes_by_week(history: ParticipantHistory) -> dict[int, str]:
+    global _LAST_CODES
+    last = _LAST_CODES  # one atomic read: safe with threads
+    if last[0] is history:
+        return last[1]
     out: dict[int, str] = {}
     for spell in history.benefits:
         a, b = spell.week_range()
         for w in range(a, b + 1):
             out[w] = spell.code
+    _LAST_CODES = (history, out)
     return out
 
 
@@ -219,6 +273,7 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
     by_week = _codes_by_week(history)
     first_benefit = min(by_week) if by_week else None
 
+    rate_memo, share_memo = _memo(rates)
     out: list[WeekCost] = []
     count = before
     in_period = True  # a staircase period is running (the assumed weeks before the history start one)
@@ -237,13 +292,13 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
                 count += 1
                 position = count
                 if w >= first:  # earlier weeks only move the count; their rate is never needed
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w)
+                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
                     assumed = rate.assumption
-                    share = stair.share_in_week(position)
+                    share = _share(rates, position, share_memo)
             elif code is not None and (codes[code].public_support or codes[code].wage_subsidy):
                 # Public support outside the staircase (e.g. løntilskud): not self-supporting, not counted.
                 if w >= first:
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w)
+                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
                     assumed = rate.assumption
                     share = rate.municipal_share if rate.municipal_share is not None else ZERO
             else:
@@ -258,7 +313,7 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
             if w >= first:
                 out.append(
                     WeekCost(
-                        week=format_iso_week(w), index=w, code=code, weekly_rate=weekly, rate_from=rate_from,
+                        index=w, code=code, weekly_rate=weekly, rate_from=rate_from,
                         rate_assumed=assumed, staircase_week=position, staircase_count=count,
                         municipal_share=share, municipal_cost=weekly * share,
                     )
@@ -378,7 +433,7 @@ class CohortSavings(Strict):
     method: Method
     counterfactual: str
     reference: str
-    participants: list[ParticipantSavings]
+    participants: list[ParticipantSavings] = Field(description="Each eligible participant (empty when asked for totals only).")
     not_counted: list[str] = Field(description="Participants left out because they are not eligible.")
     actual_cost: Money
     counterfactual_cost: Money
@@ -441,7 +496,8 @@ def _participant(
     history: ParticipantHistory,
     as_of: date | None,
     profile: ComparisonProfile | None,
-) -> tuple[ParticipantSavings, _Exact]:
+    detail: bool = True,
+) -> tuple[ParticipantSavings | None, _Exact]:
     bc = _business_case(loaded)
     method, words, reference, credited = _describe(loaded)
     if method == "comparison_group" and profile is None:
@@ -469,16 +525,17 @@ def _participant(
     count_before = scan[0].staircase_count
     actual_weeks = [wc for wc in scan if first <= wc.index <= last]
 
-    assumed: set[str] = set()
+    assumed: set = set()
     by_month: dict[str, Decimal] = {}
     actual_total = cf_total = ZERO
+    rate_memo, share_memo = _memo(rates)
     stair = rates.staircase
     codes = loaded.codes.codes
     with localcontext(MONEY_CONTEXT):
         for wc in actual_weeks:
             k = wc.index - w0
             if wc.rate_assumed and wc.code is not None:
-                assumed.add(f"{wc.code} from {wc.rate_from.isoformat()}")
+                assumed.add((wc.code, wc.rate_from))
             if method == "comparison_group":
                 cf_cost = profile.cost(k)
                 if cf_cost is None:
@@ -490,22 +547,25 @@ def _participant(
             elif baseline_code is None or p == 0:
                 cf_cost = ZERO
             else:
-                weekly, rate_from, rate = _weekly_rate(rates, baseline_code, wc.index)
+                weekly, rate_from, rate = _weekly_rate(rates, baseline_code, wc.index, rate_memo)
                 if rate.assumption:
-                    assumed.add(f"{baseline_code} from {rate_from.isoformat()}")
+                    assumed.add((baseline_code, rate_from))
                 if codes[baseline_code].refund_staircase:
-                    share = stair.share_in_week(count_before + 1 + k)
+                    share = _share(rates, count_before + 1 + k, share_memo)
                 else:
                     share = rate.municipal_share if rate.municipal_share is not None else ZERO
                 cf_cost = p * weekly * share
             actual_total += wc.municipal_cost
             cf_total += cf_cost
-            month = week_thursday(wc.index).strftime("%Y-%m")
+            month = month_of_week(wc.index)
             by_month[month] = by_month.get(month, ZERO) + (cf_cost - wc.municipal_cost) * credited
         gross = cf_total - actual_total
         saving = gross * credited
 
-    exact = _Exact(actual_total, cf_total, gross, saving, by_month, assumed)
+    assumed_text = {f"{code} from {day.isoformat()}" for code, day in assumed}
+    exact = _Exact(actual_total, cf_total, gross, saving, by_month, assumed_text)
+    if not detail:
+        return None, exact
     result = ParticipantSavings(
         participant=history.participant,
         method=method,
@@ -524,7 +584,7 @@ def _participant(
         gross_saving=round_money(gross),
         saving=round_money(saving),
         by_month={m: round_money(v) for m, v in sorted(by_month.items())},
-        assumed_rates=sorted(assumed),
+        assumed_rates=sorted(assumed_text),
     )
     return result, exact
 
@@ -548,6 +608,7 @@ def cohort_savings(
     *,
     eligible: set[str] | frozenset[str],
     rates: BenefitRates | None = None,
+    detail: bool = True,
 ) -> CohortSavings:
     """The savings of the cohort's eligible participants (``eligible``: their ids), in total and by month.
 
@@ -568,8 +629,9 @@ def cohort_savings(
                 not_counted.append(h.participant)
                 continue
             when = min(as_of, h.extracted) if as_of else None
-            result, exact = _participant(loaded, rates, h, when, profile)
-            results.append(result)
+            result, exact = _participant(loaded, rates, h, when, profile, detail)
+            if result is not None:
+                results.append(result)
             for i, v in enumerate((exact.actual, exact.counterfactual, exact.gross, exact.saving)):
                 totals[i] += v
             for m, v in exact.by_month.items():

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Literal
 
 from .errors import Diagnostic, InputInvalid
-from .evaluation import evaluate_cohort
+from .evaluation import DecisionView, evaluate_cohort
 from .loader import History, LoadedContract
 from .models.common import in_force
 from .models.history import ParticipantHistory
@@ -69,12 +69,15 @@ def settle(
 def settle_results(
     loaded: LoadedContract,
     histories: list[History],
-    results: list[EvaluationResult],
+    results: list[EvaluationResult] | list[DecisionView],
     as_of: date,
     *,
     period: Period = "month",
     previous: Settlement | None = None,
+    with_changes: bool = True,
 ) -> Settlement:
+    """Settle already-evaluated results. ``with_changes=False`` leaves the changes and the
+    schedule empty (the business case needs only the lines and totals)."""
     c = loaded.contract
     if previous is not None:
         _check_previous(loaded, previous, as_of)
@@ -101,7 +104,8 @@ def settle_results(
         payers = [(x.party, x.share) for x in p.payers]
         adjustments: list[Adjustment] = []
         gross = p.tariff.value
-        tariff_applied = p.tariff
+        t = p.tariff
+        tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference)
 
         if r.subject.id not in admitted[r.subject.kind]:
             size = _cohort_size(loaded, r.subject.kind)
@@ -169,7 +173,7 @@ def settle_results(
         refused += gross - amount
         lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
 
-    changes = _changes(lines, previous, as_of, period)
+    changes = _changes(lines, previous, as_of, period) if with_changes else []
     return Settlement(
         contract=_contract_ref(loaded),
         as_of=as_of,

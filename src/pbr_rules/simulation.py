@@ -28,7 +28,7 @@ from typing import Callable
 
 from .business_case import municipality_case
 from .errors import ContractInvalid, Diagnostic
-from .evaluation import evaluate
+from .evaluation import decide_view
 from .loader import LoadedContract, canonical_json, require_kind
 from .models.contract import TargetGroup
 from .models.history import CompanyHistory, ParticipantHistory
@@ -435,11 +435,11 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
     participants = [h for h in histories if isinstance(h, ParticipantHistory)]
     by_id = {}
     for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
-        by_id[id(h)] = evaluate(loaded, h, as_of, evidence=False)
+        by_id[id(h)] = decide_view(loaded, h, as_of)
     eligible = frozenset(r.subject.id for r in by_id.values() if r.eligibility.eligible)
     for h in histories:
         if isinstance(h, CompanyHistory):
-            by_id[id(h)] = evaluate(loaded, h, as_of, eligible, evidence=False)
+            by_id[id(h)] = decide_view(loaded, h, as_of, eligible)
     results = [by_id[id(h)] for h in histories]
     case, _ = municipality_case(loaded, histories, as_of, rate, results=results)
     return RunValues(
