@@ -44,7 +44,7 @@ def tokens(tmp_path_factory) -> dict:
 
 
 def make_settings(tokens: dict, **overrides) -> Settings:
-    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], **overrides}
+    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], "max_simulation_runs": 5, **overrides}
     return Settings.load({}, **values)
 
 

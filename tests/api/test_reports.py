@@ -89,3 +89,18 @@ def test_diff_of_a_broken_proposal_is_a_422_with_lines(client, fund):
     resp = client.post("/v1/contracts/dk-101-koebenhavn/diff", content=b"kind: agreement\ntarifs: {}\n", headers={**fund, "Content-Type": "application/yaml"})
     body = assert_error_shape(resp, 422)
     assert any(e["line"] for e in body["error"]["errors"])
+
+
+def test_simulate_is_the_cli_simulation_and_a_municipality_sees_its_own(client, fund, m101):
+    from pbr_rules.simulation import simulate
+
+    resp = client.post("/v1/simulate", json={"runs": 3, "seed": 7}, headers=fund)
+    assert resp.status_code == 200, resp.text
+    assert resp.text == to_json(simulate(ROOT / "contracts/simulation/programme.yaml", runs=3, seed=7, workers=1))
+    own = client.post("/v1/simulate", json={"runs": 3, "seed": 7}, headers=m101).json()
+    assert [m["code"] for m in own["municipalities"]] == ["101"] and own["programme"] is None
+
+
+def test_simulate_runs_are_limited(client, fund):
+    body = assert_error_shape(client.post("/v1/simulate", json={"runs": 100000}, headers=fund), 422)
+    assert body["error"]["errors"][0]["path"] == "runs"

@@ -23,7 +23,8 @@ from .conftest import make_settings
 # Built at import: schemathesis collects one test per operation from the schema.
 _TOKENS = Path(tempfile.mkdtemp(prefix="pbr-schemathesis-")) / "tokens.json"
 FUND_TOKEN, _ = create_token(_TOKENS, "fund")
-app = create_app(make_settings({"file": _TOKENS}))
+# At most one simulation run per request: schemathesis calls every operation 100 times.
+app = create_app(make_settings({"file": _TOKENS}, max_simulation_runs=1))
 with TestClient(app):  # runs the lifespan: contracts loaded and compiled once
     pass
 

@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(contracts.router, prefix=API_PREFIX)
     app.include_router(evaluate.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
+    app.include_router(reports.simulations, prefix=API_PREFIX)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def openapi() -> dict:

@@ -273,7 +273,14 @@ class ValidateRequest(Out):
     yaml: str
 
 
-REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, BusinessCaseRequest)
+class SimulateRequest(Out):
+    """How many Monte Carlo runs of the bundled scenario, and the seed."""
+
+    runs: int = Field(default=100, ge=1, le=100_000)
+    seed: int = Field(default=1, ge=0, le=2**31 - 1)
+
+
+REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, BusinessCaseRequest, SimulateRequest)
 
 
 class Health(Out):

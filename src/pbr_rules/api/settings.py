@@ -23,6 +23,7 @@ ENV = {
     "max_body_bytes": "PBR_MAX_BODY_BYTES",
     "max_participants": "PBR_MAX_PARTICIPANTS",
     "max_events_per_history": "PBR_MAX_EVENTS_PER_HISTORY",
+    "max_simulation_runs": "PBR_MAX_SIMULATION_RUNS",
     "host": "PBR_HOST",
     "port": "PBR_PORT",
     "workers": "PBR_WORKERS",
@@ -49,6 +50,7 @@ class Settings(BaseModel):
     max_events_per_history: int = Field(
         default=2_000, ge=1, le=1_000_000, description="Most records (list items) in one history [PBR_MAX_EVENTS_PER_HISTORY]."
     )
+    max_simulation_runs: int = Field(default=200, ge=1, le=100_000, description="Most Monte Carlo runs per simulate request [PBR_MAX_SIMULATION_RUNS].")
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to listen on [PBR_HOST].")
     port: int = Field(default=8000, ge=1, le=65535, description="Port [PBR_PORT].")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes, each with its own engine [PBR_WORKERS].")

@@ -24,19 +24,22 @@ from ...models.common import ISODate, Strict
 from ...models.settlement import Settlement
 from ...render import render_contract
 from ...settlement import settle_results
+from ...simulation import load_scenario, simulate
+from ...models.simulation import SimulationResult
 from ...textout import to_json
-from ...validation import diagnostics_from
+from ...validation import diagnostics_from, validate_model
 from ...yaml_source import Source
 from ..auth import Principal, contract_for, require_role
 from ..bodies import EvaluateSource, RawBody, contract_text, parse_cohort
 from ..contract_check import check_posted_contract
 from ..deps import RegistryDep, SettingsDep
 from ..errors import ApiError, diagnostics_to_errors
-from ..schemas import request_body, responses
+from ..schemas import SimulateRequest, request_body, responses
 from .contracts import ContractId, ReadableContract
 
 router = APIRouter(prefix="/contracts", tags=["settlement and business case"])
 
+SCENARIO = "simulation/programme.yaml"
 Payer = Annotated[Principal, Depends(require_role("fund", "municipality"))]
 ERRORS = responses(401, 403, 404, 413, 415, 422)
 
@@ -112,6 +115,35 @@ def business_case_of(loaded: PayerContract, source: EvaluateSource, settings: Se
     histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
     case, _ = municipality_case(loaded, histories, opts.as_of, opts.discount_rate)
     return _json(to_json(case))
+
+
+simulations = APIRouter(prefix="/simulate", tags=["settlement and business case"])
+
+
+@simulations.post(
+    "",
+    response_model=SimulationResult,
+    responses=responses(401, 403, 413, 415, 422),
+    openapi_extra=request_body("SimulateRequest", {"small": {"summary": "20 runs, seed 1", "value": {"runs": 20, "seed": 1}}}, yaml=False),
+)
+def simulate_programme(principal: Payer, source: EvaluateSource, settings: SettingsDep) -> Response:
+    """Monte Carlo runs of the programme through the real path: the distribution of net results per municipality (a municipality token sees its own)."""
+    req: SimulateRequest = validate_model(SimulateRequest, source, InputInvalid)
+    if req.runs > settings.max_simulation_runs:
+        raise ApiError(
+            422,
+            f"{req.runs} runs in one request; the limit is {settings.max_simulation_runs}",
+            errors=[{"path": "runs", "message": f"at most {settings.max_simulation_runs}", "hint": "use 'pbr simulate' for long runs"}],
+        )
+    path = settings.contracts / SCENARIO
+    try:
+        scenario = load_scenario(path)
+    except InputInvalid as exc:
+        raise ApiError(422, "the service's simulation scenario is not valid", errors=diagnostics_to_errors(exc)) from None
+    result = simulate(scenario, runs=req.runs, seed=req.seed, workers=1)
+    if principal.role == "municipality":
+        result = result.model_copy(update={"municipalities": [m for m in result.municipalities if m.code == principal.municipality], "programme": None})
+    return _json(to_json(result))
 
 
 @router.get(
