@@ -268,6 +268,8 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
     for _ in range(draw(st.integers(0, 7))):
         d = day_between(start - timedelta(days=30), extracted)
         h = {"participant": draw(st.sampled_from(participant_ids + ["unknown1"])), "date": d.isoformat()}
+        if any(x["participant"] == h["participant"] and x["date"] == h["date"] for x in hires):
+            continue  # the same hire twice is refused by validation (it would pay twice)
         r = draw(st.integers(0, 3))
         if r == 1:
             h["end"] = day_between(d, extracted).isoformat()

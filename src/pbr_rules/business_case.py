@@ -23,7 +23,7 @@ from .models.common import in_force
 from .models.contract import PartyRole, Side
 from .models.history import ParticipantHistory
 from .models.settlement import PartyAmount, Settlement
-from .money import ZERO, format_dkk, round_money
+from .money import ZERO, format_dkk, money_str, round_money
 from .savings import cohort_savings
 from .settlement import admitted_subjects, settle_results
 
@@ -201,7 +201,7 @@ def _investor(loaded: LoadedContract, costs, settlement: Settlement) -> Investor
         money_multiple=str(((principal + ret) / invested).quantize(Decimal("0.0001"))) if invested else None,
         irr=str(rate) if rate is not None else None,
         by_month=[
-            {"month": m, "invested": str(v[0]), "principal_repaid": str(v[1]), "return_paid": str(v[2]), "retained": str(v[3])}
+            {"month": m, "invested": money_str(v[0]), "principal_repaid": money_str(v[1]), "return_paid": money_str(v[2]), "retained": money_str(v[3])}
             for m, v in sorted(by_month.items())
         ],
     )

@@ -80,10 +80,6 @@ class ContractDiff(Strict):
     affects_payments: bool = Field(description="True when at least one change can alter payments.")
     changes: list[Change]
 
-    @property
-    def payment_changes(self) -> list[Change]:
-        return [c for c in self.changes if c.affects_payments]
-
 
 # --- helpers ------------------------------------------------------------------------------
 

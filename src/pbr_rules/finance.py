@@ -79,13 +79,6 @@ def month_of(day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def monthly(flows: list[Flow]) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for day, amount in flows:
-        out[month_of(day)] += amount
-    return dict(sorted(out.items()))
-
-
 def months_between(first: str, last: str) -> list[str]:
     y, m = map(int, first.split("-"))
     ly, lm = map(int, last.split("-"))
@@ -161,8 +154,8 @@ def waterfall(costs: list[Flow], receipts: list[Flow], return_cap: Decimal) -> l
         invested += cost
         to_principal = min(receipt, invested - principal_repaid)
         principal_repaid += to_principal
-        room = max(ZERO, return_cap * invested - return_paid)
+        room = max(ZERO, round_money(return_cap * invested) - return_paid)  # the cap, in whole øre
         to_return = min(receipt - to_principal, room)
         return_paid += to_return
-        out.append(WaterfallStep(day, cost, to_principal, round_money(to_return), receipt - to_principal - to_return))
+        out.append(WaterfallStep(day, cost, to_principal, to_return, receipt - to_principal - to_return))
     return out

@@ -176,7 +176,7 @@ def cmd_diff(args) -> int:
     else:
         text = diff_text(d)
         if w is not None:
-            from .whatif import what_if_text
+            from .textout import what_if_text
 
             text += "\n" + what_if_text(w)
     _write(text, args.output)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import io
 import json
 from dataclasses import dataclass, field
@@ -89,11 +90,6 @@ def load_contract(path: str | Path) -> LoadedContract:
     path = Path(path)
     source = load_yaml_file(path)
     return contract_from_source(source, base_dir=path.parent)
-
-
-def contract_from_text(text: str, *, file: str = "<input>", base_dir: Path | None = None) -> LoadedContract:
-    """Validate a contract given as YAML text (the API's validate endpoint)."""
-    return contract_from_source(parse_yaml(text, file=file), base_dir=base_dir)
 
 
 def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedContract:
@@ -379,7 +375,7 @@ def _load_csv(path: Path, known_codes) -> list[History]:
             v = (row.get(f) or "").strip()
             if v == "":
                 continue
-            if f in _CSV_INTS and v.isdigit():
+            if f in _CSV_INTS and re.fullmatch(r"[0-9]+", v):
                 v = int(v)
             elif f in _CSV_BOOLS and v.lower() in ("true", "false", "1", "0", "yes", "no"):
                 v = v.lower() in ("true", "1", "yes")
@@ -416,11 +412,32 @@ def subject_id(h: History) -> str:
     return h.participant if isinstance(h, ParticipantHistory) else h.company
 
 
-def _unique(histories: list[History]) -> list[History]:
+def cohort_problems(histories: list[History]) -> list[Diagnostic]:
+    """What is impossible across a cohort: a subject given twice, one hire claimed by two companies."""
+    out: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
+    hired: dict[tuple[str, object], str] = {}
     for h in histories:
         key = (h.kind, subject_id(h))
         if key in seen:
-            raise HistoryInvalid([Diagnostic(message=f"{h.kind} '{subject_id(h)}' appears twice in the cohort", hint="each subject once")])
+            out.append(Diagnostic(message=f"{h.kind} '{subject_id(h)}' appears twice in the cohort", hint="give each subject once"))
         seen.add(key)
+        if isinstance(h, CompanyHistory):
+            for i, hire in enumerate(h.hires):
+                other = hired.setdefault((hire.participant, hire.date), h.company)
+                if other != h.company:
+                    out.append(
+                        Diagnostic(
+                            path=f"hires[{i}]",
+                            message=f"participant '{hire.participant}' is hired on {hire.date} by both '{other}' and '{h.company}'",
+                            hint="a hire belongs to one company; correct the company histories",
+                        )
+                    )
+    return out
+
+
+def _unique(histories: list[History]) -> list[History]:
+    problems = cohort_problems(histories)
+    if problems:
+        raise HistoryInvalid(problems)
     return histories

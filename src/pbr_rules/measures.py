@@ -14,7 +14,7 @@ engine has no date type.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Callable
@@ -87,17 +87,6 @@ def threshold(definition: MilestoneDefinition) -> int:
     return 1
 
 
-def unit(definition: MilestoneDefinition) -> str:
-    m = definition.measure
-    if isinstance(m, (EmploymentWeeks, SelfSupportingWeeks, HireRetained, FlexjobHoursIncrease)):
-        return "weeks"
-    if isinstance(m, CumulativeEarnings):
-        return "øre"
-    if isinstance(m, CourseAttendance):
-        return "sessions"
-    return "events"
-
-
 _PLANS: dict[str, Plan] = {}
 
 
@@ -167,7 +156,6 @@ class Derived:
     progress: dict[str, str]
     why_not: dict[str, str]
     horizon: date
-    facts: list[dict] = field(default_factory=list)
 
 
 # --- participants ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 
+MIN_YEAR, MAX_YEAR = 1900, 2199  # far enough; keeps week and claim-lag arithmetic inside date's range
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -21,13 +22,17 @@ _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 def parse_iso_date(value: object) -> date:
     """A date from an ISO string ``YYYY-MM-DD``; other shapes are refused."""
     if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        day = value
+    elif not isinstance(value, str) or not _ISO_DATE.match(value):
         raise ValueError(f"{value!r} is not an ISO date; write it as YYYY-MM-DD, e.g. '2019-03-01'")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a calendar date") from None
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"{day.isoformat()!r} is outside the years {MIN_YEAR}-{MAX_YEAR} that agreements and histories use")
+    return day
 
 
 def week_index(day: date) -> int:

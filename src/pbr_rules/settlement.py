@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Callable, Iterable, Literal
 
 from .errors import Diagnostic, InputInvalid
@@ -31,7 +31,7 @@ from .models.common import in_force
 from .models.history import ParticipantHistory
 from .models.results import ContractRef, EvaluationResult, TariffApplied
 from .models.settlement import Adjustment, Change, PartyAmount, ScheduleRow, Settlement, SettlementLine
-from .money import ZERO, round_money, split_by_shares
+from .money import MONEY_CONTEXT, ZERO, round_money, split_by_shares
 
 Period = Literal["month", "quarter"]
 
@@ -80,17 +80,21 @@ def settle_results(
     schedule empty (the business case needs only the lines and totals)."""
     c = loaded.contract
     if previous is not None:
-        _check_previous(loaded, previous, as_of)
+        _check_previous(loaded, previous, as_of, results)
     admitted = admitted_subjects(loaded, histories, results)
 
     dues: list[_Due] = []
+    ids: set[str] = set()
     for r in results:
         for p in r.payments:
+            if p.payment_id in ids:  # a safety net: a subject given twice must never be paid twice
+                raise SettlementInvalid([Diagnostic(path="histories", message=f"payment {p.payment_id} would be settled twice", hint="give each subject once")])
+            ids.add(p.payment_id)
             dues.append(_Due(r, p, (p.trigger_date, r.subject.id, p.milestone, p.occurrence)))
     dues.sort(key=lambda d: d.order)
 
     outcomes_of: dict[str, int] = defaultdict(int)
-    paid_subject: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    paid_subject: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id)
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_total = ZERO
@@ -137,7 +141,7 @@ def settle_results(
 
         amount = gross
         subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[r.subject.id], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
+        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
         amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'")
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
@@ -161,11 +165,12 @@ def settle_results(
                 adjustments.append(
                     Adjustment(kind="cap:per_contract", change=room - amount, reference=cap[1].reference, note=f"the contract's cap of {cap[1].value} is reached")
                 )
-                weights = [x / amount for _, x in capped_parts]
+                with localcontext(MONEY_CONTEXT):
+                    weights = [x / amount for _, x in capped_parts]
                 capped_parts = list(zip([party for party, _ in capped_parts], split_by_shares(room, weights)))
                 amount = room
 
-        paid_subject[r.subject.id] += amount
+        paid_subject[(r.subject.kind, r.subject.id)] += amount
         paid_milestone[p.milestone] += amount
         for party, part in capped_parts:
             paid_payer[party] += part
@@ -321,8 +326,19 @@ def _contract_ref(loaded) -> ContractRef:
     return ContractRef(id=c.id, version=c.version, content_hash=loaded.content_hash, municipality=c.municipality.code)
 
 
-def _check_previous(loaded, previous: Settlement, as_of: date) -> None:
+def _check_previous(loaded, previous: Settlement, as_of: date, results) -> None:
     problems = []
+    present = {(r.subject.kind, r.subject.id) for r in results}
+    missing = sorted({(x.subject_kind, x.subject) for x in previous.lines} - present)
+    if missing:
+        shown = ", ".join(f"{k} {i}" for k, i in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        problems.append(
+            Diagnostic(
+                path="histories",
+                message=f"the previous settlement paid subjects that are not in this cohort: {shown}",
+                hint="give the whole cohort again (a subject left out would look like a claw-back of everything it was paid)",
+            )
+        )
     if previous.contract.id != loaded.contract.id:
         problems.append(Diagnostic(path="contract.id", message=f"the previous settlement is of contract '{previous.contract.id}', not '{loaded.contract.id}'"))
     if previous.as_of > as_of:

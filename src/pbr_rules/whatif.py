@@ -19,8 +19,7 @@ from .evaluation import evaluate_cohort
 from .loader import History, LoadedContract
 from .models.common import ISODate, Money, Strict
 from .models.results import EvaluationResult, Payment
-from .money import ZERO, format_dkk
-from .textout import table
+from .money import ZERO
 
 
 class Delta(Strict):
@@ -173,38 +172,3 @@ def _milestone_order(old: LoadedContract, new: LoadedContract, seen: dict) -> li
 
 def _order(p: Payment):
     return (p.trigger_date, p.milestone, p.occurrence)
-
-
-def _signed(amount: Decimal) -> str:
-    text = format_dkk(abs(amount))
-    return ("+" if amount > 0 else "-" if amount < 0 else "±") + text
-
-
-def what_if_text(w: WhatIf) -> str:
-    lines = [
-        f"What-if: {w.histories} histories, {w.old_contract} -> {w.new_contract}"
-        + (f", as of {w.as_of}" if w.as_of else ", each as of its extraction date"),
-        f"Total: {format_dkk(w.total.old)} -> {format_dkk(w.total.new)} ({_signed(w.total.change)})",
-        "",
-    ]
-    if w.per_milestone:
-        rows = [[m, format_dkk(d.old), format_dkk(d.new), _signed(d.change)] for m, d in w.per_milestone.items()]
-        lines += ["Milestones whose payments change:", table(rows, ["milestone", "old", "new", "change"]), ""]
-    rows = [[p, format_dkk(d.old), format_dkk(d.new), _signed(d.change)] for p, d in w.per_payer.items()]
-    if rows:
-        lines += ["Per payer:", table(rows, ["payer", "old", "new", "change"]), ""]
-    if w.subjects:
-        lines.append(f"Who gains or loses ({len(w.subjects)}):")
-        for s in w.subjects:
-            elig = "" if s.eligible_old == s.eligible_new else f", eligible {'no -> yes' if s.eligible_new else 'yes -> no'}"
-            group = f" ({s.target_group})" if s.target_group else ""
-            lines.append(f"  {s.subject}{group}: {format_dkk(s.total.old)} -> {format_dkk(s.total.new)} ({_signed(s.total.change)}){elig}")
-            for p in s.payments:
-                amounts = f"{'-' if p.old_amount is None else format_dkk(p.old_amount)} -> {'-' if p.new_amount is None else format_dkk(p.new_amount)}"
-                when = p.new_trigger_date or p.old_trigger_date
-                note = f"; {p.note}" if p.note else ""
-                lines.append(f"    {p.change:<7} {p.milestone}#{p.occurrence} {when}: {amounts}{note}")
-    else:
-        lines.append("No participant or company gains or loses a payment.")
-    lines += ["", w.note]
-    return "\n".join(lines) + "\n"

@@ -104,3 +104,9 @@ def test_simulate_is_the_cli_simulation_and_a_municipality_sees_its_own(client, 
 def test_simulate_runs_are_limited(client, fund):
     body = assert_error_shape(client.post("/v1/simulate", json={"runs": 100000}, headers=fund), 422)
     assert body["error"]["errors"][0]["path"] == "runs"
+
+
+def test_a_participant_sent_twice_is_refused_not_paid_twice(client, fund):
+    resp = client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY, HISTORY], "as_of": "2020-06-30"}, headers=fund)
+    body = assert_error_shape(resp, 422)
+    assert any("appears twice in the cohort" in e["message"] for e in body["error"]["errors"])

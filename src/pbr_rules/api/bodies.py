@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from pydantic import BeforeValidator, Field
 
 from ..errors import Diagnostic, HistoryInvalid, InputInvalid
-from ..loader import History, history_from_data
+from ..loader import History, cohort_problems, history_from_data
 from ..models.common import ISODate, Strict
 from ..models.history import SUBJECT_ID_PATTERN, refuse_cpr
 from ..validation import validate_model
@@ -188,6 +188,7 @@ def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]
             histories.append(history_from_data(item, source, known_codes, ("histories", i)))
         except InputInvalid as exc:
             problems.extend(exc.diagnostics)
+    problems.extend(cohort_problems(histories))  # each subject once; a hire belongs to one company
     if problems:
         raise HistoryInvalid(problems)
     return histories, envelope.as_of

@@ -223,7 +223,11 @@ class CompanyHistory(Strict):
                 out.append((("phases", i, "completed"), f"{ph.completed} is after the extraction date {self.extracted}"))
             if ph.completed < self.start:
                 out.append((("phases", i, "completed"), f"{ph.completed} is before the accelerator start {self.start}"))
+        seen: dict[tuple, int] = {}
         for i, h in enumerate(self.hires):
+            first = seen.setdefault((h.participant, h.date), i)
+            if first != i:
+                out.append((("hires", i), f"the hire of '{h.participant}' on {h.date} is given twice (also hires[{first}])"))
             if h.date > self.extracted:
                 out.append((("hires", i, "date"), f"hire {h.date} is after the extraction date {self.extracted}"))
             if h.end is not None and h.end < h.date:

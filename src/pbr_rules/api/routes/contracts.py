@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from ...errors import ContractInvalid, InputInvalid
 from ...loader import LoadedContract
+from ...periods import MAX_YEAR, MIN_YEAR
 from ..auth import Reader, contract_for
 from ..bodies import RawBody, contract_text
 from ..contract_check import check_posted_contract
@@ -124,4 +125,6 @@ def get_contract(
     as_of: Annotated[date | None, Query(description="Show the tariffs and caps in force on this date (YYYY-MM-DD); default today.")] = None,
 ) -> dict:
     """Read one contract with the tariff table and the caps in force on a date."""
+    if as_of is not None and not MIN_YEAR <= as_of.year <= MAX_YEAR:
+        raise ApiError(422, "as_of is out of range", errors=[{"path": "as_of", "message": f"a date in the years {MIN_YEAR}-{MAX_YEAR}", "hint": "YYYY-MM-DD"}])
     return detail(loaded, as_of or date.today())

@@ -1,0 +1,113 @@
+"""Regressions for defects found in review: never pay twice, never crash on success, never a traceback."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from pbr_rules.errors import HistoryInvalid
+from pbr_rules.finance import waterfall
+from pbr_rules.loader import load_cohort, load_contract
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.settlement import SettlementInvalid, settle
+from test_settlement import COHORT, person
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = ROOT / "tests/settlement"
+
+
+def company(cid: str, hires: list[dict]) -> CompanyHistory:
+    return CompanyHistory.model_validate(
+        {"company": cid, "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-12-31", "hires": hires}
+    )
+
+
+def test_the_same_hire_twice_in_one_company_is_refused():
+    c = company("c-1", [{"participant": "p-a", "date": "2019-07-01"}, {"participant": "p-a", "date": "2019-07-01"}])
+    assert c.problems() == [(("hires", 1), "the hire of 'p-a' on 2019-07-01 is given twice (also hires[0])")]
+
+
+def test_one_hire_claimed_by_two_companies_is_refused_in_a_cohort(tmp_path):
+    import json
+
+    rows = [
+        {"kind": "company", "company": cid, "municipality": "998", "size_band": "small", "partner": True,
+         "start": "2019-03-01", "extracted": "2019-12-31", "hires": [{"participant": "p-a", "date": "2019-07-01"}]}
+        for cid in ("c-1", "c-2")
+    ]
+    path = tmp_path / "cohort.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(HistoryInvalid) as exc:
+        load_cohort(path)
+    assert "participant 'p-a' is hired on 2019-07-01 by both 'c-1' and 'c-2'" in str(exc.value)
+
+
+def test_a_subject_given_twice_is_never_settled_twice():
+    contract = load_contract(HERE / "settle-small.yaml")
+    twice = [COHORT[0], COHORT[0].model_copy()]
+    with pytest.raises(SettlementInvalid) as exc:
+        settle(contract, twice, date(2019, 7, 31))
+    assert "would be settled twice" in str(exc.value)
+
+
+def test_a_participant_and_a_company_with_the_same_id_do_not_share_a_cap():
+    # The participant's amounts must not depend on what a company is called.
+    contract = load_contract(HERE / "settle-small.yaml")
+
+    def participant_amounts(company_id):
+        c = CompanyHistory.model_validate(
+            {"company": company_id, "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07"}
+        )
+        s = settle(contract, [COHORT[0], c], date(2019, 7, 31))
+        return [(x.payment_id, x.amount) for x in s.lines if x.subject_kind == "participant"]
+
+    assert participant_amounts("p-a") == participant_amounts("c-other")
+
+
+def test_a_previous_settlement_with_subjects_left_out_is_refused_not_clawed_back():
+    contract = load_contract(HERE / "settle-small.yaml")
+    first = settle(contract, COHORT, date(2019, 7, 31))
+    with pytest.raises(SettlementInvalid) as exc:
+        settle(contract, COHORT[:2], date(2019, 8, 31), previous=first)
+    assert "the previous settlement paid subjects that are not in this cohort" in str(exc.value)
+
+
+def test_waterfall_amounts_stay_in_whole_ore_when_the_return_cap_binds():
+    # return cap 0.3 of 36,000.00 = 10,800.000 -> 10,800.00; receipts far beyond it.
+    steps = waterfall([(date(2021, 1, 1), D("36000.00"))], [(date(2021, 6, 1), D("50000.00"))], D("0.3"))
+    s = steps[-1]
+    assert (s.principal_repaid, s.return_paid, s.retained) == (D("36000.00"), D("10800.00"), D("3200.00"))
+    assert all(x == x.quantize(D("0.01")) for x in (s.principal_repaid, s.return_paid, s.retained))
+
+
+def test_the_business_case_of_a_successful_cohort_does_not_crash():
+    # Twenty successful participants push the investors' return to its cap.
+    from pbr_rules.business_case import municipality_case
+
+    contract = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
+    base = load_cohort(ROOT / "fixtures/participants/101/p-101-001.yaml")[0]
+    many = [base.model_copy(update={"participant": f"p-{i:03d}"}) for i in range(20)]
+    case, _ = municipality_case(contract, many, date(2021, 12, 31), D("0.04"))
+    assert case.investor.return_paid > 0 and case.investor.return_paid == case.investor.return_paid.quantize(D("0.01"))
+
+
+def test_far_future_dates_are_refused_by_the_model_not_a_traceback():
+    with pytest.raises(ValueError) as exc:
+        person("p-x", "9999-06-01")
+    assert "outside the years 1900-2199" in str(exc.value)
+
+
+def test_a_csv_with_a_non_ascii_digit_gives_a_diagnostic(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,record,municipality,age_at_enrolment,target_group,enrolment,extracted,date,kind,sessions\n"
+        "p1,participant,101,30,cash_benefit,2019-04-01,2019-12-31,,,\n"
+        "p1,course,,,,,,2019-05-01,attendance,²\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(HistoryInvalid) as exc:
+        load_cohort(path)
+    assert "course[0].sessions" in str(exc.value)
