@@ -111,3 +111,19 @@ def test_a_csv_with_a_non_ascii_digit_gives_a_diagnostic(tmp_path):
     with pytest.raises(HistoryInvalid) as exc:
         load_cohort(path)
     assert "course[0].sessions" in str(exc.value)
+
+
+def test_a_cpr_number_used_as_a_key_is_not_echoed_in_the_path(tmp_path):
+    from pbr_rules.loader import load_history
+
+    path = tmp_path / "h.yaml"
+    path.write_text(
+        'participant: p-1\nmunicipality: "101"\nage_at_enrolment: 30\ntarget_group: cash_benefit\n'
+        'enrolment: "2019-04-01"\nextracted: "2019-12-31"\n010190-1234: oops\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(HistoryInvalid) as exc:
+        load_history(path)
+    text = str(exc.value)
+    assert "010190" not in text and "1234" not in text
+    assert "unknown key" in text

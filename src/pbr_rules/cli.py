@@ -42,7 +42,15 @@ def _write(text: str, output: str | None) -> None:
 def cmd_validate(args) -> int:
     from .registry import validate_paths
 
-    reports = validate_paths(args.paths or ["contracts"])
+    paths = args.paths or ["contracts"]
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        print(f"no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    reports = validate_paths(paths)
+    if not reports:
+        print(f"no YAML files found in {', '.join(paths)}: nothing to validate", file=sys.stderr)
+        return EXIT_USAGE
     bad = 0
     for r in reports:
         if r.ok:

@@ -131,7 +131,7 @@ def settlement_text(s) -> str:
     reduced = [x for x in s.lines if x.adjustments]
     if reduced:
         rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
-        out.append("Payments changed by cohort terms")
+        out.append("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date")
         out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
         out.append("")
     if s.changes:
@@ -141,7 +141,10 @@ def settlement_text(s) -> str:
             out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
             out.append("")
     out.append("Schedule of what falls due now")
-    out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
+    if s.schedule:
+        out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
+    else:
+        out.append("Nothing new falls due" + (f" since the settlement as of {s.previous_as_of}." if s.previous_as_of else "."))
     out.append("")
     out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
     out.append("")
@@ -182,7 +185,8 @@ def business_case_text(r) -> str:
             i = c.investor
             out.append(
                 f"  investor view ({i.reference}): invested {i.invested:,.0f}, repaid {i.principal_repaid:,.0f} + return {i.return_paid:,.0f}, "
-                f"retained by payers {i.retained_by_payers:,.0f}; multiple {i.money_multiple or '-'}, IRR {i.irr or 'none'}, capital at risk {i.capital_at_risk:,.0f}"
+                f"retained by payers {i.retained_by_payers:,.0f}; multiple {i.money_multiple or '-'}, "
+                f"IRR {i.irr or 'none (no rate makes the investors NPV zero, e.g. they still pay in after the last receipt)'}, capital at risk {i.capital_at_risk:,.0f}"
             )
     if r.left_out:
         out.append(f"Left out (no agreement for their municipality): {', '.join(r.left_out)}")

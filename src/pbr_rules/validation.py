@@ -54,7 +54,7 @@ def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix:
         else:
             file, line, col = source.where(full, key=on_key or typ == "extra_forbidden")
         message, hint = _hide_cpr(message), _hide_cpr(hint)
-        out.append(Diagnostic(file=file, line=line, col=col, path=format_path(full), message=message, hint=hint))
+        out.append(Diagnostic(file=file, line=line, col=col, path=_hide_cpr(format_path(full)), message=message, hint=hint))
     return _drop_missing_explained_by_typo(out)
 
 

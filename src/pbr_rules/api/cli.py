@@ -28,6 +28,19 @@ def _log_config() -> dict:
     return config
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why the address cannot be served on (None when it can): checked before any token is made."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -48,6 +61,10 @@ def cmd_serve(args) -> int:
         settings = Settings.load(**overrides)
     except SettingsInvalid as exc:
         print(f"pbr serve: refusing to start: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    in_use = _port_in_use(settings.host, settings.port)
+    if in_use:
+        print(f"pbr serve: {settings.host}:{settings.port} is already in use ({in_use}); choose another with --port", file=sys.stderr)
         return EXIT_USAGE
     try:
         tokens = read_tokens(settings.tokens_file)

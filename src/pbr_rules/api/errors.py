@@ -70,7 +70,7 @@ def error_response(status: int, message: str, errors: list[dict] | None = None, 
 
 def diagnostics_to_errors(exc: InputInvalid) -> list[dict]:
     return [
-        {**d.to_dict(), "message": hide_cpr(d.message), "hint": hide_cpr(d.hint)}
+        {**d.to_dict(), "path": hide_cpr(d.path), "message": hide_cpr(d.message), "hint": hide_cpr(d.hint)}
         for d in exc.diagnostics
     ]
 

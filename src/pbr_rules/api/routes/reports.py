@@ -169,4 +169,6 @@ async def diff(loaded: ReadableContract, settings: SettingsDep, body: RawBody) -
         new = await run_in_threadpool(check_posted_contract, contract_text(raw, kind), settings.contracts, max_bytes=settings.max_body_bytes)
     except (ContractInvalid, InputInvalid) as exc:
         raise ApiError(422, "the proposed contract is not valid", errors=diagnostics_to_errors(exc)) from None
-    return _json(to_json(diff_contracts(loaded, new)))
+    d = diff_contracts(loaded, new)
+    d = d.model_copy(update={"new": d.new.model_copy(update={"path": "<request>"})})  # never a server path
+    return _json(to_json(d))
