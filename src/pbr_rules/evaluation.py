@@ -22,7 +22,6 @@ from .engine import compile_contract
 from .errors import Diagnostic, EvaluationRefused, HistoryInvalid
 from .loader import History, LoadedContract, load_contract
 from .measures import Candidate, Derived, derive_company, derive_participant, plan_for
-from .models.common import in_force
 from .models.contract import Side
 from .models.history import CompanyHistory, ParticipantHistory
 from .models.results import (
@@ -293,7 +292,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     due.sort(key=lambda t: (t[0], t[1], t[2]))
 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
-    cap_dated = getattr(c.caps, cap_name)
+    cap_days, cap_entries = _subject_cap(loaded, cap_name)
     lag = c.payment.claim_lag
     plan_versions = plan_for(loaded).versions
     paid = ZERO
@@ -301,7 +300,8 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     for day, mid, k, cand, terms, line, effective, entry in due:
         amount = round_money(entry.value)
         cap = None
-        found = in_force(cap_dated, day)
+        i = latest_on_or_before(cap_days, day)
+        found = None if i is None or cap_entries[i].value is None else (cap_days[i], cap_entries[i])
         if found is not None:
             cap_day, cap_entry = found
             room = max(ZERO, cap_entry.value - paid)
@@ -329,6 +329,20 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
             )
         )
     return out
+
+
+_CAPS: dict[tuple[str, str], tuple[list[date], list]] = {}
+
+
+def _subject_cap(loaded: LoadedContract, name: str) -> tuple[list[date], list]:
+    """The per-participant (per-company) cap's effective dates and entries, sorted once per contract version."""
+    key = (loaded.content_hash, name)
+    table = _CAPS.get(key)
+    if table is None:
+        dated = getattr(loaded.contract.caps, name) or {}
+        days = sorted(dated)
+        table = _CAPS[key] = (days, [dated[d] for d in days])
+    return table
 
 
 @lru_cache(maxsize=65536)

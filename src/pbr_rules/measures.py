@@ -325,6 +325,8 @@ def _participant_occurrences(p: _Participant, definition: MilestoneDefinition, a
     if isinstance(m, (EmploymentWeeks, SelfSupportingWeeks)):
         if isinstance(m, EmploymentWeeks):
             weeks = p.employment_weeks(m)
+            if not weeks:  # no qualifying week at all: nothing to count (most histories without a job)
+                return [], f"0 of {m.weeks} weeks"
             qualifies = weeks.__contains__
         else:
             support = p.support_weeks
