@@ -10,6 +10,7 @@ the real path (``settlement``), savings come from ``savings``, the arithmetic fr
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -17,15 +18,27 @@ from decimal import Decimal
 from .errors import EvaluationRefused
 from .evaluation import evaluate_cohort
 from .finance import Flow, break_even_month, cumulative, instalments, irr, months_between, month_of, npv, waterfall
-from .loader import History, LoadedContract
+from .loader import History, LoadedContract, canonical_json
 from .models.business_case import BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase
 from .models.common import in_force
 from .models.contract import PartyRole, Side
 from .models.history import ParticipantHistory
 from .models.settlement import PartyAmount, Settlement
 from .money import ZERO, format_dkk, money_str, round_money
-from .savings import cohort_savings
+from .savings import cohort_savings, rates_for
 from .settlement import admitted_subjects, settle_results
+
+
+_RATES_HASH: dict[int, tuple[object, str]] = {}
+
+
+def rates_hash(loaded: LoadedContract) -> str:
+    """sha256 of the benefit-rate table this contract's savings are valued with (canonical JSON; once per table)."""
+    rates = rates_for(loaded)
+    known = _RATES_HASH.get(id(rates))
+    if known is None or known[0] is not rates:
+        known = _RATES_HASH[id(rates)] = (rates, hashlib.sha256(canonical_json(rates.model_dump(mode="json")).encode()).hexdigest())
+    return known[1]
 
 
 def municipal_parties(loaded: LoadedContract) -> set[str]:
@@ -121,6 +134,7 @@ def municipality_case(
         contract=settlement.contract,
         municipality=c.municipality.name,
         counterfactual=sav.counterfactual,
+        benefit_rates_hash=rates_hash(loaded),
         participants=len(admitted["participant"]),
         companies=len(admitted["company"]),
         course_costs_citizen=cost_citizen,
@@ -278,6 +292,7 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
         municipality="The programme (all municipalities)",
         counterfactual="; ".join(sorted({c.counterfactual for c in cases})),
+        benefit_rates_hash="; ".join(sorted({c.benefit_rates_hash for c in cases})),
         participants=sum(c.participants for c in cases),
         companies=sum(c.companies for c in cases),
         course_costs_citizen=total("course_costs_citizen"),

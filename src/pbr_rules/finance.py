@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Context, Decimal, localcontext
 
@@ -34,22 +35,20 @@ def discount_factor(rate: Decimal, years: Decimal) -> Decimal:
         return (-(years * (Decimal(1) + rate).ln())).exp()
 
 
-def npv(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
-    """Net present value of ``flows`` at ``rate``, each discounted by its actual time (ACT/365)."""
-    with localcontext(_CTX):
-        total = sum(
-            (amount * discount_factor(rate, Decimal((day - valuation_date).days) / DAYS_PER_YEAR) for day, amount in flows),
-            Decimal(0),
-        )
-    return round_money(total)
+@lru_cache(maxsize=65536)
+def _factor(rate: Decimal, days: int) -> Decimal:
+    """The discount factor for a flow ``days`` after the valuation date (many flows share a day)."""
+    return discount_factor(rate, Decimal(days) / DAYS_PER_YEAR)
 
 
 def _npv_exact(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
     with localcontext(_CTX):
-        return sum(
-            (amount * discount_factor(rate, Decimal((day - valuation_date).days) / DAYS_PER_YEAR) for day, amount in flows),
-            Decimal(0),
-        )
+        return sum((amount * _factor(rate, (day - valuation_date).days) for day, amount in flows), Decimal(0))
+
+
+def npv(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
+    """Net present value of ``flows`` at ``rate``, each discounted by its actual time (ACT/365), rounded once."""
+    return round_money(_npv_exact(flows, rate, valuation_date))
 
 
 def irr(flows: list[Flow], valuation_date: date | None = None) -> Decimal | None:

@@ -42,6 +42,7 @@ class MunicipalityCase(Strict):
     contract: ContractRef
     municipality: str
     counterfactual: str = Field(description="Which counterfactual gave the savings, in words.")
+    benefit_rates_hash: str = Field(description="sha256 of the benefit-rate table the savings were valued with (it is not part of the contract's hash).")
     participants: int = Field(description="Eligible participants within the cohort size.")
     companies: int
     course_costs_citizen: Money
