@@ -313,16 +313,21 @@ def _term(out: _Collector, a: Contract, b: Contract) -> None:
             out.add("term", f"term.{f}", "widened" if wider else "narrowed", f"{label} {x} -> {y}", x, y, affects=True)
 
 
+def _admitted(out: _Collector, path: str, old: list, new: list, what: str, label, refs: list[str]) -> None:
+    """Members of an admitted list (target groups, size bands) added (widened) or removed (narrowed)."""
+    for v in new:
+        if v not in old:
+            out.add("eligibility", path, "widened", f"{what} admitted: {label(v)}", None, v.value, references=refs, affects=True)
+    for v in old:
+        if v not in new:
+            out.add("eligibility", path, "narrowed", f"{what} no longer admitted: {label(v)}", v.value, None, references=refs, affects=True)
+
+
 def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
     x, y = a.eligibility.citizens, b.eligibility.citizens
     p = "eligibility.citizens"
     refs = [y.reference]
-    for g in y.target_groups:
-        if g not in x.target_groups:
-            out.add("eligibility", f"{p}.target_groups", "widened", f"target group admitted: {group_label(g.value)}", None, g.value, references=refs, affects=True)
-    for g in x.target_groups:
-        if g not in y.target_groups:
-            out.add("eligibility", f"{p}.target_groups", "narrowed", f"target group no longer admitted: {group_label(g.value)}", g.value, None, references=refs, affects=True)
+    _admitted(out, f"{p}.target_groups", x.target_groups, y.target_groups, "target group", lambda g: group_label(g.value), refs)
     amin, amax = (x.age.min, x.age.max) if x.age else (None, None)
     bmin, bmax = (y.age.min, y.age.max) if y.age else (None, None)
     if amin != bmin:
@@ -366,12 +371,7 @@ def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
                 references=[(cb or ca).reference], affects=True)
         return
     refs = [cb.reference]
-    for s in cb.size_bands:
-        if s not in ca.size_bands:
-            out.add("eligibility", f"{p}.size_bands", "widened", f"company size band admitted: {s.value}", None, s.value, references=refs, affects=True)
-    for s in ca.size_bands:
-        if s not in cb.size_bands:
-            out.add("eligibility", f"{p}.size_bands", "narrowed", f"company size band no longer admitted: {s.value}", s.value, None, references=refs, affects=True)
+    _admitted(out, f"{p}.size_bands", ca.size_bands, cb.size_bands, "company size band", lambda b: b.value, refs)
     for f, label in (("partner_required", "partnership"), ("in_municipality", "location in the municipality")):
         va, vb = getattr(ca, f), getattr(cb, f)
         if va != vb:
