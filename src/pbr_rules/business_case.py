@@ -244,16 +244,23 @@ def business_case(
     *,
     comparison: list[ParticipantHistory] | None = None,
     workers: int | None = 1,
+    on_progress=None,
 ) -> BusinessCaseReport:
-    """The business case of every municipality with histories, and of the programme."""
+    """The business case of every municipality with histories, and of the programme.
+
+    ``on_progress(done, total)`` is told after each municipality.
+    """
     groups, left_out = split_by_municipality(contracts, histories)
     cases = []
+    todo = [lc for lc in contracts if groups[lc.contract.id]]
     for lc in sorted(contracts, key=lambda x: x.contract.municipality.code):
         hs = groups[lc.contract.id]
         if not hs:
             continue
         case, _ = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
         cases.append(case)
+        if on_progress:
+            on_progress(len(cases), len(todo))
     programme = _programme(cases) if len(cases) > 1 else None
     lines = [c.answer for c in cases] + ([programme.answer] if programme else [])
     return BusinessCaseReport(

@@ -174,7 +174,7 @@ def cmd_business_case(args) -> int:
     from .business_case import business_case
     from .loader import load_cohorts
     from .registry import load_checked_contract
-    from .textout import business_case_csv, business_case_text, to_json
+    from .textout import Progress, business_case_csv, business_case_text, to_json
 
     try:
         rate = Decimal(args.discount_rate)
@@ -186,7 +186,9 @@ def cmd_business_case(args) -> int:
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
     histories = load_cohorts(args.cohort)
     comparison = load_cohorts(args.comparison) if args.comparison else None
-    report = business_case(contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers)
+    report = business_case(
+        contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers, on_progress=Progress("municipalities")
+    )
     text = {"json": to_json, "csv": business_case_csv, "table": business_case_text}[args.format](report)
     _write(text, args.output)
     if args.html:
@@ -196,7 +198,7 @@ def cmd_business_case(args) -> int:
         simulation = None
         if args.runs:
             scenario = load_scenario(args.scenario)
-            simulation = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers)
+            simulation = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
         write_report(report, simulation, Path(args.html))
         print(f"wrote {args.html}", file=sys.stderr)
     return EXIT_OK
