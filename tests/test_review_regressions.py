@@ -127,3 +127,18 @@ def test_a_cpr_number_used_as_a_key_is_not_echoed_in_the_path(tmp_path):
     text = str(exc.value)
     assert "010190" not in text and "1234" not in text
     assert "unknown key" in text
+
+
+def test_a_hire_before_the_participant_enrolled_does_not_pay_the_company():
+    # p-a enrols 2019-04-01. The company hires p-a on 2019-03-15 (before) and p-b, who
+    # enrols 2019-04-02, on 2019-04-15 (after): only the second hire counts.
+    from pbr_rules.evaluation import evaluate_cohort
+
+    contract = load_contract(HERE / "settle-small.yaml")
+    firm = CompanyHistory.model_validate(
+        {"company": "c-1", "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07",
+         "hires": [{"participant": "p-a", "date": "2019-03-15"}, {"participant": "p-b", "date": "2019-04-15"}]}
+    )
+    results = evaluate_cohort(contract, [COHORT[0], COHORT[1], firm])
+    hires = [o.met_on.isoformat() for m in results[2].milestones if m.milestone == "company_hire" for o in m.occurrences]
+    assert hires == ["2019-04-15"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from .engine import compile_contract
 from .errors import Diagnostic, EvaluationRefused, HistoryInvalid
@@ -85,7 +85,7 @@ def decide(
     loaded: LoadedContract,
     history: History,
     as_of: date | None = None,
-    eligible_participants: Iterable[str] = (),
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
 ) -> Decision:
     """The decisions for one history as of a date: eligibility, counted occurrences, payments.
 
@@ -103,7 +103,7 @@ def decide(
         derived = derive_participant(loaded, history, as_of)
         side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group.value
     else:
-        derived = derive_company(loaded, history, as_of, frozenset(eligible_participants))
+        derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants))
         side, rule_names, sid, group = Side.company, compiled.company_rules, history.company, None
 
     facts = [derived.subject_fact]
@@ -133,11 +133,18 @@ def decide(
     return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments)
 
 
+def _eligible_map(eligible: Iterable[str] | Mapping[str, date | None]) -> dict[str, date | None]:
+    """Eligible participants as id -> enrolment date; plain ids carry no date (the hire-date rule is then not applied)."""
+    if isinstance(eligible, Mapping):
+        return dict(eligible)
+    return dict.fromkeys(eligible)
+
+
 def evaluate(
     loaded: LoadedContract,
     history: History,
     as_of: date | None = None,
-    eligible_participants: Iterable[str] = (),
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     *,
     evidence: bool = True,
 ) -> EvaluationResult:
@@ -444,7 +451,7 @@ class DecisionView:
 
 
 def decide_view(
-    loaded: LoadedContract, history: History, as_of: date | None = None, eligible_participants: Iterable[str] = ()
+    loaded: LoadedContract, history: History, as_of: date | None = None, eligible_participants: Iterable[str] | Mapping[str, date | None] = ()
 ) -> DecisionView:
     d = decide(loaded, history, as_of, eligible_participants)
     cid = loaded.contract.id
@@ -514,7 +521,7 @@ def evaluate_cohort(
         for h in participants:
             results[id(h)] = evaluate(loaded, h, when(h))
             tick()
-    eligible = frozenset(results[id(h)].subject.id for h in participants if results[id(h)].eligibility.eligible)
+    eligible = {h.participant: h.enrolment for h in participants if results[id(h)].eligibility.eligible}
     for h in companies:
         results[id(h)] = evaluate(loaded, h, when(h), eligible)
         tick()

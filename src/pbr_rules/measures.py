@@ -523,7 +523,8 @@ def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int
 # --- companies -----------------------------------------------------------------------------
 
 
-def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligible_participants: frozenset[str]) -> Derived:
+def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligible_participants: dict[str, date | None]) -> Derived:
+    """``eligible_participants``: id -> enrolment date (None when only the id is known)."""
     c = loaded.contract
     plan = plan_for(loaded)
     el = c.eligibility.companies
@@ -561,7 +562,13 @@ def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligi
                 (d, 1, (lambda i=i, r=r: [Evidence(source=f"phases[{i}]", description=f"phase {r.phase} completed {r.completed}")]))
                 for d, i, r in recs
             ], f"phase {m.phase} not completed"
-        hires = sorted((r.date, i, r) for i, r in enumerate(h.hires) if r.participant in eligible_participants)
+        hires = sorted(
+            (r.date, i, r)
+            for i, r in enumerate(h.hires)
+            if r.participant in eligible_participants
+            # a hire before the participant enrolled is not a programme outcome (§ 5)
+            and (eligible_participants[r.participant] is None or r.date >= eligible_participants[r.participant])
+        )
         if isinstance(m, CompanyHire):
             return [
                 (d, 1, (lambda i=i, r=r: [Evidence(source=f"hires[{i}]", description=f"hired eligible participant {r.participant} on {r.date}")]))

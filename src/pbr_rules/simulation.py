@@ -436,7 +436,7 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
     by_id = {}
     for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
         by_id[id(h)] = decide_view(loaded, h, as_of)
-    eligible = frozenset(r.subject.id for r in by_id.values() if r.eligibility.eligible)
+    eligible = {h.participant: h.enrolment for h in participants if by_id[id(h)].eligibility.eligible}
     for h in histories:
         if isinstance(h, CompanyHistory):
             by_id[id(h)] = decide_view(loaded, h, as_of, eligible)
