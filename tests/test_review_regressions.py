@@ -11,7 +11,7 @@ import pytest
 from pbr_rules.errors import HistoryInvalid
 from pbr_rules.finance import waterfall
 from pbr_rules.loader import load_cohort, load_contract
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import CompanyHistory
 from pbr_rules.settlement import SettlementInvalid, settle
 from test_settlement import COHORT, person
 

@@ -529,7 +529,6 @@ def _participant(
     by_month: dict[str, Decimal] = {}
     actual_total = cf_total = ZERO
     rate_memo, share_memo = _memo(rates)
-    stair = rates.staircase
     codes = loaded.codes.codes
     with localcontext(MONEY_CONTEXT):
         for wc in actual_weeks:

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import sys
+from decimal import Decimal
 from typing import Any, Iterable
 
 from .models.results import EvaluationResult
