@@ -353,13 +353,7 @@ def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
             if wa.end != wb.end:
                 out.add("eligibility", wp + ".end", "widened" if wb.end > wa.end else "narrowed",
                         f"enrolment window closes {wa.end} -> {wb.end}", wa.end, wb.end, references=refs, affects=True)
-    if x.cohort_size != y.cohort_size:
-        out.add("eligibility", f"{p}.cohort_size", _more_is_wider(x.cohort_size, y.cohort_size),
-                f"citizen cohort size {_show(x.cohort_size) if x.cohort_size else 'unlimited'} -> {_show(y.cohort_size) if y.cohort_size else 'unlimited'}",
-                x.cohort_size, y.cohort_size, references=refs, affects=True)
-    out.reference(f"{p}.reference", "citizen eligibility", x.reference, y.reference)
-    out.wording(f"{p}.description", "citizen eligibility description", x.description, y.description, refs)
-    out.wording(f"{p}.documentation", "citizen eligibility documentation", x.documentation, y.documentation, refs)
+    _cohort_and_wording(out, p, "citizen", x, y, refs)
 
     ca, cb = a.eligibility.companies, b.eligibility.companies
     p = "eligibility.companies"
@@ -377,13 +371,18 @@ def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
         if va != vb:
             out.add("eligibility", f"{p}.{f}", "narrowed" if vb else "widened", f"companies: {label} {'now required' if vb else 'no longer required'}",
                     va, vb, references=refs, affects=True)
-    if ca.cohort_size != cb.cohort_size:
-        out.add("eligibility", f"{p}.cohort_size", _more_is_wider(ca.cohort_size, cb.cohort_size),
-                f"company cohort size {_show(ca.cohort_size) if ca.cohort_size else 'unlimited'} -> {_show(cb.cohort_size) if cb.cohort_size else 'unlimited'}",
-                ca.cohort_size, cb.cohort_size, references=refs, affects=True)
-    out.reference(f"{p}.reference", "company eligibility", ca.reference, cb.reference)
-    out.wording(f"{p}.description", "company eligibility description", ca.description, cb.description, refs)
-    out.wording(f"{p}.documentation", "company eligibility documentation", ca.documentation, cb.documentation, refs)
+    _cohort_and_wording(out, p, "company", ca, cb, refs)
+
+
+def _cohort_and_wording(out: _Collector, p: str, who: str, x, y, refs: list[str]) -> None:
+    """Cohort size, clause and wording of one side's eligibility (citizens or companies)."""
+    if x.cohort_size != y.cohort_size:
+        out.add("eligibility", f"{p}.cohort_size", _more_is_wider(x.cohort_size, y.cohort_size),
+                f"{who} cohort size {_show(x.cohort_size) if x.cohort_size else 'unlimited'} -> {_show(y.cohort_size) if y.cohort_size else 'unlimited'}",
+                x.cohort_size, y.cohort_size, references=refs, affects=True)
+    out.reference(f"{p}.reference", f"{who} eligibility", x.reference, y.reference)
+    out.wording(f"{p}.description", f"{who} eligibility description", x.description, y.description, refs)
+    out.wording(f"{p}.documentation", f"{who} eligibility documentation", x.documentation, y.documentation, refs)
 
 
 def _window(w) -> str:
