@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from pbr_rules.loader import LoadedContract
+from pbr_rules.language.loader import LoadedContract
 from pbr_rules.models.contract import Side
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 

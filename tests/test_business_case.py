@@ -34,10 +34,10 @@ from pathlib import Path
 
 import pytest
 
-from pbr_rules.business_case import business_case, municipality_case
-from pbr_rules.loader import load_contract
+from pbr_rules.finance.business_case import business_case, municipality_case
+from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import ParticipantHistory
-from pbr_rules.textout import to_json
+from pbr_rules.reports.text import to_json
 
 HERE = Path(__file__).resolve().parent / "business"
 

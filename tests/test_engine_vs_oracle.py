@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from oracle import oracle_company, oracle_participant
-from pbr_rules.evaluation import evaluate
-from pbr_rules.loader import load_contract
+from pbr_rules.evaluation.evaluate import evaluate
+from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
 from strategies import company_histories, participant_histories

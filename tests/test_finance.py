@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from pbr_rules.finance import (
+from pbr_rules.finance.discounting import (
     add_months,
     break_even_month,
     cumulative,

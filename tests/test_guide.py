@@ -30,11 +30,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pbr_rules.errors import InputInvalid
-from pbr_rules.loader import load_benefit_codes, load_contract, load_template
+from pbr_rules.language.loader import load_benefit_codes, load_contract, load_template
 from pbr_rules.models import contract as contract_models
 from pbr_rules.models import vocabulary as vocabulary_models
 from pbr_rules.models import rates as rates_models
-from pbr_rules.savings import load_benefit_rates
+from pbr_rules.finance.savings import load_benefit_rates
 from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract
 from pbr_rules.models.vocabulary import BenefitCodes
 
@@ -419,7 +419,7 @@ def test_links_inside_the_guide_and_to_semantics_resolve():
 
 def test_merge_rules_are_the_loaders():
     """The four template merge rules are copied word for word from loader.py's docstring."""
-    import pbr_rules.loader as loader
+    import pbr_rules.language.loader as loader
 
     doc = loader.__doc__ or ""
     rules = re.findall(r"^(\d\. .*?)(?=^\d\. |\Z)", doc[doc.index("1. ") :], re.S | re.M)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.errors import HistoryInvalid
-from pbr_rules.loader import load_benefit_codes, load_history
+from pbr_rules.language.loader import load_benefit_codes, load_history
 
 ROOT = Path(__file__).resolve().parent.parent
 CODES = frozenset(load_benefit_codes(ROOT / "contracts/data/benefit-codes.yaml").codes)

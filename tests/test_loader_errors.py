@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.errors import ContractInvalid
-from pbr_rules.loader import load_contract
-from pbr_rules.yaml_source import MAX_BYTES, parse_yaml
+from pbr_rules.language.loader import load_contract
+from pbr_rules.language.yaml_source import MAX_BYTES, parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "tests/broken"

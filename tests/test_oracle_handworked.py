@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from oracle import oracle_company, oracle_participant  # noqa: E402
 from strategies import company_histories, participant_histories  # noqa: E402
 
-from pbr_rules.loader import load_contract  # noqa: E402
+from pbr_rules.language.loader import load_contract  # noqa: E402
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

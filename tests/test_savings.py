@@ -1,4 +1,4 @@
-"""Savings on benefits (pbr_rules.savings): the refund staircase, the counterfactuals, the horizon.
+"""Savings on benefits (pbr_rules.finance.savings): the refund staircase, the counterfactuals, the horizon.
 
 Every figure is worked by hand in the comments. A monthly rate costs 12/52 of itself a week;
 kontanthjælp over 30 without children is DKK 12,326/month in 2024, so a week costs
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.errors import ContractInvalid, EvaluationRefused
-from pbr_rules.loader import load_benefit_codes, load_contract
+from pbr_rules.language.loader import load_benefit_codes, load_contract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.rates import BenefitRates
-from pbr_rules.savings import (
+from pbr_rules.finance.savings import (
     cohort_savings,
     comparison_profile,
     load_benefit_rates,
@@ -447,7 +447,7 @@ def test_rates_for_unknown_codes_are_refused(tmp_path, loaded):
     (tmp_path / "templates").mkdir()
     text = RATES.read_text(encoding="utf-8").replace("  sygedagpenge:\n", "  sygedagpenget:\n")
     (folder / "benefit-rates.yaml").write_text(text, encoding="utf-8")
-    from pbr_rules.yaml_source import Source
+    from pbr_rules.language.yaml_source import Source
 
     src = loaded.source
     positions = dict(src.positions)

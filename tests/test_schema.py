@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from pbr_rules.schema import SCHEMA_DIR, all_schemas, render, stale_schemas
+from pbr_rules.language.schema import SCHEMA_DIR, all_schemas, render, stale_schemas
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / SCHEMA_DIR

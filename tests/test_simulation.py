@@ -1,4 +1,4 @@
-"""The Monte Carlo simulation (pbr_rules.simulation): determinism, valid histories, the statistics."""
+"""The Monte Carlo simulation (pbr_rules.finance.simulation): determinism, valid histories, the statistics."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from pbr_rules.cli import main as pbr_main
 from pbr_rules.errors import ContractInvalid
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
-from pbr_rules.simulation import generate_cohort, load_scenario, nearest_rank, simulate, summary_of
-from pbr_rules.textout import to_json
+from pbr_rules.finance.simulation import generate_cohort, load_scenario, nearest_rank, simulate, summary_of
+from pbr_rules.reports.text import to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME = ROOT / "contracts" / "simulation" / "programme.yaml"

@@ -9,7 +9,7 @@ import pytest
 
 from pbr_rules.cli import main as pbr_main
 from pbr_rules.errors import InputInvalid
-from pbr_rules.registry import load_checked_contract
+from pbr_rules.evaluation.registry import load_checked_contract
 
 from .conftest import CONTRACTS, ROOT, assert_error_shape
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from .conftest import HISTORY, assert_error_shape
 
-from pbr_rules.business_case import municipality_case
-from pbr_rules.diff import diff_contracts
-from pbr_rules.evaluation import evaluate_cohort
-from pbr_rules.loader import load_contract
+from pbr_rules.finance.business_case import municipality_case
+from pbr_rules.lawyers.diff import diff_contracts
+from pbr_rules.evaluation.evaluate import evaluate_cohort
+from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import ParticipantHistory
-from pbr_rules.render import render_contract
-from pbr_rules.settlement import settle_results
-from pbr_rules.textout import to_json
+from pbr_rules.lawyers.render import render_contract
+from pbr_rules.settlement.settle import settle_results
+from pbr_rules.reports.text import to_json
 
 ROOT = Path(__file__).resolve().parents[2]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"
@@ -92,7 +92,7 @@ def test_diff_of_a_broken_proposal_is_a_422_with_lines(client, fund):
 
 
 def test_simulate_is_the_cli_simulation_and_a_municipality_sees_its_own(client, fund, m101):
-    from pbr_rules.simulation import simulate
+    from pbr_rules.finance.simulation import simulate
 
     resp = client.post("/v1/simulate", json={"runs": 3, "seed": 7}, headers=fund)
     assert resp.status_code == 200, resp.text

@@ -7,7 +7,7 @@ model, validated at start-up), ``tokens`` and ``auth`` (bearer tokens, roles,
 module per resource) and ``cli`` (``pbr serve``, ``pbr token create``).
 """
 
-from .main import create_app, create_app_from_env
-from .settings import Settings, SettingsInvalid
+from pbr_rules.api.main import create_app, create_app_from_env
+from pbr_rules.api.settings import Settings, SettingsInvalid
 
 __all__ = ["Settings", "SettingsInvalid", "create_app", "create_app_from_env"]

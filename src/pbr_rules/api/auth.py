@@ -20,10 +20,10 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..loader import LoadedContract
-from ..registry import Registry
-from .deps import TokenStoreDep
-from .errors import ApiError, hide_cpr
+from pbr_rules.language.loader import LoadedContract
+from pbr_rules.evaluation.registry import Registry
+from pbr_rules.api.deps import TokenStoreDep
+from pbr_rules.api.errors import ApiError, hide_cpr
 
 ALL_ROLES = ("fund", "municipality", "auditor")
 READ_ROLES = ALL_ROLES

@@ -14,15 +14,15 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from pydantic import BeforeValidator, Field
 
-from ..errors import Diagnostic, HistoryInvalid, InputInvalid
-from ..loader import History, cohort_problems, history_from_data
-from ..models.common import ISODate, Strict
-from ..models.history import SUBJECT_ID_PATTERN, refuse_cpr
-from ..validation import validate_model
-from ..yaml_source import Source, format_path, parse_yaml
-from .deps import SettingsDep
-from .errors import ApiError
-from .settings import Settings
+from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
+from pbr_rules.language.loader import History, cohort_problems, history_from_data
+from pbr_rules.models.common import ISODate, Strict
+from pbr_rules.models.history import SUBJECT_ID_PATTERN, refuse_cpr
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import Source, format_path, parse_yaml
+from pbr_rules.api.deps import SettingsDep
+from pbr_rules.api.errors import ApiError
+from pbr_rules.api.settings import Settings
 
 REQUEST_FILE = "<request>"
 JSON_TYPES = ("application/json",)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine import check_limits
-from ..errors import ContractInvalid, Diagnostic
-from ..loader import LoadedContract, contract_from_source
-from ..yaml_source import format_path, parse_yaml
+from pbr_rules.evaluation.engine import check_limits
+from pbr_rules.errors import ContractInvalid, Diagnostic
+from pbr_rules.language.loader import LoadedContract, contract_from_source
+from pbr_rules.language.yaml_source import format_path, parse_yaml
 
 REQUEST_FILE = "<request>"
 

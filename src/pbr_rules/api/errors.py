@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import EngineFailure, EvaluationRefused, InputInvalid
+from pbr_rules.errors import EngineFailure, EvaluationRefused, InputInvalid
 
 _CPR_ANYWHERE = re.compile(r"(?<!\d)\d{6}[-\s]?\d{4}(?!\d)")
 CPR_MASK = "[number hidden: looks like a CPR number]"

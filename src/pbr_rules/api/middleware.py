@@ -21,7 +21,7 @@ import secrets
 import time
 import traceback
 
-from .errors import STATUS_MESSAGES, error_body
+from pbr_rules.api.errors import STATUS_MESSAGES, error_body
 
 access_log = logging.getLogger("pbr_rules.api.access")
 error_log = logging.getLogger("pbr_rules.api.error")

@@ -72,7 +72,7 @@ class Settings(BaseModel):
         if not self.contracts.is_dir():
             raise ValueError(f"the contracts folder {self.contracts} does not exist (set PBR_CONTRACTS or --contracts)")
         if self.production:
-            from .tokens import TokenFileInvalid, read_tokens
+            from pbr_rules.api.tokens import TokenFileInvalid, read_tokens
 
             if not self.tokens_file.is_file():
                 raise ValueError(

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import ISODate, Money, Strict
-from .results import ContractRef
-from .settlement import PartyAmount
+from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.results import ContractRef
+from pbr_rules.models.settlement import PartyAmount
 
 
 class MonthRow(Strict):

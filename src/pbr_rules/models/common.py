@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from ..money import money_str, parse_money, parse_share
-from ..periods import latest_on_or_before, parse_iso_date
+from pbr_rules.money import money_str, parse_money, parse_share
+from pbr_rules.periods import latest_on_or_before, parse_iso_date
 
 ALLOWED_KEYS_CONTEXT = "allowed_keys"
 

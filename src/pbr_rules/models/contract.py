@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from .common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
+from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
 
 
 class TargetGroup(str, Enum):

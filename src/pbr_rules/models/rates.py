@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
+from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
 
 
 class StaircaseBand(Strict):

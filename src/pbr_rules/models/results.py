@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import ISODate, Money, Share, Strict
+from pbr_rules.models.common import ISODate, Money, Share, Strict
 
 RESULT_SCHEMA_VERSION = "1"
 

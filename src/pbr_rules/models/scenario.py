@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .common import ISODate, Money, Strict
+from pbr_rules.models.common import ISODate, Money, Strict
 
 
 class ExpectedPayment(Strict):

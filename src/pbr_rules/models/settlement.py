@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import ISODate, Money, Strict
-from .results import ContractRef, TariffApplied
+from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.results import ContractRef, TariffApplied
 
 
 class Adjustment(Strict):

@@ -13,8 +13,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import Field, model_validator
 
-from .common import ISODate, Money, Strict
-from .contract import SizeBand, TargetGroup
+from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.contract import SizeBand, TargetGroup
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .common import Identifier, Reference, Strict
+from pbr_rules.models.common import Identifier, Reference, Strict
 
 
 class BenefitCode(Strict):

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ...errors import ContractInvalid, InputInvalid
-from ...loader import LoadedContract
-from ...periods import MAX_YEAR, MIN_YEAR
-from ..auth import Reader, contract_for
-from ..bodies import RawBody, contract_text
-from ..contract_check import check_posted_contract
-from ..deps import RegistryDep, SettingsDep
-from ..errors import ApiError, diagnostics_to_errors, error_body
-from ..schemas import (
+from pbr_rules.errors import ContractInvalid, InputInvalid
+from pbr_rules.language.loader import LoadedContract
+from pbr_rules.periods import MAX_YEAR, MIN_YEAR
+from pbr_rules.api.auth import Reader, contract_for
+from pbr_rules.api.bodies import RawBody, contract_text
+from pbr_rules.api.contract_check import check_posted_contract
+from pbr_rules.api.deps import RegistryDep, SettingsDep
+from pbr_rules.api.errors import ApiError, diagnostics_to_errors, error_body
+from pbr_rules.api.schemas import (
     DETAIL_EXAMPLE,
     SUMMARY_EXAMPLE,
     ContractDetail,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..schemas import Health, Ready
+from pbr_rules.api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
 

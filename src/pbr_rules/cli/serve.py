@@ -44,10 +44,10 @@ def _port_in_use(host: str, port: int) -> str | None:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from ..errors import InputInvalid
-    from ..registry import Registry
-    from .settings import Settings, SettingsInvalid
-    from .tokens import TokenFileInvalid, create_token, read_tokens
+    from pbr_rules.errors import InputInvalid
+    from pbr_rules.evaluation.registry import Registry
+    from pbr_rules.api.settings import Settings, SettingsInvalid
+    from pbr_rules.api.tokens import TokenFileInvalid, create_token, read_tokens
 
     overrides = {
         "host": args.host,
@@ -101,8 +101,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_token_create(args) -> int:
-    from .settings import DEFAULT_TOKENS_FILE
-    from .tokens import TokenFileInvalid, create_token
+    from pbr_rules.api.settings import DEFAULT_TOKENS_FILE
+    from pbr_rules.api.tokens import TokenFileInvalid, create_token
 
     path = args.tokens_file or os.environ.get("PBR_TOKENS_FILE") or DEFAULT_TOKENS_FILE
     try:

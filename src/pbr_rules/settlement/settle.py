@@ -24,14 +24,14 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Callable, Iterable, Literal
 
-from .errors import Diagnostic, InputInvalid
-from .evaluation import DecisionView, evaluate_cohort
-from .loader import History, LoadedContract
-from .models.common import in_force
-from .models.history import ParticipantHistory
-from .models.results import ContractRef, EvaluationResult, TariffApplied
-from .models.settlement import Adjustment, Change, PartyAmount, ScheduleRow, Settlement, SettlementLine
-from .money import MONEY_CONTEXT, ZERO, round_money, split_by_shares
+from pbr_rules.errors import Diagnostic, InputInvalid
+from pbr_rules.evaluation.evaluate import DecisionView, evaluate_cohort
+from pbr_rules.language.loader import History, LoadedContract
+from pbr_rules.models.common import in_force
+from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.models.results import ContractRef, EvaluationResult, TariffApplied
+from pbr_rules.models.settlement import Adjustment, Change, PartyAmount, ScheduleRow, Settlement, SettlementLine
+from pbr_rules.money import MONEY_CONTEXT, ZERO, round_money, split_by_shares
 
 Period = Literal["month", "quarter"]
 

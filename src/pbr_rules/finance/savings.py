@@ -26,15 +26,15 @@ from typing import Iterable, Literal, Sequence
 
 from pydantic import Field
 
-from .errors import ContractInvalid, Diagnostic, EvaluationRefused
-from .loader import LoadedContract, require_kind
-from .models.common import ISODate, Money, Share, Strict, in_force
-from .models.history import ParticipantHistory
-from .models.rates import BenefitRates, Rate
-from .money import MONEY_CONTEXT, round_money
-from .periods import format_iso_week, week_index, week_monday, week_sunday
-from .validation import validate_model
-from .yaml_source import Source, format_path, load_yaml_file
+from pbr_rules.errors import ContractInvalid, Diagnostic, EvaluationRefused
+from pbr_rules.language.loader import LoadedContract, require_kind
+from pbr_rules.models.common import ISODate, Money, Share, Strict, in_force
+from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.models.rates import BenefitRates, Rate
+from pbr_rules.money import MONEY_CONTEXT, round_money
+from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file
 
 WEEKS_PER_YEAR = Decimal(52)
 MONTHS_PER_YEAR = Decimal(12)

@@ -22,7 +22,7 @@ from functools import lru_cache
 from datetime import date
 from decimal import Context, Decimal, localcontext
 
-from .money import ZERO, round_money
+from pbr_rules.money import ZERO, round_money
 
 Flow = tuple[date, Decimal]
 _CTX = Context(prec=28)

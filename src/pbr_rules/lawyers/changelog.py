@@ -23,11 +23,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .errors import ContractInvalid, InputInvalid
-from .loader import LoadedContract, canonical_json, file_kind, load_contract, require_kind
-from .models.common import Identifier, ISODate, Reference, Strict
-from .validation import validate_model
-from .yaml_source import load_yaml_file
+from pbr_rules.errors import ContractInvalid, InputInvalid
+from pbr_rules.language.loader import LoadedContract, canonical_json, file_kind, load_contract, require_kind
+from pbr_rules.models.common import Identifier, ISODate, Reference, Strict
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import load_yaml_file
 
 CHANGELOG_NAME = "CHANGELOG.yaml"
 _WORDING_KEYS = frozenset({"description", "documentation", "reference"})

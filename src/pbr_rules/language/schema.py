@@ -11,13 +11,13 @@ import copy
 import json
 from pathlib import Path
 
-from .models.contract import Contract
-from .models.history import CompanyHistory, ParticipantHistory
-from .models.results import EvaluationResult
-from .models.scenario import ScenarioFile
-from .models.rates import BenefitRates
-from .models.simulation import Scenario
-from .models.vocabulary import BenefitCodes
+from pbr_rules.models.contract import Contract
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.results import EvaluationResult
+from pbr_rules.models.scenario import ScenarioFile
+from pbr_rules.models.rates import BenefitRates
+from pbr_rules.models.simulation import Scenario
+from pbr_rules.models.vocabulary import BenefitCodes
 
 SCHEMA_DIR = Path("contracts/schema")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

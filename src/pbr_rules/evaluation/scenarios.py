@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ContractInvalid, InputInvalid, PbrError
-from .evaluation import evaluate
-from .loader import LoadedContract, history_from_data, load_contract
-from .models.scenario import Scenario, ScenarioFile
-from .validation import validate_model
-from .yaml_source import Source, load_yaml_file
+from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
+from pbr_rules.evaluation.evaluate import evaluate
+from pbr_rules.language.loader import LoadedContract, history_from_data, load_contract
+from pbr_rules.models.scenario import Scenario, ScenarioFile
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import Source, load_yaml_file
 
 
 @dataclass

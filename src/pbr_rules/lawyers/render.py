@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .diff import definition_changes, group_label
-from .loader import LoadedContract
-from .models.common import DatedEntry
-from .models.contract import (
+from pbr_rules.lawyers.diff import definition_changes, group_label
+from pbr_rules.language.loader import LoadedContract
+from pbr_rules.models.common import DatedEntry
+from pbr_rules.models.contract import (
     TARGET_GROUP_NAMES_DA,
     AcceleratorPhase,
     CompanyHire,
@@ -37,7 +37,7 @@ from .models.contract import (
     Side,
     Window,
 )
-from .money import format_dkk
+from pbr_rules.money import format_dkk
 
 Format = Literal["md", "html"]
 
@@ -348,7 +348,7 @@ _RENDERED = frozenset({
 
 
 def _other_terms(c: Contract) -> list[Block]:
-    from .diff import flatten
+    from pbr_rules.lawyers.diff import flatten
 
     out: list[Block] = []
     for name in type(c).model_fields:

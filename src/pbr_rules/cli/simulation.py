@@ -6,8 +6,8 @@ import csv
 import io
 import os
 
-from .models.simulation import SimulationResult
-from .money import format_dkk
+from pbr_rules.models.simulation import SimulationResult
+from pbr_rules.money import format_dkk
 
 DEFAULT_SCENARIO = "contracts/simulation/programme.yaml"
 
@@ -30,9 +30,9 @@ def add_commands(sub) -> None:
 def cmd_simulate(args) -> int:
     import sys
 
-    from .cli import EXIT_OK, EXIT_USAGE, _write
-    from .simulation import load_scenario, simulate
-    from .textout import Progress, to_json
+    from pbr_rules.cli.main import EXIT_OK, EXIT_USAGE, _write
+    from pbr_rules.finance.simulation import load_scenario, simulate
+    from pbr_rules.reports.text import Progress, to_json
 
     if args.runs < 1 or args.workers < 1:
         print("--runs and --workers must be at least 1", file=sys.stderr)

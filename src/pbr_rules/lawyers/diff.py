@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .loader import LoadedContract
-from .models.common import DatedEntry, ISODate, Strict
-from .models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
-from .money import format_dkk, money_str
+from pbr_rules.language.loader import LoadedContract
+from pbr_rules.models.common import DatedEntry, ISODate, Strict
+from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
+from pbr_rules.money import format_dkk, money_str
 
 Area = Literal["term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording"]
 AREAS: tuple[str, ...] = ("term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording")

@@ -15,11 +15,11 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from .evaluation import evaluate_cohort
-from .loader import History, LoadedContract
-from .models.common import ISODate, Money, Strict
-from .models.results import EvaluationResult, Payment
-from .money import ZERO
+from pbr_rules.evaluation.evaluate import evaluate_cohort
+from pbr_rules.language.loader import History, LoadedContract
+from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.results import EvaluationResult, Payment
+from pbr_rules.money import ZERO
 
 
 class Delta(Strict):

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ContractInvalid, Diagnostic, InputInvalid
+from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid
 
 MAX_BYTES = 2_000_000
 MAX_NODES = 200_000

@@ -13,9 +13,9 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from .models.business_case import BusinessCaseReport, MunicipalityCase
-from .models.simulation import SimulatedCase, SimulationResult
-from .money import format_dkk
+from pbr_rules.models.business_case import BusinessCaseReport, MunicipalityCase
+from pbr_rules.models.simulation import SimulatedCase, SimulationResult
+from pbr_rules.money import format_dkk
 
 W, H = 720, 320  # chart size in px
 ML, MR, MT, MB = 90, 20, 20, 60  # margins: left (y labels), right, top, bottom (x labels, legend)

@@ -14,8 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from .errors import EngineFailure, InputInvalid, PbrError
-from .periods import parse_iso_date
+from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
+from pbr_rules.periods import parse_iso_date
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -40,7 +40,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_validate(args) -> int:
-    from .registry import validate_paths
+    from pbr_rules.evaluation.registry import validate_paths
 
     paths = args.paths or ["contracts"]
     missing = [p for p in paths if not Path(p).exists()]
@@ -71,10 +71,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluation import evaluate, evaluate_cohort
-    from .loader import load_cohorts, load_history
-    from .registry import load_checked_contract
-    from .textout import Progress, payments_csv, result_text, to_json
+    from pbr_rules.evaluation.evaluate import evaluate, evaluate_cohort
+    from pbr_rules.language.loader import load_cohorts, load_history
+    from pbr_rules.evaluation.registry import load_checked_contract
+    from pbr_rules.reports.text import Progress, payments_csv, result_text, to_json
 
     try:
         loaded = load_checked_contract(args.contract)
@@ -94,8 +94,8 @@ def cmd_evaluate(args) -> int:
     else:
         text = "\n".join(result_text(r, explain=args.explain) for r in results)
         if len(results) > 1:
-            from .evaluation import total_of
-            from .money import format_dkk
+            from pbr_rules.evaluation.evaluate import total_of
+            from pbr_rules.money import format_dkk
 
             eligible = sum(r.eligibility.eligible for r in results)
             text += f"\n{len(results)} histories, {eligible} eligible, {sum(len(r.payments) for r in results)} payments, total {format_dkk(total_of(results))}\n"
@@ -104,7 +104,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_test(args) -> int:
-    from .scenarios import find_scenario_files, run_scenario_file
+    from pbr_rules.evaluation.scenarios import find_scenario_files, run_scenario_file
 
     files = find_scenario_files(args.paths or ["contracts"])
     if not files:
@@ -133,11 +133,11 @@ def cmd_test(args) -> int:
 
 
 def cmd_settle(args) -> int:
-    from .loader import load_cohorts
-    from .models.settlement import Settlement
-    from .registry import load_checked_contract
-    from .settlement import settle
-    from .textout import Progress, settlement_csv, settlement_text, to_json
+    from pbr_rules.language.loader import load_cohorts
+    from pbr_rules.models.settlement import Settlement
+    from pbr_rules.evaluation.registry import load_checked_contract
+    from pbr_rules.settlement.settle import settle
+    from pbr_rules.reports.text import Progress, settlement_csv, settlement_text, to_json
 
     loaded = load_checked_contract(args.contract)
     histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
@@ -157,8 +157,8 @@ def cmd_settle(args) -> int:
 
 
 def _agreements(folder: str):
-    from .registry import find_yaml, load_checked_contract
-    from .yaml_source import load_yaml_file
+    from pbr_rules.evaluation.registry import find_yaml, load_checked_contract
+    from pbr_rules.language.yaml_source import load_yaml_file
 
     out = []
     for f in find_yaml([folder]):
@@ -171,10 +171,10 @@ def _agreements(folder: str):
 def cmd_business_case(args) -> int:
     from decimal import Decimal, InvalidOperation
 
-    from .business_case import business_case
-    from .loader import load_cohorts
-    from .registry import load_checked_contract
-    from .textout import Progress, business_case_csv, business_case_text, to_json
+    from pbr_rules.finance.business_case import business_case
+    from pbr_rules.language.loader import load_cohorts
+    from pbr_rules.evaluation.registry import load_checked_contract
+    from pbr_rules.reports.text import Progress, business_case_csv, business_case_text, to_json
 
     try:
         rate = Decimal(args.discount_rate)
@@ -192,8 +192,8 @@ def cmd_business_case(args) -> int:
     text = {"json": to_json, "csv": business_case_csv, "table": business_case_text}[args.format](report)
     _write(text, args.output)
     if args.html:
-        from .report_html import write_report
-        from .simulation import load_scenario, simulate
+        from pbr_rules.reports.html import write_report
+        from pbr_rules.finance.simulation import load_scenario, simulate
 
         simulation = None
         if args.runs:
@@ -205,7 +205,7 @@ def cmd_business_case(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .schema import SCHEMA_DIR, stale_schemas, write_schemas
+    from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 
     folder = Path(args.folder) if args.folder else SCHEMA_DIR
     if args.check:
@@ -290,13 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_more_commands(sub) -> None:
     """Commands of later layers (serve, token, settle, ...) register here when present."""
-    from .lawyer_cli import add_commands as add_lawyer_commands
-    from .sim_cli import add_commands as add_simulation_commands
+    from pbr_rules.cli.lawyers import add_commands as add_lawyer_commands
+    from pbr_rules.cli.simulation import add_commands as add_simulation_commands
 
     add_lawyer_commands(sub)  # render, diff, changelog
     add_simulation_commands(sub)  # simulate
     try:
-        from .api.cli import add_commands
+        from pbr_rules.cli.serve import add_commands
     except ImportError:
         return
     add_commands(sub)

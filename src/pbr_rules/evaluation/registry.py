@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine import check_limits, compile_contract
-from .errors import ContractInvalid, Diagnostic, InputInvalid
-from .loader import FILE_KINDS, LoadedContract, load_benefit_codes, load_contract, load_template, require_kind
-from .yaml_source import format_path, load_yaml_file
+from pbr_rules.evaluation.engine import check_limits, compile_contract
+from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid
+from pbr_rules.language.loader import FILE_KINDS, LoadedContract, load_benefit_codes, load_contract, load_template, require_kind
+from pbr_rules.language.yaml_source import format_path, load_yaml_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -55,7 +55,7 @@ def load_checked_contract(path: str | Path) -> LoadedContract:
 
 
 def validate_file(path: Path) -> FileReport:
-    from .scenarios import load_scenarios  # use-case layer; imported late to keep this module light
+    from pbr_rules.evaluation.scenarios import load_scenarios  # use-case layer; imported late to keep this module light
 
     report = FileReport(path=str(path), kind=None)
     try:
@@ -77,17 +77,17 @@ def validate_file(path: Path) -> FileReport:
             codes = load_benefit_codes(path)
             report.summary = f"{len(codes.codes)} benefit codes"
         elif report.kind == "benefit_rates":
-            from .savings import load_benefit_rates
+            from pbr_rules.finance.savings import load_benefit_rates
 
             rates = load_benefit_rates(path)
             report.summary = f"benefit rates for {len(rates.rates)} codes"
         elif report.kind == "simulation":
-            from .simulation import load_scenario
+            from pbr_rules.finance.simulation import load_scenario
 
             scenario = load_scenario(path)
             report.summary = f"simulation scenario for {len(scenario.plans)} municipalities"
         elif report.kind == "changelog":
-            from .changelog import load_changelog
+            from pbr_rules.lawyers.changelog import load_changelog
 
             log = load_changelog(path)
             report.summary = f"{len(log.entries)} changelog entries (checked against the agreements by 'pbr changelog check')"

@@ -26,13 +26,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from .business_case import municipality_case
-from .errors import ContractInvalid, Diagnostic
-from .evaluation import decide_view
-from .loader import LoadedContract, canonical_json, require_kind
-from .models.contract import TargetGroup
-from .models.history import CompanyHistory, ParticipantHistory
-from .models.simulation import (
+from pbr_rules.finance.business_case import municipality_case
+from pbr_rules.errors import ContractInvalid, Diagnostic
+from pbr_rules.evaluation.evaluate import decide_view
+from pbr_rules.language.loader import LoadedContract, canonical_json, require_kind
+from pbr_rules.models.contract import TargetGroup
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.simulation import (
     Choice,
     CompanyBehaviour,
     Fixed,
@@ -46,9 +46,9 @@ from .models.simulation import (
     Triangular,
     Uniform,
 )
-from .money import ZERO, round_money
-from .validation import validate_model
-from .yaml_source import format_path, load_yaml_file
+from pbr_rules.money import ZERO, round_money
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import format_path, load_yaml_file
 
 WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
 CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
@@ -91,7 +91,7 @@ class LoadedScenario:
 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Load a scenario file and the agreements it names; every problem at once, with file:line:col."""
-    from .registry import load_checked_contract
+    from pbr_rules.evaluation.registry import load_checked_contract
 
     path = Path(path)
     source = load_yaml_file(path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputInvalid, PbrError
+from pbr_rules.errors import InputInvalid, PbrError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -31,19 +31,19 @@ class RevisionUnavailable(PbrError):
 
 
 def _date(text: str):
-    from .cli import _date as parse
+    from pbr_rules.cli.main import _date as parse
 
     return parse(text)
 
 
 def _write(text: str, output: str | None) -> None:
-    from .cli import _write as write
+    from pbr_rules.cli.main import _write as write
 
     write(text, output)
 
 
 def _load(path: str, label: str):
-    from .loader import load_contract
+    from pbr_rules.language.loader import load_contract
 
     try:
         return load_contract(path)
@@ -123,7 +123,7 @@ def _extract(tar_bytes: bytes, dest: Path) -> None:
 
 
 def cmd_render(args) -> int:
-    from .render import render_contract
+    from pbr_rules.lawyers.render import render_contract
 
     try:
         loaded = _load(args.contract, "the contract")
@@ -135,8 +135,8 @@ def cmd_render(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from .diff import diff_contracts, diff_text
-    from .textout import to_json
+    from pbr_rules.lawyers.diff import diff_contracts, diff_text
+    from pbr_rules.reports.text import to_json
 
     if (args.new is None) == (args.rev is None):
         print("give two agreement files (pbr diff OLD NEW), or one file and a git revision (pbr diff FILE --rev REV)", file=sys.stderr)
@@ -159,8 +159,8 @@ def cmd_diff(args) -> int:
         d = diff_contracts(old, new)
         w = None
         if args.cohort:
-            from .loader import load_cohort
-            from .whatif import what_if
+            from pbr_rules.language.loader import load_cohort
+            from pbr_rules.lawyers.whatif import what_if
 
             try:
                 histories = load_cohort(args.cohort, frozenset(new.codes.codes))
@@ -176,7 +176,7 @@ def cmd_diff(args) -> int:
     else:
         text = diff_text(d)
         if w is not None:
-            from .textout import what_if_text
+            from pbr_rules.reports.text import what_if_text
 
             text += "\n" + what_if_text(w)
     _write(text, args.output)
@@ -184,8 +184,8 @@ def cmd_diff(args) -> int:
 
 
 def cmd_changelog_check(args) -> int:
-    from .changelog import CHANGELOG_NAME, agreement_files, check_changelog, entry_stub
-    from .loader import load_contract
+    from pbr_rules.lawyers.changelog import CHANGELOG_NAME, agreement_files, check_changelog, entry_stub
+    from pbr_rules.language.loader import load_contract
 
     folder = Path(args.contracts)
     if not folder.is_dir():
@@ -214,7 +214,7 @@ def cmd_changelog_check(args) -> int:
 
 
 def cmd_changelog_fingerprint(args) -> int:
-    from .changelog import payment_fingerprint
+    from pbr_rules.lawyers.changelog import payment_fingerprint
 
     try:
         loaded = _load(args.contract, "the contract")

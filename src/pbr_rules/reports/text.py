@@ -12,8 +12,8 @@ import sys
 from decimal import Decimal
 from typing import Any, Iterable
 
-from .models.results import EvaluationResult
-from .money import format_dkk
+from pbr_rules.models.results import EvaluationResult
+from pbr_rules.money import format_dkk
 
 
 def to_json(data: Any) -> str:

@@ -19,8 +19,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Callable
 
-from .loader import LoadedContract
-from .models.contract import (
+from pbr_rules.language.loader import LoadedContract
+from pbr_rules.models.contract import (
     AcceleratorPhase,
     CompanyHire,
     CourseAttendance,
@@ -37,9 +37,9 @@ from .models.contract import (
     Side,
     Window,
 )
-from .models.history import CompanyHistory, ParticipantHistory
-from .models.results import Evidence
-from .periods import format_iso_week, week_index, week_monday, week_sunday
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.results import Evidence
+from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
 
 ONE_DAY = timedelta(days=1)
 MAX_CANDIDATES_PER_VERSION = 520

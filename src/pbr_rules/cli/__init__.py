@@ -1,0 +1,5 @@
+"""The ``pbr`` command line: one module per command group, shared helpers in ``common``."""
+
+from pbr_rules.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,7 @@
+"""``python -m pbr_rules.cli``: the same as the ``pbr`` command."""
+
+import sys
+
+from pbr_rules.cli.main import main
+
+sys.exit(main())
