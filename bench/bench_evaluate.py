@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from oracle import oracle_participant  # noqa: E402
-from pbr_rules.evaluation.evaluate import decide, evaluate  # noqa: E402
-from pbr_rules.language.loader import load_cohort, load_contract  # noqa: E402
 from test_engine_vs_oracle import comparable  # noqa: E402
+
+from pbr_rules.evaluation.evaluator import decide, evaluate  # noqa: E402
+from pbr_rules.language.loader import load_cohort, load_contract  # noqa: E402
 
 PAIRS = [
     ("contracts/agreements/101-koebenhavn.yaml", "fixtures/cohorts/koebenhavn-1000.jsonl"),

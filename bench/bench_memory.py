@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from pbr_rules.evaluation.evaluate import decide
+from pbr_rules.evaluation.evaluator import decide
 from pbr_rules.language.loader import load_cohort, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]

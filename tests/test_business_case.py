@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from pbr_rules.finance.business_case import business_case, municipality_case
+from pbr_rules.finance.cases import business_case, municipality_case
 from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.reports.text import to_json

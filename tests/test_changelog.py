@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pbr_rules.lawyers.changelog import check_changelog, load_changelog, payment_fingerprint
 from pbr_rules.cli import main
 from pbr_rules.errors import ContractInvalid
 from pbr_rules.language.loader import load_contract
+from pbr_rules.lawyers.changelog import check_changelog, load_changelog, payment_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT / "contracts"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.cli import main
-from pbr_rules.lawyers.diff import diff_contracts, diff_text
 from pbr_rules.language.loader import load_contract
+from pbr_rules.lawyers.diff import diff_contracts, diff_text
 
 ROOT = Path(__file__).resolve().parents[1]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"

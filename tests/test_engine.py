@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pbr_rules.evaluation import engine
 from pbr_rules.errors import ContractInvalid, EngineFailure
-from pbr_rules.evaluation.evaluate import evaluate, evaluate_cohort
-from pbr_rules.language.loader import load_cohort, load_contract
+from pbr_rules.evaluation import engine
+from pbr_rules.evaluation.evaluator import evaluate, evaluate_cohort
 from pbr_rules.evaluation.registry import load_checked_contract
+from pbr_rules.language.loader import load_cohort, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"
@@ -140,7 +140,7 @@ def _rss_kib() -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_memory_stays_flat_over_many_evaluations(kbh, cohort):
     # 6,000 evaluations here; bench/bench_memory.py prints the 200,000 figure.
-    from pbr_rules.evaluation.evaluate import decide
+    from pbr_rules.evaluation.evaluator import decide
 
     for h in cohort:
         decide(kbh, h)

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-
 from oracle import oracle_company, oracle_participant
-from pbr_rules.evaluation.evaluate import evaluate
+from strategies import company_histories, participant_histories
+from test_oracle_handworked import HANDWORKED_CASES
+
+from pbr_rules.evaluation.evaluator import evaluate
 from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
-from strategies import company_histories, participant_histories
-from test_oracle_handworked import HANDWORKED_CASES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "contracts/agreements").glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))

@@ -30,11 +30,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pbr_rules.errors import InputInvalid
+from pbr_rules.finance.savings import load_benefit_rates
 from pbr_rules.language.loader import load_benefit_codes, load_contract, load_template
 from pbr_rules.models import contract as contract_models
-from pbr_rules.models import vocabulary as vocabulary_models
 from pbr_rules.models import rates as rates_models
-from pbr_rules.finance.savings import load_benefit_rates
+from pbr_rules.models import vocabulary as vocabulary_models
 from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract
 from pbr_rules.models.vocabulary import BenefitCodes
 

@@ -11,9 +11,9 @@ import pytest
 
 from pbr_rules.cli import main
 from pbr_rules.language.loader import load_contract
+from pbr_rules.lawyers.render import measure_sentence, render_contract
 from pbr_rules.models.contract import EmploymentWeeks
 from pbr_rules.money import format_dkk
-from pbr_rules.lawyers.render import measure_sentence, render_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 AGREEMENTS = sorted((ROOT / "contracts" / "agreements").glob("*.yaml"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pbr_rules.finance.business_case import business_case
-from pbr_rules.reports.html import render_report, write_report
+from pbr_rules.finance.cases import business_case
 from pbr_rules.finance.simulation import generate_cohort, load_scenario, simulate, to_histories
+from pbr_rules.reports.html import render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMME = ROOT / "contracts" / "simulation" / "programme.yaml"

@@ -7,13 +7,13 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from test_settlement import COHORT, person
 
 from pbr_rules.errors import HistoryInvalid
 from pbr_rules.finance.discounting import waterfall
 from pbr_rules.language.loader import load_cohort, load_contract
 from pbr_rules.models.history import CompanyHistory
-from pbr_rules.settlement.settle import SettlementInvalid, settle
-from test_settlement import COHORT, person
+from pbr_rules.settlement.settler import SettlementInvalid, settle
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "tests/settlement"
@@ -85,7 +85,7 @@ def test_waterfall_amounts_stay_in_whole_ore_when_the_return_cap_binds():
 
 def test_the_business_case_of_a_successful_cohort_does_not_crash():
     # Twenty successful participants push the investors' return to its cap.
-    from pbr_rules.finance.business_case import municipality_case
+    from pbr_rules.finance.cases import municipality_case
 
     contract = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
     base = load_cohort(ROOT / "fixtures/participants/101/p-101-001.yaml")[0]
@@ -132,7 +132,7 @@ def test_a_cpr_number_used_as_a_key_is_not_echoed_in_the_path(tmp_path):
 def test_a_hire_before_the_participant_enrolled_does_not_pay_the_company():
     # p-a enrols 2019-04-01. The company hires p-a on 2019-03-15 (before) and p-b, who
     # enrols 2019-04-02, on 2019-04-15 (after): only the second hire counts.
-    from pbr_rules.evaluation.evaluate import evaluate_cohort
+    from pbr_rules.evaluation.evaluator import evaluate_cohort
 
     contract = load_contract(HERE / "settle-small.yaml")
     firm = CompanyHistory.model_validate(

@@ -16,9 +16,6 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.errors import ContractInvalid, EvaluationRefused
-from pbr_rules.language.loader import load_benefit_codes, load_contract
-from pbr_rules.models.history import ParticipantHistory
-from pbr_rules.models.rates import BenefitRates
 from pbr_rules.finance.savings import (
     cohort_savings,
     comparison_profile,
@@ -27,6 +24,9 @@ from pbr_rules.finance.savings import (
     rates_for,
     weekly_costs,
 )
+from pbr_rules.language.loader import load_benefit_codes, load_contract
+from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.models.rates import BenefitRates
 from pbr_rules.periods import parse_iso_week
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -40,8 +40,8 @@ import pytest
 from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import Settlement
-from pbr_rules.settlement.settle import SettlementInvalid, settle
 from pbr_rules.reports.text import to_json
+from pbr_rules.settlement.settler import SettlementInvalid, settle
 
 HERE = Path(__file__).resolve().parent / "settlement"
 
@@ -141,8 +141,8 @@ def test_a_previous_settlement_of_another_contract_is_refused(contract):
 
 def test_settling_from_bare_decisions_gives_the_same_settlement(contract):
     # Simulations settle from decide_view (no evidence, no models); it must not change a thing.
-    from pbr_rules.evaluation.evaluate import decide_view, evaluate_cohort
-    from pbr_rules.settlement.settle import settle_results
+    from pbr_rules.evaluation.evaluator import decide_view, evaluate_cohort
+    from pbr_rules.settlement.settler import settle_results
 
     explained = evaluate_cohort(contract, COHORT, date(2019, 7, 31))
     bare = [decide_view(contract, h, date(2019, 7, 7)) for h in COHORT]

@@ -11,8 +11,8 @@ import pytest
 
 from pbr_rules.cli import main as pbr_main
 from pbr_rules.errors import ContractInvalid
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.finance.simulation import generate_cohort, load_scenario, nearest_rank, simulate, summary_of
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.reports.text import to_json
 
 ROOT = Path(__file__).resolve().parents[1]

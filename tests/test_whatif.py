@@ -46,8 +46,8 @@ from pathlib import Path
 
 from pbr_rules.cli import main
 from pbr_rules.language.loader import load_cohort, load_contract
-from pbr_rules.reports.text import what_if_text
 from pbr_rules.lawyers.whatif import what_if
+from pbr_rules.reports.text import what_if_text
 
 ROOT = Path(__file__).resolve().parents[1]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"

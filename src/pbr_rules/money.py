@@ -8,8 +8,8 @@ of money in pbr-rules goes through :func:`round_money` (half-up to whole øre).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 
 MONEY_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
 ORE = Decimal("0.01")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pbr_rules.evaluation.scenarios import load_scenarios, run_scenario
+from pbr_rules.evaluation import load_scenarios, run_scenario
 
 
 def pytest_collect_file(parent, file_path):

@@ -1,4 +1,4 @@
-"""Evaluations through the API are exactly the core's: same JSON as pbr_rules.evaluation.evaluate for the same history."""
+"""Evaluations through the API are exactly the core's: same JSON as pbr_rules.evaluation.evaluator for the same history."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import date
 
 import yaml
 
-from pbr_rules.evaluation.evaluate import evaluate, evaluate_cohort, total_of
+from pbr_rules.evaluation.evaluator import evaluate, evaluate_cohort, total_of
 from pbr_rules.language.loader import history_from_data, load_history
-from pbr_rules.reports.text import to_json
 from pbr_rules.language.yaml_source import Source
+from pbr_rules.reports.text import to_json
 
 from .conftest import FIXTURES, HISTORY
 

@@ -6,16 +6,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from .conftest import HISTORY, assert_error_shape
-
-from pbr_rules.finance.business_case import municipality_case
-from pbr_rules.lawyers.diff import diff_contracts
-from pbr_rules.evaluation.evaluate import evaluate_cohort
+from pbr_rules.evaluation.evaluator import evaluate_cohort
+from pbr_rules.finance.cases import municipality_case
 from pbr_rules.language.loader import load_contract
-from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.lawyers.diff import diff_contracts
 from pbr_rules.lawyers.render import render_contract
-from pbr_rules.settlement.settle import settle_results
+from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.reports.text import to_json
+from pbr_rules.settlement.settler import settle_results
+
+from .conftest import HISTORY, assert_error_shape
 
 ROOT = Path(__file__).resolve().parents[2]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"

@@ -20,10 +20,10 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pbr_rules.language.loader import LoadedContract
-from pbr_rules.evaluation.registry import Registry
 from pbr_rules.api.deps import TokenStoreDep
 from pbr_rules.api.errors import ApiError, hide_cpr
+from pbr_rules.evaluation import Registry
+from pbr_rules.language import LoadedContract
 
 ALL_ROLES = ("fund", "municipality", "auditor")
 READ_ROLES = ALL_ROLES

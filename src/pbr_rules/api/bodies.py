@@ -14,15 +14,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from pydantic import BeforeValidator, Field
 
-from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
-from pbr_rules.language.loader import History, cohort_problems, history_from_data
-from pbr_rules.models.common import ISODate, Strict
-from pbr_rules.models.history import SUBJECT_ID_PATTERN, refuse_cpr
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import Source, format_path, parse_yaml
 from pbr_rules.api.deps import SettingsDep
 from pbr_rules.api.errors import ApiError
 from pbr_rules.api.settings import Settings
+from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
+from pbr_rules.language import History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
+from pbr_rules.models.common import ISODate, Strict
+from pbr_rules.models.history import SUBJECT_ID_PATTERN, refuse_cpr
 
 REQUEST_FILE = "<request>"
 JSON_TYPES = ("application/json",)

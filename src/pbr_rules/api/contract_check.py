@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbr_rules.evaluation.engine import check_limits
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.language.loader import LoadedContract, contract_from_source
-from pbr_rules.language.yaml_source import format_path, parse_yaml
+from pbr_rules.evaluation import check_limits
+from pbr_rules.language import LoadedContract, contract_from_source, format_path, parse_yaml
 
 REQUEST_FILE = "<request>"
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pbr_rules.evaluation.registry import Registry
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
+from pbr_rules.evaluation import Registry
 
 
 def get_settings(request: Request) -> Settings:

@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from pbr_rules.evaluation.registry import Registry
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.middleware import RequestMiddleware
 from pbr_rules.api.routes import contracts, evaluate, health, reports
 from pbr_rules.api.schemas import REQUEST_MODELS
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
+from pbr_rules.evaluation import Registry
 
 API_PREFIX = "/v1"
 

@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pbr_rules.language.loader import LoadedContract
+from pbr_rules.api.examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
+from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import ISODate, Money
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.models.settlement import Settlement
 from pbr_rules.money import money_str
 from pbr_rules.periods import latest_on_or_before
-from pbr_rules.api.examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
 
 
 class Out(BaseModel):

@@ -21,29 +21,16 @@ from pathlib import Path
 
 import yaml
 
+from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, iso_date, write_output
 from pbr_rules.errors import InputInvalid, PbrError
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 class RevisionUnavailable(PbrError):
     """The agreement (or a file it needs) cannot be read at the git revision asked for."""
 
 
-def _date(text: str):
-    from pbr_rules.cli.main import _date as parse
-
-    return parse(text)
-
-
-def _write(text: str, output: str | None) -> None:
-    from pbr_rules.cli.main import _write as write
-
-    write(text, output)
-
-
 def _load(path: str, label: str):
-    from pbr_rules.language.loader import load_contract
+    from pbr_rules.language import load_contract
 
     try:
         return load_contract(path)
@@ -123,20 +110,20 @@ def _extract(tar_bytes: bytes, dest: Path) -> None:
 
 
 def cmd_render(args) -> int:
-    from pbr_rules.lawyers.render import render_contract
+    from pbr_rules.lawyers import render_contract
 
     try:
         loaded = _load(args.contract, "the contract")
     except _Bad as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    _write(render_contract(loaded, args.format), args.output)
+    write_output(render_contract(loaded, args.format), args.output)
     return EXIT_OK
 
 
 def cmd_diff(args) -> int:
-    from pbr_rules.lawyers.diff import diff_contracts, diff_text
-    from pbr_rules.reports.text import to_json
+    from pbr_rules.lawyers import diff_contracts, diff_text
+    from pbr_rules.reports import to_json
 
     if (args.new is None) == (args.rev is None):
         print("give two agreement files (pbr diff OLD NEW), or one file and a git revision (pbr diff FILE --rev REV)", file=sys.stderr)
@@ -159,8 +146,8 @@ def cmd_diff(args) -> int:
         d = diff_contracts(old, new)
         w = None
         if args.cohort:
-            from pbr_rules.language.loader import load_cohort
-            from pbr_rules.lawyers.whatif import what_if
+            from pbr_rules.language import load_cohort
+            from pbr_rules.lawyers import what_if
 
             try:
                 histories = load_cohort(args.cohort, frozenset(new.codes.codes))
@@ -176,16 +163,16 @@ def cmd_diff(args) -> int:
     else:
         text = diff_text(d)
         if w is not None:
-            from pbr_rules.reports.text import what_if_text
+            from pbr_rules.reports import what_if_text
 
             text += "\n" + what_if_text(w)
-    _write(text, args.output)
+    write_output(text, args.output)
     return EXIT_PROBLEMS if d.affects_payments else EXIT_OK
 
 
 def cmd_changelog_check(args) -> int:
-    from pbr_rules.lawyers.changelog import CHANGELOG_NAME, agreement_files, check_changelog, entry_stub
-    from pbr_rules.language.loader import load_contract
+    from pbr_rules.language import load_contract
+    from pbr_rules.lawyers import CHANGELOG_NAME, agreement_files, check_changelog, entry_stub
 
     folder = Path(args.contracts)
     if not folder.is_dir():
@@ -214,7 +201,7 @@ def cmd_changelog_check(args) -> int:
 
 
 def cmd_changelog_fingerprint(args) -> int:
-    from pbr_rules.lawyers.changelog import payment_fingerprint
+    from pbr_rules.lawyers import payment_fingerprint
 
     try:
         loaded = _load(args.contract, "the contract")
@@ -242,7 +229,7 @@ def add_commands(sub) -> None:
     d.add_argument("--rev", help="compare FILE as it was at this git revision (e.g. HEAD, main, a tag) with the working file")
     d.add_argument("--format", choices=["text", "json"], default="text")
     d.add_argument("--cohort", help="also evaluate this cohort under both versions and report the change in payments")
-    d.add_argument("--as-of", type=_date, help="with --cohort: evaluate as of this date (default: each history's extraction date)")
+    d.add_argument("--as-of", type=iso_date, help="with --cohort: evaluate as of this date (default: each history's extraction date)")
     d.add_argument("-o", "--output", help="write to this file instead of standard output")
     d.set_defaults(func=cmd_diff)
 

@@ -6,7 +6,7 @@ import copy
 import os
 import sys
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE
 
 DEV_WARNING = """\
 WARNING: no tokens file was found, so a DEVELOPMENT token (role fund: full access) was made
@@ -44,10 +44,10 @@ def _port_in_use(host: str, port: int) -> str | None:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from pbr_rules.errors import InputInvalid
-    from pbr_rules.evaluation.registry import Registry
     from pbr_rules.api.settings import Settings, SettingsInvalid
     from pbr_rules.api.tokens import TokenFileInvalid, create_token, read_tokens
+    from pbr_rules.errors import InputInvalid
+    from pbr_rules.evaluation import Registry
 
     overrides = {
         "host": args.host,

@@ -1,4 +1,4 @@
-"""The ``pbr simulate`` command (registered by cli.py): parse, call ``simulation.simulate``, format."""
+"""The ``pbr simulate`` command: parse, call ``simulation.simulate``, format."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import io
 import os
 
+from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, write_output
 from pbr_rules.models.simulation import SimulationResult
 from pbr_rules.money import format_dkk
 
@@ -30,9 +31,8 @@ def add_commands(sub) -> None:
 def cmd_simulate(args) -> int:
     import sys
 
-    from pbr_rules.cli.main import EXIT_OK, EXIT_USAGE, _write
-    from pbr_rules.finance.simulation import load_scenario, simulate
-    from pbr_rules.reports.text import Progress, to_json
+    from pbr_rules.finance import load_scenario, simulate
+    from pbr_rules.reports import Progress, to_json
 
     if args.runs < 1 or args.workers < 1:
         print("--runs and --workers must be at least 1", file=sys.stderr)
@@ -40,7 +40,7 @@ def cmd_simulate(args) -> int:
     scenario = load_scenario(args.scenario)
     result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
     text = {"json": to_json, "csv": simulation_csv, "table": simulation_text}[args.format](result)
-    _write(text, args.output)
+    write_output(text, args.output)
     return EXIT_OK
 
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import durable_rules_engine as _dre
 
 from pbr_rules.errors import EngineFailure
-from pbr_rules.language.loader import LoadedContract
 from pbr_rules.evaluation.measures import plan_for, threshold
+from pbr_rules.language import LoadedContract
 
 MAX_MILESTONE_RULES = 400  # 512+ rules testing one property made post() spin forever
 MAX_RULES_PER_FACT = 64

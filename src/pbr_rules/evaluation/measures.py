@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Callable
 
-from pbr_rules.language.loader import LoadedContract
+from pbr_rules.language import LoadedContract
 from pbr_rules.models.contract import (
     AcceleratorPhase,
     CompanyHire,

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
-from pbr_rules.evaluation.evaluate import evaluate
-from pbr_rules.language.loader import LoadedContract, history_from_data, load_contract
+from pbr_rules.evaluation.evaluator import evaluate
+from pbr_rules.language import LoadedContract, Source, history_from_data, load_contract, load_yaml_file, validate_model
 from pbr_rules.models.scenario import Scenario, ScenarioFile
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import Source, load_yaml_file
 
 
 @dataclass

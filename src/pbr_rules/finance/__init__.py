@@ -1,0 +1,9 @@
+"""Municipal finance: savings under the refund staircase, the business case, discounting
+(NPV, IRR, break-even, the investor waterfall) and the Monte Carlo simulation.
+"""
+
+from pbr_rules.finance.cases import business_case, municipality_case
+from pbr_rules.finance.savings import load_benefit_rates
+from pbr_rules.finance.simulation import load_scenario, simulate
+
+__all__ = ["business_case", "load_benefit_rates", "load_scenario", "municipality_case", "simulate"]

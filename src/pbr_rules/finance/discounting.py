@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
 from decimal import Context, Decimal, localcontext
+from functools import lru_cache
 
 from pbr_rules.money import ZERO, round_money
 

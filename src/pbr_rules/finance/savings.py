@@ -18,23 +18,21 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, EvaluationRefused
-from pbr_rules.language.loader import LoadedContract, require_kind
+from pbr_rules.language import LoadedContract, Source, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.common import ISODate, Money, Share, Strict, in_force
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.rates import BenefitRates, Rate
 from pbr_rules.money import MONEY_CONTEXT, round_money
 from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file
 
 WEEKS_PER_YEAR = Decimal(52)
 MONTHS_PER_YEAR = Decimal(12)

@@ -26,10 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from pbr_rules.finance.business_case import municipality_case
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.evaluation.evaluate import decide_view
-from pbr_rules.language.loader import LoadedContract, canonical_json, require_kind
+from pbr_rules.evaluation import decide_view
+from pbr_rules.finance.cases import municipality_case
+from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.contract import TargetGroup
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.simulation import (
@@ -47,8 +47,6 @@ from pbr_rules.models.simulation import (
     Uniform,
 )
 from pbr_rules.money import ZERO, round_money
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import format_path, load_yaml_file
 
 WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
 CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
@@ -91,7 +89,7 @@ class LoadedScenario:
 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Load a scenario file and the agreements it names; every problem at once, with file:line:col."""
-    from pbr_rules.evaluation.registry import load_checked_contract
+    from pbr_rules.evaluation import load_checked_contract
 
     path = Path(path)
     source = load_yaml_file(path)

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from difflib import get_close_matches
 
-from pbr_rules.models.contract import COMPANY_MEASURES, CITIZEN_MEASURES, Contract, PartyRole, Side, TargetGroup
+from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
 
 Problem = tuple[tuple, str, str]
 

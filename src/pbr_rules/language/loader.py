@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbr_rules.language.checks import check_contract
 from pbr_rules.errors import ContractInvalid, Diagnostic, HistoryInvalid, InputInvalid
+from pbr_rules.language.checks import check_contract
+from pbr_rules.language.validation import validate_model
+from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.vocabulary import BenefitCodes
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 
 FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog", "simulation")
 

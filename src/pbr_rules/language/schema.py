@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.models.scenario import ScenarioFile
-from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.simulation import Scenario
 from pbr_rules.models.vocabulary import BenefitCodes
 

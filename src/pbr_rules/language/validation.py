@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pbr_rules.errors import Diagnostic, InputInvalid
-from pbr_rules.models.common import ALLOWED_KEYS_CONTEXT
 from pbr_rules.language.yaml_source import Source, format_path
+from pbr_rules.models.common import ALLOWED_KEYS_CONTEXT
 
 MONEY_KEYS = {"reference"}
 

@@ -281,3 +281,17 @@ def format_path(path: Path_) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def find_yaml(paths: list[str | Path]) -> list[Path]:
+    """The YAML files of the given files and folders (folders walked recursively, in sorted order)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*") if x.suffix in YAML_SUFFIXES and x.is_file()))
+        else:
+            out.append(p)
+    return out

@@ -24,10 +24,16 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, InputInvalid
-from pbr_rules.language.loader import LoadedContract, canonical_json, file_kind, load_contract, require_kind
+from pbr_rules.language import (
+    LoadedContract,
+    canonical_json,
+    file_kind,
+    load_contract,
+    load_yaml_file,
+    require_kind,
+    validate_model,
+)
 from pbr_rules.models.common import Identifier, ISODate, Reference, Strict
-from pbr_rules.language.validation import validate_model
-from pbr_rules.language.yaml_source import load_yaml_file
 
 CHANGELOG_NAME = "CHANGELOG.yaml"
 _WORDING_KEYS = frozenset({"description", "documentation", "reference"})

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pbr_rules.language.loader import LoadedContract
+from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import DatedEntry, ISODate, Strict
 from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
 from pbr_rules.money import format_dkk, money_str

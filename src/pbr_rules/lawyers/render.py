@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pbr_rules.language import LoadedContract
 from pbr_rules.lawyers.diff import definition_changes, group_label
-from pbr_rules.language.loader import LoadedContract
 from pbr_rules.models.common import DatedEntry
 from pbr_rules.models.contract import (
     TARGET_GROUP_NAMES_DA,

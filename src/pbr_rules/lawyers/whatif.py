@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from pbr_rules.evaluation.evaluate import evaluate_cohort
-from pbr_rules.language.loader import History, LoadedContract
+from pbr_rules.evaluation import evaluate_cohort
+from pbr_rules.language import History, LoadedContract
 from pbr_rules.models.common import ISODate, Money, Strict
 from pbr_rules.models.results import EvaluationResult, Payment
 from pbr_rules.money import ZERO

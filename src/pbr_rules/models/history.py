@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from pbr_rules.periods import format_iso_week, parse_week_range, week_index
 from pbr_rules.models.common import ISODate, Money, Strict
 from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
+from pbr_rules.periods import format_iso_week, parse_week_range, week_index
 
 _CPR_SHAPE = re.compile(r"^\s*\d{6}[-\s]?\d{4}\s*$")
 

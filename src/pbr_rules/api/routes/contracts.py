@@ -9,9 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from pbr_rules.errors import ContractInvalid, InputInvalid
-from pbr_rules.language.loader import LoadedContract
-from pbr_rules.periods import MAX_YEAR, MIN_YEAR
 from pbr_rules.api.auth import Reader, contract_for
 from pbr_rules.api.bodies import RawBody, contract_text
 from pbr_rules.api.contract_check import check_posted_contract
@@ -28,6 +25,9 @@ from pbr_rules.api.schemas import (
     responses,
     summary,
 )
+from pbr_rules.errors import ContractInvalid, InputInvalid
+from pbr_rules.language import LoadedContract
+from pbr_rules.periods import MAX_YEAR, MIN_YEAR
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
 

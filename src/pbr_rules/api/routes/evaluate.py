@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from pbr_rules.evaluation.evaluate import evaluate, evaluate_cohort, total_of
-from pbr_rules.models.results import EvaluationResult
-from pbr_rules.money import money_str
-from pbr_rules.reports.text import to_json
 from pbr_rules.api.bodies import EvaluateSource, parse_cohort, parse_evaluate
 from pbr_rules.api.deps import SettingsDep
 from pbr_rules.api.examples import EXAMPLE_RESULT
-from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
 from pbr_rules.api.routes.contracts import ReadableContract
+from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
+from pbr_rules.evaluation import evaluate, evaluate_cohort, total_of
+from pbr_rules.models.results import EvaluationResult
+from pbr_rules.money import money_str
+from pbr_rules.reports import to_json
 
 router = APIRouter(prefix="/contracts", tags=["evaluations"])
 

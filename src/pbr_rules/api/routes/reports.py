@@ -14,28 +14,24 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import Field, ValidationError
 
-from pbr_rules.finance.business_case import municipality_case
-from pbr_rules.lawyers.diff import diff_contracts
-from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid
-from pbr_rules.evaluation.evaluate import evaluate_cohort
-from pbr_rules.language.loader import LoadedContract
-from pbr_rules.models.business_case import MunicipalityCase
-from pbr_rules.models.common import ISODate, Strict
-from pbr_rules.models.settlement import Settlement
-from pbr_rules.lawyers.render import render_contract
-from pbr_rules.settlement.settle import settle_results
-from pbr_rules.finance.simulation import load_scenario, simulate
-from pbr_rules.models.simulation import SimulationResult
-from pbr_rules.reports.text import to_json
-from pbr_rules.language.validation import diagnostics_from, validate_model
-from pbr_rules.language.yaml_source import Source
 from pbr_rules.api.auth import Principal, contract_for, require_role
 from pbr_rules.api.bodies import EvaluateSource, RawBody, contract_text, parse_cohort
 from pbr_rules.api.contract_check import check_posted_contract
 from pbr_rules.api.deps import RegistryDep, SettingsDep
 from pbr_rules.api.errors import ApiError, diagnostics_to_errors
-from pbr_rules.api.schemas import SimulateRequest, request_body, responses
 from pbr_rules.api.routes.contracts import ContractId, ReadableContract
+from pbr_rules.api.schemas import SimulateRequest, request_body, responses
+from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid
+from pbr_rules.evaluation import evaluate_cohort
+from pbr_rules.finance import load_scenario, municipality_case, simulate
+from pbr_rules.language import LoadedContract, Source, diagnostics_from, validate_model
+from pbr_rules.lawyers import diff_contracts, render_contract
+from pbr_rules.models.business_case import MunicipalityCase
+from pbr_rules.models.common import ISODate, Strict
+from pbr_rules.models.settlement import Settlement
+from pbr_rules.models.simulation import SimulationResult
+from pbr_rules.reports import to_json
+from pbr_rules.settlement import settle_results
 
 router = APIRouter(prefix="/contracts", tags=["settlement and business case"])
 

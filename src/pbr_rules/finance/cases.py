@@ -16,18 +16,27 @@ from datetime import date
 from decimal import Decimal
 
 from pbr_rules.errors import EvaluationRefused
-from pbr_rules.evaluation.evaluate import evaluate_cohort
-from pbr_rules.finance.discounting import Flow, break_even_month, cumulative, instalments, irr, months_between, month_of, npv, waterfall
-from pbr_rules.language.loader import History, LoadedContract, canonical_json
+from pbr_rules.evaluation import evaluate_cohort
+from pbr_rules.finance.discounting import (
+    Flow,
+    break_even_month,
+    cumulative,
+    instalments,
+    irr,
+    month_of,
+    months_between,
+    npv,
+    waterfall,
+)
+from pbr_rules.finance.savings import cohort_savings, rates_for
+from pbr_rules.language import History, LoadedContract, canonical_json
 from pbr_rules.models.business_case import BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase
 from pbr_rules.models.common import in_force
 from pbr_rules.models.contract import PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import PartyAmount, Settlement
 from pbr_rules.money import ZERO, format_dkk, money_str, round_money
-from pbr_rules.finance.savings import cohort_savings, rates_for
-from pbr_rules.settlement.settle import admitted_subjects, settle_results
-
+from pbr_rules.settlement import admitted_subjects, settle_results
 
 _RATES_HASH: dict[int, tuple[object, str]] = {}
 

@@ -25,8 +25,8 @@ from decimal import Decimal, localcontext
 from typing import Callable, Iterable, Literal
 
 from pbr_rules.errors import Diagnostic, InputInvalid
-from pbr_rules.evaluation.evaluate import DecisionView, evaluate_cohort
-from pbr_rules.language.loader import History, LoadedContract
+from pbr_rules.evaluation import DecisionView, evaluate_cohort
+from pbr_rules.language import History, LoadedContract
 from pbr_rules.models.common import in_force
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.results import ContractRef, EvaluationResult, TariffApplied

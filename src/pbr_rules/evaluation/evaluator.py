@@ -18,10 +18,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
-from pbr_rules.evaluation.engine import compile_contract
 from pbr_rules.errors import Diagnostic, EvaluationRefused, HistoryInvalid
-from pbr_rules.language.loader import History, LoadedContract, load_contract
+from pbr_rules.evaluation.engine import compile_contract
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
+from pbr_rules.language import History, LoadedContract, format_path, load_contract
 from pbr_rules.models.contract import Side
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import (
@@ -39,7 +39,7 @@ from pbr_rules.models.results import (
 )
 from pbr_rules.money import ZERO, round_money, split_by_shares
 from pbr_rules.periods import add_days, latest_on_or_before
-from pbr_rules.language.yaml_source import format_path
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentDecision:

@@ -1,0 +1,77 @@
+"""``pbr business-case``: per municipality and for the programme, costs, payments, savings and the investor view."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, iso_date, write_output
+
+
+def add_commands(sub) -> None:
+    """Register ``business-case``."""
+    b = sub.add_parser("business-case", help="per municipality: course costs, outcome payments, savings, net result, break-even, NPV")
+    who = b.add_mutually_exclusive_group()
+    who.add_argument("--contracts", default="contracts", help="a folder of agreements (default: contracts/)")
+    who.add_argument("--contract", nargs="+", help="particular agreement files")
+    b.add_argument("--cohort", required=True, nargs="+", help="participant and company histories (matched to agreements by municipality code)")
+    b.add_argument("--comparison", nargs="+", help="comparison-group histories, for a counterfactual 'comparison_group'")
+    b.add_argument("--as-of", type=iso_date, required=True)
+    b.add_argument("--discount-rate", default="0.04", help="annual discount rate for the NPV (default 0.04)")
+    b.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    b.add_argument("--html", help="also write a self-contained HTML report with charts to this file")
+    b.add_argument("--scenario", default="contracts/simulation/programme.yaml", help="simulation scenario for the report's distribution of net results")
+    b.add_argument("--runs", type=int, default=200, help="Monte Carlo runs for the HTML report (0: none)")
+    b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    b.add_argument("-o", "--output", help="write to this file instead of standard output")
+    b.set_defaults(func=cmd_business_case)
+
+
+def _agreements(folder: str):
+    from pbr_rules.evaluation import load_checked_contract
+    from pbr_rules.language import find_yaml, load_yaml_file
+
+    out = []
+    for f in find_yaml([folder]):
+        data = load_yaml_file(f).data
+        if isinstance(data, dict) and data.get("kind") == "agreement":
+            out.append(load_checked_contract(f))
+    return out
+
+
+def cmd_business_case(args) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from pbr_rules.evaluation import load_checked_contract
+    from pbr_rules.finance import business_case
+    from pbr_rules.language import load_cohorts
+    from pbr_rules.reports import Progress, business_case_csv, business_case_text, to_json
+
+    try:
+        rate = Decimal(args.discount_rate)
+        if not Decimal("-0.5") < rate < Decimal("1"):
+            raise InvalidOperation
+    except InvalidOperation:
+        print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
+        return EXIT_USAGE
+    contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
+    histories = load_cohorts(args.cohort)
+    comparison = load_cohorts(args.comparison) if args.comparison else None
+    report = business_case(
+        contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers, on_progress=Progress("municipalities")
+    )
+    text = {"json": to_json, "csv": business_case_csv, "table": business_case_text}[args.format](report)
+    write_output(text, args.output)
+    if args.html:
+        from pbr_rules.finance import load_scenario, simulate
+        from pbr_rules.reports import write_report
+
+        simulation = None
+        if args.runs:
+            scenario = load_scenario(args.scenario)
+            simulation = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
+        write_report(report, simulation, Path(args.html))
+        print(f"wrote {args.html}", file=sys.stderr)
+    return EXIT_OK
