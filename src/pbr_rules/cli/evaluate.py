@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, iso_date, write_output
+from pbr_rules.cli.ledger import add_database_option, open_ledger
 from pbr_rules.errors import InputInvalid
 
 
@@ -22,6 +23,8 @@ def add_commands(sub) -> None:
     e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met")
     e.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for a cohort (default: one per core)")
     e.add_argument("-o", "--output", help="write to this file instead of standard output")
+    e.add_argument("--no-log", action="store_true", help="do not keep this evaluation in the ledger's decision log (for what-if runs)")
+    add_database_option(e)
     e.set_defaults(func=cmd_evaluate)
 
     st = sub.add_parser("settle", help="settle a cohort: cohort caps, tiers, payment schedule, claw-backs")
@@ -29,10 +32,12 @@ def add_commands(sub) -> None:
     st.add_argument("--cohort", required=True, nargs="+", help="participant and company histories: JSON Lines, CSV, YAML list or folders")
     st.add_argument("--as-of", type=iso_date, required=True, help="settle as of this date")
     st.add_argument("--period", choices=["month", "quarter"], default="month", help="schedule by month or quarter of the due date")
-    st.add_argument("--previous", help="an earlier settlement (its JSON): list only what changed since, with claw-backs")
+    st.add_argument("--dry-run", action="store_true", help="compute the settlement against the ledger's latest run without recording it")
+    st.add_argument("--previous", help="with --dry-run only: compare with this settlement JSON instead of the ledger's latest run")
     st.add_argument("--format", choices=["table", "json", "csv"], default="table")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
+    add_database_option(st)
     st.set_defaults(func=cmd_settle)
 
 
@@ -48,10 +53,15 @@ def cmd_evaluate(args) -> int:
         return EXIT_USAGE
     codes = frozenset(loaded.codes.codes)
     if args.history:
-        results = [evaluate(loaded, load_history(args.history, codes), args.as_of)]
+        histories = [load_history(args.history, codes)]
+        results = [evaluate(loaded, histories[0], args.as_of)]
     else:
         histories = load_cohorts(args.cohort, codes)
         results = evaluate_cohort(loaded, histories, args.as_of, workers=args.workers, on_progress=Progress("evaluating"))
+    if not args.no_log:
+        from pbr_rules.ledger import cli_actor
+
+        open_ledger(args).log_decisions(loaded, histories, results, args.as_of, cli_actor())
     if args.format == "json":
         text = to_json(results[0] if args.history else results)
     elif args.format == "csv":
@@ -71,22 +81,42 @@ def cmd_evaluate(args) -> int:
 def cmd_settle(args) -> int:
     from pbr_rules.evaluation import load_checked_contract
     from pbr_rules.language import load_cohorts
+    from pbr_rules.ledger import cli_actor
     from pbr_rules.models.settlement import Settlement
-    from pbr_rules.reports import Progress, settlement_csv, settlement_text, to_json
+    from pbr_rules.reports import Progress, run_text, settlement_csv, settlement_text, to_json
     from pbr_rules.settlement import settle
 
+    if args.previous and not args.dry_run:
+        print(
+            "--previous is only for --dry-run: a recorded settlement is always compared with the ledger's latest run "
+            "of the contract, which the ledger finds itself",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
     histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
-    previous = None
+    recorded = None
     if args.previous:
         try:
             previous = Settlement.model_validate_json(Path(args.previous).read_text(encoding="utf-8"))
         except ValueError as exc:
             print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
-    result = settle(
-        loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, on_progress=Progress("evaluating")
-    )
+        result = settle(
+            loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, on_progress=Progress("evaluating")
+        )
+    elif args.dry_run:
+        result = open_ledger(args).preview(loaded, histories, args.as_of, period=args.period, workers=args.workers, on_progress=Progress("evaluating"))
+    else:
+        recorded = open_ledger(args).settle(
+            loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers,
+            on_progress=Progress("evaluating"), on_recording=Progress("recording"),
+        )
+        result = recorded.settlement
     text = {"json": to_json, "csv": settlement_csv, "table": settlement_text}[args.format](result)
     write_output(text, args.output)
+    if recorded is not None:
+        print(run_text(recorded.run, recorded.claims_new, recorded.claims_changed, recorded.not_proposed).rstrip("\n"), file=sys.stderr)
+    else:
+        print("dry run: nothing was recorded in the ledger", file=sys.stderr)
     return EXIT_OK

@@ -11,15 +11,16 @@ import argparse
 import os
 import sys
 
-from pbr_rules.cli import business_case, contracts, evaluate, lawyers, serve, simulation
-from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+from pbr_rules.cli import business_case, contracts, evaluate, lawyers, ledger, serve, simulation
+from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
+from pbr_rules.ledger import TransitionRefused
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pbr", description="Payment-by-Results agreements as code.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (contracts, evaluate, business_case, lawyers, simulation, serve):
+    for group in (contracts, evaluate, business_case, lawyers, simulation, ledger, serve):
         group.add_commands(sub)
     return p
 
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputInvalid as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except TransitionRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
     except EngineFailure as exc:
         print(f"engine failure (nothing was decided): {exc}", file=sys.stderr)
         return EXIT_INTERNAL

@@ -1,7 +1,16 @@
-"""Formatting for people and files: text tables, CSV, JSON and the self-contained HTML report.
-"""
+"""Formatting for people and files: text tables, CSV, JSON, the ledger's exports and the self-contained HTML report."""
 
 from pbr_rules.reports.html import write_report
+from pbr_rules.reports.ledger import (
+    claim_text,
+    claims_text,
+    export_csv,
+    export_json,
+    export_xlsx,
+    run_text,
+    runs_text,
+    verify_text,
+)
 from pbr_rules.reports.text import (
     Progress,
     business_case_csv,
@@ -10,8 +19,29 @@ from pbr_rules.reports.text import (
     result_text,
     settlement_csv,
     settlement_text,
+    table,
     to_json,
     what_if_text,
 )
 
-__all__ = ["Progress", "business_case_csv", "business_case_text", "payments_csv", "result_text", "settlement_csv", "settlement_text", "to_json", "what_if_text", "write_report"]
+__all__ = [
+    "Progress",
+    "business_case_csv",
+    "business_case_text",
+    "claim_text",
+    "claims_text",
+    "export_csv",
+    "export_json",
+    "export_xlsx",
+    "payments_csv",
+    "result_text",
+    "run_text",
+    "runs_text",
+    "settlement_csv",
+    "settlement_text",
+    "table",
+    "to_json",
+    "verify_text",
+    "what_if_text",
+    "write_report",
+]

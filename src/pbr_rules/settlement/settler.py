@@ -75,9 +75,12 @@ def settle_results(
     period: Period = "month",
     previous: Settlement | None = None,
     with_changes: bool = True,
+    not_proposed: frozenset[str] = frozenset(),
 ) -> Settlement:
     """Settle already-evaluated results. ``with_changes=False`` leaves the changes and the
-    schedule empty (the business case needs only the lines and totals)."""
+    schedule empty (the business case needs only the lines and totals). Payment ids in
+    ``not_proposed`` (claims the ledger holds as rejected) keep their lines but are never
+    listed as changes, so nothing is proposed as due for them."""
     c = loaded.contract
     if previous is not None:
         _check_previous(loaded, previous, as_of, results)
@@ -178,7 +181,7 @@ def settle_results(
         refused += gross - amount
         lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
 
-    changes = _changes(lines, previous, as_of, period) if with_changes else []
+    changes = [ch for ch in _changes(lines, previous, as_of, period) if ch.payment_id not in not_proposed] if with_changes else []
     return Settlement(
         contract=_contract_ref(loaded),
         as_of=as_of,

@@ -1,0 +1,144 @@
+"""The ledger for people and files: claim and run tables, a claim's history, exports (CSV, JSON, xlsx).
+
+Exports are deterministic for the same ledger contents: rows in id order, amounts as
+Decimal strings in CSV and JSON, as numbers (with two decimals shown) in xlsx, dates as
+dates in xlsx.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from pbr_rules.money import format_dkk
+from pbr_rules.reports.text import table
+
+
+def claims_text(claims: list, *, limit_hit: bool = False) -> str:
+    if not claims:
+        return "No claims match.\n"
+    rows = [
+        [c.payment_id, c.state + (" (disputed)" if c.disputed else ""), f"{c.settled:,.2f}", f"{c.paid:,.2f}", f"{c.recovered:,.2f}", f"{c.outstanding:,.2f}"]
+        for c in claims
+    ]
+    out = table(rows, ["claim (payment id)", "state", "settled", "paid", "recovered", "outstanding"])
+    by_state: dict[str, int] = {}
+    for c in claims:
+        by_state[c.state] = by_state.get(c.state, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items()))
+    outstanding = sum((c.outstanding for c in claims if c.state != "rejected"), Decimal(0))
+    tail = f"{len(claims)} claims: {summary}; outstanding {format_dkk(outstanding)}"
+    if limit_hit:
+        tail += " (more claims exist: use --limit and --offset, or 'pbr ledger export')"
+    return out + "\n\n" + tail + "\n"
+
+
+def claim_text(c) -> str:
+    out = [
+        f"Claim {c.payment_id}",
+        f"  contract {c.contract_id} (municipality {c.municipality}), {c.subject_kind} {c.subject}, milestone {c.milestone} #{c.occurrence}",
+        f"  payee {c.payee}; clause {c.reference}; first settled in run {c.first_run_id}",
+        f"  state {c.state}{' (DISPUTED)' if c.disputed else ''}; settled {format_dkk(c.settled)}, paid {format_dkk(c.paid)}, "
+        f"recovered {format_dkk(c.recovered)}, outstanding {format_dkk(c.outstanding)}",
+        "",
+    ]
+    rows = [[str(e.n), e.at, e.actor, e.action, f"{e.from_state or '-'} -> {e.to_state}" + (" (disputed)" if e.disputed else ""), f"{e.amount:,.2f}", e.reason] for e in c.events]
+    out.append(table(rows, ["#", "at", "actor", "action", "state", "amount", "reason"]))
+    return "\n".join(out) + "\n"
+
+
+def runs_text(runs: list) -> str:
+    if not runs:
+        return "No settlement runs recorded.\n"
+    rows = [[str(r.id), r.contract_id, str(r.seq), str(r.parent_id or "-"), r.as_of.isoformat(), r.at, r.actor, str(r.lines_count), f"{r.total:,.2f}", f"{r.due_now:,.2f}"] for r in runs]
+    return table(rows, ["run", "contract", "#", "parent", "as of", "recorded at", "by", "lines", "settled to date", "due now"]) + "\n"
+
+
+def run_text(r, claims_new: int | None = None, claims_changed: int | None = None, not_proposed: tuple[str, ...] = ()) -> str:
+    out = [
+        f"Run {r.id}: {r.contract_id} settlement #{r.seq} as of {r.as_of} (parent run {r.parent_id or 'none: the first'})",
+        f"  recorded {r.at} by {r.actor}; contract content {r.contract_hash[:12]}; {r.lines_count} lines",
+        f"  settled to date {format_dkk(r.total)}; due now {format_dkk(r.due_now)}; not paid because of cohort terms {format_dkk(r.refused)}",
+    ]
+    if claims_new is not None:
+        out.append(f"  claims: {claims_new} new, {claims_changed} changed")
+    if not_proposed:
+        out.append(f"  {len(not_proposed)} rejected claims not proposed again (reinstate them to pay): {', '.join(not_proposed[:5])}{' ...' if len(not_proposed) > 5 else ''}")
+    return "\n".join(out) + "\n"
+
+
+def verify_text(report, url: str) -> str:
+    if report.ok:
+        return f"ledger {url}: {report.events} events, chain intact; head {report.head}\n"
+    return f"ledger {url}: BROKEN at event {report.broken_seq}: {report.broken}\n"
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+def _cell_text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, date):
+        return v.isoformat()
+    return "" if v is None else str(v)
+
+
+def export_csv(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([_cell_text(v) for v in r])
+    return buf.getvalue()
+
+
+def export_json(tables: dict[str, tuple[list[str], list[list]]]) -> str:
+    def value(v):
+        if isinstance(v, Decimal):
+            return str(v)
+        if isinstance(v, date):
+            return v.isoformat()
+        return v
+
+    data = {name: [dict(zip(header, map(value, r))) for r in rows] for name, (header, rows) in tables.items()}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+MONEY_COLUMNS = {"settled", "paid", "recovered", "outstanding", "total", "due_now", "refused", "amount"}
+
+
+def export_xlsx(tables: dict[str, tuple[list[str], list[list]]], path: str | Path) -> None:
+    """One sheet per table, a frozen bold header, numbers as numbers and dates as dates; written atomically."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, (header, rows) in tables.items():
+        ws = wb.create_sheet(title=name[:31])
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+        money_cols = [i for i, h in enumerate(header) if h in MONEY_COLUMNS]
+        date_cols = [i for i, h in enumerate(header) if h == "as_of"]
+        for r in rows:
+            ws.append([float(v) if isinstance(v, Decimal) else v for v in r])
+        for i in money_cols:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                cell.number_format = "#,##0.00"
+        for i in date_cols:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                cell.number_format = "yyyy-mm-dd"
+        for i, h in enumerate(header):
+            width = max([len(h)] + [len(_cell_text(r[i])) for r in rows[:200]])
+            ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = min(60, width + 2)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    tmp.replace(path)
