@@ -49,8 +49,8 @@ def make_settings(tokens: dict, **overrides) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(tokens):
-    return create_app(make_settings(tokens))
+def app(tokens, tmp_path_factory):
+    return create_app(make_settings(tokens, database=str(tmp_path_factory.mktemp("ledger") / "api.db")))
 
 
 @pytest.fixture(scope="session")

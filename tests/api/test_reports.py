@@ -36,12 +36,16 @@ def test_settle_answers_as_the_core_does(client, fund):
     assert resp.json()["total"] != "0.00"
 
 
-def test_a_previous_settlement_gives_only_the_changes(client, fund):
+def test_a_caller_can_no_longer_supply_the_previous_settlement(client, fund):
+    # the ledger finds the latest run itself: a forged or emptied 'previous' has nothing to act on
     first = client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-06-30"}, headers=fund).json()
-    again = client.post(
-        "/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-07-31", "previous": first}, headers=fund
-    ).json()
-    assert again["changes"] == [] and again["due_now"] == "0.00"
+    emptied = {**first, "lines": [], "changes": []}
+    resp = client.post(
+        "/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-07-31", "previous": emptied}, headers=fund
+    )
+    body = assert_error_shape(resp, 422)
+    assert [e["path"] for e in body["error"]["errors"]] == ["previous"]
+    assert "latest run" in body["error"]["errors"][0]["message"]
 
 
 def test_auditors_may_not_settle_and_other_municipalities_get_403(client, auditor, m751):

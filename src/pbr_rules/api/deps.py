@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routes: settings, the registry, the token store."""
+"""Typed dependencies shared by the routes: settings, the registry, the token store, the ledger."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
+from pbr_rules.ledger import Ledger
 
 
 def get_settings(request: Request) -> Settings:
@@ -26,3 +27,10 @@ def get_token_store(request: Request) -> TokenStore:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
+
+
+def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]

@@ -7,6 +7,9 @@ The shape::
 - ``InputInvalid`` (a contract or history that fails validation) -> 422, one entry per
   diagnostic (file, line, col, path, message, hint);
 - ``EvaluationRefused`` -> 422; ``EngineFailure`` -> 500 (never the caller's fault);
+- the ledger's refusals: an unknown claim or run 404; a claim transition not allowed from
+  its state, a reused Idempotency-Key with another request, a cohort that cannot be
+  settled against the latest run 409; a missing reason 422; the database unreachable 503;
 - FastAPI's request validation errors -> 422 *without* the ``input`` pydantic adds (a
   rejected value may be personal data, e.g. a CPR number), and with anything shaped like
   a CPR number in a message masked;
@@ -17,6 +20,7 @@ Anything else is a bug: the request middleware answers a JSON 500 (see ``middlew
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -26,6 +30,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pbr_rules.errors import EngineFailure, EvaluationRefused, InputInvalid
+from pbr_rules.ledger import (
+    IdempotencyConflict,
+    LedgerError,
+    LedgerUnavailable,
+    NotFound,
+    ReasonRequired,
+    RunRefused,
+    SchemaTooNew,
+    TransitionRefused,
+)
 
 _CPR_ANYWHERE = re.compile(r"(?<!\d)\d{6}[-\s]?\d{4}(?!\d)")
 CPR_MASK = "[number hidden: looks like a CPR number]"
@@ -110,6 +124,25 @@ async def _engine_failure(request: Request, exc: EngineFailure) -> JSONResponse:
     return error_response(500, f"engine failure, nothing was decided: {exc}")
 
 
+LEDGER_STATUS = (
+    (NotFound, 404),
+    (TransitionRefused, 409),
+    (IdempotencyConflict, 409),
+    (RunRefused, 409),
+    (ReasonRequired, 422),
+    (LedgerUnavailable, 503),
+    (SchemaTooNew, 503),
+)
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
+    status = next((s for kind, s in LEDGER_STATUS if isinstance(exc, kind)), 500)
+    if status == 503:
+        logging.getLogger("pbr_rules.api.error").error("ledger unavailable: %s", hide_cpr(str(exc)))
+        return error_response(503, "the ledger is unavailable; try again later (the operator sees the cause in the log)")
+    return error_response(status, hide_cpr(str(exc)))
+
+
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     return error_response(422, STATUS_MESSAGES[422], request_validation_errors(exc.errors()))
 
@@ -132,5 +165,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InputInvalid, _input_invalid)
     app.add_exception_handler(EvaluationRefused, _refused)
     app.add_exception_handler(EngineFailure, _engine_failure)
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(TransitionRefused, _ledger_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)

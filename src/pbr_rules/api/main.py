@@ -15,11 +15,12 @@ from fastapi.openapi.utils import get_openapi
 
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.middleware import RequestMiddleware
-from pbr_rules.api.routes import contracts, evaluate, health, reports
+from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
 from pbr_rules.api.schemas import REQUEST_MODELS
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
+from pbr_rules.ledger import Ledger
 
 API_PREFIX = "/v1"
 
@@ -29,8 +30,12 @@ participant and company histories against a contract (which milestones are met, 
 payments are triggered, with evidence, tariff and clause).
 
 Every call under /v1 except /v1/health and /v1/ready needs `Authorization: Bearer <token>`
-(made with `pbr token create`). Roles: **fund** (everything), **municipality** (only its
-own municipality's contracts), **auditor** (read-only). Every error is
+(made with `pbr token create`). Roles: **fund** (everything but approving claims),
+**municipality** (only its own municipality's contracts; approves and disputes their claims),
+**auditor** (reads everything, writes nothing). Settlements are recorded in the ledger
+(`/v1/settlements`), each against the ledger's latest run of the contract; claims move
+through `due -> approved -> paid` (`/v1/claims`); `/v1/audit` is the tamper-evident log.
+POST routes that write take an `Idempotency-Key` header. Every error is
 `{"error": {"status", "message", "errors": [{"path", "message", "hint"}]}}`.
 Participant ids must be pseudonymous: a CPR-shaped id is refused (422) and never echoed.
 """
@@ -43,7 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         if getattr(app.state, "registry", None) is None:
             app.state.registry = Registry(settings.contracts)
-        yield
+        if getattr(app.state, "ledger", None) is None:
+            app.state.ledger = Ledger(settings.database)
+        try:
+            yield
+        finally:
+            app.state.ledger.close()
 
     app = FastAPI(
         title="pbr-rules",
@@ -55,12 +65,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = TokenStore(settings.tokens_file)
     app.state.registry = None
+    app.state.ledger = None
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)
     app.include_router(evaluate.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(reports.simulations, prefix=API_PREFIX)
+    app.include_router(ledger.settlements, prefix=API_PREFIX)
+    app.include_router(ledger.claims, prefix=API_PREFIX)
+    app.include_router(ledger.audit, prefix=API_PREFIX)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def openapi() -> dict:

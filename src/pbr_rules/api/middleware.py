@@ -3,7 +3,8 @@
 One pure ASGI middleware, so it sees the raw byte stream:
 - every response carries ``X-Request-ID`` (a caller's own id is kept if it is short and
   plain, else a new one is made);
-- the access log holds request id, method, route template, status and duration only:
+- the access log holds request id, the token's id (never the token), method, route
+  template, status and duration only:
   never the path as sent, the query, the body or a header (histories and participant ids
   must not reach logs, and neither may tokens);
 - a body larger than the limit is refused with 413 before it is parsed: at once when
@@ -110,8 +111,9 @@ class RequestMiddleware:
                 await send_error(500, f"{STATUS_MESSAGES[500]}: this is a bug in pbr-rules; quote request id {request_id}")
         finally:
             access_log.info(
-                "request_id=%s method=%s route=%s status=%s duration_ms=%.1f",
+                "request_id=%s token=%s method=%s route=%s status=%s duration_ms=%.1f",
                 request_id,
+                (scope.get("state") or {}).get("token_id", "-"),
                 scope.get("method"),
                 route_template(scope),
                 status["code"] or 500,

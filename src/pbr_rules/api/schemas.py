@@ -18,7 +18,6 @@ from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import ISODate, Money
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
-from pbr_rules.models.settlement import Settlement
 from pbr_rules.money import money_str
 from pbr_rules.periods import latest_on_or_before
 
@@ -78,7 +77,9 @@ def responses(*statuses: int, examples: dict[int, dict] | None = None) -> dict:
                 }
             ],
         ),
+        409: error_example(409, "claim dk-101-koebenhavn/p-101-001/citizen_start/1 is paid: cannot approve it (approve applies to a claim that is due)"),
         500: error_example(500, "internal error: this is a bug in pbr-rules; quote request id 5f2b9c0d1e3a4b6c"),
+        503: error_example(503, "the ledger is unavailable; try again later (the operator sees the cause in the log)"),
     }
     out: dict[int | str, dict] = {}
     for s in statuses:
@@ -246,12 +247,20 @@ class CohortRequest(Out):
 
 
 class SettleRequest(Out):
-    """A cohort to settle as of a date, optionally against an earlier settlement."""
+    """A cohort to settle as of a date: a preview against the ledger's latest run (nothing is recorded)."""
 
     histories: list[ParticipantHistory | CompanyHistory]
     as_of: ISODate
     period: Literal["month", "quarter"] = "month"
-    previous: Settlement | None = None
+
+
+class SettlementRequest(Out):
+    """Record a settlement of a contract's cohort in the ledger, against the ledger's latest run of the contract."""
+
+    contract: str = Field(max_length=200, description="The contract id, e.g. 'dk-101-koebenhavn'.")
+    as_of: ISODate
+    period: Literal["month", "quarter"] = "month"
+    histories: list[ParticipantHistory | CompanyHistory] = Field(description="The whole cohort: every participant and company history of the contract.")
 
 
 class BusinessCaseRequest(Out):
@@ -280,7 +289,7 @@ class SimulateRequest(Out):
     seed: int = Field(default=1, ge=0, le=2**31 - 1)
 
 
-REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, BusinessCaseRequest, SimulateRequest)
+REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, SettlementRequest, BusinessCaseRequest, SimulateRequest)
 
 
 class Health(Out):

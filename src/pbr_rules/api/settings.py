@@ -27,6 +27,7 @@ ENV = {
     "host": "PBR_HOST",
     "port": "PBR_PORT",
     "workers": "PBR_WORKERS",
+    "database": "PBR_DATABASE_URL",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,6 +55,9 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to listen on [PBR_HOST].")
     port: int = Field(default=8000, ge=1, le=65535, description="Port [PBR_PORT].")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes, each with its own engine [PBR_WORKERS].")
+    database: str | None = Field(
+        default=None, description="The ledger database: a file path (SQLite) or a postgresql+psycopg:// URL; default var/pbr.db [PBR_DATABASE_URL]."
+    )
 
     @field_validator("production", mode="before")
     @classmethod

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from pbr_rules.api.auth import Reader
 from pbr_rules.api.bodies import EvaluateSource, parse_cohort, parse_evaluate
-from pbr_rules.api.deps import SettingsDep
+from pbr_rules.api.deps import LedgerDep, SettingsDep
 from pbr_rules.api.examples import EXAMPLE_RESULT
 from pbr_rules.api.routes.contracts import ReadableContract
 from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
@@ -30,10 +31,12 @@ def _json(text: str) -> Response:
     responses={200: {"content": {"application/json": {"example": EXAMPLE_RESULT}}}, **ERRORS},
     openapi_extra=request_body("EvaluateRequest", EVALUATE_EXAMPLES),
 )
-def evaluate_history(loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """Evaluate one participant or company history: eligibility, milestones met, payments triggered."""
+def evaluate_history(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
+    """Evaluate one participant or company history: eligibility, milestones met, payments triggered (kept in the decision log)."""
     history, as_of, eligible = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
-    return _json(to_json(evaluate(loaded, history, as_of, eligible)))
+    result = evaluate(loaded, history, as_of, eligible)
+    ledger.log_decisions(loaded, [history], [result], as_of, f"token:{principal.token_id}")
+    return _json(to_json(result))
 
 
 @router.post(
@@ -45,9 +48,10 @@ def evaluate_history(loaded: ReadableContract, source: EvaluateSource, settings:
     },
     openapi_extra=request_body("CohortRequest", COHORT_EXAMPLES),
 )
-def evaluate_many(loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total."""
+def evaluate_many(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
+    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total (kept in the decision log)."""
     histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
     results = evaluate_cohort(loaded, histories, as_of, workers=1)
+    ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
     body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
     return _json(to_json(body))

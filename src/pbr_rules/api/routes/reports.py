@@ -17,12 +17,11 @@ from pydantic import Field, ValidationError
 from pbr_rules.api.auth import Principal, contract_for, require_role
 from pbr_rules.api.bodies import EvaluateSource, RawBody, contract_text, parse_cohort
 from pbr_rules.api.contract_check import check_posted_contract
-from pbr_rules.api.deps import RegistryDep, SettingsDep
+from pbr_rules.api.deps import LedgerDep, RegistryDep, SettingsDep
 from pbr_rules.api.errors import ApiError, diagnostics_to_errors
 from pbr_rules.api.routes.contracts import ContractId, ReadableContract
 from pbr_rules.api.schemas import SimulateRequest, request_body, responses
 from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid
-from pbr_rules.evaluation import evaluate_cohort
 from pbr_rules.finance import load_scenario, municipality_case, simulate
 from pbr_rules.language import LoadedContract, Source, diagnostics_from, validate_model
 from pbr_rules.lawyers import diff_contracts, render_contract
@@ -31,7 +30,6 @@ from pbr_rules.models.common import ISODate, Strict
 from pbr_rules.models.settlement import Settlement
 from pbr_rules.models.simulation import SimulationResult
 from pbr_rules.reports import to_json
-from pbr_rules.settlement import settle_results
 
 router = APIRouter(prefix="/contracts", tags=["settlement and business case"])
 
@@ -51,7 +49,6 @@ PayerContract = Annotated[LoadedContract, Depends(payer_contract)]
 class SettleOptions(Strict):
     as_of: ISODate
     period: Literal["month", "quarter"] = "month"
-    previous: Settlement | None = Field(default=None, description="An earlier settlement (as returned here) to list only the changes since.")
 
 
 class BusinessCaseOptions(Strict):
@@ -91,12 +88,16 @@ COHORT_BODY = {"histories": [{"participant": "p-api-001", "municipality": "101",
     responses=ERRORS,
     openapi_extra=request_body("SettleRequest", {"cohort": {"summary": "Settle one participant as of 2020-06-30", "value": {**COHORT_BODY, "as_of": "2020-06-30"}}}),
 )
-def settle_cohort(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """Settle a cohort: cohort caps, volume tiers, the payment schedule, and claw-backs against a previous settlement."""
-    rest, opts = _split(source, SettleOptions, ("period", "previous"))
+def settle_cohort(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
+    """Preview a settlement against the ledger's latest run of the contract; nothing is recorded (POST /v1/settlements records)."""
+    if isinstance(source.data, dict) and "previous" in source.data:
+        raise InputInvalid(
+            [Diagnostic(file=source.file, path="previous", message="a settlement is compared with the ledger's latest run of the contract",
+                        hint="leave 'previous' out: the ledger finds the run itself")]
+        )
+    rest, opts = _split(source, SettleOptions, ("period",))
     histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
-    results = evaluate_cohort(loaded, histories, opts.as_of, workers=1)
-    return _json(to_json(settle_results(loaded, histories, results, opts.as_of, period=opts.period, previous=opts.previous)))
+    return _json(to_json(ledger.preview(loaded, histories, opts.as_of, period=opts.period, workers=1)))
 
 
 @router.post(
