@@ -7,6 +7,7 @@ from pbr_rules.reports.text import (
     business_case_csv,
     business_case_text,
     payments_csv,
+    rates_check_text,
     result_text,
     settlement_csv,
     settlement_text,
@@ -14,4 +15,4 @@ from pbr_rules.reports.text import (
     what_if_text,
 )
 
-__all__ = ["Progress", "business_case_csv", "business_case_text", "payments_csv", "result_text", "settlement_csv", "settlement_text", "to_json", "what_if_text", "write_report"]
+__all__ = ["Progress", "business_case_csv", "business_case_text", "payments_csv", "rates_check_text", "result_text", "settlement_csv", "settlement_text", "to_json", "what_if_text", "write_report"]
