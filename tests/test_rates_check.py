@@ -206,3 +206,18 @@ def test_every_bundled_figure_is_either_sourced_or_an_explained_assumption():
                 assert entry.value.source.url.startswith("http"), where
     years = {day.year for dated in rates.rates.values() for day in dated}
     assert set(range(2019, 2027)) <= years
+
+
+def test_a_comparison_group_counterfactual_may_use_any_date(folder, capsys):
+    # The comparison histories bring their own dates, so no period bounds the rates used.
+    path = folder / "agreements" / "dk-998-ratecheck.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + '  counterfactual: {method: comparison_group, reference: "§ 10.1"}\n',
+        encoding="utf-8",
+    )
+    rates = rates_file(folder, KH_PUBLISHED)
+    assert main(["rates", "check", str(rates), "--contracts", str(folder / "agreements")]) == 1
+    out = capsys.readouterr().out
+    assert "  dk-998-ratecheck: any date (a comparison_group counterfactual values the comparison histories' own weeks)\n" in out
+    assert "  kontanthjaelp from 2030-01-01: DKK 15,000 a month\n    why: Estimated: test.\n    used by: dk-998-ratecheck\n" in out
