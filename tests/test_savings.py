@@ -199,13 +199,17 @@ def test_a_wage_subsidy_week_is_not_self_supporting(loaded):
 def test_rates_are_effective_dated_by_the_weeks_thursday(loaded, rates):
     # 2023-W52 (Thursday 2023-12-28) costs the 2023 rate 11,944 × 12/52 = 2,756.307692...;
     # 2024-W01 (Monday 2024-01-01) the 2024 rate 2,844.461538...;
-    # 2019-W01 starts Monday 2018-12-31 but its Thursday is 2019-01-03: the 2019 rate (11,405).
+    # 2019-W01 starts Monday 2018-12-31 but its Thursday is 2019-01-03: the 2019 rate, 11,423
+    # (an assumption: the ressourceforløbsydelse for non-providers, which the law sets at this level),
+    # 11,423 × 12/52 = 2,636.076923...
     h = person(enrolment="2024-03-06", benefits=[("2018-W52..2024-W05", "kontanthjaelp")])
     wk = costs(loaded, h, "2018-W52", "2024-W01", rates=rates)
     assert wk["2023-W52"].weekly_rate == Decimal(11944) * 12 / 52
     assert wk["2023-W52"].rate_from == date(2023, 1, 1)
     assert wk["2024-W01"].weekly_rate == KH_2024_WEEK
     assert wk["2019-W01"].rate_from == date(2019, 1, 1)
+    assert wk["2019-W01"].weekly_rate == Decimal(11423) * 12 / 52 and wk["2019-W01"].rate_assumed
+    assert wk["2023-W52"].rate_assumed is False  # 11,944 is published (bm.dk, Satser for 2023)
     assert wk["2018-W52"].rate_from == date(2018, 1, 1)
 
 

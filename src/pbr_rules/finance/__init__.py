@@ -3,7 +3,19 @@
 """
 
 from pbr_rules.finance.cases import business_case, municipality_case
+from pbr_rules.finance.ratecheck import AssumedFigure, RatesCheck, RateUse, check_rates, rate_use
 from pbr_rules.finance.savings import load_benefit_rates
 from pbr_rules.finance.simulation import load_scenario, simulate
 
-__all__ = ["business_case", "load_benefit_rates", "load_scenario", "municipality_case", "simulate"]
+__all__ = [
+    "AssumedFigure",
+    "RateUse",
+    "RatesCheck",
+    "business_case",
+    "check_rates",
+    "load_benefit_rates",
+    "load_scenario",
+    "municipality_case",
+    "rate_use",
+    "simulate",
+]

@@ -60,6 +60,17 @@ class Staircase(Strict):
         return self.bands[-1].municipal_share
 
 
+class RateSource(Strict):
+    """Where a rate was read: the publication's title and address, and the figure as it is printed there."""
+
+    title: str = Field(min_length=1, description="The publication, e.g. 'Beskæftigelsesministeriet, Satser for 2024: Ressourceforløbsydelse'.")
+    url: str = Field(pattern=r"^https?://\S+$", description="The address the figure was read at.")
+    as_published: str | None = Field(
+        default=None,
+        description="The figure and unit exactly as printed (e.g. '12.326 kr. pr. md.'), when it differs in form from amount/per.",
+    )
+
+
 class Rate(Strict):
     """A benefit's rate from one effective date, at the level the table documents."""
 
@@ -71,6 +82,10 @@ class Rate(Strict):
     )
     assumption: bool = Field(
         default=False, description="True when the figure is estimated, not cited; the documentation says how."
+    )
+    source: RateSource | None = Field(
+        default=None,
+        description="Where the figure was published (for a published figure); an assumption may name the figures it was estimated from.",
     )
 
 

@@ -10,10 +10,13 @@ import io
 import json
 import sys
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
+
+if TYPE_CHECKING:
+    from pbr_rules.finance import RatesCheck
 
 
 def to_json(data: Any) -> str:
@@ -261,3 +264,45 @@ class Progress:
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+def rates_check_text(check: "RatesCheck") -> str:
+    """The check as plain text: a summary, the agreements, then every assumption with why and who uses it."""
+    lines = [
+        f"{check.path}: {check.figures} rates, {check.published} published, {len(check.assumed)} assumptions "
+        f"(assumption: true)."
+    ]
+    lines.append("")
+    if check.uses:
+        lines.append("Agreements whose business case uses this table (every code that costs the municipality may be used):")
+        for u in check.uses:
+            lines.append(f"  {u.agreement}: {u.why}")
+    else:
+        lines.append("No agreement uses this table.")
+    if check.other_tables:
+        lines.append(f"Agreements that use another rate table: {', '.join(check.other_tables)}")
+    if check.assumed:
+        lines.append("")
+        lines.append("Assumed figures:")
+        for a in check.assumed:
+            span = f"{a.effective.isoformat()} to {a.until.isoformat()}" if a.until else f"from {a.effective.isoformat()}"
+            lines.append(f"  {a.code} {span}: DKK {_whole(a.amount)} a {a.per}")
+            lines.append(f"    why: {a.why or '(no documentation: say how the figure was estimated)'}")
+            lines.append(f"    used by: {', '.join(a.used_by) if a.used_by else 'none of the agreements'}")
+    lines.append("")
+    used = check.used_assumptions
+    if used:
+        one = len(used) == 1
+        lines.append(
+            f"{len(used)} assumed {'figure is' if one else 'figures are'} used by an agreement: replace "
+            f"{'it with a published rate (with its source)' if one else 'them with published rates (with their sources)'} "
+            "before relying on the business case."
+        )
+    else:
+        lines.append("No agreement uses an assumed figure.")
+    return "\n".join(lines) + "\n"
+
+
+def _whole(amount: Decimal) -> str:
+    """11423.00 -> '11,423'; 2275.57 -> '2,275.57' (rates are mostly whole kroner)."""
+    return f"{int(amount):,}" if amount == amount.to_integral_value() else f"{amount:,}"
