@@ -111,7 +111,8 @@ def after_settlement(current: ClaimState | None, settled: int) -> ClaimState | N
     """
     if current is None:
         return ClaimState("due", False, settled, 0, 0) if settled > 0 else None
-    if current.state == "rejected":
+    if current.state == "rejected" and settled >= current.net_paid:
+        # stays rejected; only its settled amount is noted
         return replace(current, settled=settled) if settled != current.settled else None
     after = replace(current, settled=settled)
     net = after.net_paid

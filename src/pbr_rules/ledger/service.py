@@ -50,6 +50,7 @@ from pbr_rules.models.settlement import Settlement
 from pbr_rules.settlement import settle_results
 
 GENESIS = "0" * 64
+BATCH = 2000  # rows per INSERT batch
 SECRET_ENV = "PBR_LEDGER_SECRET_FILE"
 
 
@@ -339,21 +340,32 @@ class Ledger:
 
     # --- the chain ------------------------------------------------------------------------------
 
-    def _append(self, conn: sa.Connection, kind: str, ref: str, actor: str, at: str, rows: dict[str, list[dict]]) -> int:
-        """Append one event covering ``rows`` (table -> rows without event_seq); insert them; its seq."""
+    def _append(
+        self, conn: sa.Connection, kind: str, ref: str, actor: str, at: str, rows: dict[str, list[dict]],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Append one event covering ``rows`` (table -> rows without event_seq); insert them; its seq.
+
+        Rows go in batches of ``BATCH``; ``on_progress(written, total)`` is told after each."""
         last = conn.execute(sa.select(T.events.c.seq, T.events.c.hash).order_by(T.events.c.seq.desc()).limit(1)).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         digest = _digest(rows)
         event = {"seq": seq, "at": at, "actor": actor, "kind": kind, "ref": ref[:400], "digest": digest, "prev_hash": prev}
         event["hash"] = _event_hash(event)
         conn.execute(T.events.insert(), [event])
+        total = sum(len(v) for v in rows.values())
+        written = 0
         for name in _INSERT_ORDER:
             items = rows.get(name)
             if items:
                 table = T.metadata.tables[name]
                 if "event_seq" in table.c:
                     items = [{**r, "event_seq": seq} for r in items]
-                conn.execute(table.insert(), items)
+                for i in range(0, len(items), BATCH):
+                    conn.execute(table.insert(), items[i : i + BATCH])
+                    written += len(items[i : i + BATCH])
+                    if on_progress is not None:
+                        on_progress(written, total)
         return seq
 
     # --- contract versions ----------------------------------------------------------------------
@@ -565,15 +577,10 @@ class Ledger:
         settled_now = {x.payment_id: to_ore(x.amount) for x in settlement.lines}
         by_id = {x.payment_id: x for x in settlement.lines}
         new_claims, events = [], []
-        total = len(settled_now) + len(states)
-        done = 0
         for pid in sorted(set(settled_now) | set(states)):
             current = states.get(pid)
             settled = settled_now.get(pid, 0)
             after = after_settlement(current, settled)
-            done += 1
-            if on_recording is not None and done % 500 == 0:
-                on_recording(done, total)
             if after is None:
                 continue
             if current is None:
@@ -612,9 +619,7 @@ class Ledger:
                 }
             )
         rows = {"settlement_runs": [run_row], "run_lines": line_rows, "claims": new_claims, "claim_events": events}
-        self._append(conn, "run.recorded", f"{c.id}#{seq} run {run_id}", actor, at, rows)
-        if on_recording is not None:
-            on_recording(total, total)
+        self._append(conn, "run.recorded", f"{c.id}#{seq} run {run_id}", actor, at, rows, on_recording)
         view = _run_view({**run_row}, with_settlement=True)
         return RecordedRun(
             run=view,
