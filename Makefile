@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/pbr validate contracts/
+	$(BIN)/pbr db upgrade
 	$(BIN)/pbr serve --contracts contracts/
 
 test: $(STAMP)
@@ -31,6 +32,7 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_evaluate.py
+	$(BIN)/python bench/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -59,8 +59,12 @@ def round_money(amount: Decimal) -> Decimal:
         return amount.quantize(ORE)
 
 
+@lru_cache(maxsize=16384)
 def money_str(amount: Decimal) -> str:
-    """Money as the JSON string it is serialised to, always with two decimals."""
+    """Money as the JSON string it is serialised to, always with two decimals.
+
+    Remembered: the same few amounts are serialised again and again (tariffs, caps), and
+    equal Decimals (5000 and 5000.00) round to the same string, so the cache is exact."""
     return format(round_money(amount), "f")
 
 

@@ -233,3 +233,12 @@ def test_an_unreachable_database_names_the_url_without_its_password():
         Ledger("postgresql+psycopg://pbr:s3cret-pw@127.0.0.1:1/ledger")
     assert "postgresql+psycopg://pbr:***@127.0.0.1:1/ledger" in str(exc.value)
     assert "s3cret-pw" not in str(exc.value)
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_declares(ledger):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with ledger.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), T.metadata)
+    assert diff == []  # a changed table needs a new migration: alembic revision --autogenerate

@@ -566,7 +566,7 @@ class Ledger:
                 "run_id": run_id,
                 "payment_id": x.payment_id,
                 "amount_ore": to_ore(x.amount),
-                "payers_json": json.dumps([[p.party, str(p.amount)] for p in x.payers], separators=(",", ":")),
+                "payers": ";".join(f"{p.party}={p.amount}" for p in x.payers),
             }
             for x in settlement.lines
         ]
@@ -880,25 +880,26 @@ _INSERT_ORDER = ("contract_versions", "decisions", "settlement_runs", "run_lines
 
 
 def _digest(rows: dict[str, list[dict]]) -> str:
-    """sha256 over the rows an event covers, in a canonical order (independent of the database)."""
+    """sha256 over the rows an event covers, in a canonical order (independent of the database).
+
+    Each row is its columns in name order, each value's repr (dates in ISO), joined by US;
+    event_seq (the event itself) and the autoincrement ids of decisions and claim events
+    (assigned by the database after the digest is taken) are left out. SQLite and PostgreSQL
+    return the same Python types for every column (str, int, bool, None, date)."""
     h = hashlib.sha256()
     for name in sorted(rows):
-        items = [_canonical_row(r) for r in rows[name]]
-        for text in sorted(items):
-            h.update(name.encode())
-            h.update(b"\x1f")
+        items = rows[name]
+        if not items:
+            continue
+        skip = {"event_seq", "id"} if name in ("decisions", "claim_events") else {"event_seq"}
+        keys = sorted(k for k in items[0] if k not in skip)
+        texts = sorted("\x1f".join([v.isoformat() if isinstance(v, date) else repr(v) for v in map(row.__getitem__, keys)]) for row in items)
+        prefix = (name + "\x1f").encode()
+        for text in texts:
+            h.update(prefix)
             h.update(text.encode("utf-8"))
             h.update(b"\x1e")
     return h.hexdigest()
-
-
-def _canonical_row(row: dict) -> str:
-    # event_seq is the event itself; the autoincrement ids of decisions and claim events are
-    # assigned by the database after the digest is taken, so neither is hashed
-    clean = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items() if k != "event_seq"}
-    if "subject_key" in clean or "n" in clean:
-        clean.pop("id", None)
-    return json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _event_hash(ev: dict) -> str:

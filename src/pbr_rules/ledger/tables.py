@@ -115,7 +115,7 @@ run_lines = Table(
     Column("run_id", Integer, ForeignKey("settlement_runs.id"), primary_key=True),
     Column("payment_id", String(400), primary_key=True),
     Column("amount_ore", BigInteger, nullable=False),
-    Column("payers_json", Text, nullable=False),
+    Column("payers", Text, nullable=False),
 )
 
 claims = Table(
