@@ -21,6 +21,7 @@ from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
 from pbr_rules.ledger import Ledger
+from pbr_rules.web import install_workspace
 
 API_PREFIX = "/v1"
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger.settlements, prefix=API_PREFIX)
     app.include_router(ledger.claims, prefix=API_PREFIX)
     app.include_router(ledger.audit, prefix=API_PREFIX)
+    app.state.workspace = install_workspace(app)
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
 
     def openapi() -> dict:

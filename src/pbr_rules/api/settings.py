@@ -28,6 +28,7 @@ ENV = {
     "port": "PBR_PORT",
     "workers": "PBR_WORKERS",
     "database": "PBR_DATABASE_URL",
+    "cohorts": "PBR_COHORTS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -55,6 +56,7 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to listen on [PBR_HOST].")
     port: int = Field(default=8000, ge=1, le=65535, description="Port [PBR_PORT].")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes, each with its own engine [PBR_WORKERS].")
+    cohorts: Path = Field(default=Path("fixtures/cohorts"), description="Cohort files the web workspace offers for what-if and the business case [PBR_COHORTS].")
     database: str | None = Field(
         default=None, description="The ledger database: a file path (SQLite) or a postgresql+psycopg:// URL; default var/pbr.db [PBR_DATABASE_URL]."
     )

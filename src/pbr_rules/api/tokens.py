@@ -156,3 +156,15 @@ class TokenStore:
             if hmac.compare_digest(presented, rec.sha256):
                 found = rec
         return found
+
+    def lookup_hash(self, sha256: str) -> TokenRecord | None:
+        """The record with this token hash (a web session names its token by hash, never the token)."""
+        try:
+            self.refresh()
+        except TokenFileInvalid:
+            pass
+        found = None
+        for rec in self._records:
+            if hmac.compare_digest(sha256, rec.sha256):
+                found = rec
+        return found

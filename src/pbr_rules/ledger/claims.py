@@ -38,6 +38,18 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 BLOCKED_BY_DISPUTE = frozenset({"approve", "pay", "recover"})
 
+# who may take each action through the API and the web workspace (the CLI acts as its local user):
+# the municipality whose contract it is approves; the fund pays, rejects, reinstates and
+# records recoveries; either raises or clears a dispute; the auditor takes none.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "approve": ("municipality",),
+    "pay": ("fund",),
+    "reject": ("fund",),
+    "reinstate": ("fund",),
+    "recover": ("fund",),
+    "dispute": ("fund", "municipality"),
+}
+
 
 @dataclass(frozen=True)
 class ClaimState:

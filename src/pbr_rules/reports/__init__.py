@@ -1,6 +1,6 @@
 """Formatting for people and files: text tables, CSV, JSON, the ledger's exports and the self-contained HTML report."""
 
-from pbr_rules.reports.html import write_report
+from pbr_rules.reports.html import render_report, simulation_section, write_report
 from pbr_rules.reports.ledger import (
     claim_text,
     claims_text,
@@ -45,5 +45,7 @@ __all__ = [
     "to_json",
     "verify_text",
     "what_if_text",
+    "render_report",
+    "simulation_section",
     "write_report",
 ]

@@ -274,3 +274,8 @@ def _histogram(c: SimulatedCase, key: str, bins: int = 30) -> str:
         )
     svg.append("</svg>")
     return "\n".join(svg)
+
+
+def simulation_section(sim: SimulationResult) -> str:
+    """The Monte Carlo section (distribution of net results, charts) as an HTML fragment, for the web workspace."""
+    return _simulation_section(sim)

@@ -32,7 +32,7 @@ from pbr_rules.api.errors import ApiError
 from pbr_rules.api.schemas import request_body, responses
 from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.language import Source, canonical_json, diagnostics_from
-from pbr_rules.ledger import STATES, ClaimView, Idempotency, RecordedRun
+from pbr_rules.ledger import ACTION_ROLES, STATES, ClaimView, Idempotency, RecordedRun
 from pbr_rules.models.common import ISODate, Strict
 
 settlements = APIRouter(prefix="/settlements", tags=["ledger"])
@@ -185,17 +185,6 @@ def list_claims(
 class ClaimActionBody(Strict):
     reason: str = Field(default="", max_length=2000, description="Why: required to reject, reinstate and dispute (and to clear a dispute).")
     clear: bool = Field(default=False, description="dispute only: clear the dispute instead of raising it.")
-
-
-# action -> roles that may take it
-ACTION_ROLES = {
-    "approve": ("municipality",),
-    "pay": ("fund",),
-    "reject": ("fund",),
-    "reinstate": ("fund",),
-    "recover": ("fund",),
-    "dispute": ("fund", "municipality"),
-}
 
 
 def claim_body(claim: ClaimView) -> str:

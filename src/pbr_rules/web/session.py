@@ -1,0 +1,102 @@
+"""Signing in to the web workspace: an API token exchanged for a signed session cookie, and CSRF.
+
+- The cookie ``pbr_session`` holds the token's *id and hash* (never the token), an expiry and
+  a random nonce, signed with HMAC-SHA256 under the workspace's secret key. It is HttpOnly,
+  SameSite=Strict, and Secure when the request came over TLS. Every request checks the
+  signature and the expiry, then looks the hash up in the tokens file again: a revoked (or
+  expired) token ends its sessions at once.
+- Every form carries a CSRF token, HMAC(secret, "csrf" + the session nonce); a POST without
+  the right one is refused (403). The sign-in form, before there is a session, uses a
+  double-submit token: a random ``pbr_signin`` cookie that the form must echo.
+- The secret key is a file (``PBR_WEB_SECRET_FILE``, default ``var/pbr-web.key``, created
+  0600 on first use), shared by every worker process, so any worker accepts any session.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SESSION_COOKIE = "pbr_session"
+SIGNIN_COOKIE = "pbr_signin"
+SECRET_ENV = "PBR_WEB_SECRET_FILE"
+DEFAULT_SECRET = Path("var") / "pbr-web.key"
+SESSION_SECONDS = 8 * 3600  # a working day
+
+
+@dataclass(frozen=True)
+class Session:
+    token_id: str
+    token_hash: str
+    role: str
+    municipality: str | None
+    nonce: str
+    expires: int
+
+
+class Secret:
+    """The workspace's signing key, read once from its file (created on first use)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path or os.environ.get(SECRET_ENV) or DEFAULT_SECRET)
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32) + "\n")
+            text = self.path.read_text().strip()
+            if len(text) < 32:
+                raise RuntimeError(f"the web workspace's secret key file {self.path} is empty or too short; delete it to make a new one")
+            self._key = text.encode()
+        return self._key
+
+    def sign(self, payload: bytes) -> str:
+        return hmac.new(self.key, payload, hashlib.sha256).hexdigest()
+
+
+def make_session(secret: Secret, token_id: str, token_hash: str, role: str, municipality: str | None, now: float | None = None) -> tuple[Session, str]:
+    """A new session and its cookie value."""
+    now = time.time() if now is None else now
+    s = Session(token_id, token_hash, role, municipality, secrets.token_hex(16), int(now) + SESSION_SECONDS)
+    payload = base64.urlsafe_b64encode(json.dumps(s.__dict__, separators=(",", ":")).encode()).decode()
+    return s, f"{payload}.{secret.sign(payload.encode())}"
+
+
+def read_session(secret: Secret, cookie: str | None, now: float | None = None) -> Session | None:
+    """The session in a cookie value, if its signature is good and it has not expired."""
+    if not cookie or cookie.count(".") != 1 or len(cookie) > 4096:
+        return None
+    payload, signature = cookie.split(".")
+    if not hmac.compare_digest(secret.sign(payload.encode()), signature):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        s = Session(**data)
+    except (ValueError, TypeError):
+        return None
+    if s.expires < (time.time() if now is None else now):
+        return None
+    return s
+
+
+def csrf_token(secret: Secret, session: Session) -> str:
+    return secret.sign(b"csrf:" + session.nonce.encode())
+
+
+def csrf_ok(secret: Secret, session: Session, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(csrf_token(secret, session), presented)

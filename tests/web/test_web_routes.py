@@ -1,0 +1,157 @@
+"""Every workspace route's permissions, sessions and CSRF, without a browser (the browser tests are in test_browser.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pbr_rules.web.i18n import DA
+from tests.web.conftest import CONTRACTS, csrf_of, signed_in
+
+PAGES = ["/app", "/app/agreements", "/app/agreements/dk-101-koebenhavn", "/app/agreements/dk-101-koebenhavn/try", "/app/business-case", "/app/claims"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_needs_a_session(app, path):
+    with TestClient(app) as c:
+        resp = c.get(path, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/app/sign-in"
+
+
+def test_sign_in_sets_a_strict_httponly_cookie_and_never_the_token(app, world):
+    with TestClient(app) as c:
+        page = c.get("/app/sign-in")
+        resp = c.post("/app/sign-in", data={"token": world["m101"], "csrf": csrf_of(page.text)}, follow_redirects=False)
+    cookie = resp.headers["set-cookie"]
+    assert resp.status_code == 303 and cookie.startswith("pbr_session=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/app" in cookie and "Secure" not in cookie
+    assert world["m101"] not in cookie
+
+
+def test_the_cookie_is_secure_over_tls(app, world):
+    c = signed_in(app, world["fund"], base_url="https://testserver")
+    assert any(ck.secure for ck in c.cookies.jar if ck.name == "pbr_session")
+
+
+def test_sign_in_refuses_a_wrong_token_and_a_missing_csrf(app, world):
+    with TestClient(app) as c:
+        page = c.get("/app/sign-in")
+        wrong = c.post("/app/sign-in", data={"token": "not-a-token", "csrf": csrf_of(page.text)})
+        assert wrong.status_code == 401 and "signin-error" in wrong.text
+        no_csrf = c.post("/app/sign-in", data={"token": world["fund"]})
+        assert no_csrf.status_code == 403
+
+
+def test_a_municipality_sees_only_its_own_agreements(app, world):
+    c = signed_in(app, world["m101"])
+    listed = c.get("/app/agreements").text
+    assert 'data-contract="dk-101-koebenhavn"' in listed and 'data-contract="dk-751-aarhus"' not in listed
+    assert c.get("/app/agreements/dk-751-aarhus").status_code == 403
+    assert c.get("/app/agreements/dk-999-nowhere").status_code == 403  # the same answer, exists or not
+    fund = signed_in(app, world["fund"])
+    assert fund.get("/app/agreements/dk-999-nowhere").status_code == 404
+
+
+def test_the_agreement_page_renders_the_document_and_its_changelog(app, world):
+    html = signed_in(app, world["auditor"]).get("/app/agreements/dk-101-koebenhavn").text
+    assert "<article" in html and "Tillæg 1, § 2" in html  # the clause of the re-profiled tariff, from the renderer
+    assert "Ændringslog" in html
+
+
+def test_check_shows_each_problem_beside_its_line(app, world):
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    broken = text.replace('value: "36000"', 'value: "36.000"')
+    line = next(i for i, ln in enumerate(broken.splitlines(), 1) if '"36.000"' in ln)
+    page = c.get("/app/agreements/dk-101-koebenhavn/try")
+    resp = c.post("/app/agreements/dk-101-koebenhavn/try", data={"yaml": broken, "csrf": csrf_of(page.text), "action": "check"})
+    assert resp.status_code == 422
+    item = re.search(rf'<li data-line="{line}" class="bad">(.*?)</li>', resp.text, re.S)
+    assert item and "tariffs.job_13_weeks.amounts.all.2020-07-01.value" in item.group(1)
+
+
+def test_what_changes_shows_the_diff_and_who_gains(app, world):
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    page = c.get("/app/agreements/dk-101-koebenhavn/try")
+    resp = c.post(
+        "/app/agreements/dk-101-koebenhavn/try",
+        data={"yaml": text.replace('value: "36000"', 'value: "46000"'), "csrf": csrf_of(page.text), "action": "changes", "cohort": "koebenhavn-1000.jsonl"},
+    )
+    assert resp.status_code == 200
+    assert '<ul id="diff">' in resp.text and "påvirker betalinger" in resp.text
+    rows = re.findall(r"<tr><td>(syn-101-\d+)</td><td>job_13_weeks #1</td><td class=\"num\">36000.00</td><td class=\"num\">46000.00</td></tr>", resp.text)
+    assert rows  # every job_13_weeks payment from 2020-07-01 rises by 10,000
+
+
+def test_download_returns_the_edited_file_and_saves_nothing(app, world):
+    c = signed_in(app, world["m101"])
+    path = CONTRACTS / "agreements" / "101-koebenhavn.yaml"
+    before = path.read_bytes()
+    page = c.get("/app/agreements/dk-101-koebenhavn/try")
+    resp = c.post("/app/agreements/dk-101-koebenhavn/try", data={"yaml": "edited: true\n", "csrf": csrf_of(page.text), "action": "download"})
+    assert resp.content == b"edited: true\n" and 'filename="101-koebenhavn.yaml"' in resp.headers["content-disposition"]
+    assert path.read_bytes() == before
+
+
+def test_business_case_shows_the_verdict_and_charts_but_not_to_auditors(app, world):
+    c = signed_in(app, world["m101"])
+    html = c.get("/app/business-case?cohort=koebenhavn-1000.jsonl").text
+    assert 'id="report"' in html and "<svg" in html and "Aarhus" not in html
+    assert signed_in(app, world["auditor"]).get("/app/business-case").status_code == 403
+
+
+def test_claims_actions_follow_the_roles(app, world):
+    own, other = world["claims"]["101"], world["claims"]["751"]
+    m101, fund, auditor = signed_in(app, world["m101"]), signed_in(app, world["fund"]), signed_in(app, world["auditor"])
+    listed = m101.get("/app/claims").text
+    assert f'data-claim="{own}"' in listed and "dk-751-aarhus" not in listed
+    assert m101.get(f"/app/claims/{other}").status_code == 403
+    page = m101.get(f"/app/claims/{own}")
+    token = csrf_of(page.text)
+    assert m101.post(f"/app/claims/{other}/act", data={"action": "approve", "csrf": token}).status_code == 403
+    assert m101.post(f"/app/claims/{own}/act", data={"action": "pay", "csrf": token}).status_code == 403  # the fund pays
+    assert m101.post(f"/app/claims/{own}/act", data={"action": "approve"}).status_code == 403  # no CSRF token
+    done = m101.post(f"/app/claims/{own}/act", data={"action": "approve", "csrf": token})
+    assert done.status_code == 200 and 'id="claim-state">godkendt' in done.text
+    again = m101.post(f"/app/claims/{own}/act", data={"action": "approve", "csrf": token})
+    assert again.status_code == 409 and "cannot approve it" in again.text
+    ftoken = csrf_of(fund.get(f"/app/claims/{own}").text)
+    assert fund.post(f"/app/claims/{own}/act", data={"action": "pay", "csrf": ftoken}).status_code == 200
+    assert "approve" not in re.findall(r'name="action" value="(\w+)"', auditor.get(f"/app/claims/{own}").text)
+
+
+def test_a_revoked_token_ends_its_sessions(app, world, tmp_path):
+    c = signed_in(app, world["m751"])
+    assert c.get("/app/agreements").status_code == 200
+    data = json.loads(Path(world["tokens_file"]).read_text())
+    kept = json.loads(json.dumps(data))
+    from pbr_rules.api.tokens import hash_token
+
+    data["tokens"] = [t for t in data["tokens"] if t["sha256"] != hash_token(world["m751"])]
+    Path(world["tokens_file"]).write_text(json.dumps(data))
+    try:
+        resp = c.get("/app/agreements", follow_redirects=False)
+        assert resp.status_code == 303 and resp.headers["location"] == "/app/sign-in"
+    finally:
+        Path(world["tokens_file"]).write_text(json.dumps(kept))
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(app, world):
+    c = signed_in(app, world["fund"])
+    assert c.post("/app/sign-out", data={"csrf": "x"}).status_code == 403
+    token = csrf_of(c.get("/app/agreements").text)
+    resp = c.post("/app/sign-out", data={"csrf": token}, follow_redirects=False)
+    assert resp.status_code == 303 and 'pbr_session=""' in resp.headers["set-cookie"]
+
+
+def test_every_text_the_templates_use_has_a_danish_translation():
+    folder = Path(__file__).resolve().parents[2] / "src" / "pbr_rules" / "web" / "templates"
+    used = set()
+    for f in folder.glob("*.html"):
+        used |= set(re.findall(r'_\("([^"]+)"\)', f.read_text(encoding="utf-8")))
+    assert sorted(used - set(DA)) == []
