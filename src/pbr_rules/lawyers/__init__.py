@@ -12,6 +12,6 @@ from pbr_rules.lawyers.changelog import (
 )
 from pbr_rules.lawyers.diff import diff_contracts, diff_text
 from pbr_rules.lawyers.render import render_contract
-from pbr_rules.lawyers.whatif import what_if
+from pbr_rules.lawyers.whatif import compare, what_if
 
-__all__ = ["CHANGELOG_NAME", "agreement_files", "check_changelog", "diff_contracts", "diff_text", "entry_stub", "load_changelog", "payment_fingerprint", "render_contract", "what_if"]
+__all__ = ["compare", "CHANGELOG_NAME", "agreement_files", "check_changelog", "diff_contracts", "diff_text", "entry_stub", "load_changelog", "payment_fingerprint", "render_contract", "what_if"]

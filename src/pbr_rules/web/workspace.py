@@ -32,8 +32,7 @@ from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
 from pbr_rules.evaluation import evaluate_cohort
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, contract_from_source, load_cohorts, parse_yaml
-from pbr_rules.lawyers import diff_contracts, load_changelog, render_contract
-from pbr_rules.lawyers.whatif import compare
+from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
 from pbr_rules.ledger import ACTION_ROLES, STATES, TransitionRefused
 from pbr_rules.ledger import NotFound as ClaimNotFound
 from pbr_rules.models.settlement import Settlement
