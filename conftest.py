@@ -1,12 +1,21 @@
 """Collects contract scenario files (``*.scenarios.yaml``) as pytest tests: one test per scenario.
 
 Every test gets its own ledger database (``PBR_DATABASE_URL``) in a temporary folder, so no
-test writes ``var/pbr.db`` in the working tree or sees another test's ledger.
+test writes ``var/pbr.db`` (or the workspace's key) in the working tree or sees another
+test's ledger.
 """
+
+import os
+import tempfile
 
 import pytest
 
 from pbr_rules.pytest_plugin import pytest_collect_file  # noqa: F401
+
+# Apps built at import time (before any fixture runs) must not write var/ in the working tree either.
+_SCRATCH = tempfile.mkdtemp(prefix="pbr-tests-")
+os.environ.setdefault("PBR_DATABASE_URL", os.path.join(_SCRATCH, "import-time.db"))
+os.environ.setdefault("PBR_WEB_SECRET_FILE", os.path.join(_SCRATCH, "web.key"))
 
 
 @pytest.fixture(autouse=True)

@@ -82,7 +82,7 @@ def cmd_serve(args) -> int:
     base = f"http://{settings.host}:{settings.port}"
     print(
         f"pbr-rules API: {len(registry.by_id)} contracts from {settings.contracts}, {settings.workers} worker(s)\n"
-        f"  API  {base}/v1\n  docs {base}/docs (OpenAPI: {base}/openapi.json)",
+        f"  web  {base}/app (the workspace: sign in with a token)\n  API  {base}/v1\n  docs {base}/docs (OpenAPI: {base}/openapi.json)",
         file=sys.stderr,
         flush=True,
     )

@@ -5,7 +5,8 @@
   var gutter = document.getElementById("gutter");
   if (area && gutter) {
     var renumber = function () {
-      var n = area.value.split("\n").length, out = [];
+      var v = area.value, n = v.split("\n").length - (v.slice(-1) === "\n" ? 1 : 0), out = [];
+      if (n < 1) n = 1;
       for (var i = 1; i <= n; i++) out.push(i);
       gutter.textContent = out.join("\n");
       gutter.style.height = area.scrollHeight + "px";
