@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import secrets
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -89,8 +90,10 @@ def to_ore(amount: Decimal) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=65536)
 def from_ore(ore: int) -> Decimal:
-    return (Decimal(ore) / 100).quantize(Decimal("0.01"))
+    """Integer øre as a Decimal amount with two decimals (remembered: amounts repeat, Decimals are immutable)."""
+    return Decimal(ore).scaleb(-2)
 
 
 def sha256(text: str | bytes) -> str:
@@ -100,7 +103,7 @@ def sha256(text: str | bytes) -> str:
 # --- what the reads return ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimEvent:
     n: int
     action: str
@@ -134,7 +137,7 @@ class ClaimEvent:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimView:
     payment_id: str
     contract_id: str
@@ -181,7 +184,7 @@ class ClaimView:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunView:
     id: int
     contract_id: str
@@ -231,7 +234,7 @@ class RecordedRun:
     replayed_body: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
     seq: int
     at: str
@@ -243,7 +246,7 @@ class AuditEvent:
     hash: str
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {f: getattr(self, f) for f in self.__slots__}
 
 
 @dataclass
@@ -362,7 +365,7 @@ class Ledger:
                 if "event_seq" in table.c:
                     items = [{**r, "event_seq": seq} for r in items]
                 for i in range(0, len(items), BATCH):
-                    conn.execute(table.insert(), items[i : i + BATCH])
+                    _bulk_insert(conn, table, items[i : i + BATCH])
                     written += len(items[i : i + BATCH])
                     if on_progress is not None:
                         on_progress(written, total)
@@ -683,7 +686,7 @@ class Ledger:
         if disputed is not None:
             q = q.where(e.disputed == disputed)
         with self.engine.connect() as conn:
-            return [_claim_view(r) for r in conn.execute(q).mappings()]
+            return [_claim_row(r) for r in conn.execute(q)]
 
     def claim(self, payment_id: str) -> ClaimView:
         with self.engine.connect() as conn:
@@ -879,6 +882,15 @@ class _Replay:
 _INSERT_ORDER = ("contract_versions", "decisions", "settlement_runs", "run_lines", "claims", "claim_events")
 
 
+def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """INSERT many rows with the driver's executemany (SQLAlchemy's statement building is the slow part here)."""
+    cols = list(rows[0])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) VALUES ({', '.join(mark for _ in cols)})"
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+
+
 def _digest(rows: dict[str, list[dict]]) -> str:
     """sha256 over the rows an event covers, in a canonical order (independent of the database).
 
@@ -943,6 +955,19 @@ def _run_view(row, with_settlement: bool) -> RunView:
         total=from_ore(row["total_ore"]), due_now=from_ore(row["due_now_ore"]), refused=from_ore(row["refused_ore"]), totals=totals,
         settlement_json=row["settlement_json"] if with_settlement else None,
     )
+
+
+_CLAIM_COLUMNS = ["payment_id", "contract_id", "municipality", "subject_kind", "subject", "milestone", "occurrence", "payee", "reference", "first_run_id"]
+if [c.name for c in T.claims.c] != _CLAIM_COLUMNS:  # _claim_row unpacks listing rows in this order
+    raise RuntimeError("the claims table's columns changed: update _claim_row")
+
+
+def _claim_row(r) -> ClaimView:
+    """A listing row: the claims columns in table order, then state, disputed, settled, paid, recovered."""
+    (payment_id, contract_id, municipality, subject_kind, subject, milestone, occurrence, payee, reference, first_run_id,
+     state, disputed, settled, paid, recovered) = r
+    return ClaimView(payment_id, contract_id, municipality, subject_kind, subject, milestone, occurrence, payee, reference, first_run_id,
+                     state, bool(disputed), from_ore(settled), from_ore(paid), from_ore(recovered))
 
 
 def _claim_view(r, events: tuple[ClaimEvent, ...] = ()) -> ClaimView:
