@@ -242,3 +242,12 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(ledger):
     with ledger.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), T.metadata)
     assert diff == []  # a changed table needs a new migration: alembic revision --autogenerate
+
+
+def test_a_paid_line_keeps_the_evidence_its_milestone_was_met_on(ledger, koebenhavn):
+    rec = ledger.settle(koebenhavn, cohort(koebenhavn), AS_OF, "cli:test")
+    evidence = ledger.line_evidence(rec.run.id, P3_EARNINGS)
+    # earnings_60k for p-led-003: 12,000 a month from 2019-05-08 passes 60,000 in the fifth month
+    assert evidence["met_on"] == "2019-10-07" and evidence["evidence"]
+    assert all(set(e) == {"source", "description"} for e in evidence["evidence"])
+    assert any(e["source"].startswith("employment[0]") for e in evidence["evidence"])

@@ -169,6 +169,7 @@ def test_approve_a_claim_and_be_refused_for_another_municipalitys(browser, serve
     page.wait_for_url("**message=*")
     assert page.locator("#claim-state").inner_text().startswith("godkendt")
     assert "godkend" in page.locator("#events").inner_text()
+    assert page.locator("#evidence li").count() >= 1  # the records its milestone was met on
     _shot(page, "07-claim-approved")
     resp = page.goto(server["base"] + f"/app/claims/{other}")
     assert resp.status == 403 and "Ikke tilladt" in page.content()

@@ -60,6 +60,10 @@ def test_the_agreement_page_renders_the_document_and_its_changelog(app, world):
     html = signed_in(app, world["auditor"]).get("/app/agreements/dk-101-koebenhavn").text
     assert "<article" in html and "Tillæg 1, § 2" in html  # the clause of the re-profiled tariff, from the renderer
     assert "Ændringslog" in html
+    amendments = re.search(r'<table id="amendments">(.*?)</table>', html, re.S).group(1)
+    # Tillæg 1: the 13-week job tariff to 36,000 from 2020-07-01 (§ 2); the attachment fee withdrawn from 2021-01-01 (§ 3)
+    assert re.search(r"<td>2020-07-01</td><td>tariff job_13_weeks \(all\).*?DKK 36,000.00</td><td>Tillæg 1, § 2</td>", amendments, re.S)
+    assert re.search(r"<td>2021-01-01</td><td>tariff citizen_start \(all\).*?withdrawn</td><td>Tillæg 1, § 3</td>", amendments, re.S)
 
 
 def test_check_shows_each_problem_beside_its_line(app, world):

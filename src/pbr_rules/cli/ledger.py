@@ -177,8 +177,14 @@ def cmd_claims(args) -> int:
 def cmd_claim(args) -> int:
     from pbr_rules.reports import claim_text
 
-    c = open_ledger(args).claim(args.claim)
-    sys.stdout.write(json.dumps(c.to_dict(with_events=True), indent=2, ensure_ascii=False) + "\n" if args.format == "json" else claim_text(c))
+    ledger = open_ledger(args)
+    c = ledger.claim(args.claim)
+    run_id = next((e.run_id for e in reversed(c.events) if e.run_id), None)
+    evidence = ledger.line_evidence(run_id, c.payment_id) if run_id else None
+    if args.format == "json":
+        sys.stdout.write(json.dumps({**c.to_dict(with_events=True), "evidence": evidence}, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(claim_text(c, evidence))
     return EXIT_OK
 
 

@@ -501,7 +501,7 @@ class Ledger:
             rejected = self._rejected(conn, loaded.contract.id)
             settlement = self._settle_against(loaded, histories, results, as_of, period, parent, rejected)
             self.record_contract(loaded, actor, conn)
-            recorded = self._record_run(conn, loaded, settlement, parent, actor, rejected, on_recording)
+            recorded = self._record_run(conn, loaded, settlement, parent, actor, rejected, on_recording, _evidence(results, settlement))
             if idempotency is not None and render is not None:
                 self._remember(conn, idempotency, 201, render(recorded))
         return recorded
@@ -537,7 +537,7 @@ class Ledger:
         )
         return {r.payment_id: (ClaimState(r.to_state, bool(r.disputed), r.settled_ore, r.paid_ore, r.recovered_ore), r.n) for r in conn.execute(q)}
 
-    def _record_run(self, conn, loaded, settlement: Settlement, parent: RunView | None, actor: str, rejected, on_recording) -> RecordedRun:
+    def _record_run(self, conn, loaded, settlement: Settlement, parent: RunView | None, actor: str, rejected, on_recording, evidence: dict[str, str]) -> RecordedRun:
         c = loaded.contract
         at = now_iso()
         run_id = (conn.execute(sa.select(sa.func.max(T.settlement_runs.c.id))).scalar() or 0) + 1
@@ -570,6 +570,7 @@ class Ledger:
                 "payment_id": x.payment_id,
                 "amount_ore": to_ore(x.amount),
                 "payers": ";".join(f"{p.party}={p.amount}" for p in x.payers),
+                "evidence": evidence.get(x.payment_id),
             }
             for x in settlement.lines
         ]
@@ -648,6 +649,13 @@ class Ledger:
         if row is None:
             raise NotFound(f"no settlement run {run_id} in the ledger; 'pbr ledger runs' lists them")
         return _run_view(row, with_settlement=True)
+
+    def line_evidence(self, run_id: int, payment_id: str) -> dict | None:
+        """The evidence a run kept for a paid line: met_on, definition_reference, evidence [{source, description}]."""
+        q = sa.select(T.run_lines.c.evidence).where(T.run_lines.c.run_id == run_id, T.run_lines.c.payment_id == payment_id)
+        with self.engine.connect() as conn:
+            text = conn.execute(q).scalar()
+        return json.loads(text) if text else None
 
     def run_municipality(self, run: RunView) -> str | None:
         with self.engine.connect() as conn:
@@ -880,6 +888,26 @@ class _Replay:
 
 
 _INSERT_ORDER = ("contract_versions", "decisions", "settlement_runs", "run_lines", "claims", "claim_events")
+
+
+def _evidence(results: list, settlement: Settlement) -> dict[str, str]:
+    """payment id -> the evidence of its milestone occurrence (JSON), for every line that pays something."""
+    paid = {x.payment_id for x in settlement.lines if x.amount > 0}
+    out: dict[str, str] = {}
+    for r in results:
+        milestones = getattr(r, "milestones", None)  # a DecisionView (simulation) carries none
+        if not milestones:
+            continue
+        by_key = {(m.milestone, o.occurrence): o for m in milestones for o in m.occurrences}
+        for p in r.payments:
+            if p.payment_id in paid and (p.milestone, p.occurrence) in by_key:
+                o = by_key[(p.milestone, p.occurrence)]
+                out[p.payment_id] = json.dumps(
+                    {"met_on": o.met_on.isoformat(), "definition_reference": o.definition_reference,
+                     "evidence": [{"source": e.source, "description": e.description} for e in o.evidence]},
+                    ensure_ascii=False, separators=(",", ":"),
+                )
+    return out
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:

@@ -7,7 +7,8 @@
   its merged source text (the canonical JSON the content hash is computed from).
 - ``decisions``: every logged evaluation: a keyed-hash subject key (never the id itself),
   the contract hash, as-of date, a hash of the inputs, and the result.
-- ``settlement_runs`` and ``run_lines``: each recorded settlement of a contract; ``seq`` counts
+- ``settlement_runs`` and ``run_lines``: each recorded settlement of a contract (a paid line
+  keeps the evidence its milestone was met on); ``seq`` counts
   a contract's runs from 1 and each run names its parent (the run before it), so two runs
   started at once cannot both follow the same parent (unique constraints).
 - ``claims``: one row per payment id, ever (primary key), and ``claim_events``: every change
@@ -116,6 +117,7 @@ run_lines = Table(
     Column("payment_id", String(400), primary_key=True),
     Column("amount_ore", BigInteger, nullable=False),
     Column("payers", Text, nullable=False),
+    Column("evidence", Text, nullable=True),  # JSON: when the milestone was met, under which definition, from which records
 )
 
 claims = Table(

@@ -37,7 +37,7 @@ def claims_text(claims: list, *, limit_hit: bool = False) -> str:
     return out + "\n\n" + tail + "\n"
 
 
-def claim_text(c) -> str:
+def claim_text(c, evidence: dict | None = None) -> str:
     out = [
         f"Claim {c.payment_id}",
         f"  contract {c.contract_id} (municipality {c.municipality}), {c.subject_kind} {c.subject}, milestone {c.milestone} #{c.occurrence}",
@@ -46,6 +46,10 @@ def claim_text(c) -> str:
         f"recovered {format_dkk(c.recovered)}, outstanding {format_dkk(c.outstanding)}",
         "",
     ]
+    if evidence:
+        out.append(f"  milestone met on {evidence['met_on']} ({evidence['definition_reference']}); evidence:")
+        out.extend(f"    {e['source']}: {e['description']}" for e in evidence["evidence"])
+        out.append("")
     rows = [[str(e.n), e.at, e.actor, e.action, f"{e.from_state or '-'} -> {e.to_state}" + (" (disputed)" if e.disputed else ""), f"{e.amount:,.2f}", e.reason] for e in c.events]
     out.append(table(rows, ["#", "at", "actor", "action", "state", "amount", "reason"]))
     return "\n".join(out) + "\n"

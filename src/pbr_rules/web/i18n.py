@@ -118,7 +118,10 @@ DA: dict[str, str] = {
     "Back to the agreements": "Tilbage til aftalerne",
     "Print": "Udskriv",
     "Evidence and clause": "Dokumentation og bestemmelse",
-    "the latest settlement run": "den seneste afregningskørsel",
+    "Milestone met on": "Milepæl nået den",
+    "Amendments": "Tillæg",
+    "No amendments: the agreement's values are those it started with.": "Ingen tillæg: aftalens værdier er dem, den startede med.",
+    "Evidence": "Dokumentation",
 }
 
 

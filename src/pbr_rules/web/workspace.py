@@ -268,7 +268,8 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                 changelog = [e for e in load_changelog(log_file).entries if e.contract == loaded.contract.id]
             except PbrError:
                 changelog = []
-        return ws.page(request, "agreement.html", s, loaded=loaded, c=loaded.contract, document=document, changelog=changelog)
+        return ws.page(request, "agreement.html", s, loaded=loaded, c=loaded.contract, document=document, changelog=changelog,
+                       amendments=_amendments(loaded.contract))
 
     def _source_text(loaded: LoadedContract) -> str:
         return Path(loaded.path).read_text(encoding="utf-8")
@@ -449,18 +450,9 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
             claim = _claim(s, claim_id)
         except ClaimNotFound as exc:
             return _not_found(request, str(exc))
-        line = None
-        try:
-            run = ws.ledger.run(claim.first_run_id)
-            settled = Settlement.model_validate_json(run.settlement_json)
-            latest = ws.ledger.latest_run(claim.contract_id)
-            if latest is not None:
-                settled = Settlement.model_validate_json(latest.settlement_json)
-            line = next((x for x in settled.lines if x.payment_id == claim.payment_id), None)
-        except ClaimNotFound:
-            line = None
+        line, evidence = _line_and_evidence(ws, claim)
         actions = [a for a, roles in ACTION_ROLES.items() if s.role in roles]
-        return ws.page(request, "claim.html", s, claim=claim, line=line, actions=actions, message=message[:300], fmt=format_dkk)
+        return ws.page(request, "claim.html", s, claim=claim, line=line, evidence=evidence, actions=actions, message=message[:300], fmt=format_dkk)
 
     @router.post("/claims/{claim_id:path}/act")
     def claim_act(
@@ -490,12 +482,50 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
             return _not_found(request, str(exc))
         except (TransitionRefused, PbrError) as exc:
             claim = _claim(s, claim_id)
+            line, evidence = _line_and_evidence(ws, claim)
             actions = [a for a, roles in ACTION_ROLES.items() if s.role in roles]
-            return ws.page(request, "claim.html", s, status=409, claim=claim, line=None, actions=actions, message=str(exc), error=True, fmt=format_dkk)
+            return ws.page(request, "claim.html", s, status=409, claim=claim, line=line, evidence=evidence, actions=actions, message=str(exc), error=True, fmt=format_dkk)
         return RedirectResponse(f"{PREFIX}/claims/{claim_id}?message={message}", status_code=303)
 
     app.include_router(router)
     return ws
+
+
+def _amendments(c) -> list[dict]:
+    """Every dated value that starts after the term's first day: what each amendment changed, with its clause."""
+    out = []
+
+    def add(what: str, dated) -> None:
+        for day, entry in sorted((dated or {}).items()):
+            if day > c.term.start:
+                value = "withdrawn" if entry.value is None else format_dkk(entry.value)
+                out.append({"effective": day, "what": what, "value": value, "reference": entry.reference, "documentation": entry.documentation or ""})
+
+    for milestone, tariff in c.tariffs.items():
+        for group, dated in tariff.amounts.items():
+            add(f"tariff {milestone} ({group})", dated)
+    caps = c.caps
+    add("cap per participant", caps.per_participant)
+    add("cap per company", caps.per_company)
+    add("cap per contract", caps.per_contract)
+    for k, dated in caps.per_milestone.items():
+        add(f"cap on milestone {k}", dated)
+    for k, dated in caps.per_payer.items():
+        add(f"cap for payer {k}", dated)
+    return sorted(out, key=lambda a: (a["effective"], a["what"]))
+
+
+def _line_and_evidence(ws: Workspace, claim):
+    """The claim's line in the latest run of its contract (tariff, dates, adjustments), and the evidence kept for it."""
+    latest = ws.ledger.latest_run(claim.contract_id)
+    if latest is None:
+        return None, None
+    settlement = Settlement.model_validate_json(latest.settlement_json)
+    line = next((x for x in settlement.lines if x.payment_id == claim.payment_id), None)
+    evidence = ws.ledger.line_evidence(latest.id, claim.payment_id) or next(
+        (ws.ledger.line_evidence(e.run_id, claim.payment_id) for e in reversed(claim.events) if e.run_id), None
+    )
+    return line, evidence
 
 
 def _parse_day(text: str) -> date | None:

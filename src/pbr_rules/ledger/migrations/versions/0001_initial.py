@@ -122,6 +122,7 @@ def upgrade() -> None:
     sa.Column('payment_id', sa.String(length=400), nullable=False),
     sa.Column('amount_ore', sa.BigInteger(), nullable=False),
     sa.Column('payers', sa.Text(), nullable=False),
+    sa.Column('evidence', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['settlement_runs.id'], name=op.f('fk_run_lines_run_id')),
     sa.PrimaryKeyConstraint('run_id', 'payment_id', name=op.f('pk_run_lines'))
     )
