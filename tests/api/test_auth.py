@@ -45,7 +45,7 @@ def test_other_municipality_gets_the_same_403_whether_or_not_the_contract_exists
         co = client.post(f"/v1/contracts/{cid}/evaluate-cohort", headers=m751, json={"histories": [HISTORY]})
         for r in (got, ev, co):
             assert_error_shape(r, 403)
-        answers.append((got.content, ev.content, co.content))
+        answers.append(tuple(r.content.replace(r.headers["x-request-id"].encode(), b"<id>") for r in (got, ev, co)))
     assert answers[0] == answers[1]
     assert len({a for pair in answers for a in pair}) == 1  # one body for every 403
     assert b"dk-101" not in answers[0][0] and b"dk-999" not in answers[1][0]

@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pbr_rules.api.deps import TokenStoreDep
-from pbr_rules.api.errors import ApiError, hide_cpr
+from pbr_rules.api.errors import ApiError
 from pbr_rules.evaluation import Registry
 from pbr_rules.language import LoadedContract
 
@@ -45,7 +45,7 @@ class Principal:
 
 
 def unauthorized() -> ApiError:
-    return ApiError(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(401, "missing or invalid bearer token; send 'Authorization: Bearer <token>' with a token made by 'pbr token create'", headers={"WWW-Authenticate": "Bearer"})
 
 
 def forbidden() -> ApiError:
@@ -94,5 +94,6 @@ def contract_for(principal: Principal, registry: Registry, contract_id: str) -> 
             raise forbidden()
         return loaded
     if loaded is None:
-        raise ApiError(404, hide_cpr(f"no contract with id '{contract_id}'") if len(contract_id) <= 100 else "no such contract")
+        shown = f"no contract with id '{contract_id}'" if len(contract_id) <= 100 else "no such contract"
+        raise ApiError(404, f"{shown}; GET /v1/contracts lists the contracts this token may see")
     return loaded

@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.middleware import RequestMiddleware
 from pbr_rules.api.routes import contracts, evaluate, health, reports
-from pbr_rules.api.schemas import REQUEST_MODELS
+from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
@@ -30,9 +30,10 @@ payments are triggered, with evidence, tariff and clause).
 
 Every call under /v1 except /v1/health and /v1/ready needs `Authorization: Bearer <token>`
 (made with `pbr token create`). Roles: **fund** (everything), **municipality** (only its
-own municipality's contracts), **auditor** (read-only). Every error is
-`{"error": {"status", "message", "errors": [{"path", "message", "hint"}]}}`.
-Participant ids must be pseudonymous: a CPR-shaped id is refused (422) and never echoed.
+own municipality's contracts), **auditor** (read-only). Every error is an RFC 9457
+problem (`application/problem+json`): `{"type", "title", "status", "detail", "instance",
+"errors": [{"path", "message", "hint"}]}`. Personal data never enters: a CPR number in any
+id, name, free text, header, path or query is refused (422) and never echoed or logged.
 """
 
 
@@ -78,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
                 for name, sub in js.pop("$defs", {}).items():
                     components.setdefault(name, sub)
                 components[model.__name__] = js
-            app.openapi_schema = schema
+            app.openapi_schema = document_errors(schema)
         return app.openapi_schema
 
     app.openapi = openapi
