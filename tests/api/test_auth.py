@@ -98,7 +98,8 @@ def test_token_create_stores_only_the_hash_atomically_with_mode_0600(tmp_path, c
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     (rec,) = read_tokens(path)
     assert rec.role == "municipality" and rec.municipality == "101" and rec.id.startswith("t-") and rec.created
-    assert not [p for p in tmp_path.iterdir() if p.name != "t.json"]  # no temp file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "t.json.lock"]  # no temp file left behind; the lock stays
+    assert stat.S_IMODE(os.stat(tmp_path / "t.json.lock").st_mode) == 0o600
     assert pbr_main(["token", "create", "--role", "municipality", "--tokens-file", str(path)]) == 2
     assert pbr_main(["token", "create", "--role", "auditor", "--municipality", "101", "--tokens-file", str(path)]) == 2
 

@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pbr_rules.api.deps import TokenStoreDep
 from pbr_rules.api.errors import ApiError
+from pbr_rules.api.tokens import TokenExpired, TokensUnavailable
 from pbr_rules.evaluation import Registry
 from pbr_rules.language import LoadedContract
 
@@ -60,7 +61,18 @@ def current_principal(
     """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized()
-    record = tokens.lookup(credentials.credentials)
+    try:
+        record = tokens.authenticate(credentials.credentials)
+    except TokensUnavailable:
+        raise ApiError(
+            503,
+            "the service cannot read its tokens file, so every token is refused until an administrator fixes it "
+            "(the reason is in the service's log); retry later",
+            headers={"Retry-After": "60"},
+            kind="tokens-unavailable",
+        ) from None
+    except TokenExpired as exc:
+        raise ApiError(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if record is None:
         raise unauthorized()
     principal = Principal(token_id=record.id, role=record.role, municipality=record.municipality)

@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.tokens = TokenStore(settings.tokens_file)
+    app.state.tokens = TokenStore(settings.tokens_file, production=settings.production)
     app.state.registry = None
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)

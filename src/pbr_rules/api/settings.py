@@ -27,6 +27,8 @@ ENV = {
     "host": "PBR_HOST",
     "port": "PBR_PORT",
     "workers": "PBR_WORKERS",
+    "ssl_certfile": "PBR_SSL_CERTFILE",
+    "ssl_keyfile": "PBR_SSL_KEYFILE",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -54,7 +56,8 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1, description="Interface to listen on [PBR_HOST].")
     port: int = Field(default=8000, ge=1, le=65535, description="Port [PBR_PORT].")
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes, each with its own engine [PBR_WORKERS].")
-
+    ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM); with ssl_keyfile the API speaks HTTPS [PBR_SSL_CERTFILE].")
+    ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM) [PBR_SSL_KEYFILE].")
     @field_validator("production", mode="before")
     @classmethod
     def _flag(cls, value):
@@ -67,8 +70,18 @@ class Settings(BaseModel):
             raise ValueError(f"expected 1/0, true/false, yes/no; got {value!r}")
         return value
 
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> "Settings":
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("TLS needs both --ssl-certfile and --ssl-keyfile (PBR_SSL_CERTFILE and PBR_SSL_KEYFILE), or neither")
+        for name in ("ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, name)
+            if value is not None and not value.is_file():
+                raise ValueError(f"the {name.replace('_', ' ')} {value} does not exist")
         if not self.contracts.is_dir():
             raise ValueError(f"the contracts folder {self.contracts} does not exist (set PBR_CONTRACTS or --contracts)")
         if self.production:
@@ -85,6 +98,11 @@ class Settings(BaseModel):
                 raise ValueError(str(exc)) from None
             if not tokens:
                 raise ValueError(f"production mode needs configured tokens, and {self.tokens_file} holds none")
+            from pbr_rules.api.tokens import loose_permissions
+
+            loose = loose_permissions(self.tokens_file)
+            if loose:
+                raise ValueError(f"production mode refuses a tokens file others may read or change: {loose}")
             if any(t.development for t in tokens):
                 raise ValueError(
                     f"{self.tokens_file} holds a development token; production mode refuses it "
@@ -115,5 +133,7 @@ class Settings(BaseModel):
         out = {}
         for name, var in ENV.items():
             value = getattr(self, name)
+            if value is None:
+                continue
             out[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return out
