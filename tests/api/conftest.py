@@ -44,7 +44,8 @@ def tokens(tmp_path_factory) -> dict:
 
 
 def make_settings(tokens: dict, **overrides) -> Settings:
-    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], "max_simulation_runs": 5, **overrides}
+    # the suite sends many requests with one token: the rate limit is tested where it is set low (test_fair_use)
+    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], "max_simulation_runs": 5, "rate_limit_per_minute": 1_000_000, **overrides}
     return Settings.load({}, **values)
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pbr_rules.api.deps import TokenStoreDep
+from pbr_rules.api.deps import FairUseDep, TokenStoreDep
 from pbr_rules.api.errors import ApiError
 from pbr_rules.api.tokens import TokenExpired, TokensUnavailable
 from pbr_rules.evaluation import Registry
@@ -56,6 +56,7 @@ def forbidden() -> ApiError:
 def current_principal(
     request: Request,
     tokens: TokenStoreDep,
+    fair_use: FairUseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown."""
@@ -75,6 +76,7 @@ def current_principal(
         raise ApiError(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if record is None:
         raise unauthorized()
+    fair_use.check_rate(record.id)  # 429 over the token's request rate (api/fairuse.py)
     principal = Principal(token_id=record.id, role=record.role, municipality=record.municipality)
     request.state.token_id = record.id
     return principal

@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routes: settings, the registry, the token store."""
+"""Typed dependencies shared by the routes: settings, the registry, the token store, fair use."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
@@ -23,6 +24,11 @@ def get_token_store(request: Request) -> TokenStore:
     return request.app.state.tokens
 
 
+def get_fair_use(request: Request) -> FairUse:
+    return request.app.state.fair_use
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
+FairUseDep = Annotated[FairUse, Depends(get_fair_use)]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pbr_rules.api.errors import install_error_handlers
+from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.middleware import RequestMiddleware
 from pbr_rules.api.routes import contracts, evaluate, health, reports
 from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
@@ -44,7 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         if getattr(app.state, "registry", None) is None:
             app.state.registry = Registry(settings.contracts)
-        yield
+        try:
+            yield
+        finally:
+            app.state.fair_use.close()
 
     app = FastAPI(
         title="pbr-rules",
@@ -56,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = TokenStore(settings.tokens_file, production=settings.production)
     app.state.registry = None
+    app.state.fair_use = FairUse(settings.rate_limit_per_minute, settings.max_heavy_per_token, settings.heavy_time_limit_seconds)
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)

@@ -29,6 +29,9 @@ ENV = {
     "workers": "PBR_WORKERS",
     "ssl_certfile": "PBR_SSL_CERTFILE",
     "ssl_keyfile": "PBR_SSL_KEYFILE",
+    "rate_limit_per_minute": "PBR_RATE_LIMIT_PER_MINUTE",
+    "max_heavy_per_token": "PBR_MAX_HEAVY_PER_TOKEN",
+    "heavy_time_limit_seconds": "PBR_HEAVY_TIME_LIMIT_SECONDS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -58,6 +61,12 @@ class Settings(BaseModel):
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes, each with its own engine [PBR_WORKERS].")
     ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM); with ssl_keyfile the API speaks HTTPS [PBR_SSL_CERTFILE].")
     ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM) [PBR_SSL_KEYFILE].")
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=1_000_000, description="Requests per token per minute, per worker [PBR_RATE_LIMIT_PER_MINUTE].")
+    max_heavy_per_token: int = Field(
+        default=2, ge=1, le=1_000, description="Heavy requests (cohort, settle, business case, simulate) one token may run at once, per worker [PBR_MAX_HEAVY_PER_TOKEN]."
+    )
+    heavy_time_limit_seconds: float = Field(default=60, gt=0, le=3_600, description="Longest a heavy request may take before it is answered 503 [PBR_HEAVY_TIME_LIMIT_SECONDS].")
+
     @field_validator("production", mode="before")
     @classmethod
     def _flag(cls, value):

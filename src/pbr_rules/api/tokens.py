@@ -36,7 +36,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from pbr_rules.personal_data import install_log_filter
+
 log = logging.getLogger("pbr_rules.api.tokens")
+install_log_filter(log)  # its lines name the tokens file: masked like every other log line
 
 ROLES = ("fund", "municipality", "auditor")
 _MUNICIPALITY = re.compile(r"^\d{3}$")

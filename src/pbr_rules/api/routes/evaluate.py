@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from pbr_rules.api.bodies import EvaluateSource, parse_cohort, parse_evaluate
-from pbr_rules.api.deps import SettingsDep
+from pbr_rules.api.auth import Reader
+from pbr_rules.api.deps import FairUseDep, SettingsDep
 from pbr_rules.api.examples import EXAMPLE_RESULT
 from pbr_rules.api.routes.contracts import ReadableContract
 from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
@@ -45,9 +46,13 @@ def evaluate_history(loaded: ReadableContract, source: EvaluateSource, settings:
     },
     openapi_extra=request_body("CohortRequest", COHORT_EXAMPLES),
 )
-def evaluate_many(loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total."""
-    histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
-    results = evaluate_cohort(loaded, histories, as_of, workers=1)
-    body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
-    return _json(to_json(body))
+async def evaluate_many(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, fair_use: FairUseDep) -> Response:
+    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total. A heavy request (fair use)."""
+
+    def work() -> Response:
+        histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
+        results = evaluate_cohort(loaded, histories, as_of, workers=1)
+        body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
+        return _json(to_json(body))
+
+    return await fair_use.run_heavy(principal.token_id, work)

@@ -11,8 +11,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health, responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}})
-def health() -> dict:
-    """Liveness: the process answers."""
+async def health() -> dict:
+    """Liveness: the process answers (on the event loop itself: never queued behind heavy work)."""
     return {"status": "ok"}
 
 
@@ -24,7 +24,7 @@ def health() -> dict:
         503: {"model": Ready, "content": {"application/json": {"example": {"status": "not ready", "contracts": 0}}}},
     },
 )
-def ready(request: Request):
+async def ready(request: Request):
     """Readiness: the contracts are loaded and their rulesets built."""
     registry = getattr(request.app.state, "registry", None)
     n = len(registry.by_id) if registry is not None else 0
