@@ -167,6 +167,20 @@ def test_negative_amounts_text_numbers_and_overlong_text_are_refused(client, fun
     assert "x" * 201 not in resp.text
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"history": _history(target_group="z" * 100_000)},  # an enum: the value was quoted whole
+        {"history": HISTORY, "z" * 100_000: 1},  # an unknown key: quoted whole in path and message
+        {"history": _history(participant="z " * 50_000)},
+    ],
+)
+def test_no_answer_quotes_a_huge_value(client, fund, body):
+    resp = client.post(f"{URL}/evaluate", headers=fund, json=body)
+    assert_error_shape(resp, 422)
+    assert "z" * 501 not in resp.text.replace(" ", "") and len(resp.text) < 3_000  # at most 500 characters of any value
+
+
 def test_dates_are_only_iso_strings(client, fund):
     resp = client.get(f"{URL}?as_of=1577836800", headers=fund)
     (err,) = assert_error_shape(resp, 422)["errors"]

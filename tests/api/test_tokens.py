@@ -183,7 +183,22 @@ def test_serve_on_a_public_address_without_tls_warns_and_tls_needs_both_files(tm
     assert pbr_main(args) == 0
     err = capsys.readouterr().err
     assert "WARNING: serving plain HTTP on 0.0.0.0" in err and "--ssl-certfile" in err and "unencrypted" in err
-    cert = tmp_path / "cert.pem"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert.write_text("x")
+    key.write_text("x")
     assert pbr_main([*args, "--ssl-certfile", str(cert)]) == 2
     assert "both --ssl-certfile and --ssl-keyfile" in capsys.readouterr().err
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: ran.update(k))
+    assert pbr_main([*args, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]) == 0
+    err = capsys.readouterr().err
+    assert "plain HTTP" not in err and "https://0.0.0.0:" in err
+    assert (ran["ssl_certfile"], ran["ssl_keyfile"]) == (str(cert), str(key))
+
+
+def test_every_log_handler_of_the_server_masks_cpr_numbers():
+    from pbr_rules.cli.serve import _log_config
+
+    config = _log_config()
+    assert config["filters"]["cpr"] == {"()": "pbr_rules.personal_data.CprLogFilter"}
+    assert config["handlers"] and all("cpr" in h["filters"] for h in config["handlers"].values())

@@ -110,11 +110,18 @@ class ApiError(Exception):
         self.extra = extra or {}
 
 
+MAX_TEXT = 500  # no part of a problem echoes more of the input than this (a 100 kB value stays out)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
 def _clean_error(e: dict) -> dict:
     out = {k: v for k, v in e.items() if k != "input"}
     for key in ("path", "message", "hint", "file"):
         if isinstance(out.get(key), str):
-            out[key] = mask_cpr(out[key])
+            out[key] = _short(mask_cpr(out[key]))
     out.setdefault("path", "")
     out.setdefault("message", "")
     out.setdefault("hint", "")
@@ -137,7 +144,7 @@ def problem(
         "type": TYPE_PREFIX + kind,
         "title": title,
         "status": status,
-        "detail": mask_cpr(detail or STATUS_MESSAGES.get(status, title)),
+        "detail": _short(mask_cpr(detail or STATUS_MESSAGES.get(status, title))),
     }
     if request_id:
         body["instance"] = f"urn:pbr-rules:request:{request_id}"

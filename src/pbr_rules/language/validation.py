@@ -136,19 +136,19 @@ def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, 
         keys = allowed.get(id(parent), ())
         near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + (f"allowed: {', '.join(keys)}" if keys else "")
-        return f"unknown key '{key}'", hint.strip()
+        return f"unknown key {_show(str(key))}", hint.strip()
     if typ in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "")
         choices = [c.strip() for c in expected.replace(" or ", ", ").split(",") if c.strip()]
         near = get_close_matches(str(value), choices, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"{value!r} is not allowed here", hint
+        return f"{_show(value)} is not allowed here", hint
     if typ == "union_tag_invalid":
         expected = str(ctx.get("expected_tags", "")).replace("'", "")
         choices = [c.strip() for c in expected.split(",") if c.strip()]
         near = get_close_matches(str(ctx.get("tag")), choices, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} '{ctx.get('tag')}'", hint
+        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {_show(str(ctx.get('tag')))}", hint
     if typ == "union_tag_not_found":
         return f"missing required key {ctx.get('discriminator', 'kind')}", "it says which kind of item this is"
     if typ == "too_short":
