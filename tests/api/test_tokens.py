@@ -202,3 +202,37 @@ def test_every_log_handler_of_the_server_masks_cpr_numbers():
     config = _log_config()
     assert config["filters"]["cpr"] == {"()": "pbr_rules.personal_data.CprLogFilter"}
     assert config["handlers"] and all("cpr" in h["filters"] for h in config["handlers"].values())
+
+
+def test_a_token_stays_valid_while_the_file_is_rewritten_under_concurrent_requests(tmp_path):
+    """Regression (found by the load test): a re-read emptied the token set before filling it, so a
+    request on another thread got 401 while the server noted a token's last use."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pbr_rules.api.tokens import TokenStore
+
+    path = tmp_path / "tokens.json"
+    token, _ = create_token(path, "fund")
+    store = TokenStore(path)
+    stop = threading.Event()
+
+    def rewrite():
+        for _ in range(40):  # bounded: 40 rewrites of the file
+            create_token(path, "auditor")
+        stop.set()
+
+    def ask() -> int:
+        misses = 0
+        for _ in range(5_000):  # bounded
+            if stop.is_set():
+                break
+            misses += store.lookup(token) is None
+        return misses
+
+    with ThreadPoolExecutor(5) as pool:
+        writer = pool.submit(rewrite)
+        askers = [pool.submit(ask) for _ in range(4)]
+        writer.result(timeout=120)
+        assert sum(a.result(timeout=120) for a in askers) == 0
+    assert len(read_tokens(path)) == 41

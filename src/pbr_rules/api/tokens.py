@@ -32,6 +32,7 @@ import re
 import secrets
 import stat
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -259,8 +260,8 @@ class TokenStore:
         self.path = Path(path)
         self.production = production
         self._stamp: tuple | None = ("unread",)
-        self._records: list[TokenRecord] = []
-        self._problem: str | None = None
+        self._state: tuple[list[TokenRecord], str | None] = ([], None)  # (records, problem), swapped whole
+        self._lock = threading.Lock()
         self._cant_note = False
         self.refresh()
 
@@ -270,6 +271,8 @@ class TokenStore:
         return self._problem
 
     def refresh(self) -> None:
+        """Re-read the file if it changed. Requests run on several threads: the new state is
+        built aside and swapped in under a lock, so no request ever sees a half-read set."""
         try:
             st = self.path.stat()
             stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
@@ -277,27 +280,38 @@ class TokenStore:
             stamp = None
         if stamp == self._stamp:
             return
-        self._stamp = stamp
-        self._records = []
-        problem = None
-        if stamp is None:
-            problem = f"the tokens file {self.path} does not exist"
-        else:
-            loose = loose_permissions(self.path)
-            if loose and self.production:
-                problem = loose
+        with self._lock:
+            if stamp == self._stamp:
+                return
+            records: list[TokenRecord] = []
+            problem = None
+            if stamp is None:
+                problem = f"the tokens file {self.path} does not exist"
             else:
-                if loose:
-                    log.warning("SECURITY: %s (development mode: accepted)", loose)
-                try:
-                    self._records = read_tokens(self.path)
-                except TokenFileInvalid as exc:
-                    problem = str(exc)
-        if problem and problem != self._problem:
-            log.error("every token is refused until the tokens file is fixed: %s", problem)
-        elif self._problem and not problem:
-            log.warning("the tokens file %s is usable again (%d tokens)", self.path, len(self._records))
-        self._problem = problem
+                loose = loose_permissions(self.path)
+                if loose and self.production:
+                    problem = loose
+                else:
+                    if loose:
+                        log.warning("SECURITY: %s (development mode: accepted)", loose)
+                    try:
+                        records = read_tokens(self.path)
+                    except TokenFileInvalid as exc:
+                        problem = str(exc)
+            if problem and problem != self._problem:
+                log.error("every token is refused until the tokens file is fixed: %s", problem)
+            elif self._problem and not problem:
+                log.warning("the tokens file %s is usable again (%d tokens)", self.path, len(records))
+            self._state = (records, problem)
+            self._stamp = stamp
+
+    @property
+    def _records(self) -> list[TokenRecord]:
+        return self._state[0]
+
+    @property
+    def _problem(self) -> str | None:
+        return self._state[1]
 
     def __len__(self) -> int:
         return len(self._records)
@@ -305,11 +319,12 @@ class TokenStore:
     def lookup(self, token: str) -> TokenRecord | None:
         """The record whose hash matches ``token`` (expired or not); every stored hash is compared in constant time."""
         self.refresh()
-        if self._problem:
+        records, problem = self._state
+        if problem:
             return None
         presented = hash_token(token)
         found = None
-        for rec in self._records:
+        for rec in records:
             if hmac.compare_digest(presented, rec.sha256):
                 found = rec
         return found
