@@ -229,9 +229,24 @@ def test_every_operation_documents_every_error_status_as_a_problem(client):
         for method, op in item.items():
             for status in ("401", "403", "404", "409", "413", "422", "429", "500", "503"):
                 content = op["responses"][status]["content"]
-                if (path, status) == ("/v1/ready", "503"):
-                    continue  # the readiness probe's own body
                 assert "application/problem+json" in content, (method, path, status)
+
+
+def test_not_ready_is_a_503_problem(tokens):
+    from fastapi.testclient import TestClient
+
+    from pbr_rules.api import create_app
+
+    from .conftest import make_settings
+
+    app = create_app(make_settings(tokens))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        loaded = app.state.registry
+        app.state.registry = None  # as before the lifespan has loaded the contracts
+        body = assert_error_shape(c.get("/v1/ready"), 503)
+        assert body["contracts"] == 0 and body["type"] == "urn:pbr-rules:problem:unavailable"
+        app.state.registry = loaded
+        assert c.get("/v1/ready").json() == {"status": "ready", "contracts": 3}
 
 
 def test_errors_of_every_kind_share_the_problem_shape(client, fund):

@@ -125,8 +125,6 @@ def document_errors(schema: dict) -> dict:
                 content = (entry or {}).get("content", {})
                 if PROBLEM_MEDIA_TYPE in content:
                     continue
-                if entry is not None and status == 503 and "application/json" in content:
-                    continue  # /ready answers its own readiness body
                 op["responses"][key] = {"description": STATUS_MESSAGES.get(status, "error"), "content": problem_content(_DEFAULT_EXAMPLES.get(status))}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
@@ -333,7 +331,7 @@ class Health(Out):
 
 
 class Ready(Out):
-    status: Literal["ready", "not ready"]
+    status: Literal["ready"]
     contracts: int
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
+from pbr_rules.api.errors import ApiError
 from pbr_rules.api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
@@ -19,15 +19,12 @@ async def health() -> dict:
 @router.get(
     "/ready",
     response_model=Ready,
-    responses={
-        200: {"content": {"application/json": {"example": {"status": "ready", "contracts": 3}}}},
-        503: {"model": Ready, "content": {"application/json": {"example": {"status": "not ready", "contracts": 0}}}},
-    },
+    responses={200: {"content": {"application/json": {"example": {"status": "ready", "contracts": 3}}}}},
 )
 async def ready(request: Request):
-    """Readiness: the contracts are loaded and their rulesets built."""
+    """Readiness: the contracts are loaded and their rulesets built (else a 503 problem)."""
     registry = getattr(request.app.state, "registry", None)
     n = len(registry.by_id) if registry is not None else 0
     if n == 0:
-        return JSONResponse({"status": "not ready", "contracts": 0}, status_code=503)
+        raise ApiError(503, "no contract is loaded yet; the service is not ready", headers={"Retry-After": "5"}, extra={"contracts": 0})
     return {"status": "ready", "contracts": n}
