@@ -230,6 +230,8 @@ def test_every_operation_documents_every_error_status_as_a_problem(client):
             for status in ("401", "403", "404", "409", "413", "422", "429", "500", "503"):
                 content = op["responses"][status]["content"]
                 assert "application/problem+json" in content, (method, path, status)
+            for status in ("429", "503"):
+                assert "Retry-After" in op["responses"][status]["headers"]
 
 
 def test_not_ready_is_a_503_problem(tokens):

@@ -126,6 +126,8 @@ def document_errors(schema: dict) -> dict:
                 if PROBLEM_MEDIA_TYPE in content:
                     continue
                 op["responses"][key] = {"description": STATUS_MESSAGES.get(status, "error"), "content": problem_content(_DEFAULT_EXAMPLES.get(status))}
+            for key in ("429", "503"):
+                op["responses"][key].setdefault("headers", {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
