@@ -9,6 +9,7 @@ Every generated participant history passes ``history.problems(known_codes) == []
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from hypothesis import strategies as st
 
@@ -169,7 +170,7 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
             {
                 "start": start.isoformat(),
                 "end": end.isoformat() if end else None,
-                "hours_per_week": hours_value,
+                "hours_per_week": Decimal(hours_value),  # a number, as histories must give it
                 "monthly_earnings": str(draw(st.sampled_from([0, 5000, 12000, 20000, 25000, 33333]))),
                 "employer": draw(st.sampled_from(["acme", "bager", "vaerksted"])),
                 "partner_company": draw(st.booleans()),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 from copy import deepcopy
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def citizen(**over) -> dict:
 
 
 def job(start, end=None, hours=37, monthly="1000", kind="ordinary", partner=False) -> dict:
-    s = {"start": start, "hours_per_week": str(hours), "monthly_earnings": str(monthly), "employer": "acme", "kind": kind, "partner_company": partner}
+    s = {"start": start, "hours_per_week": Decimal(str(hours)), "monthly_earnings": str(monthly), "employer": "acme", "kind": kind, "partner_company": partner}
     if end is not None:
         s["end"] = end
     return s

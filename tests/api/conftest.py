@@ -44,7 +44,8 @@ def tokens(tmp_path_factory) -> dict:
 
 
 def make_settings(tokens: dict, **overrides) -> Settings:
-    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], "max_simulation_runs": 5, **overrides}
+    # the suite sends many requests with one token: the rate limit is tested where it is set low (test_fair_use)
+    values = {"contracts": CONTRACTS, "tokens_file": tokens["file"], "max_simulation_runs": 5, "rate_limit_per_minute": 1_000_000, **overrides}
     return Settings.load({}, **values)
 
 
@@ -83,13 +84,20 @@ def m751(tokens):
     return auth(tokens["m751"])
 
 
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "errors"}
+
+
 def assert_error_shape(resp, status: int) -> dict:
+    """An RFC 9457 problem: application/problem+json, the five members and field errors with paths, never the input."""
     assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].split(";")[0] == "application/problem+json", resp.headers["content-type"]
     body = resp.json()
-    assert set(body) >= {"error"}
-    err = body["error"]
-    assert err["status"] == status and isinstance(err["message"], str) and isinstance(err["errors"], list)
-    for e in err["errors"]:
+    assert set(body) >= PROBLEM_KEYS, body
+    assert body["status"] == status and body["type"].startswith("urn:pbr-rules:problem:")
+    assert isinstance(body["title"], str) and isinstance(body["detail"], str) and body["detail"]
+    assert body["instance"] == f"urn:pbr-rules:request:{resp.headers['x-request-id']}"
+    assert isinstance(body["errors"], list)
+    for e in body["errors"]:
         assert {"path", "message", "hint"} <= set(e)
         assert "input" not in e
     return body

@@ -54,12 +54,12 @@ def test_auditors_may_not_settle_and_other_municipalities_get_403(client, audito
     a = client.post("/v1/contracts/dk-101-koebenhavn/settle", json=body, headers=m751)
     b = client.post("/v1/contracts/dk-999-nowhere/settle", json=body, headers=m751)
     assert_error_shape(a, 403)
-    assert a.json() == b.json()
+    assert {**a.json(), "instance": ""} == {**b.json(), "instance": ""}  # only the request id differs
 
 
 def test_settle_needs_an_as_of_date(client, fund):
     body = assert_error_shape(client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY]}, headers=fund), 422)
-    assert [e["path"] for e in body["error"]["errors"]] == ["as_of"]
+    assert [e["path"] for e in body["errors"]] == ["as_of"]
 
 
 def test_business_case_answers_as_the_core_does(client, m101):
@@ -92,7 +92,7 @@ def test_diff_of_a_proposed_amendment(client, fund):
 def test_diff_of_a_broken_proposal_is_a_422_with_lines(client, fund):
     resp = client.post("/v1/contracts/dk-101-koebenhavn/diff", content=b"kind: agreement\ntarifs: {}\n", headers={**fund, "Content-Type": "application/yaml"})
     body = assert_error_shape(resp, 422)
-    assert any(e["line"] for e in body["error"]["errors"])
+    assert any(e["line"] for e in body["errors"])
 
 
 def test_simulate_is_the_cli_simulation_and_a_municipality_sees_its_own(client, fund, m101):
@@ -107,10 +107,10 @@ def test_simulate_is_the_cli_simulation_and_a_municipality_sees_its_own(client, 
 
 def test_simulate_runs_are_limited(client, fund):
     body = assert_error_shape(client.post("/v1/simulate", json={"runs": 100000}, headers=fund), 422)
-    assert body["error"]["errors"][0]["path"] == "runs"
+    assert body["errors"][0]["path"] == "runs"
 
 
 def test_a_participant_sent_twice_is_refused_not_paid_twice(client, fund):
     resp = client.post("/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY, HISTORY], "as_of": "2020-06-30"}, headers=fund)
     body = assert_error_shape(resp, 422)
-    assert any("appears twice in the cohort" in e["message"] for e in body["error"]["errors"])
+    assert any("appears twice in the cohort" in e["message"] for e in body["errors"])

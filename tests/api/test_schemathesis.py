@@ -30,6 +30,14 @@ with TestClient(app):  # runs the lifespan: contracts loaded and compiled once
 
 CONTRACT_IDS = sorted(app.state.registry.by_id)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+ALL_ROUTES = {(route.path, method) for route in app.routes for method in getattr(route, "methods", ()) if route.path.startswith("/v1")}
+
+
+def test_every_route_is_in_the_schema_schemathesis_generates_from():
+    """Every /v1 route (the simulation included) is an operation schemathesis calls below."""
+    documented = {(path, method.upper()) for path, item in app.openapi()["paths"].items() for method in item}
+    assert ("/v1/simulate", "POST") in documented
+    assert ALL_ROUTES <= documented | {(p, "HEAD") for p, _ in ALL_ROUTES}
 
 
 @schema.parametrize()

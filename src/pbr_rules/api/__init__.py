@@ -2,9 +2,10 @@
 
 Public surface: ``create_app(settings)`` and ``Settings``. Layout: ``settings`` (one
 model, validated at start-up), ``tokens`` and ``auth`` (bearer tokens, roles,
-``require_role``), ``bodies`` (request parsing and limits), ``errors`` (one error shape),
-``middleware`` (request id, access log, body limit, last-resort 500), ``routes/`` (one
-module per resource) and ``cli`` (``pbr serve``, ``pbr token create``).
+``require_role``), ``bodies`` (request parsing and limits), ``errors`` (RFC 9457 problems:
+raise ``ApiError``), ``middleware`` (request id, CPR numbers in path/query/headers,
+access log, body limit, last-resort 500), ``fairuse`` (request rate, heavy requests, time
+limit), ``routes/`` (one module per resource); the commands are in ``cli/serve.py``.
 """
 
 from pbr_rules.api.main import create_app, create_app_from_env

@@ -20,8 +20,9 @@ from typing import Annotated, Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pbr_rules.api.deps import TokenStoreDep
-from pbr_rules.api.errors import ApiError, hide_cpr
+from pbr_rules.api.deps import FairUseDep, TokenStoreDep
+from pbr_rules.api.errors import ApiError
+from pbr_rules.api.tokens import TokenExpired, TokensUnavailable
 from pbr_rules.evaluation import Registry
 from pbr_rules.language import LoadedContract
 
@@ -45,7 +46,7 @@ class Principal:
 
 
 def unauthorized() -> ApiError:
-    return ApiError(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(401, "missing or invalid bearer token; send 'Authorization: Bearer <token>' with a token made by 'pbr token create'", headers={"WWW-Authenticate": "Bearer"})
 
 
 def forbidden() -> ApiError:
@@ -55,14 +56,27 @@ def forbidden() -> ApiError:
 def current_principal(
     request: Request,
     tokens: TokenStoreDep,
+    fair_use: FairUseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized()
-    record = tokens.lookup(credentials.credentials)
+    try:
+        record = tokens.authenticate(credentials.credentials)
+    except TokensUnavailable:
+        raise ApiError(
+            503,
+            "the service cannot read its tokens file, so every token is refused until an administrator fixes it "
+            "(the reason is in the service's log); retry later",
+            headers={"Retry-After": "60"},
+            kind="tokens-unavailable",
+        ) from None
+    except TokenExpired as exc:
+        raise ApiError(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if record is None:
         raise unauthorized()
+    fair_use.check_rate(record.id)  # 429 over the token's request rate (api/fairuse.py)
     principal = Principal(token_id=record.id, role=record.role, municipality=record.municipality)
     request.state.token_id = record.id
     return principal
@@ -94,5 +108,6 @@ def contract_for(principal: Principal, registry: Registry, contract_id: str) -> 
             raise forbidden()
         return loaded
     if loaded is None:
-        raise ApiError(404, hide_cpr(f"no contract with id '{contract_id}'") if len(contract_id) <= 100 else "no such contract")
+        shown = f"no contract with id '{contract_id}'" if len(contract_id) <= 100 else "no such contract"
+        raise ApiError(404, f"{shown}; GET /v1/contracts lists the contracts this token may see")
     return loaded

@@ -8,10 +8,12 @@ size limit (``middleware``) applies while the bytes stream in. Nothing here eval
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator, Field
 
 from pbr_rules.api.deps import SettingsDep
@@ -20,7 +22,8 @@ from pbr_rules.api.settings import Settings
 from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
 from pbr_rules.language import History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
 from pbr_rules.models.common import ISODate, Strict
-from pbr_rules.models.history import SUBJECT_ID_PATTERN, refuse_cpr
+from pbr_rules.models.history import SUBJECT_ID_PATTERN
+from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, refuse_cpr
 
 REQUEST_FILE = "<request>"
 JSON_TYPES = ("application/json",)
@@ -65,10 +68,30 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+class _DuplicateKeys(dict):
+    """A JSON object that gave a key more than once (refused by ``check_values``, as YAML refuses it)."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    duplicates = []
+    for key, value in pairs:
+        if key in out and key not in duplicates:
+            duplicates.append(key)
+        out[key] = value
+    if duplicates:
+        out = _DuplicateKeys(out)
+        out.duplicates = duplicates
+    return out
+
+
 def parse_json(raw: bytes) -> Source:
+    """The JSON body; a key given twice in one object, NaN and Infinity are refused (see ``check_values``)."""
     text = _decode(raw)
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise ApiError(
             422,
@@ -92,9 +115,9 @@ def parse_document(raw: bytes, kind: str, settings: Settings, *, allowed: tuple[
         raise ApiError(415, f"content type {shown} is not accepted here; send one of: {', '.join(allowed)}")
     if not raw:
         raise ApiError(422, "the request body is empty", [{"path": "", "message": "a body is required", "hint": ""}])
-    if kind in JSON_TYPES:
-        return parse_json(raw)
-    return parse_yaml_body(raw, settings)
+    source = parse_json(raw) if kind in JSON_TYPES else parse_yaml_body(raw, settings)
+    check_values(source)
+    return source
 
 
 def _check_events(data: Any, where: tuple, settings: Settings) -> None:
@@ -118,30 +141,51 @@ def _check_events(data: Any, where: tuple, settings: Settings) -> None:
         )
 
 
+_HEX_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a content hash, not a number: its digit runs are chance
 MAX_DIGITS = 15  # as for amounts written as text (money.py); larger whole numbers overflow the money context
 
 
-def check_numbers(source: Source) -> None:
-    """Refuse whole numbers of more than 15 digits anywhere in a body, at their path.
+def check_values(source: Source, error: type[InputInvalid] = InputInvalid) -> None:
+    """Refuse, at their paths, what no body may hold, every problem at once:
 
-    pbr_rules.money.parse_money bounds amounts written as text but not integers: a huge
-    integer amount raised decimal.InvalidOperation (a 500) instead of a validation error.
+    - a CPR number in any string or key (pbr_rules.personal_data), or a whole number that
+      reads as one; the value is never echoed;
+    - a key given twice in one JSON object (YAML refuses it when parsing);
+    - whole numbers of more than 15 digits (a huge integer amount raised
+      decimal.InvalidOperation, a 500, before this check).
     """
     problems: list[Diagnostic] = []
+
+    def add(path: tuple, message: str, hint: str = "") -> None:
+        file, line, col = source.where(path)
+        problems.append(Diagnostic(file=file, line=line, col=col, path=format_path(path), message=message, hint=hint))
+
     stack: list[tuple[tuple, Any]] = [((), source.data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, dict):
-            stack.extend((path + (k,), v) for k, v in value.items())
+            for key in getattr(value, "duplicates", ()):
+                add(path + (key,), f"the key '{key}' is given more than once in this object", "give each key once (YAML refuses duplicate keys too)")
+            for k, v in value.items():
+                if isinstance(k, str) and contains_cpr(k):
+                    add(path + ("[key]",), CPR_MESSAGE)
+                    continue
+                stack.append((path + (k,), v))
         elif isinstance(value, list):
             stack.extend((path + (i,), v) for i, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS:
-            file, line, col = source.where(path)
-            problems.append(
-                Diagnostic(file=file, line=line, col=col, path=format_path(path), message=f"a number of more than {MAX_DIGITS} digits is not accepted")
-            )
+        elif isinstance(value, str):
+            if contains_cpr(value) and not _HEX_DIGEST.fullmatch(value):
+                add(path, CPR_MESSAGE)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 10**MAX_DIGITS:
+                add(path, f"a number of more than {MAX_DIGITS} digits is not accepted")
+            elif contains_cpr(str(value)):
+                add(path, CPR_MESSAGE)
     if problems:
-        raise InputInvalid(problems)
+        raise error(problems)
+
+
+check_numbers = check_values  # the old name
 
 
 def _is_bare_history(data: Any) -> bool:
@@ -151,7 +195,7 @@ def _is_bare_history(data: Any) -> bool:
 def parse_evaluate(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[History, date | None, list[str]]:
     """``{history, as_of?, eligible_participants?}``, or a bare history document: validated, limits enforced."""
     data = source.data
-    check_numbers(source)
+    check_values(source)
     if _is_bare_history(data):
         _check_events(data, (), settings)
         return history_from_data(data, source, known_codes), None, []
@@ -176,7 +220,7 @@ def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]
                 )
             ]
         )
-    check_numbers(source)
+    check_values(source)
     envelope: CohortEnvelope = validate_model(CohortEnvelope, source, InputInvalid)
     histories: list[History] = []
     problems: list[Diagnostic] = []
@@ -193,8 +237,8 @@ def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]
 
 
 async def evaluate_source(request: Request, settings: SettingsDep) -> Source:
-    """The evaluate body (JSON or YAML), parsed."""
-    return parse_document(await read_body(request), media_type(request), settings)
+    """The evaluate body (JSON or YAML), parsed off the event loop (a large YAML body takes a while)."""
+    return await run_in_threadpool(parse_document, await read_body(request), media_type(request), settings)
 
 
 EvaluateSource = Annotated[Source, Depends(evaluate_source)]
@@ -215,5 +259,6 @@ def contract_text(raw: bytes, kind: str) -> str:
         raise ApiError(415, f"content type {kind or 'none'} is not accepted here; send one of: {', '.join(allowed)}")
     if kind in JSON_TYPES:
         source = parse_json(raw)
+        check_values(source)
         return validate_model(ValidateEnvelope, source, InputInvalid).yaml
     return _decode(raw)

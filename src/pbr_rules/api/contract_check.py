@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pbr_rules.api.bodies import check_values
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import check_limits
 from pbr_rules.language import LoadedContract, contract_from_source, format_path, parse_yaml
@@ -25,6 +26,7 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) ->
     virtual = str(base / REQUEST_FILE)
     try:
         source = parse_yaml(text, file=virtual, max_bytes=max_bytes)
+        check_values(source, ContractInvalid)  # no CPR number, no 16-digit number, anywhere in the text
         _stay_inside(source, base, root)
         loaded = contract_from_source(source, base_dir=base)
         problems = check_limits(loaded)

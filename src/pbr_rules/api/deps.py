@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routes: settings, the registry, the token store, the ledger."""
+"""Typed dependencies shared by the routes: settings, the registry, the token store, fair use, the ledger."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
@@ -24,6 +25,10 @@ def get_token_store(request: Request) -> TokenStore:
     return request.app.state.tokens
 
 
+def get_fair_use(request: Request) -> FairUse:
+    return request.app.state.fair_use
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
@@ -34,3 +39,4 @@ def get_ledger(request: Request) -> Ledger:
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+FairUseDep = Annotated[FairUse, Depends(get_fair_use)]

@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pbr_rules.api.errors import install_error_handlers
+from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.middleware import RequestMiddleware
 from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
-from pbr_rules.api.schemas import REQUEST_MODELS
+from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
 from pbr_rules.evaluation import Registry
@@ -36,9 +37,10 @@ Every call under /v1 except /v1/health and /v1/ready needs `Authorization: Beare
 **auditor** (reads everything, writes nothing). Settlements are recorded in the ledger
 (`/v1/settlements`), each against the ledger's latest run of the contract; claims move
 through `due -> approved -> paid` (`/v1/claims`); `/v1/audit` is the tamper-evident log.
-POST routes that write take an `Idempotency-Key` header. Every error is
-`{"error": {"status", "message", "errors": [{"path", "message", "hint"}]}}`.
-Participant ids must be pseudonymous: a CPR-shaped id is refused (422) and never echoed.
+POST routes that write take an `Idempotency-Key` header. Every error is an RFC 9457
+problem (`application/problem+json`): `{"type", "title", "status", "detail", "instance",
+"errors": [{"path", "message", "hint"}]}`. Personal data never enters: a CPR number in any
+id, name, free text, header, path or query is refused (422) and never echoed or logged.
 """
 
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            app.state.fair_use.close()
             app.state.ledger.close()
 
     app = FastAPI(
@@ -64,9 +67,10 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.tokens = TokenStore(settings.tokens_file)
+    app.state.tokens = TokenStore(settings.tokens_file, production=settings.production)
     app.state.registry = None
     app.state.ledger = None
+    app.state.fair_use = FairUse(settings.rate_limit_per_minute, settings.max_heavy_per_token, settings.heavy_time_limit_seconds)
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)
@@ -94,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
                 for name, sub in js.pop("$defs", {}).items():
                     components.setdefault(name, sub)
                 components[model.__name__] = js
-            app.openapi_schema = schema
+            app.openapi_schema = document_errors(schema)
         return app.openapi_schema
 
     app.openapi = openapi

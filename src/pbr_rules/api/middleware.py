@@ -1,37 +1,80 @@
-"""The request wrapper: request id, access log, body-size limit, and the last-resort 500.
+"""The request wrapper: request id, hostile-input checks, access log, body-size limit, the last-resort 500.
 
-One pure ASGI middleware, so it sees the raw byte stream:
+One pure ASGI middleware, so it sees the raw request before any route:
 - every response carries ``X-Request-ID`` (a caller's own id is kept if it is short and
   plain, else a new one is made);
+- before the route runs, the request line and headers are checked: a CPR number
+  (pbr_rules.personal_data) in the path, in a query parameter's name or value, or in a
+  header (``Authorization`` excepted: it is a secret, never logged or echoed) is refused
+  with 422 naming where it was (``path``, ``query.NAME``, ``header.NAME``) and never
+  echoed; a query parameter given more than once is refused with 422;
 - the access log holds request id, the token's id (never the token), method, route
   template, status and duration only:
-  never the path as sent, the query, the body or a header (histories and participant ids
-  must not reach logs, and neither may tokens);
+  never the path as sent, the query, the body or a header; the log filter masks CPR
+  numbers in every line all the same;
 - a body larger than the limit is refused with 413 before it is parsed: at once when
   ``Content-Length`` says so, otherwise as soon as the streamed bytes pass the limit;
 - any exception no handler took is a bug: it is logged (type and stack, not its message,
-  which may quote input) and answered with a JSON 500 that names the request id.
+  which may quote input) and answered with a 500 problem that names the request id.
+Every error here is an RFC 9457 problem, rendered by ``errors.problem``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
 import time
 import traceback
+from urllib.parse import parse_qsl, unquote
 
-from pbr_rules.api.errors import STATUS_MESSAGES, error_body
+from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, STATUS_MESSAGES, problem_bytes
+from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, install_log_filter
 
 access_log = logging.getLogger("pbr_rules.api.access")
 error_log = logging.getLogger("pbr_rules.api.error")
+install_log_filter(access_log, error_log)
 
 _CALLER_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_SECRET_HEADERS = {b"authorization"}
 
 
 class BodyTooLarge(Exception):
     """The streamed request body passed the size limit."""
+
+
+def request_line_problems(scope) -> list[dict]:
+    """CPR numbers in the path, the query or the headers, and repeated query parameters: one entry each."""
+    problems: list[dict] = []
+    path = scope.get("path", "")
+    raw_path = scope.get("raw_path") or b""
+    if contains_cpr(path) or contains_cpr(unquote(raw_path.decode("latin-1"))):
+        problems.append({"path": "path", "message": CPR_MESSAGE, "hint": "a URL never holds a CPR number"})
+    query = scope.get("query_string", b"").decode("latin-1")
+    seen: dict[str, int] = {}
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    except ValueError:
+        problems.append({"path": "query", "message": "more than 200 query parameters", "hint": "send fewer"})
+        pairs = []
+    for name, value in pairs:
+        shown = "[hidden]" if contains_cpr(name) else name[:64]
+        if contains_cpr(name) or contains_cpr(value):
+            problems.append({"path": f"query.{shown}", "message": CPR_MESSAGE, "hint": ""})
+        seen[shown] = seen.get(shown, 0) + 1
+    for name, n in seen.items():
+        if n > 1:
+            problems.append(
+                {"path": f"query.{name}", "message": f"given {n} times; each query parameter may be given once", "hint": "send the parameter once"}
+            )
+    for name, value in scope.get("headers", ()):
+        if name in _SECRET_HEADERS:
+            continue
+        if contains_cpr(value.decode("latin-1")):
+            label = name.decode("latin-1")
+            label = "X-Request-ID" if label == "x-request-id" else label
+            problems.append({"path": f"header.{label}", "message": CPR_MESSAGE, "hint": ""})
+    return problems
 
 
 class RequestMiddleware:
@@ -48,7 +91,7 @@ class RequestMiddleware:
         for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 text = value.decode("latin-1")
-                if _CALLER_ID.match(text):
+                if _CALLER_ID.match(text) and not contains_cpr(text):
                     request_id = text
         request_id = request_id or secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -63,18 +106,18 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        async def send_error(code: int, message: str):
-            body = json.dumps(error_body(code, message, [])).encode()
+        async def send_error(code: int, detail: str, errors: list[dict] | None = None, kind: str | None = None):
+            body = problem_bytes(code, detail, errors, request_id=request_id, kind=kind)
             await send_wrapper(
                 {
                     "type": "http.response.start",
                     "status": code,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                    "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())],
                 }
             )
             await send_wrapper({"type": "http.response.body", "body": body})
 
-        too_large = f"the request body is larger than {limit:,} bytes"
+        too_large = f"the request body is larger than {limit:,} bytes; send less, or ask for PBR_MAX_BODY_BYTES to be raised"
         declared = None
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -83,6 +126,16 @@ class RequestMiddleware:
                 except ValueError:
                     declared = -1
         try:
+            hostile = request_line_problems(scope)
+            if hostile:
+                cpr = any(p["message"] == CPR_MESSAGE for p in hostile)
+                detail = (
+                    "the request holds what looks like a CPR number; it was not processed and is not logged"
+                    if cpr
+                    else "the query string is not valid; every problem is listed in 'errors'"
+                )
+                await send_error(422, detail, hostile, kind="personal-data" if cpr else "invalid-input")
+                return
             if declared is not None and declared > limit:
                 await send_error(413, too_large)
                 return

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from pbr_rules.api.errors import DOCUMENTED_STATUSES, PROBLEM_MEDIA_TYPE, STATUS_MESSAGES, problem
 from pbr_rules.api.examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import ISODate, Money
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import SUBJECT_ID_PATTERN, CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import money_str
+from pbr_rules.personal_data import CPR_MESSAGE
 from pbr_rules.periods import latest_on_or_before
 
 
@@ -33,58 +35,101 @@ class ErrorItem(BaseModel):
     """One problem, at the dotted path of the field at fault (file/line/col for YAML bodies and contracts)."""
 
     model_config = ConfigDict(extra="allow")
-    path: str = Field(description="Dotted path of the offending field, e.g. 'history.participant'; '' for the whole body.")
-    message: str
-    hint: str = ""
+    path: str = Field(description="Dotted path of the offending field, e.g. 'history.participant'; 'header.X-Request-ID', 'query.as_of', 'path'; '' for the whole body.")
+    message: str = Field(description="What is wrong (never the rejected value).")
+    hint: str = Field(default="", description="What to do about it.")
 
 
-class ErrorDetail(Out):
-    status: int
-    message: str
-    errors: list[ErrorItem]
+class Problem(BaseModel):
+    """Every error answer: an RFC 9457 problem document (media type application/problem+json)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="The kind of problem, e.g. 'urn:pbr-rules:problem:invalid-input' (docs/api.md lists them).")
+    title: str = Field(description="A short summary, the same for every problem of this type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What happened here, and what to do.")
+    instance: str | None = Field(default=None, description="This occurrence: 'urn:pbr-rules:request:<X-Request-ID>'.")
+    errors: list[ErrorItem] = Field(default_factory=list, description="The fields at fault, each with its path.")
 
 
-class ErrorResponse(Out):
-    """Every error answer has this shape."""
-
-    error: ErrorDetail
+ErrorResponse = Problem
 
 
-def error_example(status: int, message: str, errors: list[dict] | None = None) -> dict:
-    return {"error": {"status": status, "message": message, "errors": errors or []}}
+def error_example(status: int, message: str, errors: list[dict] | None = None, kind: str | None = None) -> dict:
+    return problem(status, message, errors, request_id="5f2b9c0d1e3a4b6c", kind=kind)
+
+
+_DEFAULT_EXAMPLES = {
+    401: error_example(401, "missing or invalid bearer token"),
+    403: error_example(403, "this token may not access this resource"),
+    404: error_example(404, "no contract with id 'dk-999-nowhere'"),
+    409: error_example(409, "the request conflicts with the current state of the resource"),
+    413: error_example(413, "the request body is larger than 2,000,000 bytes"),
+    415: error_example(415, "content type text/csv is not accepted here; send one of: application/json, application/yaml"),
+    422: error_example(
+        422,
+        "the input is not valid; every problem is listed in 'errors'",
+        [
+            {
+                "file": "<request>",
+                "line": 0,
+                "col": 0,
+                "path": "history.participant",
+                "message": CPR_MESSAGE,
+                "hint": "",
+            }
+        ],
+    ),
+    429: error_example(429, "this token already has 2 heavy requests running; retry after 1 s", kind="too-many-requests"),
+    500: error_example(500, "internal error: this is a bug in pbr-rules; quote request id 5f2b9c0d1e3a4b6c"),
+    503: error_example(503, "the tokens file cannot be read; every token is refused until an administrator fixes it", kind="tokens-unavailable"),
+}
+
+
+def problem_content(example: dict | None = None) -> dict:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}, **({"example": example} if example else {})}}
 
 
 def responses(*statuses: int, examples: dict[int, dict] | None = None) -> dict:
-    """OpenAPI ``responses`` entries for the error statuses a route can answer."""
+    """OpenAPI ``responses`` entries for the error statuses a route can answer (all documented by ``document_errors``)."""
     examples = examples or {}
-    default = {
-        401: error_example(401, "missing or invalid bearer token"),
-        403: error_example(403, "this token may not access this resource"),
-        404: error_example(404, "no contract with id 'dk-999-nowhere'"),
-        413: error_example(413, "the request body is larger than 2,000,000 bytes"),
-        415: error_example(415, "content type text/csv is not accepted here; send one of: application/json, application/yaml"),
-        422: error_example(
-            422,
-            "the input is not valid",
-            [
-                {
-                    "file": "<request>",
-                    "line": 0,
-                    "col": 0,
-                    "path": "history.participant",
-                    "message": "looks like a CPR number (DDMMYY-XXXX); use a pseudonymous participant id, never a CPR number",
-                    "hint": "",
-                }
-            ],
-        ),
-        409: error_example(409, "claim dk-101-koebenhavn/p-101-001/citizen_start/1 is paid: cannot approve it (approve applies to a claim that is due)"),
-        500: error_example(500, "internal error: this is a bug in pbr-rules; quote request id 5f2b9c0d1e3a4b6c"),
-        503: error_example(503, "the ledger is unavailable; try again later (the operator sees the cause in the log)"),
-    }
     out: dict[int | str, dict] = {}
     for s in statuses:
-        out[s] = {"model": ErrorResponse, "content": {"application/json": {"example": examples.get(s, default.get(s))}}}
+        out[s] = {"description": STATUS_MESSAGES.get(s, "error"), "content": problem_content(examples.get(s, _DEFAULT_EXAMPLES.get(s)))}
     return out
+
+
+def document_errors(schema: dict) -> dict:
+    """Every operation documents every error status (RFC 9457 problems), and 415 where it reads a body.
+
+    Run on the generated OpenAPI document, so a new route gets them without writing any.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in problem_schema.pop("$defs", {}).items():
+        components[name] = sub
+    components["Problem"] = problem_schema
+    components["ValidationFailed"] = ValidationFailed.model_json_schema(ref_template="#/components/schemas/{model}")
+    components["ValidationFailed"].pop("$defs", None)
+    for path_item in schema.get("paths", {}).values():
+        for method, op in path_item.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            statuses = list(DOCUMENTED_STATUSES)
+            if "requestBody" in op:
+                statuses.append(415)
+            for status in statuses:
+                key = str(status)
+                entry = op["responses"].get(key)
+                content = (entry or {}).get("content", {})
+                if PROBLEM_MEDIA_TYPE in content:
+                    continue
+                op["responses"][key] = {"description": STATUS_MESSAGES.get(status, "error"), "content": problem_content(_DEFAULT_EXAMPLES.get(status))}
+            for key in ("429", "503"):
+                op["responses"][key].setdefault("headers", {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 # --- contracts ----------------------------------------------------------------------------
@@ -217,12 +262,10 @@ class ValidationOk(Out):
     contract: ContractSummary
 
 
-class ValidationFailed(Out):
-    """A contract that does not validate: every problem, as the CLI's 'pbr validate' reports it."""
+class ValidationFailed(Problem):
+    """A contract that does not validate: a problem listing every diagnostic, as 'pbr validate' reports it, and ``valid: false``."""
 
     valid: Literal[False]
-    errors: list[ErrorItem]
-    error: ErrorDetail
 
 
 # --- evaluation ---------------------------------------------------------------------------
@@ -233,7 +276,7 @@ class EvaluateRequest(Out):
 
     history: ParticipantHistory | CompanyHistory
     as_of: ISODate | None = Field(default=None, description="Default: the history's extraction date; never after it.")
-    eligible_participants: list[str] = Field(
+    eligible_participants: list[Annotated[str, Field(pattern=SUBJECT_ID_PATTERN)]] = Field(
         default_factory=list, description="Company histories only: the hired participants that are eligible."
     )
 
@@ -285,8 +328,8 @@ class ValidateRequest(Out):
 class SimulateRequest(Out):
     """How many Monte Carlo runs of the bundled scenario, and the seed."""
 
-    runs: int = Field(default=100, ge=1, le=100_000)
-    seed: int = Field(default=1, ge=0, le=2**31 - 1)
+    runs: StrictInt = Field(default=100, ge=1, le=100_000, description="A JSON number; at most PBR_MAX_SIMULATION_RUNS.")
+    seed: StrictInt = Field(default=1, ge=0, le=2**31 - 1)
 
 
 REQUEST_MODELS = (EvaluateRequest, CohortRequest, ValidateRequest, SettleRequest, SettlementRequest, BusinessCaseRequest, SimulateRequest)
@@ -297,7 +340,7 @@ class Health(Out):
 
 
 class Ready(Out):
-    status: Literal["ready", "not ready"]
+    status: Literal["ready"]
     contracts: int
 
 

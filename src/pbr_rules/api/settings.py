@@ -29,6 +29,11 @@ ENV = {
     "workers": "PBR_WORKERS",
     "database": "PBR_DATABASE_URL",
     "cohorts": "PBR_COHORTS",
+    "ssl_certfile": "PBR_SSL_CERTFILE",
+    "ssl_keyfile": "PBR_SSL_KEYFILE",
+    "rate_limit_per_minute": "PBR_RATE_LIMIT_PER_MINUTE",
+    "max_heavy_per_token": "PBR_MAX_HEAVY_PER_TOKEN",
+    "heavy_time_limit_seconds": "PBR_HEAVY_TIME_LIMIT_SECONDS",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -60,6 +65,13 @@ class Settings(BaseModel):
     database: str | None = Field(
         default=None, description="The ledger database: a file path (SQLite) or a postgresql+psycopg:// URL; default var/pbr.db [PBR_DATABASE_URL]."
     )
+    ssl_certfile: Path | None = Field(default=None, description="TLS certificate chain (PEM); with ssl_keyfile the API speaks HTTPS [PBR_SSL_CERTFILE].")
+    ssl_keyfile: Path | None = Field(default=None, description="TLS private key (PEM) [PBR_SSL_KEYFILE].")
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=1_000_000, description="Requests per token per minute, per worker [PBR_RATE_LIMIT_PER_MINUTE].")
+    max_heavy_per_token: int = Field(
+        default=2, ge=1, le=1_000, description="Heavy requests (cohort, settle, business case, simulate) one token may run at once, per worker [PBR_MAX_HEAVY_PER_TOKEN]."
+    )
+    heavy_time_limit_seconds: float = Field(default=60, gt=0, le=3_600, description="Longest a heavy request may take before it is answered 503 [PBR_HEAVY_TIME_LIMIT_SECONDS].")
 
     @field_validator("production", mode="before")
     @classmethod
@@ -73,8 +85,18 @@ class Settings(BaseModel):
             raise ValueError(f"expected 1/0, true/false, yes/no; got {value!r}")
         return value
 
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> "Settings":
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("TLS needs both --ssl-certfile and --ssl-keyfile (PBR_SSL_CERTFILE and PBR_SSL_KEYFILE), or neither")
+        for name in ("ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, name)
+            if value is not None and not value.is_file():
+                raise ValueError(f"the {name.replace('_', ' ')} {value} does not exist")
         if not self.contracts.is_dir():
             raise ValueError(f"the contracts folder {self.contracts} does not exist (set PBR_CONTRACTS or --contracts)")
         if self.production:
@@ -91,6 +113,11 @@ class Settings(BaseModel):
                 raise ValueError(str(exc)) from None
             if not tokens:
                 raise ValueError(f"production mode needs configured tokens, and {self.tokens_file} holds none")
+            from pbr_rules.api.tokens import loose_permissions
+
+            loose = loose_permissions(self.tokens_file)
+            if loose:
+                raise ValueError(f"production mode refuses a tokens file others may read or change: {loose}")
             if any(t.development for t in tokens):
                 raise ValueError(
                     f"{self.tokens_file} holds a development token; production mode refuses it "
@@ -121,5 +148,7 @@ class Settings(BaseModel):
         out = {}
         for name, var in ENV.items():
             value = getattr(self, name)
+            if value is None:
+                continue
             out[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return out

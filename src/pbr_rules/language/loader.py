@@ -20,6 +20,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +356,7 @@ _CSV_FIELDS = {
 }
 _CSV_INTS = {"age_at_enrolment", "sessions"}
 _CSV_BOOLS = {"partner_company", "resident", "partner"}
+_CSV_NUMBERS = {"hours_per_week"}  # CSV cells are text; a number column is read as a number here
 
 
 def _load_csv(path: Path, known_codes) -> list[History]:
@@ -377,6 +379,8 @@ def _load_csv(path: Path, known_codes) -> list[History]:
                 continue
             if f in _CSV_INTS and re.fullmatch(r"[0-9]+", v):
                 v = int(v)
+            elif f in _CSV_NUMBERS and re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", v):
+                v = Decimal(v)
             elif f in _CSV_BOOLS and v.lower() in ("true", "false", "1", "0", "yes", "no"):
                 v = v.lower() in ("true", "1", "yes")
             values[f] = v

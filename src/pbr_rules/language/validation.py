@@ -7,7 +7,6 @@ missing clause references). Used by every loader and by the API.
 
 from __future__ import annotations
 
-import re
 from difflib import get_close_matches
 from typing import Any
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.language.yaml_source import Source, format_path
 from pbr_rules.models.common import ALLOWED_KEYS_CONTEXT
+from pbr_rules.personal_data import mask_cpr
 
 MONEY_KEYS = {"reference"}
 
@@ -58,13 +58,9 @@ def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix:
     return _drop_missing_explained_by_typo(out)
 
 
-# Ten digits shaped like a CPR number (DDMMYY-XXXX), anywhere in a value we would echo.
-_CPR_ANYWHERE = re.compile(r"(?<!\d)\d{6}[-\s]?\d{4}(?!\d)")
-
-
 def _hide_cpr(text: str) -> str:
-    """Diagnostics end up in logs and CI output: never echo anything shaped like a CPR number."""
-    return _CPR_ANYWHERE.sub("[number hidden: looks like a CPR number]", text)
+    """Diagnostics end up in logs and CI output: never echo a CPR number (pbr_rules.personal_data)."""
+    return mask_cpr(text)
 
 
 # Plain-language descriptions of the patterns the models use, for people who do not read regexes.
@@ -140,19 +136,19 @@ def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, 
         keys = allowed.get(id(parent), ())
         near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + (f"allowed: {', '.join(keys)}" if keys else "")
-        return f"unknown key '{key}'", hint.strip()
+        return f"unknown key {_show(str(key))}", hint.strip()
     if typ in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "")
         choices = [c.strip() for c in expected.replace(" or ", ", ").split(",") if c.strip()]
         near = get_close_matches(str(value), choices, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"{value!r} is not allowed here", hint
+        return f"{_show(value)} is not allowed here", hint
     if typ == "union_tag_invalid":
         expected = str(ctx.get("expected_tags", "")).replace("'", "")
         choices = [c.strip() for c in expected.split(",") if c.strip()]
         near = get_close_matches(str(ctx.get("tag")), choices, n=1, cutoff=0.6)
         hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} '{ctx.get('tag')}'", hint
+        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {_show(str(ctx.get('tag')))}", hint
     if typ == "union_tag_not_found":
         return f"missing required key {ctx.get('discriminator', 'kind')}", "it says which kind of item this is"
     if typ == "too_short":

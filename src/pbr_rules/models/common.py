@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +26,7 @@ from pydantic import (
 
 from pbr_rules.money import money_str, parse_money, parse_share
 from pbr_rules.periods import latest_on_or_before, parse_iso_date
+from pbr_rules.personal_data import refuse_cpr
 
 ALLOWED_KEYS_CONTEXT = "allowed_keys"
 
@@ -64,6 +66,48 @@ Money = Annotated[
         }
     ),
 ]
+
+def _not_negative(amount: Decimal) -> Decimal:
+    if amount < 0:
+        raise ValueError("an amount of kroner here is 0 or more; a negative amount is not accepted")
+    return amount
+
+
+NonNegativeMoney = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    AfterValidator(_not_negative),
+    PlainSerializer(money_str, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$"},
+                {"type": "integer", "minimum": 0},
+            ],
+            "description": "Amount of 0 or more in the contract currency, as a decimal string such as '1250.50' or a whole number.",
+        }
+    ),
+]
+
+
+def _json_number(value: Any) -> Any:
+    """Numbers are JSON (or YAML) numbers: the text "20" and the booleans are refused."""
+    if isinstance(value, (str, bool)) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError(f"expected a number such as 20 or 37.5, not {type(value).__name__}; write numbers without quotes")
+    return value
+
+
+NonNegativeNumber = Annotated[Decimal, BeforeValidator(_json_number)]
+
+
+def Text(max_length: int, *, description: str | None = None):  # noqa: N802 - a type factory
+    """Free text entering from a history or request: at most ``max_length`` characters, no CPR number.
+
+    The limit is in the JSON Schema (``maxLength``); a CPR number anywhere in the text is
+    refused without echoing it (pbr_rules.personal_data).
+    """
+    return Annotated[str, Field(min_length=1, max_length=max_length, description=description), AfterValidator(refuse_cpr)]
+
 
 Share = Annotated[
     Decimal,

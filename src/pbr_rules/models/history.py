@@ -8,35 +8,30 @@ history at once (the loader turns each into a diagnostic with a line number).
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.common import ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
 from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
 from pbr_rules.periods import format_iso_week, parse_week_range, week_index
-
-_CPR_SHAPE = re.compile(r"^\s*\d{6}[-\s]?\d{4}\s*$")
+from pbr_rules.personal_data import refuse_cpr
 
 SUBJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 
+# Length limits of the free-text fields (also in the JSON Schemas as maxLength).
+CODE_MAX = 64
+NAME_MAX = 200
+EVIDENCE_MAX = 500
 
-def refuse_cpr(value: str) -> str:
-    """Refuse an id shaped like a Danish CPR number, without echoing it."""
-    if isinstance(value, str) and _CPR_SHAPE.match(value):
-        raise ValueError(
-            "looks like a CPR number (DDMMYY-XXXX); use a pseudonymous participant id, never a CPR number"
-        )
-    return value
+__all__ = ["SUBJECT_ID_PATTERN", "refuse_cpr"]
 
 
 class BenefitWeeks(Strict):
     """One benefit code for a run of ISO weeks, e.g. ``{weeks: 2019-W01..2019-W40, code: kontanthjaelp}``."""
 
-    weeks: str = Field(description="An ISO week 'YYYY-Www' or an inclusive range 'YYYY-Www..YYYY-Www'.")
-    code: str = Field(min_length=1)
+    weeks: str = Field(max_length=32, description="An ISO week 'YYYY-Www' or an inclusive range 'YYYY-Www..YYYY-Www'.")
+    code: Text(CODE_MAX)
 
     @field_validator("weeks")
     @classmethod
@@ -53,10 +48,10 @@ class EmploymentSpell(Strict):
 
     start: ISODate
     end: ISODate | None = None
-    hours_per_week: Decimal = Field(ge=0, le=80, max_digits=5, decimal_places=2)
-    monthly_earnings: Money
-    employer: str = Field(min_length=1)
-    partner_company: bool = False
+    hours_per_week: NonNegativeNumber = Field(ge=0, le=80, max_digits=5, decimal_places=2, description="A JSON number of 0 to 80.")
+    monthly_earnings: NonNegativeMoney
+    employer: Text(NAME_MAX, description="The employer's name (no personal numbers).")
+    partner_company: StrictBool = False
     kind: JobKind = JobKind.ordinary
 
 
@@ -65,16 +60,16 @@ class CourseEvent(Strict):
 
     date: ISODate
     kind: Literal["attendance", "completion", "drop_out"]
-    sessions: int | None = Field(default=None, ge=1, le=1000, description="Sessions attended (attendance only).")
+    sessions: StrictInt | None = Field(default=None, ge=1, le=1000, description="Sessions attended (attendance only).")
 
 
 class OutcomeEventRecord(Strict):
     """A recorded outcome: a qualification, an assessment..."""
 
     date: ISODate
-    kind: str = Field(min_length=1)
-    name: str | None = None
-    evidence: str | None = Field(default=None, description="Where the evidence is kept, e.g. a document id.")
+    kind: Text(CODE_MAX)
+    name: Text(NAME_MAX) | None = None
+    evidence: Text(EVIDENCE_MAX) | None = Field(default=None, description="Where the evidence is kept, e.g. a document id.")
 
 
 class Exit(Strict):
@@ -89,10 +84,10 @@ class ParticipantHistory(Strict):
     participant: str = Field(pattern=SUBJECT_ID_PATTERN, description="Pseudonymous id; never a CPR number.")
     municipality: str = Field(pattern=r"^\d{3}$")
     birth_date: ISODate | None = None
-    age_at_enrolment: int | None = Field(default=None, ge=0, le=130)
+    age_at_enrolment: StrictInt | None = Field(default=None, ge=0, le=130)
     target_group: TargetGroup
-    benefit_at_enrolment: str | None = None
-    resident: bool = Field(default=True, description="Resident in the municipality at enrolment.")
+    benefit_at_enrolment: Text(CODE_MAX) | None = None
+    resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
     enrolment: ISODate
     extracted: ISODate = Field(description="The date the history was extracted from the registers.")
     course: list[CourseEvent] = Field(default_factory=list)
@@ -189,7 +184,7 @@ class ParticipantHistory(Strict):
 
 
 class AcceleratorPhaseRecord(Strict):
-    phase: str = Field(min_length=1)
+    phase: Text(CODE_MAX)
     completed: ISODate
 
 
@@ -205,10 +200,12 @@ class HireRecord(Strict):
 
 class CompanyHistory(Strict):
     kind: Literal["company"] = "company"
-    company: str = Field(pattern=SUBJECT_ID_PATTERN, description="Company id (e.g. a CVR-based pseudonym).")
+    company: str = Field(pattern=SUBJECT_ID_PATTERN, description="Company id (e.g. a CVR-based pseudonym); never a CPR number.")
+
+    _refuse_cpr = field_validator("company", mode="before")(lambda cls, v: refuse_cpr(v))
     municipality: str = Field(pattern=r"^\d{3}$")
     size_band: SizeBand
-    partner: bool = Field(description="A partner company of the programme.")
+    partner: StrictBool = Field(description="A partner company of the programme.")
     start: ISODate = Field(description="The date the company started the social accelerator.")
     extracted: ISODate
     phases: list[AcceleratorPhaseRecord] = Field(default_factory=list)

@@ -7,19 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from pbr_rules.api.auth import Reader, contract_for
 from pbr_rules.api.bodies import RawBody, contract_text
 from pbr_rules.api.contract_check import check_posted_contract
 from pbr_rules.api.deps import RegistryDep, SettingsDep
-from pbr_rules.api.errors import ApiError, diagnostics_to_errors, error_body
+from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, ApiError, diagnostics_to_errors
 from pbr_rules.api.schemas import (
     DETAIL_EXAMPLE,
     SUMMARY_EXAMPLE,
     ContractDetail,
     ContractList,
-    ValidationFailed,
     ValidationOk,
     detail,
     responses,
@@ -27,7 +25,7 @@ from pbr_rules.api.schemas import (
 )
 from pbr_rules.errors import ContractInvalid, InputInvalid
 from pbr_rules.language import LoadedContract
-from pbr_rules.periods import MAX_YEAR, MIN_YEAR
+from pbr_rules.periods import MAX_YEAR, MIN_YEAR, parse_iso_date
 
 router = APIRouter(prefix="/contracts", tags=["contracts"])
 
@@ -42,6 +40,11 @@ def readable_contract(principal: Reader, registry: RegistryDep, contract_id: Con
 ReadableContract = Annotated[LoadedContract, Depends(readable_contract)]
 
 VALIDATE_BROKEN_EXAMPLE = {
+    "type": "urn:pbr-rules:problem:invalid-input",
+    "title": "The request is not valid",
+    "status": 422,
+    "detail": "the contract is not valid; every problem is listed in 'errors'",
+    "instance": "urn:pbr-rules:request:5f2b9c0d1e3a4b6c",
     "valid": False,
     "errors": [
         {
@@ -53,7 +56,6 @@ VALIDATE_BROKEN_EXAMPLE = {
             "hint": "did you mean 'tariffs'? allowed: kind, id, title, ...",
         }
     ],
-    "error": {"status": 422, "message": "the contract is not valid", "errors": []},
 }
 VALIDATE_REQUEST_YAML = (
     "kind: agreement\nextends: ../templates/vaekstpartnerskaber.yaml\nid: dk-999-testby\n"
@@ -77,7 +79,7 @@ def list_contracts(principal: Reader, registry: RegistryDep) -> dict:
     response_model=ValidationOk,
     responses={
         200: {"content": {"application/json": {"example": {"valid": True, "contract": SUMMARY_EXAMPLE}}}},
-        422: {"model": ValidationFailed, "content": {"application/json": {"example": VALIDATE_BROKEN_EXAMPLE}}},
+        422: {"description": "the contract is not valid", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ValidationFailed"}, "example": VALIDATE_BROKEN_EXAMPLE}}},
         **responses(401, 403, 413, 415),
     },
     openapi_extra={
@@ -101,18 +103,18 @@ async def validate_contract(principal: Reader, settings: SettingsDep, body: RawB
         text = contract_text(raw, kind)
         loaded = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes)
     except ContractInvalid as exc:
-        return _invalid(diagnostics_to_errors(exc), "the contract is not valid")
+        _invalid(diagnostics_to_errors(exc), "the contract is not valid; every problem is listed in 'errors'")
     except InputInvalid as exc:  # the JSON envelope, e.g. no 'yaml' key
-        return _invalid(diagnostics_to_errors(exc), "the request is not valid")
+        _invalid(diagnostics_to_errors(exc), "the request is not valid; every problem is listed in 'errors'")
     except ApiError as exc:
         if exc.status != 422:
             raise
-        return _invalid(exc.errors, exc.message)
+        _invalid(exc.errors, exc.message)
     return {"valid": True, "contract": summary(loaded)}
 
 
-def _invalid(errors: list[dict], message: str) -> JSONResponse:
-    return JSONResponse({"valid": False, "errors": errors, **error_body(422, message, errors)}, status_code=422)
+def _invalid(errors: list[dict], message: str):
+    raise ApiError(422, message, errors, kind="invalid-input", extra={"valid": False})
 
 
 @router.get(
@@ -122,9 +124,20 @@ def _invalid(errors: list[dict], message: str) -> JSONResponse:
 )
 def get_contract(
     loaded: ReadableContract,
-    as_of: Annotated[date | None, Query(description="Show the tariffs and caps in force on this date (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[
+        str | None,
+        Query(max_length=10, description="Show the tariffs and caps in force on this date, an ISO date YYYY-MM-DD; default today."),
+    ] = None,
 ) -> dict:
     """Read one contract with the tariff table and the caps in force on a date."""
-    if as_of is not None and not MIN_YEAR <= as_of.year <= MAX_YEAR:
-        raise ApiError(422, "as_of is out of range", errors=[{"path": "as_of", "message": f"a date in the years {MIN_YEAR}-{MAX_YEAR}", "hint": "YYYY-MM-DD"}])
-    return detail(loaded, as_of or date.today())
+    day = date.today()
+    if as_of is not None:
+        try:
+            day = parse_iso_date(as_of)  # ISO text only: never a Unix time or another shape
+        except ValueError:
+            raise ApiError(
+                422,
+                "as_of is not an ISO date",
+                errors=[{"path": "query.as_of", "message": f"an ISO date YYYY-MM-DD in the years {MIN_YEAR}-{MAX_YEAR}", "hint": "e.g. as_of=2020-08-01"}],
+            ) from None
+    return detail(loaded, day)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from pbr_rules.api.auth import Reader
 from pbr_rules.api.bodies import EvaluateSource, parse_cohort, parse_evaluate
-from pbr_rules.api.deps import LedgerDep, SettingsDep
+from pbr_rules.api.deps import FairUseDep, LedgerDep, SettingsDep
 from pbr_rules.api.examples import EXAMPLE_RESULT
 from pbr_rules.api.routes.contracts import ReadableContract
 from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
@@ -48,10 +48,16 @@ def evaluate_history(principal: Reader, loaded: ReadableContract, source: Evalua
     },
     openapi_extra=request_body("CohortRequest", COHORT_EXAMPLES),
 )
-def evaluate_many(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
-    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total (kept in the decision log)."""
-    histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
-    results = evaluate_cohort(loaded, histories, as_of, workers=1)
-    ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
-    body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
-    return _json(to_json(body))
+async def evaluate_many(
+    principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, fair_use: FairUseDep, ledger: LedgerDep
+) -> Response:
+    """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total (kept in the decision log). A heavy request (fair use)."""
+
+    def work() -> Response:
+        histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
+        results = evaluate_cohort(loaded, histories, as_of, workers=1)
+        ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
+        body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
+        return _json(to_json(body))
+
+    return await fair_use.run_heavy(principal.token_id, work)

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 from pbr_rules.api.auth import Principal, contract_for, require_role
 from pbr_rules.api.bodies import EvaluateSource, RawBody, contract_text, parse_cohort
 from pbr_rules.api.contract_check import check_posted_contract
-from pbr_rules.api.deps import LedgerDep, RegistryDep, SettingsDep
+from pbr_rules.api.deps import FairUseDep, LedgerDep, RegistryDep, SettingsDep
 from pbr_rules.api.errors import ApiError, diagnostics_to_errors
 from pbr_rules.api.routes.contracts import ContractId, ReadableContract
 from pbr_rules.api.schemas import SimulateRequest, request_body, responses
@@ -88,16 +88,22 @@ COHORT_BODY = {"histories": [{"participant": "p-api-001", "municipality": "101",
     responses=ERRORS,
     openapi_extra=request_body("SettleRequest", {"cohort": {"summary": "Settle one participant as of 2020-06-30", "value": {**COHORT_BODY, "as_of": "2020-06-30"}}}),
 )
-def settle_cohort(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
-    """Preview a settlement against the ledger's latest run of the contract; nothing is recorded (POST /v1/settlements records)."""
+async def settle_cohort(
+    principal: Payer, loaded: PayerContract, source: EvaluateSource, settings: SettingsDep, fair_use: FairUseDep, ledger: LedgerDep
+) -> Response:
+    """Preview a settlement against the ledger's latest run of the contract; nothing is recorded (POST /v1/settlements records). A heavy request (fair use)."""
     if isinstance(source.data, dict) and "previous" in source.data:
         raise InputInvalid(
             [Diagnostic(file=source.file, path="previous", message="a settlement is compared with the ledger's latest run of the contract",
                         hint="leave 'previous' out: the ledger finds the run itself")]
         )
-    rest, opts = _split(source, SettleOptions, ("period",))
-    histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
-    return _json(to_json(ledger.preview(loaded, histories, opts.as_of, period=opts.period, workers=1)))
+
+    def work() -> Response:
+        rest, opts = _split(source, SettleOptions, ("period",))
+        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        return _json(to_json(ledger.preview(loaded, histories, opts.as_of, period=opts.period, workers=1)))
+
+    return await fair_use.run_heavy(principal.token_id, work)
 
 
 @router.post(
@@ -106,12 +112,16 @@ def settle_cohort(loaded: PayerContract, source: EvaluateSource, settings: Setti
     responses=ERRORS,
     openapi_extra=request_body("BusinessCaseRequest", {"cohort": {"summary": "One participant, 4 % a year", "value": {**COHORT_BODY, "as_of": "2020-06-30", "discount_rate": "0.04"}}}),
 )
-def business_case_of(loaded: PayerContract, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """The municipality's business case: course costs, outcome payments, savings, net result, break-even, NPV, investor view."""
-    rest, opts = _split(source, BusinessCaseOptions, ("discount_rate",))
-    histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
-    case, _ = municipality_case(loaded, histories, opts.as_of, opts.discount_rate)
-    return _json(to_json(case))
+async def business_case_of(principal: Payer, loaded: PayerContract, source: EvaluateSource, settings: SettingsDep, fair_use: FairUseDep) -> Response:
+    """The municipality's business case: course costs, outcome payments, savings, net result, break-even, NPV, investor view. A heavy request (fair use)."""
+
+    def work() -> Response:
+        rest, opts = _split(source, BusinessCaseOptions, ("discount_rate",))
+        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        case, _ = municipality_case(loaded, histories, opts.as_of, opts.discount_rate)
+        return _json(to_json(case))
+
+    return await fair_use.run_heavy(principal.token_id, work)
 
 
 simulations = APIRouter(prefix="/simulate", tags=["settlement and business case"])
@@ -123,8 +133,12 @@ simulations = APIRouter(prefix="/simulate", tags=["settlement and business case"
     responses=responses(401, 403, 413, 415, 422),
     openapi_extra=request_body("SimulateRequest", {"small": {"summary": "20 runs, seed 1", "value": {"runs": 20, "seed": 1}}}, yaml=False),
 )
-def simulate_programme(principal: Payer, source: EvaluateSource, settings: SettingsDep) -> Response:
-    """Monte Carlo runs of the programme through the real path: the distribution of net results per municipality (a municipality token sees its own)."""
+async def simulate_programme(principal: Payer, source: EvaluateSource, settings: SettingsDep, fair_use: FairUseDep) -> Response:
+    """Monte Carlo runs of the programme through the real path: the distribution of net results per municipality (a municipality token sees its own). A heavy request (fair use)."""
+    return await fair_use.run_heavy(principal.token_id, lambda: _simulate(principal, source, settings))
+
+
+def _simulate(principal: Principal, source: Source, settings) -> Response:
     req: SimulateRequest = validate_model(SimulateRequest, source, InputInvalid)
     if req.runs > settings.max_simulation_runs:
         raise ApiError(
