@@ -107,7 +107,7 @@ def test_a_cpr_shaped_request_id_is_refused_not_echoed_and_not_logged(client, fu
     assert body["type"] == "urn:pbr-rules:problem:personal-data"
     assert len(resp.headers["x-request-id"]) == 16  # a fresh id instead
     _absent(resp, caplog, "010190-1234", "0101901234")
-    assert f"request_id={resp.headers['x-request-id']} method=GET route=<no route> status=422" in _log_text(caplog)
+    assert f"request_id={resp.headers['x-request-id']} token=- method=GET route=<no route> status=422" in _log_text(caplog)
 
 
 @pytest.mark.parametrize(

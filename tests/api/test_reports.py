@@ -44,8 +44,8 @@ def test_a_caller_can_no_longer_supply_the_previous_settlement(client, fund):
         "/v1/contracts/dk-101-koebenhavn/settle", json={"histories": [HISTORY], "as_of": "2020-07-31", "previous": emptied}, headers=fund
     )
     body = assert_error_shape(resp, 422)
-    assert [e["path"] for e in body["error"]["errors"]] == ["previous"]
-    assert "latest run" in body["error"]["errors"][0]["message"]
+    assert [e["path"] for e in body["errors"]] == ["previous"]
+    assert "latest run" in body["errors"][0]["message"]
 
 
 def test_auditors_may_not_settle_and_other_municipalities_get_403(client, auditor, m751):

@@ -51,7 +51,8 @@ def server(tmp_path_factory):
     db = str(d / "ledger.db")
     claims = seed_ledger(db, d / "ledger.key")
     port = _free_port()
-    env = {**os.environ, "PBR_DATABASE_URL": db, "PBR_LEDGER_SECRET_FILE": str(d / "ledger.key"), "PBR_WEB_SECRET_FILE": str(d / "web.key"),
+    # only this server's settings: other tests may have left PBR_* variables in this process
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PBR_")}, "PBR_DATABASE_URL": db, "PBR_LEDGER_SECRET_FILE": str(d / "ledger.key"), "PBR_WEB_SECRET_FILE": str(d / "web.key"),
            "PBR_COHORTS": str(COHORTS), "PBR_MAX_SIMULATION_RUNS": "4"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pbr_rules.cli", "serve", "--port", str(port), "--contracts", str(CONTRACTS), "--tokens-file", str(tokens)],

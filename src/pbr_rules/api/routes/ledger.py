@@ -9,7 +9,9 @@ Roles:
   contracts' runs and claims (another's is answered 403, the same whether it exists or not),
   and the audit log is for the fund and the auditor.
 
-POST routes take an ``Idempotency-Key`` header: the same key with the same request answers
+Recording a settlement is a heavy request (fair use: a per-token limit on heavy requests at
+once and a time limit; a run still recorded after its time limit is found again by retrying
+with the same Idempotency-Key). POST routes take an ``Idempotency-Key`` header: the same key with the same request answers
 the first answer again (header ``Idempotent-Replayed: true``) and records nothing; with
 another request, 409. Only successful answers are kept, so a refused request may be retried
 with its key.
@@ -27,7 +29,7 @@ from pydantic import Field, ValidationError
 
 from pbr_rules.api.auth import Principal, contract_for, forbidden, require_role
 from pbr_rules.api.bodies import EvaluateSource, parse_cohort
-from pbr_rules.api.deps import LedgerDep, RegistryDep, SettingsDep
+from pbr_rules.api.deps import FairUseDep, LedgerDep, RegistryDep, SettingsDep
 from pbr_rules.api.errors import ApiError
 from pbr_rules.api.schemas import request_body, responses
 from pbr_rules.errors import Diagnostic, InputInvalid
@@ -108,10 +110,16 @@ def settlement_body(recorded: RecordedRun) -> str:
     responses={201: {"description": "The run as recorded, what it did to the claims, and the settlement."}, **responses(401, 403, 404, 409, 413, 415, 422, 503)},
     openapi_extra=request_body("SettlementRequest", {"cohort": {"summary": "Settle one participant as of 2020-06-30", "value": SETTLE_EXAMPLE}}),
 )
-def record_settlement(
-    principal: Settler, registry: RegistryDep, ledger: LedgerDep, settings: SettingsDep, source: EvaluateSource, idempotency_key: IdempotencyKey = None
+async def record_settlement(
+    principal: Settler,
+    registry: RegistryDep,
+    ledger: LedgerDep,
+    settings: SettingsDep,
+    fair_use: FairUseDep,
+    source: EvaluateSource,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Settle a cohort against the ledger's latest run of the contract and record the run and its claims."""
+    """Settle a cohort against the ledger's latest run of the contract and record the run and its claims. A heavy request (fair use)."""
     data = source.data
     if not isinstance(data, dict):
         raise InputInvalid([Diagnostic(file=source.file, message="the body must be a mapping with 'contract', 'as_of' and 'histories'")])
@@ -129,14 +137,18 @@ def record_settlement(
     if unknown:
         raise InputInvalid([Diagnostic(file=source.file, path=str(k)[:100], message="unknown key", hint="the body has contract, as_of, period and histories") for k in unknown])
     loaded = contract_for(principal, registry, opts.contract)
-    rest = Source(file=source.file, data={k: v for k, v in data.items() if k in ("histories",)}, positions=source.positions, key_positions=source.key_positions)
-    histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
     idem = _idempotency(principal, idempotency_key, {"route": "settlements", "body": data})
-    recorded = ledger.settle(loaded, histories, opts.as_of, actor(principal), period=opts.period, workers=1, idempotency=idem, render=settlement_body)
-    replayed = getattr(recorded, "replayed_body", None)
-    if replayed is not None:
-        return _json(replayed, 201, replayed=True)
-    return _json(settlement_body(recorded), 201)
+
+    def work() -> Response:
+        rest = Source(file=source.file, data={"histories": data.get("histories")}, positions=source.positions, key_positions=source.key_positions)
+        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        recorded = ledger.settle(loaded, histories, opts.as_of, actor(principal), period=opts.period, workers=1, idempotency=idem, render=settlement_body)
+        replayed = getattr(recorded, "replayed_body", None)
+        if replayed is not None:
+            return _json(replayed, 201, replayed=True)
+        return _json(settlement_body(recorded), 201)
+
+    return await fair_use.run_heavy(principal.token_id, work)
 
 
 @settlements.get("", responses=responses(401, 403, 422, 503))
