@@ -32,6 +32,11 @@ def diagnostics(path: str) -> list[str]:
     return [str(d) for d in info.value.diagnostics]
 
 
+SEPARATOR_HINT = (
+    " (amounts are written without thousands separators and with '.' before the øre,"
+    ' in quotes: 30.000,50 kr. is "30000.50")'
+)
+
 EXPECTED = {
     "syntax_error.yaml": [
         # 'title: Vækstpartnerskaber: Testby Kommune': the second ':' is column 26.
@@ -80,6 +85,17 @@ EXPECTED = {
         "tests/broken/float_money.yaml:10:31: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
         ' amount 30000.5 must be written in quotes, e.g. "30000.50"'
         " (a number with decimals is only exact in quotes; whole kroner may be written without)",
+    ],
+    # Danish and English thousands separators: the suggestion is the amount meant, never 38 kroner.
+    "danish_thousands.yaml": [
+        # value: 38.000 unquoted is a YAML float 38.0; the message works from the text written.
+        "tests/broken/danish_thousands.yaml:10:31: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
+        " amount 38.000 uses '.' as a thousands separator (Danish style); write \"38000\"" + SEPARATOR_HINT,
+        "tests/broken/danish_thousands.yaml:14:31: tariffs.job_26_weeks.amounts.all.2019-01-01.value:"
+        " amount 30.000,50 uses Danish separators ('.' between thousands, ',' before the øre);"
+        " write \"30000.50\"" + SEPARATOR_HINT,
+        "tests/broken/danish_thousands.yaml:18:31: tariffs.self_support_blocks.amounts.all.2019-01-01.value:"
+        " amount 38,000 uses ',' as a thousands separator; write \"38000\"" + SEPARATOR_HINT,
     ],
     "non_iso_date.yaml": [
         "tests/broken/non_iso_date.yaml:6:9: signed: '2019-3-1' is not an ISO date;"

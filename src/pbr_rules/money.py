@@ -36,11 +36,61 @@ def parse_money(value: object) -> Decimal:
     else:
         raise ValueError(f"amount must be a string such as '1250.50', not {type(value).__name__}")
     if not _MONEY_TEXT.match(text):
+        advice = separator_advice(text)
+        if advice is not None:
+            raise ValueError(advice)
         raise ValueError(f"amount {value!r} is not a number of kroner with at most 2 decimals, e.g. '1250.50'")
     try:
         return Decimal(text).quantize(ORE)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
         raise ValueError(f"amount {value!r} is not a number") from exc
+
+
+# Amounts written the way people write them on paper, which pbr-rules does not read:
+# Danish "30.000,50" and "1.250.000", a YAML number 38.000 (read by YAML as 38.0), English
+# "38,000" and "1,250.50", a Danish decimal comma "38,50", spaces "30 000".
+_DANISH = re.compile(r"^(\d{1,3}(?:\.\d{3})+)(?:,(\d{1,2}))?$")
+_DANISH_DECIMAL = re.compile(r"^(\d+),(\d{1,2})$")
+_ENGLISH = re.compile(r"^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$")
+_SPACED = re.compile(r"^(\d{1,3}(?: \d{3})+)(?:[.,](\d{1,2}))?$")
+_CURRENCY_WORDS = re.compile(r"^(?:dkk|kr\.?)\s*|\s*(?:dkk|kr\.?|,-)$", re.IGNORECASE)
+
+
+def separator_advice(text: str) -> str | None:
+    """What to write instead of an amount with thousands separators or a decimal comma, or None.
+
+    ``"30.000,50"`` -> 'amount 30.000,50 ... write "30000.50" ...'. The suggestion is always
+    the value the writer meant (thirty thousand), never one that quietly reads as 30 kroner:
+    pbr-rules reads '.' as the decimal point and allows at most two decimals, so three digits
+    after a '.' or a ',' can only be a thousands group.
+    """
+    shown = text.strip()
+    body = _CURRENCY_WORDS.sub("", shown).strip()
+    sign = ""
+    if body.startswith("-"):
+        sign, body = "-", body[1:].strip()
+    for pattern, separator, kind in (
+        (_DANISH, ".", "'.' as a thousands separator (Danish style)"),
+        (_ENGLISH, ",", "',' as a thousands separator"),
+        (_SPACED, " ", "spaces between the thousands"),
+    ):
+        m = pattern.match(body)
+        if m:
+            whole, decimals = m.group(1).replace(separator, ""), m.group(2)
+            break
+    else:
+        m = _DANISH_DECIMAL.match(body)
+        if not m:
+            return None
+        whole, decimals, kind = m.group(1), m.group(2), "',' as the decimal point (Danish style)"
+    if kind.startswith("'.'") and decimals:
+        kind = "Danish separators ('.' between thousands, ',' before the øre)"
+    exact = sign + whole + ("." + decimals.ljust(2, "0") if decimals else "")
+    return (
+        f"amount {shown} uses {kind}; write \"{exact}\""
+        f" (amounts are written without thousands separators and with '.' before the øre,"
+        f" in quotes: 30.000,50 kr. is \"30000.50\")"
+    )
 
 
 def parse_share(value: object) -> Decimal:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.language.yaml_source import Source, format_path
 from pbr_rules.models.common import ALLOWED_KEYS_CONTEXT
+from pbr_rules.money import separator_advice
 
 MONEY_KEYS = {"reference"}
 
@@ -41,7 +42,7 @@ def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix:
     for err in exc.errors(include_url=False):
         typ = err["type"]
         path, parent, on_key = _data_path(root, err["loc"], typ)
-        message, hint = _wording(err, path, parent, allowed)
+        message, hint = _wording(err, path, parent, allowed, source.float_texts.get(tuple(prefix) + path))
         if typ == "union_tag_invalid":
             # Point at the offending value ('kind: employment_week'), not at the whole item.
             disc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
@@ -126,7 +127,9 @@ def _str_key_match(d: dict, part: str):
     return None
 
 
-def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, ...]]) -> tuple[str, str]:
+def _wording(
+    err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, ...]], float_text: str | None = None
+) -> tuple[str, str]:
     typ = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
@@ -169,6 +172,10 @@ def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, 
             if msg.startswith(lead):
                 msg = msg[len(lead):]
         if isinstance(value, float) and msg.startswith("amount "):
+            # 38.000 reads as 38.0: suggesting "38.00" would quietly mean 38 kroner.
+            advice = separator_advice(float_text) if float_text else None
+            if advice:
+                return advice, ""
             return (
                 f"amount {value!r} must be written in quotes, e.g. \"{value:.2f}\"",
                 "a number with decimals is only exact in quotes; whole kroner may be written without",
