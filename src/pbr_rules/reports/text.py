@@ -126,34 +126,101 @@ def payments_csv(results: Iterable[EvaluationResult]) -> str:
     return buf.getvalue()
 
 
-def settlement_text(s) -> str:
+def cohort_text(results: list[EvaluationResult], *, details: bool = False, explain: bool = False) -> str:
+    """A cohort's evaluation, answer first: the totals, who is not eligible grouped by the rule
+    they fail (with counts), payments by milestone; each history's own lines only with ``details``."""
+    out = []
+    if results:
+        c = results[0].contract
+        days = sorted({r.as_of for r in results})
+        when = f"as of {days[0]}" if len(days) == 1 else f"each history as of its own date ({days[0]} to {days[-1]})"
+        out.append(f"Contract {c.id} version {c.version} (content {c.content_hash[:12]}), {when}")
+    eligible = sum(r.eligibility.eligible for r in results)
+    payments = [p for r in results for p in r.payments]
+    total = sum((r.total for r in results), Decimal(0))
+    out.append(f"{len(results)} histories, {eligible} eligible, {len(payments)} payments, total {format_dkk(total)}")
+    refused = [r for r in results if not r.eligibility.eligible]
+    if refused:
+        failed: dict[tuple[str, str], int] = {}
+        for r in refused:
+            for rule in r.eligibility.rules:
+                if not rule.passed:
+                    failed[(rule.rule, rule.reference)] = failed.get((rule.rule, rule.reference), 0) + 1
+        out.append("")
+        several = " (a history may fail more than one rule)" if sum(failed.values()) > len(refused) else ""
+        out.append(f"Not eligible: {len(refused)}, by the rule they fail{several}")
+        rows = [[rule, str(n), ref] for (rule, ref), n in sorted(failed.items(), key=lambda x: (-x[1], x[0]))]
+        out.append(table(rows, ["rule", "histories", "clause"]))
+    if payments:
+        by_milestone: dict[str, list] = {}
+        for p in payments:
+            entry = by_milestone.setdefault(p.milestone, [0, Decimal(0), p.reference])
+            entry[0] += 1
+            entry[1] += p.amount
+        out.append("")
+        out.append("Payments by milestone (before cohort caps and tiers: 'pbr settle' applies those)")
+        order = {m.milestone: i for i, m in enumerate(results[0].milestones)}  # the contract's order
+        rows = [[m, str(n), f"{amount:,.2f}", ref] for m, (n, amount, ref) in sorted(by_milestone.items(), key=lambda x: order.get(x[0], len(order)))]
+        out.append(table(rows, ["milestone", "payments", "amount", "clause"]))
+    out.append("")
+    if details:
+        out.append("\n".join(result_text(r, explain=explain) for r in results))
+    else:
+        out.append("Each history's milestones and payments: add --details.\n")
+    return "\n".join(out)
+
+
+def settlement_text(s, *, details: bool = False) -> str:
+    """A settlement, answer first: what is settled and due, what was not paid and why (grouped
+    by reason, with counts), by payer, the schedule; each reduced payment only with ``details``."""
     out = [f"Settlement of {s.contract.id} version {s.contract.version} (content {s.contract.content_hash[:12]}) as of {s.as_of}"]
     if s.previous_as_of:
         out.append(f"Changes since the settlement as of {s.previous_as_of}")
-    out.append(f"Order: {s.order}")
+    out.append(f"Settled to date {format_dkk(s.total)}; due now {format_dkk(s.due_now)}; not paid because of cohort terms {format_dkk(s.refused)}")
+    status = {k: sum(1 for x in s.lines if x.status == k) for k in ("paid", "reduced", "refused")}
+    out.append(f"{len(s.lines)} payments: {status['paid']} paid in full, {status['reduced']} reduced, {status['refused']} refused")
+    clawbacks = [c for c in s.changes if c.kind == "clawback"]
+    if clawbacks:
+        out.append(f"Claw-backs: {len(clawbacks)} payments, {format_dkk(-sum((c.due_now for c in clawbacks), Decimal(0)))} to be paid back")
     out.append("")
-    reduced = [x for x in s.lines if x.adjustments]
-    if reduced:
-        rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
-        out.append("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date")
-        out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
+    reasons: dict[tuple[str, str], list] = {}
+    for x in s.lines:
+        for a in x.adjustments:
+            entry = reasons.setdefault((a.kind, a.reference), [0, Decimal(0)])
+            entry[0] += 1
+            entry[1] += a.change
+    if reasons:
+        out.append("Payments reduced or refused, by reason (a payment may have more than one)")
+        rows = [[kind, str(n), f"{change:,.2f}", ref] for (kind, ref), (n, change) in sorted(reasons.items(), key=lambda x: (-x[1][0], x[0]))]
+        out.append(table(rows, ["reason", "payments", "change", "clause"]))
         out.append("")
-    if s.changes:
-        rows = [[c.payment_id, c.kind, f"{c.previous:,.2f}", f"{c.current:,.2f}", f"{c.due_now:,.2f}", c.period] for c in s.changes if c.kind != "new"]
-        if rows:
-            out.append("Adjustments and claw-backs")
-            out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
-            out.append("")
+    out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
+    out.append("")
     out.append("Schedule of what falls due now")
     if s.schedule:
         out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
     else:
         out.append("Nothing new falls due" + (f" since the settlement as of {s.previous_as_of}." if s.previous_as_of else "."))
     out.append("")
-    out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
+    out.append(f"Order: {s.order}")
+    reduced = [x for x in s.lines if x.adjustments]
+    adjusted = [c for c in s.changes if c.kind != "new"]
+    if not details:
+        if reduced or adjusted:
+            out.append("Each reduced or refused payment, adjustment and claw-back: add --details.")
+        return "\n".join(out) + "\n"
     out.append("")
-    out.append(f"Settled to date {format_dkk(s.total)}; due now {format_dkk(s.due_now)}; not paid because of cohort terms {format_dkk(s.refused)}")
-    return "\n".join(out) + "\n"
+    if reduced:
+        rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
+        out.append("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date")
+        out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
+        out.append("")
+    if adjusted:
+        rows = [[c.payment_id, c.kind, f"{c.previous:,.2f}", f"{c.current:,.2f}", f"{c.due_now:,.2f}", c.period] for c in adjusted]
+        out.append("Adjustments and claw-backs")
+        out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
+        out.append("")
+    return "\n".join(out)
 
 
 SETTLEMENT_COLUMNS = ["payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount", "payee", "payers", "adjustments", "reference"]
