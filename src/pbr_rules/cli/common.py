@@ -34,3 +34,21 @@ def write_output(text: str, output: str | None) -> None:
         tmp.replace(output)
     else:
         sys.stdout.write(text)
+
+
+def add_spreadsheet_options(parser: argparse.ArgumentParser) -> None:
+    """``--csv-dialect``: CSV for scripts (``en``) or for Danish Excel (``da``); with ``--format xlsx`` goes ``-o``."""
+    parser.add_argument(
+        "--csv-dialect",
+        choices=["en", "da"],
+        default="en",
+        help="with --format csv: 'en' comma and decimal point (default); 'da' for Danish Excel: semicolon, decimal comma, UTF-8 with BOM",
+    )
+
+
+def xlsx_needs_output(args) -> bool:
+    """True (after saying why) when ``--format xlsx`` was asked for without ``-o FILE.xlsx``."""
+    if args.format == "xlsx" and not args.output:
+        print("--format xlsx needs -o FILE.xlsx (a workbook is not written to the terminal)", file=sys.stderr)
+        return True
+    return False

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, iso_date, write_output
+from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_spreadsheet_options, iso_date, write_output, xlsx_needs_output
 from pbr_rules.cli.ledger import add_database_option, open_ledger
 from pbr_rules.errors import InputInvalid
 
@@ -35,7 +35,8 @@ def add_commands(sub) -> None:
     st.add_argument("--period", choices=["month", "quarter"], default="month", help="schedule by month or quarter of the due date")
     st.add_argument("--dry-run", action="store_true", help="compute the settlement against the ledger's latest run without recording it")
     st.add_argument("--previous", help="with --dry-run only: compare with this settlement JSON instead of the ledger's latest run")
-    st.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    st.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="xlsx: a workbook (needs -o) with the payments, schedule, changes, by payer and by payee")
+    add_spreadsheet_options(st)
     st.add_argument("--details", action="store_true", help="after the summary, each reduced or refused payment, adjustment and claw-back")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -81,9 +82,11 @@ def cmd_settle(args) -> int:
     from pbr_rules.language import load_cohorts
     from pbr_rules.ledger import cli_actor
     from pbr_rules.models.settlement import Settlement
-    from pbr_rules.reports import Progress, run_text, settlement_csv, settlement_text, to_json
+    from pbr_rules.reports import Progress, export_xlsx, run_text, settlement_csv, settlement_tables, settlement_text, to_json
     from pbr_rules.settlement import settle
 
+    if xlsx_needs_output(args):
+        return EXIT_USAGE
     if args.previous and not args.dry_run:
         print(
             "--previous is only for --dry-run: a recorded settlement is always compared with the ledger's latest run "
@@ -111,11 +114,18 @@ def cmd_settle(args) -> int:
             on_progress=Progress("evaluating"), on_recording=Progress("recording"),
         )
         result = recorded.settlement
-    if args.format == "table":
-        text = settlement_text(result, details=args.details)
+    if args.format == "xlsx":
+        tables = settlement_tables(result)
+        export_xlsx(tables, args.output)
+        print(f"wrote {args.output} ({', '.join(f'{n}: {len(rows)} rows' for n, (_, rows) in tables.items())})", file=sys.stderr)
     else:
-        text = {"json": to_json, "csv": settlement_csv}[args.format](result)
-    write_output(text, args.output)
+        if args.format == "table":
+            text = settlement_text(result, details=args.details)
+        elif args.format == "csv":
+            text = settlement_csv(result, dialect=args.csv_dialect)
+        else:
+            text = to_json(result)
+        write_output(text, args.output)
     if recorded is not None:
         print(run_text(recorded.run, recorded.claims_new, recorded.claims_changed, recorded.not_proposed).rstrip("\n"), file=sys.stderr)
     else:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
+from pbr_rules.reports.exports import export_csv
 
 if TYPE_CHECKING:
     from pbr_rules.finance import RatesCheck
@@ -226,17 +227,31 @@ def settlement_text(s, *, details: bool = False) -> str:
 SETTLEMENT_COLUMNS = ["payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount", "payee", "payers", "adjustments", "reference"]
 
 
-def settlement_csv(s) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SETTLEMENT_COLUMNS)
-    for x in s.lines:
-        w.writerow([
+def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
+    """The settlement as typed tables (amounts Decimal, dates dates) for CSV and xlsx exports."""
+    payments = [
+        [
             x.payment_id, x.subject_kind, x.subject, x.milestone, x.occurrence, x.trigger_date, x.due_date, x.period, x.status,
             x.gross, x.amount, x.payee, ";".join(f"{p.party}={p.amount}" for p in x.payers),
             ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference,
-        ])
-    return buf.getvalue()
+        ]
+        for x in s.lines
+    ]
+    return {
+        "payments": (SETTLEMENT_COLUMNS, payments),
+        "schedule": (["period", "payer", "payee", "amount"], [[r.period, r.payer, r.payee, r.amount] for r in s.schedule]),
+        "changes": (
+            ["payment_id", "kind", "previous", "current", "due_now", "payee", "period", "reason"],
+            [[c.payment_id, c.kind, c.previous, c.current, c.due_now, c.payee, c.period, c.reason] for c in s.changes],
+        ),
+        "by_payer": (["payer", "settled"], [[p.party, p.amount] for p in s.by_payer]),
+        "by_payee": (["payee", "settled"], [[p.party, p.amount] for p in s.by_payee]),
+    }
+
+
+def settlement_csv(s, dialect: str = "en") -> str:
+    """Every settled payment, one row each (the ``payments`` table of :func:`settlement_tables`)."""
+    return export_csv(*settlement_tables(s)["payments"], dialect=dialect)
 
 
 def business_case_text(r) -> str:
@@ -266,14 +281,62 @@ def business_case_text(r) -> str:
     return "\n".join(out) + "\n"
 
 
-def business_case_csv(r) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs", "cumulative_outcome_payments", "cumulative_savings", "cumulative_net"])
-    for c in list(r.municipalities) + ([r.programme] if r.programme else []):
-        for m in c.months:
-            w.writerow([c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs, m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net])
-    return buf.getvalue()
+BUSINESS_CASE_MONTH_COLUMNS = [
+    "municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs",
+    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net",
+]
+BUSINESS_CASE_SUMMARY_COLUMNS = [
+    "municipality", "participants", "companies", "course_costs", "municipal_course_costs", "municipal_outcome_payments",
+    "savings", "net_result", "npv", "break_even_month", "savings_cover_course_costs", "finances_the_courses", "answer",
+]
+# xlsx number formats of the columns that are not money (a share shown as a percentage).
+BUSINESS_CASE_FORMATS = {"savings_cover_course_costs": "0.0%", "money_multiple": "0.0000", "irr": "0.00%"}
+
+
+def _share(text: str | None) -> Decimal | None:
+    """'123.4 %' -> Decimal('1.234'): a share Excel shows as a percentage."""
+    if text is None:
+        return None
+    return Decimal(text.replace("%", "").strip()) / 100
+
+
+def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
+    """The business case as typed tables: one row per municipality (and the programme), the months, the investors."""
+    cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    summary = [
+        [
+            c.municipality, c.participants, c.companies, c.course_costs_total, c.municipal_course_costs, c.municipal_outcome_payments,
+            c.savings, c.net_result, c.npv, c.break_even_month, _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer,
+        ]
+        for c in cases
+    ]
+    months = [
+        [c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs,
+         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net]
+        for c in cases
+        for m in c.months
+    ]
+    investors = [
+        [
+            c.municipality, i.reference, i.invested, i.principal_repaid, i.return_paid, i.retained_by_payers, i.capital_at_risk,
+            None if i.money_multiple is None else Decimal(i.money_multiple), None if i.irr is None else Decimal(i.irr),
+        ]
+        for c in r.municipalities
+        if (i := c.investor) is not None
+    ]
+    return {
+        "summary": (BUSINESS_CASE_SUMMARY_COLUMNS, summary),
+        "months": (BUSINESS_CASE_MONTH_COLUMNS, months),
+        "investors": (
+            ["municipality", "reference", "invested", "principal_repaid", "return_paid", "retained_by_payers", "capital_at_risk", "money_multiple", "irr"],
+            investors,
+        ),
+    }
+
+
+def business_case_csv(r, dialect: str = "en") -> str:
+    """The months of every municipality and the programme (the ``months`` table of :func:`business_case_tables`)."""
+    return export_csv(*business_case_tables(r)["months"], dialect=dialect)
 
 
 def _signed(amount: Decimal) -> str:
