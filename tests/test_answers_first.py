@@ -42,7 +42,7 @@ def evaluate(capsys, *extra) -> str:
 def test_cohort_summary_comes_first_with_refusals_grouped_by_rule(capsys):
     lines = evaluate(capsys).splitlines()
     assert lines[:8] == [
-        "Contract dk-101-koebenhavn version 1.1 (content 713885ab3b8a), as of 2021-12-31",
+        "Contract dk-101-koebenhavn version 1.1 (content 94d469b95f42), as of 2021-12-31",  # content: language: da added
         "13 histories, 10 eligible, 70 payments, total DKK 654,000.00",
         "",
         "Not eligible: 3, by the rule they fail",
@@ -78,7 +78,8 @@ def db(tmp_path, monkeypatch):
 
 
 def test_settle_answers_first_and_groups_refusals_by_reason(capsys, db):
-    common = ["settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-12-31", "--dry-run", "--workers", "1", "--database", db]
+    # English: the bundled agreements are in Danish (tests/test_i18n.py reads the Danish).
+    common = ["settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-12-31", "--dry-run", "--workers", "1", "--database", db, "--lang", "en"]
     code, out, err = run(capsys, *common, "--format", "json")
     assert code == 0, err
     settlement = json.loads(out)

@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pbr_rules"
 
 # layer of each component (a subpackage, or a top-level module); higher imports lower only
 LAYERS: dict[str, int] = {
-    "values": 0,  # money, periods, errors
+    "values": 0,  # money, periods, errors, i18n (languages and Danish formats)
     "models": 1,
     "language": 2,
     "evaluation": 3,
@@ -37,7 +37,7 @@ LAYERS: dict[str, int] = {
     "cli": 9,
     "pytest_plugin": 9,
 }
-VALUES = {"money", "periods", "errors"}
+VALUES = {"money", "periods", "errors", "i18n"}
 # subpackages whose modules are private: others import their __init__ only
 SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger"}
 ENGINE_MODULE = "pbr_rules.evaluation.engine"

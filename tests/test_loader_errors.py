@@ -68,7 +68,7 @@ EXPECTED = {
     "unknown_key_typo.yaml": [
         "tests/broken/unknown_key_typo.yaml:6:1: tarifs: unknown key 'tarifs' (did you mean 'tariffs'?"
         " allowed: kind, id, title, description, documentation, illustrative, programme, benefit_codes,"
-        " municipality, parties, signed, term, currency, version, eligibility, milestones, tariffs, payment, caps,"
+        " municipality, parties, signed, term, currency, language, version, eligibility, milestones, tariffs, payment, caps,"
         " costs, business_case, investor)",
     ],
     "wrong_enum.yaml": [

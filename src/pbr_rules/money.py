@@ -56,23 +56,25 @@ _SPACED = re.compile(r"^(\d{1,3}(?: \d{3})+)(?:[.,](\d{1,2}))?$")
 _CURRENCY_WORDS = re.compile(r"^(?:dkk|kr\.?)\s*|\s*(?:dkk|kr\.?|,-)$", re.IGNORECASE)
 
 
-def separator_advice(text: str) -> str | None:
-    """What to write instead of an amount with thousands separators or a decimal comma, or None.
+SEPARATOR_KINDS = ("danish_thousands", "danish", "english_thousands", "spaces", "decimal_comma")
 
-    ``"30.000,50"`` -> 'amount 30.000,50 ... write "30000.50" ...'. The suggestion is always
-    the value the writer meant (thirty thousand), never one that quietly reads as 30 kroner:
-    pbr-rules reads '.' as the decimal point and allows at most two decimals, so three digits
-    after a '.' or a ',' can only be a thousands group.
+
+def separator_fix(text: str) -> tuple[str, str] | None:
+    """``(kind, exact)`` for an amount written with thousands separators or a decimal comma, or None.
+
+    ``"30.000,50"`` -> ``("danish", "30000.50")``. ``exact`` is always the value the writer
+    meant (thirty thousand), never one that quietly reads as 30 kroner: pbr-rules reads '.'
+    as the decimal point and allows at most two decimals, so three digits after a '.' or a
+    ',' can only be a thousands group. ``kind`` is one of ``SEPARATOR_KINDS``.
     """
-    shown = text.strip()
-    body = _CURRENCY_WORDS.sub("", shown).strip()
+    body = _CURRENCY_WORDS.sub("", text.strip()).strip()
     sign = ""
     if body.startswith("-"):
         sign, body = "-", body[1:].strip()
     for pattern, separator, kind in (
-        (_DANISH, ".", "'.' as a thousands separator (Danish style)"),
-        (_ENGLISH, ",", "',' as a thousands separator"),
-        (_SPACED, " ", "spaces between the thousands"),
+        (_DANISH, ".", "danish_thousands"),
+        (_ENGLISH, ",", "english_thousands"),
+        (_SPACED, " ", "spaces"),
     ):
         m = pattern.match(body)
         if m:
@@ -82,15 +84,32 @@ def separator_advice(text: str) -> str | None:
         m = _DANISH_DECIMAL.match(body)
         if not m:
             return None
-        whole, decimals, kind = m.group(1), m.group(2), "',' as the decimal point (Danish style)"
-    if kind.startswith("'.'") and decimals:
-        kind = "Danish separators ('.' between thousands, ',' before the øre)"
-    exact = sign + whole + ("." + decimals.ljust(2, "0") if decimals else "")
-    return (
-        f"amount {shown} uses {kind}; write \"{exact}\""
-        f" (amounts are written without thousands separators and with '.' before the øre,"
-        f" in quotes: 30.000,50 kr. is \"30000.50\")"
-    )
+        whole, decimals, kind = m.group(1), m.group(2), "decimal_comma"
+    if kind == "danish_thousands" and decimals:
+        kind = "danish"
+    return kind, sign + whole + ("." + decimals.ljust(2, "0") if decimals else "")
+
+
+_SEPARATOR_WORDS = {
+    "danish_thousands": "'.' as a thousands separator (Danish style)",
+    "danish": "Danish separators ('.' between thousands, ',' before the øre)",
+    "english_thousands": "',' as a thousands separator",
+    "spaces": "spaces between the thousands",
+    "decimal_comma": "',' as the decimal point (Danish style)",
+}
+SEPARATOR_HINT = "amounts are written without thousands separators and with '.' before the øre, in quotes: 30.000,50 kr. is \"30000.50\""
+
+
+def separator_advice(text: str) -> str | None:
+    """What to write instead of an amount with thousands separators or a decimal comma, or None.
+
+    ``"30.000,50"`` -> 'amount 30.000,50 uses Danish separators (...); write "30000.50" (...)'.
+    In English: the language layer words it for the reader (pbr_rules.language.validation)."""
+    fix = separator_fix(text)
+    if fix is None:
+        return None
+    kind, exact = fix
+    return f"amount {text.strip()} uses {_SEPARATOR_WORDS[kind]}; write \"{exact}\" ({SEPARATOR_HINT})"
 
 
 def parse_share(value: object) -> Decimal:

@@ -6,7 +6,16 @@ import os
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_spreadsheet_options, iso_date, write_output, xlsx_needs_output
+from pbr_rules.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_language_option,
+    add_spreadsheet_options,
+    choose_language,
+    iso_date,
+    write_output,
+    xlsx_needs_output,
+)
 
 
 def add_commands(sub) -> None:
@@ -21,6 +30,7 @@ def add_commands(sub) -> None:
     b.add_argument("--discount-rate", default="0.04", help="annual discount rate for the NPV (default 0.04)")
     b.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="csv: the months; xlsx: a workbook (needs -o) with the summary, the months and the investors")
     add_spreadsheet_options(b)
+    add_language_option(b)
     b.add_argument("--html", help="also write a self-contained HTML report with charts to this file")
     b.add_argument("--scenario", default="contracts/simulation/programme.yaml", help="simulation scenario for the report's distribution of net results")
     b.add_argument("--runs", type=int, default=200, help="Monte Carlo runs for the HTML report (0: none)")
@@ -69,6 +79,7 @@ def cmd_business_case(args) -> int:
         print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
         return EXIT_USAGE
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
+    choose_language(args, [lc.contract.language for lc in contracts])
     histories = load_cohorts(args.cohort)
     comparison = load_cohorts(args.comparison) if args.comparison else None
     report = business_case(

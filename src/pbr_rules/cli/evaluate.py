@@ -6,9 +6,19 @@ import os
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_spreadsheet_options, iso_date, write_output, xlsx_needs_output
+from pbr_rules.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_language_option,
+    add_spreadsheet_options,
+    choose_language,
+    iso_date,
+    write_output,
+    xlsx_needs_output,
+)
 from pbr_rules.cli.ledger import add_database_option, open_ledger
 from pbr_rules.errors import InputInvalid
+from pbr_rules.i18n import _
 
 
 def add_commands(sub) -> None:
@@ -37,6 +47,7 @@ def add_commands(sub) -> None:
     st.add_argument("--previous", help="with --dry-run only: compare with this settlement JSON instead of the ledger's latest run")
     st.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="xlsx: a workbook (needs -o) with the payments, schedule, changes, by payer and by payee")
     add_spreadsheet_options(st)
+    add_language_option(st)
     st.add_argument("--details", action="store_true", help="after the summary, each reduced or refused payment, adjustment and claw-back")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -95,6 +106,7 @@ def cmd_settle(args) -> int:
         )
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
+    choose_language(args, [loaded.contract.language])
     histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
     recorded = None
     if args.previous:
@@ -129,5 +141,5 @@ def cmd_settle(args) -> int:
     if recorded is not None:
         print(run_text(recorded.run, recorded.claims_new, recorded.claims_changed, recorded.not_proposed).rstrip("\n"), file=sys.stderr)
     else:
-        print("dry run: nothing was recorded in the ledger", file=sys.stderr)
+        print(_("dry run: nothing was recorded in the ledger"), file=sys.stderr)
     return EXIT_OK

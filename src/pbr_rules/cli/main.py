@@ -14,6 +14,7 @@ import sys
 from pbr_rules.cli import business_case, contracts, evaluate, lawyers, ledger, rates, serve, simulation
 from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
+from pbr_rules.i18n import use_language
 from pbr_rules.ledger import TransitionRefused
 
 
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # Each command writes in its own language: --lang, or what the command chooses from the
+        # agreement (common.choose_language); English until then. Reset afterwards, so one
+        # command's language never leaks into the next call in the same process.
+        with use_language(getattr(args, "lang", None) or "en"):
+            return args.func(args)
     except InputInvalid as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

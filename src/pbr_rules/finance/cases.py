@@ -35,7 +35,8 @@ from pbr_rules.models.common import in_force
 from pbr_rules.models.contract import PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import PartyAmount, Settlement
-from pbr_rules.money import ZERO, format_dkk, money_str, round_money
+from pbr_rules.i18n import N_, _, format_money, format_percent
+from pbr_rules.money import ZERO, money_str, round_money
 from pbr_rules.settlement import admitted_subjects, settle_results
 
 _RATES_HASH: dict[int, tuple[object, str]] = {}
@@ -108,7 +109,7 @@ def municipality_case(
     savings_flows = savings_flows_of(sav)
 
     by = defaultdict(lambda: [ZERO, ZERO, ZERO])  # month -> costs (all), municipal payments, savings
-    for _, _, _, (day, amount) in costs:
+    for *_rest, (day, amount) in costs:
         by[month_of(day)][0] += amount
     for day, amount in payment_flows:
         by[month_of(day)][1] += amount
@@ -138,7 +139,7 @@ def municipality_case(
     net = savings_total - municipal_payments - municipal_cost_total
     flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
     be = break_even_month(months, cum_net)
-    cover, finances, answer = _answer(c.municipality.name, "the municipality's", savings_total, total_costs, net, be)
+    cover, finances, answer = _answer(c.municipality.name, N_("the municipality's"), savings_total, total_costs, net, be)
     case = MunicipalityCase(
         contract=settlement.contract,
         municipality=c.municipality.name,
@@ -169,13 +170,16 @@ def _answer(name: str, whose: str, savings: Decimal, costs: Decimal, net: Decima
     """(savings as a share of the course costs, whether they finance them, the one-line answer)."""
     cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
     finances = costs > 0 and savings >= costs
-    answer = (
-        f"{name}: savings of {format_dkk(savings)} "
-        + (f"cover {cover} of the course costs of {format_dkk(costs)}" if cover else "(no course costs)")
-        + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
-        + f"; {whose} net result is {format_dkk(net)}"
-        + (f", break-even {break_even}." if break_even else ", no break-even by the as-of date.")
-    )
+    # In the current language (pbr_rules.i18n): the command chooses it.
+    parts = [_("{name}: savings of {savings} ").format(name=name, savings=format_money(savings))]
+    if cover:
+        parts.append(_("cover {cover} of the course costs of {costs}").format(cover=format_percent(Decimal(cover[:-2]) / 100), costs=format_money(costs)))
+    else:
+        parts.append(_("(no course costs)"))
+    parts.append(_(" - the savings CAN finance the courses") if finances else _(" - the savings CANNOT (yet) finance the courses"))
+    parts.append(_("; {whose} net result is {net}").format(whose=_(whose), net=format_money(net)))
+    parts.append(_(", break-even {month}.").format(month=break_even) if break_even else _(", no break-even by the as-of date."))
+    answer = "".join(parts)
     return cover, finances, answer
 
 
@@ -266,7 +270,7 @@ def business_case(
         hs = groups[lc.contract.id]
         if not hs:
             continue
-        case, _ = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
+        case, _settlement = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
         cases.append(case)
         if on_progress:
             on_progress(len(cases), len(todo))
@@ -302,11 +306,11 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
             payers[p.party] += p.amount
     costs, savings, net = total("course_costs_total"), total("savings"), total("net_result")
     be = break_even_month(months, cum_net)
-    cover, finances, answer = _answer("Programme", "the municipalities'", savings, costs, net, be)
+    cover, finances, answer = _answer(_("Programme"), N_("the municipalities'"), savings, costs, net, be)
     first = cases[0].contract
     return MunicipalityCase(
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
-        municipality="The programme (all municipalities)",
+        municipality=_("The programme (all municipalities)"),
         counterfactual="; ".join(sorted({c.counterfactual for c in cases})),
         benefit_rates_hash="; ".join(sorted({c.benefit_rates_hash for c in cases})),
         participants=sum(c.participants for c in cases),

@@ -27,6 +27,7 @@ from typing import Iterable, Literal, Sequence
 from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, EvaluationRefused
+from pbr_rules.i18n import N_, _
 from pbr_rules.language import LoadedContract, Source, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.common import ISODate, Money, Share, Strict, in_force
 from pbr_rules.models.history import ParticipantHistory
@@ -42,16 +43,16 @@ ZERO = Decimal(0)
 Method = Literal["baseline", "comparison_group", "deadweight"]
 
 COUNTERFACTUAL_WORDS = {
-    "baseline": (
+    "baseline": N_(
         "baseline: without the programme each week would have cost the share of the {weeks} weeks before "
         "enrolment that were on public support, times the rate of the most frequent benefit in them, at the "
         "municipal share of a person staying on benefit since enrolment"
     ),
-    "deadweight": (
+    "deadweight": N_(
         "deadweight: without the programme the participant would have stayed on their benefit every week; "
         "only {credited} of the saving is credited to the programme (deadweight {deadweight})"
     ),
-    "comparison_group": (
+    "comparison_group": N_(
         "comparison_group: each week after enrolment would have cost what the comparison group's weeks cost "
         "on average in the same week after their enrolment"
     ),
@@ -471,7 +472,7 @@ def _last_complete_week(horizon: date) -> int:
 def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
     cf = _business_case(loaded).counterfactual
     credited = ONE - cf.deadweight if cf.method == "deadweight" and cf.deadweight is not None else ONE
-    words = COUNTERFACTUAL_WORDS[cf.method].format(
+    words = _(COUNTERFACTUAL_WORDS[cf.method]).format(
         weeks=cf.baseline_weeks, credited=_pct(credited), deadweight=_pct(cf.deadweight or ZERO),
     )
     return cf.method, words, cf.reference, credited
@@ -612,7 +613,7 @@ def cohort_savings(
     A history extracted before ``as_of`` is taken as of its extraction date. Company histories are skipped.
     """
     rates = rates if rates is not None else rates_for(loaded)
-    method, words, reference, _ = _describe(loaded)
+    method, words, reference, _credited = _describe(loaded)
     profile = _as_profile(loaded, rates, comparison)
     people = sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant)
     results: list[ParticipantSavings] = []

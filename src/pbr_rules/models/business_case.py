@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from pbr_rules.i18n import N_
 from pbr_rules.models.common import ISODate, Money, Strict
 from pbr_rules.models.results import ContractRef
 from pbr_rules.models.settlement import PartyAmount
@@ -67,7 +68,7 @@ class BusinessCaseReport(Strict):
     as_of: ISODate
     discount_rate: str
     conventions: str = Field(
-        default=(
+        default=N_(
             "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
             "savings on the Sunday of each week saved. NPV discounts each flow by its actual time from the term start "
             "(ACT/365). Break-even: the first month from which the cumulative net stays at or above zero."

@@ -475,6 +475,10 @@ class Contract(Strict):
     signed: ISODate
     term: Term
     currency: str = Field(default="DKK", pattern=r"^[A-Z]{3}$")
+    language: Literal["da", "en"] = Field(
+        default="en",
+        description="The language of the documents and reports made from this agreement: 'da' Danish, 'en' English.",
+    )
     version: str = Field(min_length=1)
     eligibility: Eligibility
     milestones: dict[Identifier, Milestone] = Field(min_length=1)

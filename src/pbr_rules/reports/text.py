@@ -12,6 +12,7 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
+from pbr_rules.i18n import N_, _, format_amount, format_date, format_money, format_percent, format_whole
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
 from pbr_rules.reports.exports import export_csv
@@ -171,18 +172,57 @@ def cohort_text(results: list[EvaluationResult], *, details: bool = False, expla
     return "\n".join(out)
 
 
+SETTLEMENT_ORDER = N_(
+    "trigger date, then subject id, then milestone, then occurrence; caps in the order: "
+    "per participant (or company), per milestone line, per payer, per contract"
+)
+# What reduced a payment and a line's status, as shown to a reader (English shows the ids).
+REASONS = {
+    "volume_tier": N_("volume_tier"),
+    "cap:per_participant": N_("cap:per_participant"),
+    "cap:per_company": N_("cap:per_company"),
+    "cap:per_milestone": N_("cap:per_milestone"),
+    "cap:per_payer": N_("cap:per_payer"),
+    "cap:per_contract": N_("cap:per_contract"),
+    "cohort_size": N_("cohort_size"),
+}
+WORDS = {
+    "paid": N_("paid"), "reduced": N_("reduced"), "refused": N_("refused"),
+    "new": N_("new"), "adjusted": N_("adjusted"), "clawback": N_("clawback"),
+}
+
+
+def _word(table: dict[str, str], key: str) -> str:
+    return _(table[key]) if key in table else key
+
+
 def settlement_text(s, *, details: bool = False) -> str:
     """A settlement, answer first: what is settled and due, what was not paid and why (grouped
-    by reason, with counts), by payer, the schedule; each reduced payment only with ``details``."""
-    out = [f"Settlement of {s.contract.id} version {s.contract.version} (content {s.contract.content_hash[:12]}) as of {s.as_of}"]
+    by reason, with counts), by payer, the schedule; each reduced payment only with ``details``.
+    In the current language (pbr_rules.i18n)."""
+    c = s.contract
+    out = [
+        _("Settlement of {contract} version {version} (content {content}) as of {as_of}").format(
+            contract=c.id, version=c.version, content=c.content_hash[:12], as_of=format_date(s.as_of)
+        )
+    ]
     if s.previous_as_of:
-        out.append(f"Changes since the settlement as of {s.previous_as_of}")
-    out.append(f"Settled to date {format_dkk(s.total)}; due now {format_dkk(s.due_now)}; not paid because of cohort terms {format_dkk(s.refused)}")
+        out.append(_("Changes since the settlement as of {date}").format(date=format_date(s.previous_as_of)))
+    out.append(
+        _("Settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
+            total=format_money(s.total), due_now=format_money(s.due_now), refused=format_money(s.refused)
+        )
+    )
     status = {k: sum(1 for x in s.lines if x.status == k) for k in ("paid", "reduced", "refused")}
-    out.append(f"{len(s.lines)} payments: {status['paid']} paid in full, {status['reduced']} reduced, {status['refused']} refused")
+    out.append(
+        _("{n} payments: {paid} paid in full, {reduced} reduced, {refused} refused").format(
+            n=len(s.lines), paid=status["paid"], reduced=status["reduced"], refused=status["refused"]
+        )
+    )
     clawbacks = [c for c in s.changes if c.kind == "clawback"]
     if clawbacks:
-        out.append(f"Claw-backs: {len(clawbacks)} payments, {format_dkk(-sum((c.due_now for c in clawbacks), Decimal(0)))} to be paid back")
+        back = format_money(-sum((c.due_now for c in clawbacks), Decimal(0)))
+        out.append(_("Claw-backs: {n} payments, {amount} to be paid back").format(n=len(clawbacks), amount=back))
     out.append("")
     reasons: dict[tuple[str, str], list] = {}
     for x in s.lines:
@@ -191,35 +231,54 @@ def settlement_text(s, *, details: bool = False) -> str:
             entry[0] += 1
             entry[1] += a.change
     if reasons:
-        out.append("Payments reduced or refused, by reason (a payment may have more than one)")
-        rows = [[kind, str(n), f"{change:,.2f}", ref] for (kind, ref), (n, change) in sorted(reasons.items(), key=lambda x: (-x[1][0], x[0]))]
-        out.append(table(rows, ["reason", "payments", "change", "clause"]))
+        out.append(_("Payments reduced or refused, by reason (a payment may have more than one)"))
+        rows = [
+            [_word(REASONS, kind), str(n), format_amount(change), ref]
+            for (kind, ref), (n, change) in sorted(reasons.items(), key=lambda x: (-x[1][0], x[0]))
+        ]
+        out.append(table(rows, [_("reason"), _("payments"), _("change"), _("clause")]))
         out.append("")
-    out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
+    out.append(table([[p.party, format_amount(p.amount)] for p in s.by_payer], [_("payer"), _("settled to date")]))
     out.append("")
-    out.append("Schedule of what falls due now")
+    out.append(_("Schedule of what falls due now"))
     if s.schedule:
-        out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
+        out.append(
+            table(
+                [[r.period, r.payer, r.payee, format_amount(r.amount)] for r in s.schedule],
+                [_("period"), _("payer"), _("payee"), _("amount")],
+            )
+        )
+    elif s.previous_as_of:
+        out.append(_("Nothing new falls due since the settlement as of {date}.").format(date=format_date(s.previous_as_of)))
     else:
-        out.append("Nothing new falls due" + (f" since the settlement as of {s.previous_as_of}." if s.previous_as_of else "."))
+        out.append(_("Nothing new falls due."))
     out.append("")
-    out.append(f"Order: {s.order}")
+    out.append(_("Order: {order}").format(order=_(SETTLEMENT_ORDER) if s.order == SETTLEMENT_ORDER else s.order))
     reduced = [x for x in s.lines if x.adjustments]
     adjusted = [c for c in s.changes if c.kind != "new"]
     if not details:
         if reduced or adjusted:
-            out.append("Each reduced or refused payment, adjustment and claw-back: add --details.")
+            out.append(_("Each reduced or refused payment, adjustment and claw-back: add --details."))
         return "\n".join(out) + "\n"
     out.append("")
     if reduced:
-        rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
-        out.append("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date")
-        out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
+        rows = [
+            [
+                x.payment_id, _word(WORDS, x.status), format_amount(x.gross), format_amount(x.amount),
+                "; ".join(f"{_word(REASONS, a.kind)} {format_amount(a.change)} ({a.reference})" for a in x.adjustments),
+            ]
+            for x in reduced
+        ]
+        out.append(_("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date"))
+        out.append(table(rows, [_("payment"), _("status"), _("gross"), _("amount"), _("adjustments")]))
         out.append("")
     if adjusted:
-        rows = [[c.payment_id, c.kind, f"{c.previous:,.2f}", f"{c.current:,.2f}", f"{c.due_now:,.2f}", c.period] for c in adjusted]
-        out.append("Adjustments and claw-backs")
-        out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
+        rows = [
+            [c.payment_id, _word(WORDS, c.kind), format_amount(c.previous), format_amount(c.current), format_amount(c.due_now), c.period]
+            for c in adjusted
+        ]
+        out.append(_("Adjustments and claw-backs"))
+        out.append(table(rows, [_("payment"), _("change"), _("before"), _("now"), _("due now"), _("period")]))
         out.append("")
     return "\n".join(out)
 
@@ -254,28 +313,46 @@ def settlement_csv(s, dialect: str = "en") -> str:
     return export_csv(*settlement_tables(s)["payments"], dialect=dialect)
 
 
+def _percent_text(text: str | None) -> str:
+    """'123.4 %' (as the business case stores it) in the current language: '123,4 %' in Danish."""
+    if text is None:
+        return "-"
+    return format_percent(Decimal(text.replace("%", "").strip()) / 100)
+
+
 def business_case_text(r) -> str:
-    out = [f"Business case as of {r.as_of}, discount rate {r.discount_rate} a year", ""]
+    """The business case as a text table, in the current language (pbr_rules.i18n)."""
+    out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=r.discount_rate), ""]
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
     rows = []
     for c in cases:
         rows.append([
-            c.municipality, str(c.participants), str(c.companies), f"{c.course_costs_total:,.0f}", f"{c.municipal_outcome_payments:,.0f}",
-            f"{c.savings:,.0f}", f"{c.net_result:,.0f}", f"{c.npv:,.0f}", c.break_even_month or "none", c.savings_cover_course_costs or "-",
+            c.municipality, str(c.participants), str(c.companies), format_whole(c.course_costs_total), format_whole(c.municipal_outcome_payments),
+            format_whole(c.savings), format_whole(c.net_result), format_whole(c.npv), c.break_even_month or _("none"), _percent_text(c.savings_cover_course_costs),
         ])
-    out.append(table(rows, ["municipality", "participants", "companies", "course costs", "municipal payments", "savings", "net result", "NPV", "break-even", "savings/costs"]))
+    header = [
+        _("municipality"), _("participants"), _("companies"), _("course costs"), _("municipal payments"), _("savings"),
+        _("net result"), _("NPV"), _("break-even"), _("savings/costs"),
+    ]
+    out.append(table(rows, header))
     out.append("")
     for c in r.municipalities:
-        out.append(f"{c.municipality}: counterfactual: {c.counterfactual}")
+        out.append(_("{municipality}: counterfactual: {words}").format(municipality=c.municipality, words=c.counterfactual))
         if c.investor:
             i = c.investor
+            irr = i.irr or _("none (no rate makes the investors NPV zero, e.g. they still pay in after the last receipt)")
             out.append(
-                f"  investor view ({i.reference}): invested {i.invested:,.0f}, repaid {i.principal_repaid:,.0f} + return {i.return_paid:,.0f}, "
-                f"retained by payers {i.retained_by_payers:,.0f}; multiple {i.money_multiple or '-'}, "
-                f"IRR {i.irr or 'none (no rate makes the investors NPV zero, e.g. they still pay in after the last receipt)'}, capital at risk {i.capital_at_risk:,.0f}"
+                _(
+                    "  investor view ({reference}): invested {invested}, repaid {repaid} + return {returned}, "
+                    "retained by payers {retained}; multiple {multiple}, IRR {irr}, capital at risk {at_risk}"
+                ).format(
+                    reference=i.reference, invested=format_whole(i.invested), repaid=format_whole(i.principal_repaid),
+                    returned=format_whole(i.return_paid), retained=format_whole(i.retained_by_payers),
+                    multiple=i.money_multiple or "-", irr=irr, at_risk=format_whole(i.capital_at_risk),
+                )
             )
     if r.left_out:
-        out.append(f"Left out (no agreement for their municipality): {', '.join(r.left_out)}")
+        out.append(_("Left out (no agreement for their municipality): {ids}").format(ids=", ".join(r.left_out)))
     out.append("")
     out.append(r.answer)
     return "\n".join(out) + "\n"
