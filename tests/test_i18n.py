@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from pbr_rules.cli import main
+from pbr_rules.language import load_contract
 from pbr_rules.i18n import (
     LOCALE_DIR,
     _,
@@ -192,7 +193,8 @@ def test_settle_in_danish(capsys, tmp_path, monkeypatch):
     code, out, err = run(capsys, *common)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == "Afregning af dk-101-koebenhavn version 1.1 (indhold 94d469b95f42) pr. 31. december 2021"
+    content = load_contract(KBH).content_hash[:12]
+    assert lines[0] == f"Afregning af dk-101-koebenhavn version 1.1 (indhold {content}) pr. 31. december 2021"
     assert lines[1] == "Afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr."
     assert lines[2] == "70 betalinger: 64 betalt fuldt ud, 0 nedsat, 6 afvist"
     assert "loft pr. deltager  6           -18.000,00  § 8.1" in lines
@@ -217,12 +219,22 @@ def test_business_case_in_danish(capsys, tmp_path):
     assert code == 0, err
     assert out.startswith("Business case pr. 30. september 2022, diskonteringsrente")
     savings = format_money(D(case["savings"]), "da")
-    assert f"København: besparelser på {savings} dækker" in out
+    # Participants only (no companies): København's savings exceed what it paid, a YES.
+    paid = D(case["municipal_outcome_payments"]) + D(case["municipal_course_costs"])
+    assert D(case["net_result"]) > 0
+    assert out.splitlines()[2:4] == [
+        "Kan besparelserne finansiere forløbene?",
+        f"København: JA, besparelserne finansierer forløbene: besparelserne på {savings} pr. 30. september 2022 overstiger"
+        f" de {format_money(paid, 'da')}, som kommunens resultatbetalinger og egne forløbsudgifter beløb sig til,"
+        f" med {format_money(D(case['net_result']), 'da')}; break-even {case['break_even_month']}."
+        f" Fremskrevet til 5 år efter optagelsen: {format_money(D(case['projected_savings']), 'da')} yderligere besparelser,"
+        f" netto {format_money(D(case['projected_net_result']), 'da')}: JA, besparelserne forventes at finansiere forløbene.",
+    ]
     report = tmp_path / "case.html"
     code, _out, err = run(capsys, "business-case", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2022-09-30", "--workers", "1", "--html", str(report), "--runs", "0")
     html = report.read_text(encoding="utf-8")
     assert '<html lang="da">' in html and "<h1>Business case: kan besparelserne finansiere forløbene?</h1>" in html
-    assert f"<td>Besparelser på ydelser</td><td>{savings}</td>" in html
+    assert f"<td>Besparelser på ydelser, realiseret til opgørelsesdatoen</td><td>{savings}</td>" in html
 
 
 def test_error_hints_in_danish(capsys):

@@ -97,6 +97,11 @@ EXPECTED = {
         "tests/broken/danish_thousands.yaml:18:31: tariffs.self_support_blocks.amounts.all.2019-01-01.value:"
         " amount 38,000 uses ',' as a thousands separator; write \"38000\"" + SEPARATOR_HINT,
     ],
+    "unknown_persistence_outcome.yaml": [
+        # The projection's persistence names a milestone the agreement does not have.
+        "tests/broken/unknown_persistence_outcome.yaml:11:20: business_case.projection.persistence.job_26_week:"
+        " persistence for unknown milestone 'job_26_week' (did you mean 'job_26_weeks'?)",
+    ],
     "non_iso_date.yaml": [
         "tests/broken/non_iso_date.yaml:6:9: signed: '2019-3-1' is not an ISO date;"
         " write it as YYYY-MM-DD, e.g. '2019-03-01'",

@@ -13,7 +13,8 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from pbr_rules.i18n import N_, _, current_language, format_date, format_money
+from pbr_rules.i18n import N_, _, current_language, format_date, format_money, format_percent
+from pbr_rules.reports.text import irr_text, multiple_text, rate_text
 from pbr_rules.models.business_case import BusinessCaseReport, MunicipalityCase
 from pbr_rules.models.simulation import SimulatedCase, SimulationResult
 
@@ -34,8 +35,13 @@ LABELS = {
     "municipality_net_result_over_runs_runs": N_("{municipality}: net result over {runs} runs"),
     "net_result_dkk": N_("Net result (DKK)"),
     "runs": N_("Runs"),
+    "no_simulation": N_(
+        "No Monte Carlo simulation in this report: it takes minutes, so it runs only when asked (add --runs 200)."
+    ),
 }
 CONVENTIONS = BusinessCaseReport.model_fields["conventions"].default
+LEGEND_LINE = 18  # px between legend entries
+LEGEND_H = 14 + 3 * LEGEND_LINE  # room under a cumulative chart for its three legend entries
 COLOURS = {"costs": "#c0392b", "payments": "#e67e22", "savings": "#27ae60", "hist": "#5d7fa3"}
 
 CSS = """
@@ -74,10 +80,11 @@ def render_report(report: BusinessCaseReport, simulation: SimulationResult | Non
         f"<title>{e(title)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
+        # The answer first: one verdict per municipality and for the programme.
+        '<div class="answer">' + "".join(f"<p>{e(line)}</p>" for line in report.answer.splitlines()) + "</div>",
         '<p class="note">'
-        + e(_("As of {date}; discount rate {rate}.").format(date=format_date(report.as_of), rate=report.discount_rate))
+        + e(_("As of {date}; discount rate {rate}.").format(date=format_date(report.as_of), rate=rate_text(report.discount_rate)))
         + f" {e(conventions)}</p>",
-        '<div class="answer">' + "<br>".join(e(line) for line in report.answer.splitlines()) + "</div>",
     ]
     cases = report.municipalities + ([report.programme] if report.programme else [])
     for i, case in enumerate(cases):
@@ -86,6 +93,8 @@ def render_report(report: BusinessCaseReport, simulation: SimulationResult | Non
         parts.append(f"<h2>{e(_(LABELS['histories_no_agreement_covers']))}</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in report.left_out) + "</ul>")
     if simulation is not None:
         parts.append(_simulation_section(simulation))
+    else:
+        parts.append(f'<p class="note">{e(_(LABELS["no_simulation"]))}</p>')
     parts.append(f'<p class="note">{e(_(LABELS["generated_by_pbr_rules_figures_in_illust"]))}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -103,8 +112,16 @@ def _case_section(c: MunicipalityCase, key: str, programme: bool) -> str:
         (_("Course costs, company side"), format_money(c.course_costs_company)),
         (_("Course costs, total"), format_money(c.course_costs_total)),
         (_("Outcome payments by the municipalities") if programme else _("Outcome payments by the municipality"), format_money(c.municipal_outcome_payments)),
-        (_("Savings on benefits"), format_money(c.savings)),
-        (_("Net result"), format_money(c.net_result)),
+        (_("Course costs the municipalities carry") if programme else _("Course costs the municipality carries"), format_money(c.municipal_course_costs)),
+        (_("Savings on benefits, realised to the as-of date"), format_money(c.savings)),
+        (_("Net result to date (savings less what was paid)"), format_money(c.net_result)),
+    ]
+    if c.projected_savings is not None:
+        rows += [
+            (_("Savings projected past the realised ones"), format_money(c.projected_savings)),
+            (_("Net result with the projected savings"), format_money(c.projected_net_result)),
+        ]
+    rows += [
         (_("NPV"), format_money(c.npv)),
         (_("Savings cover of course costs"), _percent(c.savings_cover_course_costs)),
         (_("Break-even month"), c.break_even_month or _("no break-even")),
@@ -114,6 +131,7 @@ def _case_section(c: MunicipalityCase, key: str, programme: bool) -> str:
         f"<h2>{e(c.municipality)}</h2>",
         f"<p><strong>{e(c.answer)}</strong></p>",
         '<p class="note">' + e(_("Counterfactual: {words}").format(words=c.counterfactual)) + "</p>",
+        ('<p class="note">' + e(_("Projection: {words}").format(words=c.projection)) + "</p>") if c.projection else "",
         "<table>" + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows) + "</table>",
         _cumulative_chart(c, key),
     ]
@@ -132,8 +150,8 @@ def _investor_table(c: MunicipalityCase) -> str:
         (_("Return paid"), format_money(v.return_paid)),
         (_("Retained by the payers"), format_money(v.retained_by_payers)),
         (_("Capital at risk (largest outstanding)"), format_money(v.capital_at_risk)),
-        (_("Money multiple"), v.money_multiple or "-"),
-        (_("IRR (annual)"), v.irr or _("none")),
+        (_("Money multiple"), multiple_text(v.money_multiple)),
+        (_("IRR (annual)"), irr_text(v)),
     ]
     return (
         f"<h3>{e(_(LABELS['investor_view_social_impact_bond']))}</h3><p class=\"note\">{e(v.reference)}</p>"
@@ -166,6 +184,11 @@ def _fmt(v: float) -> str:
     return text.replace(",", ".") if current_language() == "da" else text
 
 
+def _probability(text: str) -> str:
+    """A share of runs ('0.3550') as a percentage: '35.5 %' ('35,5 %' in Danish)."""
+    return format_percent(Decimal(text), decimals=1)
+
+
 def _percent(text: str | None) -> str:
     """'123.4 %' as stored in the business case, with a decimal comma in Danish."""
     if text is None:
@@ -185,7 +208,7 @@ def _cumulative_chart(c: MunicipalityCase, key: str) -> str:
     title = _("{municipality}: cumulative course costs and outcome payments against cumulative savings").format(municipality=c.municipality)
     svg = [
         f'<svg class="chart cumulative" data-municipality="{e(c.municipality)}" '
-        f'width="{W}" height="{H + 40}" viewBox="0 0 {W} {H + 40}" role="img" aria-labelledby="{key}-t">',
+        f'width="{W}" height="{H + LEGEND_H}" viewBox="0 0 {W} {H + LEGEND_H}" role="img" aria-labelledby="{key}-t">',
         f'<title id="{key}-t">{e(title)}</title>',
     ]
     if not months:
@@ -223,11 +246,13 @@ def _cumulative_chart(c: MunicipalityCase, key: str) -> str:
         )
     else:
         svg.append(f'<text class="no-break-even" x="{ML + 8}" y="{MT + 14}" font-size="11">{e(_(LABELS["no_break_even_by_the_as_of_date"]))}</text>')
+    # The legend: one entry a line under the chart, so long (translated) labels never overlap
+    # each other or run off the right edge.
     lx, ly = ML, H + 14
     for name, (label, _values) in series.items():
-        svg.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly}" y2="{ly}" stroke="{COLOURS[name]}" stroke-width="3"/>')
-        svg.append(f'<text x="{lx + 22}" y="{ly + 4}" font-size="11">{e(label)}</text>')
-        lx += 22 + 7 * len(label) + 16
+        svg.append(f'<line class="legend" x1="{lx}" x2="{lx + 18}" y1="{ly}" y2="{ly}" stroke="{COLOURS[name]}" stroke-width="3"/>')
+        svg.append(f'<text class="legend" x="{lx + 24}" y="{ly + 4}" font-size="12">{e(label)}</text>')
+        ly += LEGEND_LINE
     svg.append("</svg>")
     return "\n".join(svg)
 
@@ -247,16 +272,25 @@ def _simulation_section(sim: SimulationResult) -> str:
     cases = sim.municipalities + ([sim.programme] if sim.programme else [])
     out.append(
         "<table><tr>"
-        + "".join(f"<th>{e(h)}</th>" for h in (_("municipality"), _("mean net"), "P5", "P50", "P95", _("P(savings finance the courses)"), _("P(net > 0)")))
+        + "".join(f"<th>{e(h)}</th>" for h in (_("municipality"), _("mean net"), "P5", "P50", "P95", _("P(savings cover the course costs)"), _("P(net > 0)")))
         + "</tr>"
         + "".join(
             f"<tr><td>{e(c.municipality)}</td><td>{e(format_money(c.net_result.mean))}</td><td>{e(format_money(c.net_result.p5))}</td>"
             f"<td>{e(format_money(c.net_result.p50))}</td><td>{e(format_money(c.net_result.p95))}</td>"
-            f"<td>{e(c.probability_savings_finance_courses)}</td><td>{e(c.probability_positive_net)}</td></tr>"
+            f"<td>{e(_probability(c.probability_savings_finance_courses))}</td><td>{e(_probability(c.probability_positive_net))}</td></tr>"
             for c in cases
         )
         + "</table>"
     )
+    meaning = _(
+        "How to read this: each run draws a whole cohort from the scenario and computes its business case. "
+        "P(savings cover the course costs) is the share of the {runs} runs in which the savings were at least the "
+        "total course costs (whoever carried them); P(net > 0) the share in which the municipality's savings were "
+        "more than what it paid (its outcome payments and own course costs). They are shares of simulated runs "
+        "under the scenario's assumptions, not forecasts for the real cohort. P5, P50 and P95: 5 %, 50 % and 95 % "
+        "of the runs had a net result at or below this amount."
+    ).format(runs=sim.runs)
+    out.append(f'<p class="note">{e(meaning)}</p>')
     for i, c in enumerate(cases):
         out.append(f"<h3>{e(c.municipality)}</h3>")
         out.append(_histogram(c, f"h{i}"))

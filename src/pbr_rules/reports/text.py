@@ -12,7 +12,7 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
-from pbr_rules.i18n import N_, _, format_amount, format_date, format_money, format_percent, format_whole
+from pbr_rules.i18n import N_, _, current_language, format_amount, format_date, format_money, format_percent, format_whole
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
 from pbr_rules.reports.exports import export_csv
@@ -320,27 +320,75 @@ def _percent_text(text: str | None) -> str:
     return format_percent(Decimal(text.replace("%", "").strip()) / 100)
 
 
+def rate_text(rate: str | Decimal) -> str:
+    """An annual rate as a percentage: '0.04' -> '4 %' ('4,5 %' in Danish for 0.045)."""
+    pct = (Decimal(rate) * 100).normalize()
+    decimals = max(0, -pct.as_tuple().exponent)
+    return format_percent(Decimal(rate), decimals=min(decimals, 2))
+
+
+def irr_text(investor) -> str:
+    """The investors' IRR as a percentage, or in words when there is none: no receipts at all,
+    or a loss so deep that no rate above -99 % a year balances the flows."""
+    if investor.irr is not None:
+        return format_percent(Decimal(investor.irr), decimals=1)
+    if investor.principal_repaid + investor.return_paid == 0:
+        return _("none: the investors get nothing back")
+    if investor.invested == 0:
+        return _("none: the investors put nothing in")
+    return _("below -99 % a year: the investors get back only a small part of what they put in")
+
+
+def multiple_text(multiple: str | None) -> str:
+    """The money multiple ('0.9981'), with a decimal comma in Danish."""
+    if multiple is None:
+        return "-"
+    return format_decimal_text(Decimal(multiple), 4)
+
+
+def format_decimal_text(value: Decimal, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    if current_language() == "da":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
 def business_case_text(r) -> str:
-    """The business case as a text table, in the current language (pbr_rules.i18n)."""
-    out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=r.discount_rate), ""]
+    """The business case, answer first: one verdict per municipality and for the programme,
+    then the table (savings realised to date and projected shown apart), the counterfactuals,
+    projections and investor views. In the current language (pbr_rules.i18n)."""
+    out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=rate_text(r.discount_rate)), ""]
+    out.append(_("Can the savings finance the courses?"))
+    out.extend(r.answer.splitlines())
+    out.append("")
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    projected = any(c.projected_savings is not None for c in cases)
     rows = []
     for c in cases:
-        rows.append([
-            c.municipality, str(c.participants), str(c.companies), format_whole(c.course_costs_total), format_whole(c.municipal_outcome_payments),
-            format_whole(c.savings), format_whole(c.net_result), format_whole(c.npv), c.break_even_month or _("none"), _percent_text(c.savings_cover_course_costs),
-        ])
-    header = [
-        _("municipality"), _("participants"), _("companies"), _("course costs"), _("municipal payments"), _("savings"),
-        _("net result"), _("NPV"), _("break-even"), _("savings/costs"),
-    ]
+        row = [
+            c.municipality, str(c.participants), str(c.companies), format_whole(c.course_costs_total),
+            format_whole(c.municipal_outcome_payments + c.municipal_course_costs), format_whole(c.savings), format_whole(c.net_result),
+        ]
+        if projected:
+            row += [
+                "-" if c.projected_savings is None else format_whole(c.projected_savings),
+                "-" if c.projected_net_result is None else format_whole(c.projected_net_result),
+            ]
+        row += [format_whole(c.npv), c.break_even_month or _("none"), _percent_text(c.savings_cover_course_costs)]
+        rows.append(row)
+    header = [_("municipality"), _("participants"), _("companies"), _("course costs"), _("paid by the municipality"), _("savings to date"), _("net to date")]
+    if projected:
+        header += [_("projected savings"), _("projected net")]
+    header += [_("NPV"), _("break-even"), _("savings/costs")]
     out.append(table(rows, header))
+    out.append(_("paid by the municipality: its outcome payments and the course costs it carries itself; net = savings - paid."))
     out.append("")
     for c in r.municipalities:
         out.append(_("{municipality}: counterfactual: {words}").format(municipality=c.municipality, words=c.counterfactual))
+        if c.projection:
+            out.append("  " + _("projection: {words}").format(words=c.projection))
         if c.investor:
             i = c.investor
-            irr = i.irr or _("none (no rate makes the investors NPV zero, e.g. they still pay in after the last receipt)")
             out.append(
                 _(
                     "  investor view ({reference}): invested {invested}, repaid {repaid} + return {returned}, "
@@ -348,13 +396,11 @@ def business_case_text(r) -> str:
                 ).format(
                     reference=i.reference, invested=format_whole(i.invested), repaid=format_whole(i.principal_repaid),
                     returned=format_whole(i.return_paid), retained=format_whole(i.retained_by_payers),
-                    multiple=i.money_multiple or "-", irr=irr, at_risk=format_whole(i.capital_at_risk),
+                    multiple=multiple_text(i.money_multiple), irr=irr_text(i), at_risk=format_whole(i.capital_at_risk),
                 )
             )
     if r.left_out:
         out.append(_("Left out (no agreement for their municipality): {ids}").format(ids=", ".join(r.left_out)))
-    out.append("")
-    out.append(r.answer)
     return "\n".join(out) + "\n"
 
 
@@ -364,7 +410,8 @@ BUSINESS_CASE_MONTH_COLUMNS = [
 ]
 BUSINESS_CASE_SUMMARY_COLUMNS = [
     "municipality", "participants", "companies", "course_costs", "municipal_course_costs", "municipal_outcome_payments",
-    "savings", "net_result", "npv", "break_even_month", "savings_cover_course_costs", "finances_the_courses", "answer",
+    "savings", "net_result", "projected_savings", "projected_net_result", "npv", "break_even_month", "savings_cover_course_costs",
+    "finances_the_courses", "answer",
 ]
 # xlsx number formats of the columns that are not money (a share shown as a percentage).
 BUSINESS_CASE_FORMATS = {"savings_cover_course_costs": "0.0%", "money_multiple": "0.0000", "irr": "0.00%"}
@@ -383,7 +430,8 @@ def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
     summary = [
         [
             c.municipality, c.participants, c.companies, c.course_costs_total, c.municipal_course_costs, c.municipal_outcome_payments,
-            c.savings, c.net_result, c.npv, c.break_even_month, _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer,
+            c.savings, c.net_result, c.projected_savings, c.projected_net_result, c.npv, c.break_even_month,
+            _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer,
         ]
         for c in cases
     ]
@@ -451,26 +499,50 @@ def what_if_text(w) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Progress:
-    """A progress bar on standard error, only when it is a terminal."""
+# What the commands say they are doing (Progress labels), marked for translation here.
+PROGRESS_LABELS = (N_("evaluating"), N_("municipalities"), N_("recording"), N_("simulating"))
 
-    def __init__(self, label: str, enabled: bool | None = None):
+
+class Progress:
+    """Progress on standard error with elapsed and remaining time (rich), only on a terminal.
+
+    Called as ``progress(done, total)``. Quiet when standard error is not a terminal (a pipe,
+    a file, CI), so logs and captured output stay clean; ``enabled`` overrides that, and
+    ``console`` sends it elsewhere (tests). The bar appears on the first call and is closed
+    when ``done == total``."""
+
+    def __init__(self, label: str, enabled: bool | None = None, *, console=None):
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = -1
+        self.console = console
+        self._bar = None
+        self._task = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total == 0:
             return
-        pct = done * 100 // total
-        if pct == self._last and done != total:
-            return
-        self._last = pct
-        bar = "#" * (pct // 4)
-        sys.stderr.write(f"\r{self.label} [{bar:<25}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(_("elapsed")),
+                TimeElapsedColumn(),
+                TextColumn(_("remaining")),
+                TimeRemainingColumn(),
+                console=self.console or Console(stderr=True),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(_(self.label), total=total)
+        self._bar.update(self._task, completed=done, total=total)
+        if done >= total:
+            self._bar.stop()
+            self._bar = None
 
 
 def rates_check_text(check: "RatesCheck") -> str:
