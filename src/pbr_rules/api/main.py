@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from pbr_rules.api.docs import install_docs
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.middleware import RequestMiddleware
 from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
@@ -61,12 +62,15 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Payment-by-Results agreements as code",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.tokens = TokenStore(settings.tokens_file)
     app.state.registry = None
     app.state.ledger = None
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)
     app.include_router(evaluate.router, prefix=API_PREFIX)
