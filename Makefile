@@ -44,6 +44,7 @@ messages: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_evaluate.py
 	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "settlement": 4,
     "finance": 5,
     "lawyers": 5,
+    "importers": 5,
     "catalogue": 6,
     "ledger": 6,
     "reports": 7,
@@ -39,7 +40,7 @@ LAYERS: dict[str, int] = {
 }
 VALUES = {"money", "periods", "errors", "i18n"}
 # subpackages whose modules are private: others import their __init__ only
-SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger"}
+SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger", "importers"}
 ENGINE_MODULE = "pbr_rules.evaluation.engine"
 
 

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from pbr_rules.cli import business_case, contracts, evaluate, lawyers, ledger, rates, serve, simulation
+from pbr_rules.cli import business_case, contracts, evaluate, importing, lawyers, ledger, rates, serve, simulation
 from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
 from pbr_rules.i18n import use_language
@@ -21,7 +21,7 @@ from pbr_rules.ledger import TransitionRefused
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pbr", description="Payment-by-Results agreements as code.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (contracts, evaluate, business_case, rates, lawyers, simulation, ledger, serve):
+    for group in (contracts, evaluate, business_case, rates, lawyers, simulation, ledger, importing, serve):
         group.add_commands(sub)
     return p
 

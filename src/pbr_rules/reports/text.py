@@ -500,7 +500,7 @@ def what_if_text(w) -> str:
 
 
 # What the commands say they are doing (Progress labels), marked for translation here.
-PROGRESS_LABELS = (N_("evaluating"), N_("municipalities"), N_("recording"), N_("simulating"))
+PROGRESS_LABELS = (N_("evaluating"), N_("municipalities"), N_("recording"), N_("simulating"), N_("importing"))
 
 
 class Progress:
