@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test validate bench schema clean
+.PHONY: run test validate bench schema messages clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: need Python 3.11 or 3.12 (durable-rules does not build on 3.13+)"; exit 2; }
@@ -30,9 +30,21 @@ validate: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/pbr schema --write
 
+# Extract the messages from the code into the template and merge them into each language's
+# .po (new messages arrive untranslated: tests/test_i18n.py names them). The .po files are
+# read at run time, so there is nothing to compile.
+LOCALE := src/pbr_rules/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract --add-location=file --sort-output --project=pbr-rules --version=0.1.0 \
+		--copyright-holder="the pbr-rules authors" --msgid-bugs-address="the pbr-rules issue tracker" \
+		-o $(LOCALE)/pbr_rules.pot src/pbr_rules
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 \
+		-i $(LOCALE)/pbr_rules.pot -d $(LOCALE) -D pbr_rules
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_evaluate.py
 	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -22,13 +22,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pbr_rules"
 
 # layer of each component (a subpackage, or a top-level module); higher imports lower only
 LAYERS: dict[str, int] = {
-    "values": 0,  # money, periods, errors, personal_data
+    "values": 0,  # money, periods, errors, personal_data, i18n (languages and Danish formats)
     "models": 1,
     "language": 2,
     "evaluation": 3,
     "settlement": 4,
     "finance": 5,
     "lawyers": 5,
+    "importers": 5,
     "catalogue": 6,
     "ledger": 6,
     "reports": 7,
@@ -37,9 +38,9 @@ LAYERS: dict[str, int] = {
     "cli": 10,
     "pytest_plugin": 10,
 }
-VALUES = {"money", "periods", "errors", "personal_data"}
+VALUES = {"money", "periods", "errors", "personal_data", "i18n"}
 # subpackages whose modules are private: others import their __init__ only
-SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger"}
+SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger", "importers"}
 ENGINE_MODULE = "pbr_rules.evaluation.engine"
 
 

@@ -21,6 +21,11 @@ Months (costs, municipal payments, savings -> cumulative net):
   2019-03: 10,000, 0, 0 -> -10,000;   2019-04: 20,000, 3,000, 2,400 -> -30,600;
   2019-05: 0, 0, 4,000 -> -26,600;     2019-06: 0, 0, 3,200 -> -23,400;
   2019-07: 0, 18,000, 800 -> -40,600.
+Verdict: the municipality paid 21,000 + 30,000 = 51,000 and saved 10,400: NO, 40,600 short.
+Projection (the template's: 5 years from enrolment, persistence by outcome, last 13 weeks):
+p-1 met job_13_weeks (persistence 0.6 a year); the last 13 weeks counted W15..W27 each
+saved 800; projected weeks W28 .. W14+260: 247 weeks, week j saving 800 × 0.6^(j/52),
+summed one by one in floats: 73,877.59; net with it -40,600 + 73,877.59 = 33,277.59: YES.
 Investor (finances citizen and company costs; repaid from the municipality's payments;
 return cap 0.3): invests 10,000 (Mar 1) + 20,000 (Apr 1) = 30,000; receives 3,000 (Apr 25)
 + 18,000 (Jul 26) = 21,000, all principal; capital at risk 30,000; multiple 0.7000.
@@ -78,7 +83,17 @@ def test_the_business_case_as_worked_by_hand(contract):
         ("2019-06", D(0), D(0), D(3200), D(-23400)),
         ("2019-07", D(0), D(18000), D(800), D(-40600)),
     ]
-    assert "CANNOT (yet) finance the courses" in case.answer and "no break-even" in case.answer
+    # The verdict is worded from the numbers (it used to say "CANNOT (yet) finance" from the
+    # savings against all course costs, and could say "CAN" beside a negative net).
+    assert case.answer == (
+        "Testrup: NO, not to 2019-07-31: savings of DKK 10,400.00 are DKK 40,600.00 short of the DKK 51,000.00"
+        " the municipality's outcome payments and own course costs came to."
+        " Projected to 5 years after enrolment: DKK 73,877.59 more savings, net DKK 33,277.59:"
+        " YES, the savings are expected to finance the courses."
+    )
+    by_hand = sum(800 * 0.6 ** (j / 52) for j in range(1, 248))
+    assert abs(float(case.projected_savings) - by_hand) < 0.005
+    assert case.projected_net_result == case.net_result + case.projected_savings == D("33277.59")
 
 
 def test_npv_discounts_each_flow_by_its_actual_days(contract):
@@ -113,3 +128,57 @@ def test_same_inputs_same_bytes(contract):
     a = business_case([contract], [PERSON], date(2019, 7, 31), D("0.04"))
     b = business_case([contract], [PERSON], date(2019, 7, 31), D("0.04"))
     assert to_json(a) == to_json(b)
+
+
+# --- verdicts: worded from the numbers, never "yes" beside a negative net -------------------------
+
+
+@pytest.mark.parametrize(
+    "savings, costs, paid, projected, expected",
+    [
+        # savings above the courses' whole cost but below what the municipality paid: NO (this
+        # used to read "the savings CAN finance the courses" beside a negative net result)
+        ("696000", "630000", "778800", None,
+         "X: NO, not to 2022-09-30: savings of DKK 696,000.00 are DKK 82,800.00 short of the DKK 778,800.00"
+         " the municipality's outcome payments and own course costs came to."),
+        ("800000", "630000", "778800", None,
+         "X: YES, the savings finance the courses: savings of DKK 800,000.00 to 2022-09-30 exceed the DKK 778,800.00"
+         " the municipality's outcome payments and own course costs came to, by DKK 21,200.00; break-even 2022-01."),
+        # exactly even: the savings pay for it
+        ("778800", "630000", "778800", None,
+         "X: YES, the savings finance the courses: savings of DKK 778,800.00 to 2022-09-30 exceed the DKK 778,800.00"
+         " the municipality's outcome payments and own course costs came to, by DKK 0.00; break-even 2022-01."),
+        ("100", "630000", "778800", "700000",
+         "X: NO, not to 2022-09-30: savings of DKK 100.00 are DKK 778,700.00 short of the DKK 778,800.00"
+         " the municipality's outcome payments and own course costs came to. Projected to 5 years after enrolment:"
+         " DKK 700,000.00 more savings, net DKK -78,700.00: NO, the savings are not expected to finance the courses."),
+    ],
+)
+def test_the_verdict_follows_the_sign_of_the_net(savings, costs, paid, projected, expected):
+    from pbr_rules.finance.cases import _answer
+
+    cover, finances, text = _answer(
+        "X", "the municipality's", date(2022, 9, 30), D(savings), D(costs), D(paid), "2022-01" if D(savings) >= D(paid) else None,
+        D(projected) if projected else None, 5 if projected else None,
+    )
+    assert text == expected
+    assert finances == (D(savings) >= D(paid))
+
+
+def test_every_verdict_of_the_bundled_programme_agrees_with_its_numbers():
+    from pbr_rules.language import load_cohorts
+
+    root = HERE.parent.parent
+    contracts = [load_contract(root / "contracts" / "agreements" / f) for f in ("101-koebenhavn.yaml", "461-odense.yaml", "751-aarhus.yaml")]
+    histories = load_cohorts([str(root / "fixtures" / "participants"), str(root / "fixtures" / "companies")])
+    report = business_case(contracts, histories, date(2022, 9, 30), D("0.04"))
+    cases = report.municipalities + [report.programme]
+    assert len(cases) == 4 and report.answer.splitlines() == [c.answer for c in cases]
+    for c in cases:
+        realised, _, ahead = c.answer.partition(" Projected")
+        assert (": YES," in realised) == (c.net_result >= 0) and (": NO," in realised) == (c.net_result < 0)
+        assert c.finances_the_courses == (c.net_result >= 0)
+        assert c.projected_net_result == c.net_result + c.projected_savings
+        assert ("YES" in ahead) == (c.projected_net_result >= 0)
+        assert f"net DKK {c.projected_net_result:,.2f}:" in ahead
+    assert report.programme.projected_savings == sum(c.projected_savings for c in report.municipalities)

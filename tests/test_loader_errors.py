@@ -32,6 +32,11 @@ def diagnostics(path: str) -> list[str]:
     return [str(d) for d in info.value.diagnostics]
 
 
+SEPARATOR_HINT = (
+    " (amounts are written without thousands separators and with '.' before the øre,"
+    ' in quotes: 30.000,50 kr. is "30000.50")'
+)
+
 EXPECTED = {
     "syntax_error.yaml": [
         # 'title: Vækstpartnerskaber: Testby Kommune': the second ':' is column 26.
@@ -63,7 +68,7 @@ EXPECTED = {
     "unknown_key_typo.yaml": [
         "tests/broken/unknown_key_typo.yaml:6:1: tarifs: unknown key 'tarifs' (did you mean 'tariffs'?"
         " allowed: kind, id, title, description, documentation, illustrative, programme, benefit_codes,"
-        " municipality, parties, signed, term, currency, version, eligibility, milestones, tariffs, payment, caps,"
+        " municipality, parties, signed, term, currency, language, version, eligibility, milestones, tariffs, payment, caps,"
         " costs, business_case, investor)",
     ],
     "wrong_enum.yaml": [
@@ -80,6 +85,22 @@ EXPECTED = {
         "tests/broken/float_money.yaml:10:31: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
         ' amount 30000.5 must be written in quotes, e.g. "30000.50"'
         " (a number with decimals is only exact in quotes; whole kroner may be written without)",
+    ],
+    # Danish and English thousands separators: the suggestion is the amount meant, never 38 kroner.
+    "danish_thousands.yaml": [
+        # value: 38.000 unquoted is a YAML float 38.0; the message works from the text written.
+        "tests/broken/danish_thousands.yaml:10:31: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
+        " amount 38.000 uses '.' as a thousands separator (Danish style); write \"38000\"" + SEPARATOR_HINT,
+        "tests/broken/danish_thousands.yaml:14:31: tariffs.job_26_weeks.amounts.all.2019-01-01.value:"
+        " amount 30.000,50 uses Danish separators ('.' between thousands, ',' before the øre);"
+        " write \"30000.50\"" + SEPARATOR_HINT,
+        "tests/broken/danish_thousands.yaml:18:31: tariffs.self_support_blocks.amounts.all.2019-01-01.value:"
+        " amount 38,000 uses ',' as a thousands separator; write \"38000\"" + SEPARATOR_HINT,
+    ],
+    "unknown_persistence_outcome.yaml": [
+        # The projection's persistence names a milestone the agreement does not have.
+        "tests/broken/unknown_persistence_outcome.yaml:11:20: business_case.projection.persistence.job_26_week:"
+        " persistence for unknown milestone 'job_26_week' (did you mean 'job_26_weeks'?)",
     ],
     "non_iso_date.yaml": [
         "tests/broken/non_iso_date.yaml:6:9: signed: '2019-3-1' is not an ISO date;"

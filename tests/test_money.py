@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pbr_rules.money import format_dkk, money_str, parse_money, parse_share, round_money, split_by_shares
+from pbr_rules.money import (
+    format_dkk,
+    money_str,
+    parse_money,
+    parse_share,
+    round_money,
+    separator_advice,
+    split_by_shares,
+)
 
 D = Decimal
 
@@ -59,9 +67,8 @@ def test_parse_money_refuses_booleans(flag):
 @pytest.mark.parametrize(
     "text",
     [
-        "12,50",  # Danish decimal comma
-        "1.234",  # three decimals: not a whole number of øre
-        "1.005",
+        # "12,50", "1.234" and "1 000" were here: they now get the exact value to write
+        # (test_separators_get_the_exact_value_to_write).
         "abc",
         "",
         " ",
@@ -69,7 +76,6 @@ def test_parse_money_refuses_booleans(flag):
         "DKK 100",
         "100 kr",
         "+100",
-        "1 000",
         "1.",
         ".50",
         "1234567890123456",  # sixteen digits
@@ -192,3 +198,49 @@ def test_split_gives_left_over_ore_to_the_largest_remainders():
     # 0.02 x (0.3, 0.3, 0.3, 0.1) = 0.006, 0.006, 0.006, 0.002 øre-wise: 0.6, 0.6, 0.6, 0.2 øre;
     # floors are all 0, two øre left: to the first two of the tied 0.6 remainders.
     assert [str(p) for p in split_by_shares(D("0.02"), [D("0.3"), D("0.3"), D("0.3"), D("0.1")])] == ["0.01", "0.01", "0.00", "0.00"]
+
+
+# --- amounts written with thousands separators or a decimal comma --------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, exact",
+    [
+        ("38.000", "38000"),  # YAML reads an unquoted 38.000 as 38.0: only the text tells
+        ("1.250.000", "1250000"),
+        ("30.000,50", "30000.50"),
+        ("30.000,5", "30000.50"),
+        ("38,000", "38000"),
+        ("1,250.50", "1250.50"),
+        ("38,50", "38.50"),
+        ("30 000", "30000"),
+        ("-1.000", "-1000"),
+        ("12,50", "12.50"),
+        ("1.234", "1234"),  # three digits after '.' can only be a thousands group: øre are two
+        ("1.005", "1005"),
+        ("1 000", "1000"),
+        ("kr. 38.000", "38000"),
+        ("38.000 kr.", "38000"),
+        ("DKK 1,000,000.00", "1000000.00"),
+    ],
+)
+def test_separators_get_the_exact_value_to_write(text, exact):
+    with pytest.raises(ValueError) as info:
+        parse_money(text)
+    message = str(info.value)
+    assert f'write "{exact}"' in message
+    assert message.startswith(f"amount {text} uses ")
+    # The suggestion is what the writer meant, and it parses to that value.
+    assert parse_money(exact) == D(exact)
+
+
+@pytest.mark.parametrize("text", ["38.000", "38,000", "30.000,50"])
+def test_separator_advice_never_suggests_kroner_and_øre_of_the_wrong_size(text):
+    advice = separator_advice(text)
+    assert advice is not None
+    assert '"38.00"' not in advice and '"38"' not in advice and '"30.00"' not in advice
+
+
+@pytest.mark.parametrize("text", ["38.5", "1250.50", "12x", "1.2.3", "38,123,4"])
+def test_no_separator_advice_for_other_text(text):
+    assert separator_advice(text) is None

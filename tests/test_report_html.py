@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from pbr_rules.finance.cases import business_case
 from pbr_rules.finance.simulation import generate_cohort, load_scenario, simulate, to_histories
+from pbr_rules.money import format_dkk
 from pbr_rules.reports.html import render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,3 +104,82 @@ def test_without_a_simulation_there_is_no_histogram(report_and_simulation):
     p = Collect()
     p.feed(render_report(report, None))
     assert p.classes("histogram") == [] and len(p.classes("cumulative")) >= 3
+
+
+# --- a report that answers (issue 13, item 6) -------------------------------------------------------
+
+
+def test_the_report_opens_with_the_verdicts(report_and_simulation):
+    report, sim = report_and_simulation
+    html = render_report(report, sim)
+    body = html.split("<body>", 1)[1].lstrip()
+    # the title, then straight away one verdict per municipality and for the programme
+    assert body.startswith("<h1>Business case: can the savings finance the courses?</h1>\n<div class=\"answer\">")
+    answer = body.split('<div class="answer">', 1)[1].split("</div>", 1)[0]
+    cases = report.municipalities + ([report.programme] if report.programme else [])
+    assert answer.count("<p>") == len(cases)
+    for c in cases:
+        assert (": YES," in c.answer) == (c.net_result >= 0)
+
+
+def test_percentages_are_percentages_and_the_irr_is_in_words_when_there_is_none(report_and_simulation):
+    report, sim = report_and_simulation
+    first = report.municipalities[0]
+    lost = first.investor.model_copy(update={"irr": None})  # repaid something, but no rate above -99 % balances it
+    nothing = first.investor.model_copy(update={"irr": None, "principal_repaid": Decimal("0.00"), "return_paid": Decimal("0.00")})
+    shown = first.investor.model_copy(update={"irr": "-0.46809450", "money_multiple": "0.8325"})
+    html = render_report(report.model_copy(update={"discount_rate": "0.04", "municipalities": [
+        first.model_copy(update={"investor": lost}),
+        report.municipalities[1].model_copy(update={"investor": nothing}),
+        report.municipalities[2].model_copy(update={"investor": shown}),
+    ]}), sim)
+    assert "discount rate 4 %." in html
+    assert "<td>IRR (annual)</td><td>below -99 % a year: the investors get back only a small part of what they put in</td>" in html
+    assert "<td>IRR (annual)</td><td>none: the investors get nothing back</td>" in html
+    assert "<td>IRR (annual)</td><td>-46.8 %</td>" in html and "<td>Money multiple</td><td>0.8325</td>" in html
+    # Monte Carlo shares as percentages, with what they mean
+    c = sim.municipalities[0]
+    share = f"{(Decimal(c.probability_positive_net) * 100).quantize(Decimal('0.1'))} %"
+    simulation = html.split('<section id="simulation">', 1)[1]
+    assert f"<td>{share}</td></tr>" in simulation and "<td>0.3333</td>" not in simulation
+    assert "P(savings cover the course costs) is the share of the 3 runs in which the savings were at least the total course costs" in html
+    assert "not forecasts for the real cohort" in html
+
+
+def test_the_legend_has_one_entry_a_line_inside_the_chart(report_and_simulation):
+    report, _ = report_and_simulation
+    p = Collect()
+    p.feed(render_report(report, None))
+    chart = p.classes("cumulative")[0]
+    height = int(chart["height"])
+    legend = [a for a in p.classes("legend") if "font-size" in a][:3]  # the three texts of the first chart
+    ys = [float(a["y"]) for a in legend]
+    assert len({a["x"] for a in legend}) == 1 and ys == sorted(ys) and len(set(ys)) == 3
+    assert ys[-1] < height
+
+
+def test_the_projection_is_shown_apart_from_the_realised_savings(report_and_simulation):
+    report, _ = report_and_simulation
+    html = render_report(report, None)
+    c = report.municipalities[1]
+    assert c.projected_savings is not None
+    assert f"<td>Savings on benefits, realised to the as-of date</td><td>{format_dkk(c.savings)}</td>" in html
+    assert f"<td>Savings projected past the realised ones</td><td>{format_dkk(c.projected_savings)}</td>" in html
+    assert f"<td>Net result with the projected savings</td><td>{format_dkk(c.projected_net_result)}</td>" in html
+    assert "Projection: projected to 5 years after each enrolment" in html
+    assert "No Monte Carlo simulation in this report" in html
+
+
+def test_business_case_html_does_not_simulate_unless_asked(tmp_path, monkeypatch, capsys):
+    import pbr_rules.finance as finance
+    from pbr_rules.cli import main
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the simulation ran without --runs")
+
+    monkeypatch.setattr(finance, "simulate", refuse)
+    out = tmp_path / "r.html"
+    code = main(["business-case", "--contract", str(AGREEMENTS / "101-koebenhavn.yaml"), "--cohort", str(ROOT / "fixtures" / "participants" / "101"),
+                 "--as-of", "2022-09-30", "--workers", "1", "--html", str(out), "--lang", "en"])
+    assert code == 0, capsys.readouterr().err
+    assert "No Monte Carlo simulation in this report" in out.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -145,7 +146,9 @@ def test_pbr_simulate_json_is_the_same_bytes_for_the_same_seed(tmp_path, capsys)
     assert a.read_bytes() == b.read_bytes()
     assert pbr_main(["simulate", "--scenario", str(path), "--seed", "4", "--runs", "2", "--workers", "1"]) == 0
     table = capsys.readouterr().out
-    assert "P(savings finance the courses)" in table and "København" in table and "P50" in table
+    assert "P(savings cover the course costs) = " in table and "København" in table and "P50" in table
+    # shares of runs as percentages, not raw decimals (issue 13): 2 runs give 0 %, 50 % or 100 %
+    assert re.search(r"P\(net result > 0\) = (0\.0|50\.0|100\.0) %", table)
     assert pbr_main(["simulate", "--scenario", str(path), "--seed", "4", "--runs", "2", "--workers", "1", "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[0].startswith("run,municipality,code,net_result") and len(rows) == 1 + 2 * 4

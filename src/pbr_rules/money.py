@@ -36,11 +36,80 @@ def parse_money(value: object) -> Decimal:
     else:
         raise ValueError(f"amount must be a string such as '1250.50', not {type(value).__name__}")
     if not _MONEY_TEXT.match(text):
+        advice = separator_advice(text)
+        if advice is not None:
+            raise ValueError(advice)
         raise ValueError(f"amount {value!r} is not a number of kroner with at most 2 decimals, e.g. '1250.50'")
     try:
         return Decimal(text).quantize(ORE)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
         raise ValueError(f"amount {value!r} is not a number") from exc
+
+
+# Amounts written the way people write them on paper, which pbr-rules does not read:
+# Danish "30.000,50" and "1.250.000", a YAML number 38.000 (read by YAML as 38.0), English
+# "38,000" and "1,250.50", a Danish decimal comma "38,50", spaces "30 000".
+_DANISH = re.compile(r"^(\d{1,3}(?:\.\d{3})+)(?:,(\d{1,2}))?$")
+_DANISH_DECIMAL = re.compile(r"^(\d+),(\d{1,2})$")
+_ENGLISH = re.compile(r"^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$")
+_SPACED = re.compile(r"^(\d{1,3}(?: \d{3})+)(?:[.,](\d{1,2}))?$")
+_CURRENCY_WORDS = re.compile(r"^(?:dkk|kr\.?)\s*|\s*(?:dkk|kr\.?|,-)$", re.IGNORECASE)
+
+
+SEPARATOR_KINDS = ("danish_thousands", "danish", "english_thousands", "spaces", "decimal_comma")
+
+
+def separator_fix(text: str) -> tuple[str, str] | None:
+    """``(kind, exact)`` for an amount written with thousands separators or a decimal comma, or None.
+
+    ``"30.000,50"`` -> ``("danish", "30000.50")``. ``exact`` is always the value the writer
+    meant (thirty thousand), never one that quietly reads as 30 kroner: pbr-rules reads '.'
+    as the decimal point and allows at most two decimals, so three digits after a '.' or a
+    ',' can only be a thousands group. ``kind`` is one of ``SEPARATOR_KINDS``.
+    """
+    body = _CURRENCY_WORDS.sub("", text.strip()).strip()
+    sign = ""
+    if body.startswith("-"):
+        sign, body = "-", body[1:].strip()
+    for pattern, separator, kind in (
+        (_DANISH, ".", "danish_thousands"),
+        (_ENGLISH, ",", "english_thousands"),
+        (_SPACED, " ", "spaces"),
+    ):
+        m = pattern.match(body)
+        if m:
+            whole, decimals = m.group(1).replace(separator, ""), m.group(2)
+            break
+    else:
+        m = _DANISH_DECIMAL.match(body)
+        if not m:
+            return None
+        whole, decimals, kind = m.group(1), m.group(2), "decimal_comma"
+    if kind == "danish_thousands" and decimals:
+        kind = "danish"
+    return kind, sign + whole + ("." + decimals.ljust(2, "0") if decimals else "")
+
+
+_SEPARATOR_WORDS = {
+    "danish_thousands": "'.' as a thousands separator (Danish style)",
+    "danish": "Danish separators ('.' between thousands, ',' before the øre)",
+    "english_thousands": "',' as a thousands separator",
+    "spaces": "spaces between the thousands",
+    "decimal_comma": "',' as the decimal point (Danish style)",
+}
+SEPARATOR_HINT = "amounts are written without thousands separators and with '.' before the øre, in quotes: 30.000,50 kr. is \"30000.50\""
+
+
+def separator_advice(text: str) -> str | None:
+    """What to write instead of an amount with thousands separators or a decimal comma, or None.
+
+    ``"30.000,50"`` -> 'amount 30.000,50 uses Danish separators (...); write "30000.50" (...)'.
+    In English: the language layer words it for the reader (pbr_rules.language.validation)."""
+    fix = separator_fix(text)
+    if fix is None:
+        return None
+    kind, exact = fix
+    return f"amount {text.strip()} uses {_SEPARATOR_WORDS[kind]}; write \"{exact}\" ({SEPARATOR_HINT})"
 
 
 def parse_share(value: object) -> Decimal:

@@ -44,7 +44,7 @@ def test_settle_records_a_run_and_a_second_settle_owes_nothing_new(capsys, db):
 
 
 def test_dry_run_records_nothing_and_previous_needs_dry_run(capsys, db, tmp_path):
-    code, _, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--dry-run", "--workers", "1", "--database", db)
+    code, _, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--dry-run", "--workers", "1", "--database", db, "--lang", "en")
     assert code == 0 and "dry run: nothing was recorded in the ledger" in err
     code, out, _ = run(capsys, "ledger", "runs", "--database", db)
     assert out == "No settlement runs recorded.\n"

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from pbr_rules.api.docs import install_docs
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.middleware import RequestMiddleware
@@ -65,6 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Payment-by-Results agreements as code",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.tokens = TokenStore(settings.tokens_file, production=settings.production)
@@ -72,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.ledger = None
     app.state.fair_use = FairUse(settings.rate_limit_per_minute, settings.max_heavy_per_token, settings.heavy_time_limit_seconds)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(contracts.router, prefix=API_PREFIX)
     app.include_router(evaluate.router, prefix=API_PREFIX)

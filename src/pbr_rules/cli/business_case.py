@@ -6,7 +6,16 @@ import os
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, iso_date, write_output
+from pbr_rules.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_language_option,
+    add_spreadsheet_options,
+    choose_language,
+    iso_date,
+    write_output,
+    xlsx_needs_output,
+)
 
 
 def add_commands(sub) -> None:
@@ -19,10 +28,16 @@ def add_commands(sub) -> None:
     b.add_argument("--comparison", nargs="+", help="comparison-group histories, for a counterfactual 'comparison_group'")
     b.add_argument("--as-of", type=iso_date, required=True)
     b.add_argument("--discount-rate", default="0.04", help="annual discount rate for the NPV (default 0.04)")
-    b.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    b.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="csv: the months; xlsx: a workbook (needs -o) with the summary, the months and the investors")
+    add_spreadsheet_options(b)
+    add_language_option(b)
     b.add_argument("--html", help="also write a self-contained HTML report with charts to this file")
     b.add_argument("--scenario", default="contracts/simulation/programme.yaml", help="simulation scenario for the report's distribution of net results")
-    b.add_argument("--runs", type=int, default=200, help="Monte Carlo runs for the HTML report (0: none)")
+    b.add_argument(
+        "--runs", type=int, default=0,
+        help="with --html: also simulate this many Monte Carlo runs for the report's distribution (takes minutes: 200 runs "
+        "took about three on two cores); default 0: no simulation",
+    )
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     b.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -47,7 +62,18 @@ def cmd_business_case(args) -> int:
     from pbr_rules.evaluation import load_checked_contract
     from pbr_rules.finance import business_case
     from pbr_rules.language import load_cohorts
-    from pbr_rules.reports import Progress, business_case_csv, business_case_text, to_json
+    from pbr_rules.reports import (
+        BUSINESS_CASE_FORMATS,
+        Progress,
+        business_case_csv,
+        business_case_tables,
+        business_case_text,
+        export_xlsx,
+        to_json,
+    )
+
+    if xlsx_needs_output(args):
+        return EXIT_USAGE
 
     try:
         rate = Decimal(args.discount_rate)
@@ -57,13 +83,20 @@ def cmd_business_case(args) -> int:
         print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
         return EXIT_USAGE
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
+    choose_language(args, [lc.contract.language for lc in contracts])
     histories = load_cohorts(args.cohort)
     comparison = load_cohorts(args.comparison) if args.comparison else None
     report = business_case(
         contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers, on_progress=Progress("municipalities")
     )
-    text = {"json": to_json, "csv": business_case_csv, "table": business_case_text}[args.format](report)
-    write_output(text, args.output)
+    if args.format == "xlsx":
+        tables = business_case_tables(report)
+        export_xlsx(tables, args.output, formats=BUSINESS_CASE_FORMATS)
+        print(f"wrote {args.output} ({', '.join(f'{n}: {len(rows)} rows' for n, (_, rows) in tables.items())})", file=sys.stderr)
+    elif args.format == "csv":
+        write_output(business_case_csv(report, dialect=args.csv_dialect), args.output)
+    else:
+        write_output({"json": to_json, "table": business_case_text}[args.format](report), args.output)
     if args.html:
         from pbr_rules.finance import load_scenario, simulate
         from pbr_rules.reports import write_report

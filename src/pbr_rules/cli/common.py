@@ -13,6 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pbr_rules.i18n import LANGUAGES, set_language
 from pbr_rules.periods import parse_iso_date
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -34,3 +35,44 @@ def write_output(text: str, output: str | None) -> None:
         tmp.replace(output)
     else:
         sys.stdout.write(text)
+
+
+def add_spreadsheet_options(parser: argparse.ArgumentParser) -> None:
+    """``--csv-dialect``: CSV for scripts (``en``) or for Danish Excel (``da``); with ``--format xlsx`` goes ``-o``."""
+    parser.add_argument(
+        "--csv-dialect",
+        choices=["en", "da"],
+        default="en",
+        help="with --format csv: 'en' comma and decimal point (default); 'da' for Danish Excel: semicolon, decimal comma, UTF-8 with BOM",
+    )
+
+
+def xlsx_needs_output(args) -> bool:
+    """True (after saying why) when ``--format xlsx`` was asked for without ``-o FILE.xlsx``."""
+    if args.format == "xlsx" and not args.output:
+        print("--format xlsx needs -o FILE.xlsx (a workbook is not written to the terminal)", file=sys.stderr)
+        return True
+    return False
+
+
+def add_language_option(parser: argparse.ArgumentParser) -> None:
+    """``--lang da|en``: the language of what the command writes (default: the contract's ``language:``)."""
+    parser.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        default=None,
+        help="the language of the output: 'da' Danish (30.000,00 kr., 1. juli 2020) or 'en' English; default: the agreement's 'language:'",
+    )
+
+
+def choose_language(args, languages) -> str:
+    """Write in ``--lang`` if given, else in the agreements' language when they all agree, else English.
+
+    ``pbr`` runs each command inside its own language context (``main``), so this lasts for
+    the command only."""
+    chosen = getattr(args, "lang", None)
+    if chosen is None:
+        found = set(languages)
+        chosen = found.pop() if len(found) == 1 else "en"
+    set_language(chosen)
+    return chosen

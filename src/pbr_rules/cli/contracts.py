@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_language_option, choose_language
 from pbr_rules.errors import InputInvalid
+from pbr_rules.i18n import _
 
 
 def add_commands(sub) -> None:
@@ -14,6 +15,7 @@ def add_commands(sub) -> None:
     v = sub.add_parser("validate", help="check contract files (a file or a whole folder) and list every problem")
     v.add_argument("paths", nargs="*", help="files or folders (default: contracts/)")
     v.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    add_language_option(v)
     v.set_defaults(func=cmd_validate)
 
     t = sub.add_parser("test", help="run the contract scenarios (*.scenarios.yaml)")
@@ -29,6 +31,22 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_schema)
 
 
+def _declared_languages(paths: list[str]) -> list[str]:
+    """The ``language:`` each agreement among ``paths`` declares itself (read before validation,
+    so that its problems are worded in it); files that cannot be read declare nothing."""
+    from pbr_rules.language import find_yaml, load_yaml_file
+
+    out = []
+    for f in find_yaml(paths):
+        try:
+            data = load_yaml_file(f).data
+        except InputInvalid:
+            continue
+        if isinstance(data, dict) and data.get("kind") == "agreement" and data.get("language") in ("da", "en"):
+            out.append(data["language"])
+    return out
+
+
 def cmd_validate(args) -> int:
     from pbr_rules.catalogue import validate_paths
 
@@ -37,6 +55,7 @@ def cmd_validate(args) -> int:
     if missing:
         print(f"no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    choose_language(args, _declared_languages(paths))
     reports = validate_paths(paths)
     if not reports:
         print(f"no YAML files found in {', '.join(paths)}: nothing to validate", file=sys.stderr)
@@ -53,10 +72,13 @@ def cmd_validate(args) -> int:
     n = len(reports)
     problems = sum(len(r.diagnostics) for r in reports)
     if bad:
-        print(f"{bad} of {n} files have problems ({problems} in all); fix them and run 'pbr validate' again.", file=sys.stderr)
+        print(
+            _("{bad} of {n} files have problems ({problems} in all); fix them and run 'pbr validate' again.").format(bad=bad, n=n, problems=problems),
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     if not args.quiet:
-        print(f"{n} files checked, no problems.")
+        print(_("{n} files checked, no problems.").format(n=n))
     return EXIT_OK
 
 

@@ -6,9 +6,19 @@ import os
 import sys
 from pathlib import Path
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, iso_date, write_output
+from pbr_rules.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_language_option,
+    add_spreadsheet_options,
+    choose_language,
+    iso_date,
+    write_output,
+    xlsx_needs_output,
+)
 from pbr_rules.cli.ledger import add_database_option, open_ledger
 from pbr_rules.errors import InputInvalid
+from pbr_rules.i18n import _
 
 
 def add_commands(sub) -> None:
@@ -20,7 +30,8 @@ def add_commands(sub) -> None:
     src.add_argument("--cohort", nargs="+", help="a cohort: JSON Lines, CSV, a YAML list, or folders of history files")
     e.add_argument("--as-of", type=iso_date, help="evaluate as of this date (default: each history's extraction date)")
     e.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met")
+    e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met (with a cohort: implies --details)")
+    e.add_argument("--details", action="store_true", help="with a cohort: after the summary, each history's milestones and payments")
     e.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for a cohort (default: one per core)")
     e.add_argument("-o", "--output", help="write to this file instead of standard output")
     e.add_argument("--no-log", action="store_true", help="do not keep this evaluation in the ledger's decision log (for what-if runs)")
@@ -34,7 +45,10 @@ def add_commands(sub) -> None:
     st.add_argument("--period", choices=["month", "quarter"], default="month", help="schedule by month or quarter of the due date")
     st.add_argument("--dry-run", action="store_true", help="compute the settlement against the ledger's latest run without recording it")
     st.add_argument("--previous", help="with --dry-run only: compare with this settlement JSON instead of the ledger's latest run")
-    st.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    st.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="xlsx: a workbook (needs -o) with the payments, schedule, changes, by payer and by payee")
+    add_spreadsheet_options(st)
+    add_language_option(st)
+    st.add_argument("--details", action="store_true", help="after the summary, each reduced or refused payment, adjustment and claw-back")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
     add_database_option(st)
@@ -44,7 +58,7 @@ def add_commands(sub) -> None:
 def cmd_evaluate(args) -> int:
     from pbr_rules.evaluation import evaluate, evaluate_cohort, load_checked_contract
     from pbr_rules.language import load_cohorts, load_history
-    from pbr_rules.reports import Progress, payments_csv, result_text, to_json
+    from pbr_rules.reports import Progress, cohort_text, payments_csv, result_text, to_json
 
     try:
         loaded = load_checked_contract(args.contract)
@@ -66,14 +80,10 @@ def cmd_evaluate(args) -> int:
         text = to_json(results[0] if args.history else results)
     elif args.format == "csv":
         text = payments_csv(results)
+    elif args.history:
+        text = result_text(results[0], explain=args.explain)
     else:
-        text = "\n".join(result_text(r, explain=args.explain) for r in results)
-        if len(results) > 1:
-            from pbr_rules.evaluation import total_of
-            from pbr_rules.money import format_dkk
-
-            eligible = sum(r.eligibility.eligible for r in results)
-            text += f"\n{len(results)} histories, {eligible} eligible, {sum(len(r.payments) for r in results)} payments, total {format_dkk(total_of(results))}\n"
+        text = cohort_text(results, details=args.details or args.explain, explain=args.explain)
     write_output(text, args.output)
     return EXIT_OK
 
@@ -83,9 +93,11 @@ def cmd_settle(args) -> int:
     from pbr_rules.language import load_cohorts
     from pbr_rules.ledger import cli_actor
     from pbr_rules.models.settlement import Settlement
-    from pbr_rules.reports import Progress, run_text, settlement_csv, settlement_text, to_json
+    from pbr_rules.reports import Progress, export_xlsx, run_text, settlement_csv, settlement_tables, settlement_text, to_json
     from pbr_rules.settlement import settle
 
+    if xlsx_needs_output(args):
+        return EXIT_USAGE
     if args.previous and not args.dry_run:
         print(
             "--previous is only for --dry-run: a recorded settlement is always compared with the ledger's latest run "
@@ -94,6 +106,7 @@ def cmd_settle(args) -> int:
         )
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
+    choose_language(args, [loaded.contract.language])
     histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
     recorded = None
     if args.previous:
@@ -113,10 +126,20 @@ def cmd_settle(args) -> int:
             on_progress=Progress("evaluating"), on_recording=Progress("recording"),
         )
         result = recorded.settlement
-    text = {"json": to_json, "csv": settlement_csv, "table": settlement_text}[args.format](result)
-    write_output(text, args.output)
+    if args.format == "xlsx":
+        tables = settlement_tables(result)
+        export_xlsx(tables, args.output)
+        print(f"wrote {args.output} ({', '.join(f'{n}: {len(rows)} rows' for n, (_, rows) in tables.items())})", file=sys.stderr)
+    else:
+        if args.format == "table":
+            text = settlement_text(result, details=args.details)
+        elif args.format == "csv":
+            text = settlement_csv(result, dialect=args.csv_dialect)
+        else:
+            text = to_json(result)
+        write_output(text, args.output)
     if recorded is not None:
         print(run_text(recorded.run, recorded.claims_new, recorded.claims_changed, recorded.not_proposed).rstrip("\n"), file=sys.stderr)
     else:
-        print("dry run: nothing was recorded in the ledger", file=sys.stderr)
+        print(_("dry run: nothing was recorded in the ledger"), file=sys.stderr)
     return EXIT_OK

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, iso_date, write_output
+from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_language_option, choose_language, iso_date, write_output
 from pbr_rules.errors import InputInvalid, PbrError
 
 
@@ -117,6 +117,7 @@ def cmd_render(args) -> int:
     except _Bad as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    choose_language(args, [loaded.contract.language])
     write_output(render_contract(loaded, args.format), args.output)
     return EXIT_OK
 
@@ -143,6 +144,7 @@ def cmd_diff(args) -> int:
         except (_Bad, RevisionUnavailable) as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
+        choose_language(args, [new.contract.language])  # the new version's language
         d = diff_contracts(old, new)
         w = None
         if args.cohort:
@@ -218,6 +220,7 @@ def add_commands(sub) -> None:
     r.add_argument("contract", help="the agreement file")
     r.add_argument("--format", choices=["md", "html"], default="md")
     r.add_argument("-o", "--output", help="write to this file instead of standard output")
+    add_language_option(r)
     r.set_defaults(func=cmd_render)
 
     d = sub.add_parser(
@@ -231,6 +234,7 @@ def add_commands(sub) -> None:
     d.add_argument("--cohort", help="also evaluate this cohort under both versions and report the change in payments")
     d.add_argument("--as-of", type=iso_date, help="with --cohort: evaluate as of this date (default: each history's extraction date)")
     d.add_argument("-o", "--output", help="write to this file instead of standard output")
+    add_language_option(d)
     d.set_defaults(func=cmd_diff)
 
     c = sub.add_parser("changelog", help="change control: every change to payment terms is recorded in contracts/CHANGELOG.yaml")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, write_output
+from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_spreadsheet_options, write_output, xlsx_needs_output
 
 DATABASE_HELP = "the ledger database: a file path (SQLite) or a URL such as postgresql+psycopg://user@host/db (default: $PBR_DATABASE_URL, else var/pbr.db)"
 CLAIM_ACTIONS = {
@@ -101,6 +101,7 @@ def add_commands(sub) -> None:
     ex.add_argument("--what", choices=["claims", "runs", "events", "all"], default=None, help="which table (default: claims for csv, all for json and xlsx)")
     ex.add_argument("--contract", help="only this contract id (claims and runs)")
     ex.add_argument("-o", "--output", help="the file to write (required for xlsx)")
+    add_spreadsheet_options(ex)
     add_database_option(ex)
     ex.set_defaults(func=cmd_export)
 
@@ -226,8 +227,7 @@ def cmd_export(args) -> int:
     if args.format == "csv" and what == "all":
         print("--format csv writes one table: choose --what claims, runs or events", file=sys.stderr)
         return EXIT_USAGE
-    if args.format == "xlsx" and not args.output:
-        print("--format xlsx needs -o FILE.xlsx (a workbook is not written to the terminal)", file=sys.stderr)
+    if xlsx_needs_output(args):
         return EXIT_USAGE
     ledger = open_ledger(args)
     names = ["claims", "runs", "events"] if what == "all" else [what]
@@ -237,7 +237,7 @@ def cmd_export(args) -> int:
         print(f"wrote {args.output} ({', '.join(f'{n}: {len(rows)} rows' for n, (_, rows) in tables.items())})", file=sys.stderr)
     elif args.format == "csv":
         header, rows = tables[what]
-        write_output(export_csv(header, rows), args.output)
+        write_output(export_csv(header, rows, dialect=args.csv_dialect), args.output)
     else:
         write_output(export_json(tables), args.output)
     return EXIT_OK

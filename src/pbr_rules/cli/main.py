@@ -11,16 +11,17 @@ import argparse
 import os
 import sys
 
-from pbr_rules.cli import business_case, contracts, evaluate, lawyers, ledger, rates, serve, simulation
+from pbr_rules.cli import business_case, contracts, evaluate, importing, lawyers, ledger, rates, serve, simulation
 from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
+from pbr_rules.i18n import use_language
 from pbr_rules.ledger import TransitionRefused
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pbr", description="Payment-by-Results agreements as code.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (contracts, evaluate, business_case, rates, lawyers, simulation, ledger, serve):
+    for group in (contracts, evaluate, business_case, rates, lawyers, simulation, ledger, importing, serve):
         group.add_commands(sub)
     return p
 
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # Each command writes in its own language: --lang, or what the command chooses from the
+        # agreement (common.choose_language); English until then. Reset afterwards, so one
+        # command's language never leaks into the next call in the same process.
+        with use_language(getattr(args, "lang", None) or "en"):
+            return args.func(args)
     except InputInvalid as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

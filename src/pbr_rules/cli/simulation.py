@@ -66,12 +66,25 @@ def simulation_text(result: SimulationResult) -> str:
         for r in rows:
             lines.append("  " + "  ".join(x.ljust(widths[0]) if i == 0 else x.rjust(widths[i]) for i, x in enumerate(r)))
         lines.append(
-            f"  P(savings finance the courses) = {c.probability_savings_finance_courses}; "
-            f"P(net result > 0) = {c.probability_positive_net}; median net {format_dkk(c.net_result.p50)}"
+            f"  P(savings cover the course costs) = {_percent(c.probability_savings_finance_courses)}; "
+            f"P(net result > 0) = {_percent(c.probability_positive_net)}; median net {format_dkk(c.net_result.p50)}"
         )
         lines.append("")
+    lines.append(
+        f"P(savings cover the course costs): the share of the {result.runs} runs in which the savings were at least the total "
+        "course costs (whoever carried them); P(net result > 0): the share in which the municipality's savings were more "
+        "than what it paid (its outcome payments and own course costs). Shares of simulated runs under the scenario's "
+        "assumptions, not forecasts."
+    )
     lines.append("Percentiles are nearest-rank over the runs; figures in the scenario are illustrative.")
     return "\n".join(lines) + "\n"
+
+
+def _percent(share: str) -> str:
+    """'0.3550' -> '35.5 %'."""
+    from decimal import Decimal
+
+    return f"{(Decimal(share) * 100).quantize(Decimal('0.1'))} %"
 
 
 def simulation_csv(result: SimulationResult) -> str:

@@ -35,7 +35,8 @@ from pbr_rules.models.common import in_force
 from pbr_rules.models.contract import PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import PartyAmount, Settlement
-from pbr_rules.money import ZERO, format_dkk, money_str, round_money
+from pbr_rules.i18n import N_, _, format_date, format_money
+from pbr_rules.money import ZERO, money_str, round_money
 from pbr_rules.settlement import admitted_subjects, settle_results
 
 _RATES_HASH: dict[int, tuple[object, str]] = {}
@@ -102,13 +103,15 @@ def municipality_case(
     municipal_costs = [f for _, _, payer, f in costs if payer in mine]
 
     payment_flows = [(x.due_date, pa.amount) for x in settlement.lines for pa in x.payers if pa.party in mine and pa.amount]
+    met = {r.subject.id: _milestones_met(r) for r in results if r.subject.kind == "participant"}
     sav = cohort_savings(
-        loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison, eligible=admitted["participant"], detail=False
+        loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison,
+        eligible=admitted["participant"], detail=False, met=met,
     )
     savings_flows = savings_flows_of(sav)
 
     by = defaultdict(lambda: [ZERO, ZERO, ZERO])  # month -> costs (all), municipal payments, savings
-    for _, _, _, (day, amount) in costs:
+    for *_rest, (day, amount) in costs:
         by[month_of(day)][0] += amount
     for day, amount in payment_flows:
         by[month_of(day)][1] += amount
@@ -138,7 +141,11 @@ def municipality_case(
     net = savings_total - municipal_payments - municipal_cost_total
     flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
     be = break_even_month(months, cum_net)
-    cover, finances, answer = _answer(c.municipality.name, "the municipality's", savings_total, total_costs, net, be)
+    projection = c.business_case.projection
+    cover, finances, answer = _answer(
+        c.municipality.name, N_("the municipality's"), as_of, savings_total, total_costs, municipal_payments + municipal_cost_total, be,
+        sav.projected_saving, projection.years_from_enrolment if projection else None,
+    )
     case = MunicipalityCase(
         contract=settlement.contract,
         municipality=c.municipality.name,
@@ -154,6 +161,9 @@ def municipality_case(
         municipal_outcome_payments=municipal_payments,
         savings=savings_total,
         net_result=net,
+        projected_savings=sav.projected_saving,
+        projected_net_result=net + sav.projected_saving if sav.projected_saving is not None else None,
+        projection=sav.projection,
         npv=npv(flows, discount_rate, c.term.start),
         break_even_month=be,
         savings_cover_course_costs=cover,
@@ -165,18 +175,60 @@ def municipality_case(
     return case, settlement
 
 
-def _answer(name: str, whose: str, savings: Decimal, costs: Decimal, net: Decimal, break_even: str | None) -> tuple[str | None, bool, str]:
-    """(savings as a share of the course costs, whether they finance them, the one-line answer)."""
+def _milestones_met(result) -> set[str]:
+    """The milestones a participant has met (a simulation's lighter results: those it was paid for)."""
+    if hasattr(result, "milestones"):
+        return {m.milestone for m in result.milestones if m.met}
+    return {p.milestone for p in result.payments}
+
+
+def _answer(
+    name: str,
+    whose: str,
+    as_of: date,
+    savings: Decimal,
+    costs: Decimal,
+    paid: Decimal,
+    break_even: str | None,
+    projected: Decimal | None = None,
+    years: int | None = None,
+) -> tuple[str | None, bool, str]:
+    """(savings as a share of the course costs, whether they finance the courses, the verdict).
+
+    The savings finance the courses when they are at least what the municipality paid for
+    them (its outcome payments and the course costs it carries): when its net result is
+    zero or more. The verdict is worded from that sign, so it can never say 'yes' beside a
+    negative net. With a projection, a second sentence says the same of the net with the
+    projected savings added. In the current language (pbr_rules.i18n)."""
     cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
-    finances = costs > 0 and savings >= costs
-    answer = (
-        f"{name}: savings of {format_dkk(savings)} "
-        + (f"cover {cover} of the course costs of {format_dkk(costs)}" if cover else "(no course costs)")
-        + (" - the savings CAN finance the courses" if finances else " - the savings CANNOT (yet) finance the courses")
-        + f"; {whose} net result is {format_dkk(net)}"
-        + (f", break-even {break_even}." if break_even else ", no break-even by the as-of date.")
-    )
-    return cover, finances, answer
+    net = savings - paid
+    finances = net >= 0
+    values = {"name": name, "whose": _(whose), "date": format_date(as_of), "savings": format_money(savings), "paid": format_money(paid)}
+    if finances:
+        text = _(
+            "{name}: YES, the savings finance the courses: savings of {savings} to {date} exceed the {paid} {whose} "
+            "outcome payments and own course costs came to, by {difference}"
+        ).format(difference=format_money(net), **values)
+        text += _("; break-even {month}.").format(month=break_even) if break_even else "."
+    else:
+        text = _(
+            "{name}: NO, not to {date}: savings of {savings} are {difference} short of the {paid} {whose} "
+            "outcome payments and own course costs came to."
+        ).format(difference=format_money(-net), **values)
+    if projected is not None:
+        ahead = net + projected
+        values = {"years": years, "projected": format_money(projected), "net": format_money(ahead)}
+        if ahead >= 0:
+            text += " " + _(
+                "Projected to {years} years after enrolment: {projected} more savings, net {net}: "
+                "YES, the savings are expected to finance the courses."
+            ).format(**values)
+        else:
+            text += " " + _(
+                "Projected to {years} years after enrolment: {projected} more savings, net {net}: "
+                "NO, the savings are not expected to finance the courses."
+            ).format(**values)
+    return cover, finances, text
 
 
 def savings_flows_of(sav) -> list[Flow]:
@@ -266,18 +318,18 @@ def business_case(
         hs = groups[lc.contract.id]
         if not hs:
             continue
-        case, _ = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
+        case, _settlement = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
         cases.append(case)
         if on_progress:
             on_progress(len(cases), len(todo))
-    programme = _programme(cases) if len(cases) > 1 else None
+    programme = _programme(cases, as_of, contracts) if len(cases) > 1 else None
     lines = [c.answer for c in cases] + ([programme.answer] if programme else [])
     return BusinessCaseReport(
         as_of=as_of, discount_rate=str(discount_rate), municipalities=cases, programme=programme, answer="\n".join(lines), left_out=left_out
     )
 
 
-def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
+def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[LoadedContract]) -> MunicipalityCase:
     def total(attr):
         return sum((getattr(c, attr) for c in cases), ZERO)
 
@@ -302,11 +354,17 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
             payers[p.party] += p.amount
     costs, savings, net = total("course_costs_total"), total("savings"), total("net_result")
     be = break_even_month(months, cum_net)
-    cover, finances, answer = _answer("Programme", "the municipalities'", savings, costs, net, be)
+    paid = total("municipal_outcome_payments") + total("municipal_course_costs")
+    # Projected for the programme only when every municipality projects, to the same horizon.
+    horizons = {lc.contract.business_case.projection.years_from_enrolment if lc.contract.business_case.projection else None
+                for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
+    years = horizons.pop() if len(horizons) == 1 else None
+    projected = sum((c.projected_savings for c in cases), ZERO) if years is not None and all(c.projected_savings is not None for c in cases) else None
+    cover, finances, answer = _answer(_("Programme"), N_("the municipalities'"), as_of, savings, costs, paid, be, projected, years)
     first = cases[0].contract
     return MunicipalityCase(
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
-        municipality="The programme (all municipalities)",
+        municipality=_("The programme (all municipalities)"),
         counterfactual="; ".join(sorted({c.counterfactual for c in cases})),
         benefit_rates_hash="; ".join(sorted({c.benefit_rates_hash for c in cases})),
         participants=sum(c.participants for c in cases),
@@ -319,6 +377,9 @@ def _programme(cases: list[MunicipalityCase]) -> MunicipalityCase:
         municipal_outcome_payments=total("municipal_outcome_payments"),
         savings=savings,
         net_result=net,
+        projected_savings=projected,
+        projected_net_result=net + projected if projected is not None else None,
+        projection="; ".join(sorted({c.projection for c in cases if c.projection})) or None if projected is not None else None,
         npv=total("npv"),
         break_even_month=be,
         savings_cover_course_costs=cover,

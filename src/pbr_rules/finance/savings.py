@@ -27,6 +27,7 @@ from typing import Iterable, Literal, Sequence
 from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, EvaluationRefused
+from pbr_rules.i18n import N_, _
 from pbr_rules.language import LoadedContract, Source, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.common import ISODate, Money, Share, Strict, in_force
 from pbr_rules.models.history import ParticipantHistory
@@ -42,16 +43,16 @@ ZERO = Decimal(0)
 Method = Literal["baseline", "comparison_group", "deadweight"]
 
 COUNTERFACTUAL_WORDS = {
-    "baseline": (
+    "baseline": N_(
         "baseline: without the programme each week would have cost the share of the {weeks} weeks before "
         "enrolment that were on public support, times the rate of the most frequent benefit in them, at the "
         "municipal share of a person staying on benefit since enrolment"
     ),
-    "deadweight": (
+    "deadweight": N_(
         "deadweight: without the programme the participant would have stayed on their benefit every week; "
         "only {credited} of the saving is credited to the programme (deadweight {deadweight})"
     ),
-    "comparison_group": (
+    "comparison_group": N_(
         "comparison_group: each week after enrolment would have cost what the comparison group's weeks cost "
         "on average in the same week after their enrolment"
     ),
@@ -439,6 +440,10 @@ class CohortSavings(Strict):
     saving: Money
     by_month: dict[str, Money]
     assumed_rates: list[str]
+    projected_saving: Money | None = Field(
+        default=None, description="Savings projected from where the counted weeks stop to the horizon (none without a projection)."
+    )
+    projection: str | None = Field(default=None, description="The projection and its persistence assumption, in words.")
 
 
 @dataclass
@@ -449,6 +454,8 @@ class _Exact:
     saving: Decimal
     by_month: dict[str, Decimal]
     assumed: set[str]
+    recent_weekly: Decimal = ZERO  # the average credited saving a week over the last recent_weeks counted
+    weeks_after: int = 0  # weeks from the last counted week to the projection horizon
 
 
 def _horizon(history: ParticipantHistory, as_of: date | None) -> date:
@@ -471,7 +478,7 @@ def _last_complete_week(horizon: date) -> int:
 def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
     cf = _business_case(loaded).counterfactual
     credited = ONE - cf.deadweight if cf.method == "deadweight" and cf.deadweight is not None else ONE
-    words = COUNTERFACTUAL_WORDS[cf.method].format(
+    words = _(COUNTERFACTUAL_WORDS[cf.method]).format(
         weeks=cf.baseline_weeks, credited=_pct(credited), deadweight=_pct(cf.deadweight or ZERO),
     )
     return cf.method, words, cf.reference, credited
@@ -525,6 +532,7 @@ def _participant(
 
     assumed: set = set()
     by_month: dict[str, Decimal] = {}
+    weekly_savings: list[Decimal] = []
     actual_total = cf_total = ZERO
     rate_memo, share_memo = _memo(rates)
     codes = loaded.codes.codes
@@ -555,12 +563,19 @@ def _participant(
             actual_total += wc.municipal_cost
             cf_total += cf_cost
             month = month_of_week(wc.index)
-            by_month[month] = by_month.get(month, ZERO) + (cf_cost - wc.municipal_cost) * credited
+            week_saving = (cf_cost - wc.municipal_cost) * credited
+            by_month[month] = by_month.get(month, ZERO) + week_saving
+            weekly_savings.append(week_saving)
         gross = cf_total - actual_total
         saving = gross * credited
+        recent_weekly, weeks_after = ZERO, 0
+        if bc.projection is not None:
+            recent = weekly_savings[-bc.projection.recent_weeks:]
+            recent_weekly = sum(recent, ZERO) / len(recent) if recent else ZERO
+            weeks_after = max(0, w0 + 52 * bc.projection.years_from_enrolment - max(last, w0))
 
     assumed_text = {f"{code} from {day.isoformat()}" for code, day in assumed}
-    exact = _Exact(actual_total, cf_total, gross, saving, by_month, assumed_text)
+    exact = _Exact(actual_total, cf_total, gross, saving, by_month, assumed_text, recent_weekly, weeks_after)
     if not detail:
         return None, exact
     result = ParticipantSavings(
@@ -606,13 +621,17 @@ def cohort_savings(
     eligible: set[str] | frozenset[str],
     rates: BenefitRates | None = None,
     detail: bool = True,
+    met: dict[str, set[str]] | None = None,
 ) -> CohortSavings:
     """The savings of the cohort's eligible participants (``eligible``: their ids), in total and by month.
 
     A history extracted before ``as_of`` is taken as of its extraction date. Company histories are skipped.
+    With ``met`` (participant id -> the milestones they have met) and a ``projection`` in the
+    contract's business case, the savings past the counted weeks are projected too
+    (:func:`projected_saving`).
     """
     rates = rates if rates is not None else rates_for(loaded)
-    method, words, reference, _ = _describe(loaded)
+    method, words, reference, _credited = _describe(loaded)
     profile = _as_profile(loaded, rates, comparison)
     people = sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant)
     results: list[ParticipantSavings] = []
@@ -620,6 +639,8 @@ def cohort_savings(
     totals = [ZERO, ZERO, ZERO, ZERO]
     by_month: dict[str, Decimal] = {}
     assumed: set[str] = set()
+    projection = _business_case(loaded).projection if met is not None else None
+    projected = ZERO
     with localcontext(MONEY_CONTEXT):
         for h in people:
             if h.participant not in eligible:
@@ -634,6 +655,9 @@ def cohort_savings(
             for m, v in exact.by_month.items():
                 by_month[m] = by_month.get(m, ZERO) + v
             assumed |= exact.assumed
+            if projection is not None:
+                share = persistence_of(projection, met.get(h.participant, set()))
+                projected += projected_saving(exact.recent_weekly, share, exact.weeks_after)
     return CohortSavings(
         contract=loaded.contract.id,
         method=method,
@@ -647,4 +671,44 @@ def cohort_savings(
         saving=round_money(totals[3]),
         by_month={m: round_money(v) for m, v in sorted(by_month.items())},
         assumed_rates=sorted(assumed),
+        projected_saving=round_money(projected) if projection is not None else None,
+        projection=projection_words(projection) if projection is not None else None,
     )
+
+
+# --- projected savings ------------------------------------------------------------------------
+
+
+def persistence_of(projection, met: set[str]) -> Decimal:
+    """The persistence share of a participant: that of the first listed outcome they have met, else 'otherwise' (else 0)."""
+    for outcome, share in projection.persistence.items():
+        if outcome != "otherwise" and outcome in met:
+            return share
+    return projection.persistence.get("otherwise", ZERO)
+
+
+def projected_saving(recent_weekly: Decimal, persistence: Decimal, weeks: int) -> Decimal:
+    """The saving of ``weeks`` further weeks: week j saves ``recent_weekly * persistence ** (j / 52)``.
+
+    A persistence of 0.7 means 70 % of the weekly saving is still there a year on (49 % after
+    two years), week by week: the sum is geometric, ``r * q * (1 - q**n) / (1 - q)`` with
+    ``q = persistence ** (1/52)``. A participant who saved nothing recently (or cost more than
+    without the programme) is projected to save nothing. Exact; rounded by the caller."""
+    if weeks <= 0 or recent_weekly <= 0 or persistence <= 0:
+        return ZERO
+    with localcontext(MONEY_CONTEXT):
+        if persistence == ONE:
+            return recent_weekly * weeks
+        q = persistence ** (ONE / WEEKS_PER_YEAR)
+        return recent_weekly * q * (ONE - q**weeks) / (ONE - q)
+
+
+def projection_words(projection) -> str:
+    """The projection in words, in the current language."""
+    shares = "; ".join(
+        (_("otherwise") if outcome == "otherwise" else outcome) + " " + _pct(share) for outcome, share in projection.persistence.items()
+    )
+    return _(
+        "projected to {years} years after each enrolment from the average weekly saving of the last {weeks} weeks counted, "
+        "of which this share persists each further year, by the first outcome met: {shares} [{reference}]"
+    ).format(years=projection.years_from_enrolment, weeks=projection.recent_weeks, shares=shares, reference=projection.reference)

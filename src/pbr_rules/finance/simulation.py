@@ -447,7 +447,8 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
         course_costs=case.course_costs_total,
         municipal_course_costs=case.municipal_course_costs,
         municipal_outcome_payments=case.municipal_outcome_payments,
-        finances_the_courses=case.finances_the_courses,
+        # Whole-initiative view, as the programme total below: savings at least the total course costs.
+        finances_the_courses=case.course_costs_total > 0 and case.savings >= case.course_costs_total,
     )
 
 

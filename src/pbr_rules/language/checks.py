@@ -235,6 +235,14 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             out.append((("business_case", "counterfactual"), "method 'deadweight' needs a deadweight share", "e.g. deadweight: '0.25'"))
         if cf.method != "deadweight" and cf.deadweight is not None:
             out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", ""))
+        if bc.projection is not None:
+            for outcome in bc.projection.persistence:
+                if outcome != "otherwise" and outcome not in c.milestones:
+                    out.append((
+                        ("business_case", "projection", "persistence", outcome),
+                        f"persistence for unknown milestone '{outcome}'",
+                        near(outcome, milestone_ids, "milestones", extra=("otherwise",)),
+                    ))
     if c.investor is not None:
         for i, party in enumerate(c.investor.repaid_from):
             check_party(("investor", "repaid_from", i), party, payer_roles, "a payer whose outcome payments repay investors")

@@ -191,7 +191,10 @@ def merge_sources(template: Source, agreement: Source) -> Source:
     data = merge(template.data, agreement.data, ())
     data["kind"] = "agreement"
     positions[("kind",)] = agreement.positions.get(("kind",), positions.get(("kind",)))
-    return Source(file=agreement.file, data=data, positions=positions, key_positions=key_positions)
+    # Only consulted for a float at that very path, so a template's text under a subtree the
+    # agreement replaced can never be shown for the agreement's value.
+    float_texts = {**template.float_texts, **agreement.float_texts}
+    return Source(file=agreement.file, data=data, positions=positions, key_positions=key_positions, float_texts=float_texts)
 
 
 def _copy_positions(src: Source, prefix: tuple, positions: dict, key_positions: dict) -> None:

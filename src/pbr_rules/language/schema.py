@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.importing import ImportMapping
 from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.models.scenario import ScenarioFile
@@ -80,6 +81,7 @@ def all_schemas() -> dict[str, dict]:
         "participant-history.schema.json": _plain(ParticipantHistory),
         "company-history.schema.json": _plain(CompanyHistory),
         "result.schema.json": _plain(EvaluationResult),
+        "import-mapping.schema.json": _plain(ImportMapping),
     }
 
 

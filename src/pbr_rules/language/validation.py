@@ -16,6 +16,8 @@ from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.language.yaml_source import Source, format_path
 from pbr_rules.models.common import ALLOWED_KEYS_CONTEXT
 from pbr_rules.personal_data import mask_cpr
+from pbr_rules.i18n import N_, _
+from pbr_rules.money import separator_fix
 
 MONEY_KEYS = {"reference"}
 
@@ -41,7 +43,7 @@ def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix:
     for err in exc.errors(include_url=False):
         typ = err["type"]
         path, parent, on_key = _data_path(root, err["loc"], typ)
-        message, hint = _wording(err, path, parent, allowed)
+        message, hint = _wording(err, path, parent, allowed, source.float_texts.get(tuple(prefix) + path))
         if typ == "union_tag_invalid":
             # Point at the offending value ('kind: employment_week'), not at the whole item.
             disc = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
@@ -65,11 +67,29 @@ def _hide_cpr(text: str) -> str:
 
 # Plain-language descriptions of the patterns the models use, for people who do not read regexes.
 _PATTERN_WORDS = {
-    r"^\d{3}$": "three digits, e.g. '101'",
-    r"^[A-Z]{3}$": "three capital letters, e.g. 'DKK'",
-    r"^[a-z0-9][a-z0-9_\-]{0,63}$": "lower-case letters, digits, '_' and '-' only (no spaces, at most 64), e.g. 'job_13_weeks'",
-    r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$": "letters, digits, '_', '.', ':' and '-' only (no spaces, at most 64), e.g. 'P-0001'",
+    r"^\d{3}$": N_("three digits, e.g. '101'"),
+    r"^[A-Z]{3}$": N_("three capital letters, e.g. 'DKK'"),
+    r"^[a-z0-9][a-z0-9_\-]{0,63}$": N_("lower-case letters, digits, '_' and '-' only (no spaces, at most 64), e.g. 'job_13_weeks'"),
+    r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$": N_("letters, digits, '_', '.', ':' and '-' only (no spaces, at most 64), e.g. 'P-0001'"),
 }
+_SEPARATOR_WORDS = {
+    "danish_thousands": N_("'.' as a thousands separator (Danish style)"),
+    "danish": N_("Danish separators ('.' between thousands, ',' before the øre)"),
+    "english_thousands": N_("',' as a thousands separator"),
+    "spaces": N_("spaces between the thousands"),
+    "decimal_comma": N_("',' as the decimal point (Danish style)"),
+}
+
+
+def _separator_wording(text: str) -> tuple[str, str] | None:
+    """An amount written with thousands separators or a decimal comma: what was seen and the exact value to write."""
+    fix = separator_fix(text)
+    if fix is None:
+        return None
+    kind, exact = fix
+    message = _('amount {text} uses {separators}; write "{exact}"').format(text=text.strip(), separators=_(_SEPARATOR_WORDS[kind]), exact=exact)
+    hint = _("amounts are written without thousands separators and with '.' before the øre, in quotes: 30.000,50 kr. is \"30000.50\"")
+    return message, hint
 
 
 def _drop_missing_explained_by_typo(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -122,7 +142,9 @@ def _str_key_match(d: dict, part: str):
     return None
 
 
-def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, ...]]) -> tuple[str, str]:
+def _wording(
+    err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, ...]], float_text: str | None = None
+) -> tuple[str, str]:
     typ = err["type"]
     ctx = err.get("ctx") or {}
     value = err.get("input")
@@ -130,56 +152,74 @@ def _wording(err: dict, path: tuple, parent: Any, allowed: dict[int, tuple[str, 
     if typ == "missing":
         hint = ""
         if key == "reference":
-            hint = "every item that moves money must cite the clause of the signed agreement"
-        return f"missing required key '{key}'", hint
+            hint = _("every item that moves money must cite the clause of the signed agreement")
+        return _("missing required key '{key}'").format(key=key), hint
     if typ == "extra_forbidden":
         keys = allowed.get(id(parent), ())
         near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
-        hint = (f"did you mean '{near[0]}'? " if near else "") + (f"allowed: {', '.join(keys)}" if keys else "")
-        return f"unknown key {_show(str(key))}", hint.strip()
+        hint = (_("did you mean '{name}'? ").format(name=near[0]) if near else "") + (_("allowed: {names}").format(names=", ".join(keys)) if keys else "")
+        return _("unknown key '{key}'").format(key=_clip(str(key))), hint.strip()
     if typ in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "")
         choices = [c.strip() for c in expected.replace(" or ", ", ").split(",") if c.strip()]
         near = get_close_matches(str(value), choices, n=1, cutoff=0.6)
-        hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"{_show(value)} is not allowed here", hint
+        hint = (_("did you mean '{name}'? ").format(name=near[0]) if near else "") + _("allowed: {names}").format(names=", ".join(choices))
+        return _("{value} is not allowed here").format(value=_show(value)), hint
     if typ == "union_tag_invalid":
         expected = str(ctx.get("expected_tags", "")).replace("'", "")
         choices = [c.strip() for c in expected.split(",") if c.strip()]
         near = get_close_matches(str(ctx.get("tag")), choices, n=1, cutoff=0.6)
-        hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(choices)}"
-        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {_show(str(ctx.get('tag')))}", hint
+        hint = (_("did you mean '{name}'? ").format(name=near[0]) if near else "") + _("allowed: {names}").format(names=", ".join(choices))
+        return _("unknown {key} '{value}'").format(key=ctx.get("discriminator", "kind").strip(chr(39)), value=_clip(str(ctx.get("tag")))), hint
     if typ == "union_tag_not_found":
-        return f"missing required key {ctx.get('discriminator', 'kind')}", "it says which kind of item this is"
+        return _("missing required key {key}").format(key=ctx.get("discriminator", "kind")), _("it says which kind of item this is")
     if typ == "too_short":
         n = ctx.get("min_length", 1)
-        return (f"needs at least {n} item{'s' if n != 1 else ''}, but the list is empty" if not value else f"needs at least {n} items"), "add an item, or leave the key out if it is optional"
+        if not value:
+            message = _("needs at least 1 item, but the list is empty") if n == 1 else _("needs at least {n} items, but the list is empty").format(n=n)
+        else:
+            message = _("needs at least {n} items").format(n=n)
+        return message, _("add an item, or leave the key out if it is optional")
     if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bound = ctx.get("ge", ctx.get("le", ctx.get("gt", ctx.get("lt"))))
-        word = {"greater_than_equal": "at least", "less_than_equal": "at most", "greater_than": "more than", "less_than": "less than"}[typ]
-        hint = "for a once-only milestone, leave 'repeat' out" if key == "max_times" else ""
-        return f"{_show(value)} is too {'small' if 'greater' in typ else 'large'}: it must be {word} {bound}", hint
+        hint = _("for a once-only milestone, leave 'repeat' out") if key == "max_times" else ""
+        message = {
+            "greater_than_equal": _("{value} is too small: it must be at least {bound}"),
+            "greater_than": _("{value} is too small: it must be more than {bound}"),
+            "less_than_equal": _("{value} is too large: it must be at most {bound}"),
+            "less_than": _("{value} is too large: it must be less than {bound}"),
+        }[typ]
+        return message.format(value=_show(value), bound=bound), hint
     if typ in ("value_error", "assertion_error"):
         msg = str(err["msg"])
         for lead in ("Value error, ", "Assertion failed, "):
             if msg.startswith(lead):
                 msg = msg[len(lead):]
         if isinstance(value, float) and msg.startswith("amount "):
+            # 38.000 reads as 38.0: suggesting "38.00" would quietly mean 38 kroner.
+            wording = _separator_wording(float_text) if float_text else None
+            if wording:
+                return wording
             return (
-                f"amount {value!r} must be written in quotes, e.g. \"{value:.2f}\"",
-                "a number with decimals is only exact in quotes; whole kroner may be written without",
+                _('amount {value} must be written in quotes, e.g. "{example}"').format(value=repr(value), example=f"{value:.2f}"),
+                _("a number with decimals is only exact in quotes; whole kroner may be written without"),
             )
+        if isinstance(value, str) and msg.startswith("amount "):
+            wording = _separator_wording(value)
+            if wording:
+                return wording
         return msg, ""
     if typ == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern"))
-        return f"{_show(value)} does not have the required form", _PATTERN_WORDS.get(pattern, f"pattern {pattern}")
+        words = _(_PATTERN_WORDS[pattern]) if pattern in _PATTERN_WORDS else _("pattern {pattern}").format(pattern=pattern)
+        return _("{value} does not have the required form").format(value=_show(value)), words
     if typ in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping of keys to values, got {_kind(value)}", ""
+        return _("expected a mapping of keys to values, got {kind}").format(kind=_kind(value)), ""
     if typ == "string_type":
-        hint = "put it in quotes" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-        return f"expected text, got {_kind(value)}", hint
+        hint = _("put it in quotes") if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+        return _("expected text, got {kind}").format(kind=_kind(value)), hint
     if typ == "list_type":
-        return f"expected a list, got {_kind(value)}", "write each item on its own line starting with '- '"
+        return _("expected a list, got {kind}").format(kind=_kind(value)), _("write each item on its own line starting with '- '")
     msg = str(err["msg"])
     return f"{msg[0].lower() + msg[1:] if msg else typ} (got {_show(value)})", ""
 
@@ -189,9 +229,13 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _clip(text: str) -> str:
+    """A name from the input, shortened: no message quotes more than 60 characters of it."""
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _kind(value: Any) -> str:
     if value is None:
-        return "nothing (null)"
-    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
+        return _("nothing (null)")
+    kinds = {dict: N_("a mapping"), list: N_("a list"), str: N_("text"), int: N_("a number"), float: N_("a number"), bool: N_("true/false")}
+    return _(kinds[type(value)]) if type(value) in kinds else type(value).__name__

@@ -47,6 +47,9 @@ class Source:
     data: Any
     positions: dict[Path_, tuple[str, int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[str, int, int]] = field(default_factory=dict)
+    # The text of every number YAML read as a float: 38.000 is read as 38.0, and only the
+    # text tells that the writer meant thirty-eight thousand (a Danish thousands separator).
+    float_texts: dict[Path_, str] = field(default_factory=dict)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[str, int, int]:
         """The best known position for ``path``: the path itself, else its nearest ancestor."""
@@ -263,6 +266,8 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode) or node.tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
             self._fail(node, f"a {node.tag.replace('tag:yaml.org,2002:', '!!')} tag on the wrong kind of value", "", path)
             return None
+        if node.tag == "tag:yaml.org,2002:float":
+            self.source.float_texts[path] = node.value
         try:
             # The tag's own constructor, not construct_object: that one caches every node it
             # sees in the shared constructor, so a long-running service would keep them all.

@@ -30,21 +30,28 @@ from pydantic import Field
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import DatedEntry, ISODate, Strict
 from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
-from pbr_rules.money import format_dkk, money_str
+from pbr_rules.i18n import N_, _, format_date, format_money
+from pbr_rules.money import money_str
 
 Area = Literal["term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording"]
 AREAS: tuple[str, ...] = ("term", "eligibility", "milestones", "tariffs", "payment", "caps", "parties", "agreement", "references", "wording")
 AREA_TITLES = {
-    "term": "Term",
-    "eligibility": "Eligibility",
-    "milestones": "Milestones",
-    "tariffs": "Tariffs",
-    "payment": "Payer split, payee and claim lag",
-    "caps": "Caps",
-    "parties": "Parties",
-    "agreement": "The agreement",
-    "references": "Clause references",
-    "wording": "Wording",
+    "term": N_("Term"),
+    "eligibility": N_("Eligibility"),
+    "milestones": N_("Milestones"),
+    "tariffs": N_("Tariffs"),
+    "payment": N_("Payer split, payee and claim lag"),
+    "caps": N_("Caps"),
+    "parties": N_("Parties"),
+    "agreement": N_("The agreement"),
+    "references": N_("Clause references"),
+    "wording": N_("Wording"),
+}
+# The kinds of change as a reader sees them (the JSON keeps the English ids).
+KIND_WORDS = {
+    "added": N_("added"), "removed": N_("removed"), "changed": N_("changed"), "reworded": N_("reworded"),
+    "raised": N_("raised"), "lowered": N_("lowered"), "withdrawn": N_("withdrawn"),
+    "widened": N_("widened"), "narrowed": N_("narrowed"),
 }
 ChangeKind = Literal[
     "added", "removed", "changed", "redefined", "widened", "narrowed", "raised", "lowered", "withdrawn", "reworded"
@@ -102,7 +109,7 @@ def _s(value: Any) -> str | None:
 
 
 def _money(value: Decimal | None) -> str:
-    return "withdrawn" if value is None else format_dkk(value)
+    return _("withdrawn") if value is None else format_money(value)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -147,7 +154,7 @@ def _value_on(dated: dict[date, DatedEntry] | None, day: date) -> Decimal | None
 
 def group_label(line: str) -> str:
     if line == "all":
-        return "all target groups"
+        return _("all target groups")
     try:
         return f"{line} ({TARGET_GROUP_NAMES_DA[TargetGroup(line)]})"
     except ValueError:
@@ -169,12 +176,13 @@ class _Collector:
     def wording(self, path: str, label: str, old: str | None, new: str | None, refs=()) -> None:
         if old != new:
             kind = "added" if old is None else "removed" if new is None else "reworded"
-            self.add("wording", path, kind, f"{label} {'added' if kind == 'added' else 'removed' if kind == 'removed' else 'reworded'}", old, new,
-                     references=refs, affects=False)
+            what = {"added": _("{label} added"), "removed": _("{label} removed"), "reworded": _("{label} reworded")}[kind]
+            self.add("wording", path, kind, what.format(label=label), old, new, references=refs, affects=False)
 
     def reference(self, path: str, label: str, old: str | None, new: str | None) -> None:
         if old != new:
-            self.add("references", path, "changed", f"{label}: clause '{old}' -> '{new}'", old, new, references=[old or "", new or ""], affects=False)
+            what = _("{label}: clause '{old}' -> '{new}'").format(label=label, old=old, new=new)
+            self.add("references", path, "changed", what, old, new, references=[old or "", new or ""], affects=False)
 
     def dated_money(self, area: str, path: str, label: str, old: dict | None, new: dict | None, refs: tuple[str, ...] = ()) -> None:
         """Effective-dated amounts (tariffs, caps): each date added, removed or changed, with what is in force then."""
@@ -185,21 +193,28 @@ class _Collector:
             if o is not None and n is not None:
                 if o.value != n.value:
                     kind = _money_kind(o.value, n.value)
-                    self.add(area, p, kind, f"{label}: {_money(o.value)} -> {_money(n.value)} from {day}", o.value, n.value,
+                    what = _("{label}: {old} -> {new} from {date}").format(label=label, old=_money(o.value), new=_money(n.value), date=format_date(day))
+                    self.add(area, p, kind, what, o.value, n.value,
                              effective_from=day, references=[n.reference, o.reference, *refs], affects=True)
-                self.reference(p + ".reference", f"{label} from {day}", o.reference, n.reference)
-                self.wording(p + ".documentation", f"{label} from {day}: documentation", o.documentation, n.documentation, [n.reference])
+                self.reference(p + ".reference", _("{label} from {date}").format(label=label, date=format_date(day)), o.reference, n.reference)
+                self.wording(
+                    p + ".documentation", _("{label} from {date}: documentation").format(label=label, date=format_date(day)),
+                    o.documentation, n.documentation, [n.reference],
+                )
                 continue
             before = _value_on(old, day)  # what the old terms had in force that day
             after = _value_on(new, day)
             if n is not None:
                 kind = _money_kind(before, n.value) if before is not None or n.value is None else "added"
-                what = f"{label}: {_money(n.value)} from {day}"
-                what += f" (the old terms had {_state_on(old, day)} then)"
+                what = _("{label}: {amount} from {date} (the old terms had {state} then)").format(
+                    label=label, amount=_money(n.value), date=format_date(day), state=_state_on(old, day)
+                )
                 self.add(area, p, kind, what, before, n.value, effective_from=day, references=[n.reference, *refs], affects=before != n.value)
             else:
                 kind = _money_kind(o.value, after) if after is not None or o.value is None else "removed"
-                what = f"{label}: the value {_money(o.value)} from {day} is removed; {_money(after) if after is not None else 'nothing'} is in force then instead"
+                what = _("{label}: the value {amount} from {date} is removed; {instead} is in force then instead").format(
+                    label=label, amount=_money(o.value), date=format_date(day), instead=_money(after) if after is not None else _("nothing")
+                )
                 self.add(area, p, kind, what, o.value, after, effective_from=day, references=[o.reference, *refs], affects=o.value != after)
 
 
@@ -207,9 +222,9 @@ def _state_on(dated: dict, day: date) -> str:
     """What a dated amount says on ``day``, in words: an amount, 'withdrawn' or 'nothing in force'."""
     days = [d for d in sorted(dated) if d <= day]
     if not days:
-        return "nothing in force"
+        return _("nothing in force")
     value = dated[days[-1]].value
-    return f"{format_dkk(value)} in force" if value is not None else "it withdrawn"
+    return _("{amount} in force").format(amount=format_money(value)) if value is not None else _("it withdrawn")
 
 
 def _money_kind(old: Decimal | None, new: Decimal | None) -> str:
@@ -617,27 +632,31 @@ def _dump(value: Any) -> Any:
 def diff_text(d: ContractDiff) -> str:
     """The diff for people: payment-relevant changes first, grouped by area."""
     lines = [
-        f"{d.old.id} v{d.old.version} (content {d.old.content_hash[:12]}) -> {d.new.id} v{d.new.version} (content {d.new.content_hash[:12]})",
+        _("{old} v{old_version} (content {old_hash}) -> {new} v{new_version} (content {new_hash})").format(
+            old=d.old.id, old_version=d.old.version, old_hash=d.old.content_hash[:12],
+            new=d.new.id, new_version=d.new.version, new_hash=d.new.content_hash[:12],
+        ),
     ]
     if not d.changes:
-        lines.append("No changes.")
+        lines.append(_("No changes."))
         return "\n".join(lines) + "\n"
     pay = [c for c in d.changes if c.affects_payments]
     other = [c for c in d.changes if not c.affects_payments]
-    for title, group in (("Changes that affect payments", pay), ("Changes that do not affect payments", other)):
+    for title, group in ((_("Changes that affect payments ({n}):"), pay), (_("Changes that do not affect payments ({n}):"), other)):
         if not group:
             continue
-        lines += ["", f"{title} ({len(group)}):"]
+        lines += ["", title.format(n=len(group))]
         for area in AREAS:
             items = [c for c in group if c.area == area]
             if not items:
                 continue
-            lines.append(f"  {AREA_TITLES[area]}")
+            lines.append(f"  {_(AREA_TITLES[area])}")
             for c in items:
                 refs = f"  [{'; '.join(c.references)}]" if c.references else ""
-                lines.append(f"    - {c.kind}: {c.what}{refs}")
+                kind = _(KIND_WORDS[c.kind]) if c.kind in KIND_WORDS else c.kind
+                lines.append(f"    - {kind}: {c.what}{refs}")
     lines.append("")
     lines.append(
-        f"{len(pay)} change(s) affect payments; record them in contracts/CHANGELOG.yaml." if pay else "No change affects payments."
+        _("{n} change(s) affect payments; record them in contracts/CHANGELOG.yaml.").format(n=len(pay)) if pay else _("No change affects payments.")
     )
     return "\n".join(lines) + "\n"

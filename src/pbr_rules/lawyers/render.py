@@ -37,11 +37,24 @@ from pbr_rules.models.contract import (
     Side,
     Window,
 )
-from pbr_rules.money import format_dkk
+from pbr_rules.i18n import N_, _, current_language, format_date, format_money
 
 Format = Literal["md", "html"]
 
-ILLUSTRATIVE_NOTICE = "ILLUSTRATIVE EXAMPLE: this is not a signed agreement, and its figures are not real."
+ILLUSTRATIVE_NOTICE = N_("ILLUSTRATIVE EXAMPLE: this is not a signed agreement, and its figures are not real.")
+
+# Party roles and company size bands as a reader sees them (the English are the ids, spaced).
+ROLE_NAMES = {
+    "outcome_payer": N_("outcome payer"),
+    "fund": N_("fund"),
+    "citizen_course_provider": N_("citizen course provider"),
+    "accelerator_operator": N_("accelerator operator"),
+    "investor": N_("investor"),
+}
+SIZE_BANDS = (N_("micro"), N_("small"), N_("medium"))
+# Headings of the terms listed key by key (see _other_terms).
+OTHER_TERMS = {"costs": N_("Costs"), "business_case": N_("Business case"), "investor": N_("Investor")}
+
 
 # --- plain-language sentences -------------------------------------------------------------
 
@@ -50,80 +63,89 @@ def window_phrase(window: Window | None) -> str:
     if window is None:
         return ""
     if window.after == "start":
-        anchor = "the start"
-    else:
-        anchor = f"milestone {window.after} is first met"
-    return f", within {window.weeks} weeks after {anchor}"
+        return _(", within {weeks} weeks after the start").format(weeks=window.weeks)
+    return _(", within {weeks} weeks after milestone {milestone} is first met").format(weeks=window.weeks, milestone=window.after)
 
 
 def _weeks_phrase(weeks: int, pattern: str, out_of: int | None) -> str:
     if pattern == "of":
-        return f"in {weeks} of any {out_of} consecutive weeks"
+        return _("in {weeks} of any {out_of} consecutive weeks").format(weeks=weeks, out_of=out_of)
     if pattern == "total":
-        return f"for {weeks} weeks in total"
-    return f"for {weeks} consecutive weeks"
+        return _("for {weeks} weeks in total").format(weeks=weeks)
+    return _("for {weeks} consecutive weeks").format(weeks=weeks)
 
 
 def _job_kinds(kinds: list[JobKind]) -> str:
-    names = {JobKind.ordinary: "ordinary jobs", JobKind.flexjob: "flexjobs"}
+    names = {JobKind.ordinary: _("ordinary jobs"), JobKind.flexjob: _("flexjobs")}
     if set(kinds) == {JobKind.ordinary, JobKind.flexjob}:
-        return "ordinary jobs and flexjobs count"
-    return " and ".join(names[k] for k in kinds) + " only"
+        return _("ordinary jobs and flexjobs count")
+    return _("{kinds} only").format(kinds=_(" and ").join(names[k] for k in kinds))
 
 
 def measure_sentence(measure, side: Side = Side.citizen) -> str:
     """What must happen, as one sentence, e.g. 'In work at least 15 hours a week in 13 of any 16 consecutive weeks, within 104 weeks after the start.'"""
     w = window_phrase(getattr(measure, "window", None))
     if isinstance(measure, Enrolment):
-        text = "The company starts the social accelerator" if side == Side.company else "The citizen is enrolled on the course"
-        return text + " (met on that date)."
+        if side == Side.company:
+            return _("The company starts the social accelerator (met on that date).")
+        return _("The citizen is enrolled on the course (met on that date).")
     if isinstance(measure, EmploymentWeeks):
-        text = f"In work at least {measure.min_hours_per_week} hours a week {_weeks_phrase(measure.weeks, measure.pattern, measure.out_of)}{w}"
+        text = _("In work at least {hours} hours a week {weeks}{window}").format(
+            hours=measure.min_hours_per_week, weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w
+        )
         extras = [_job_kinds(measure.job_kinds)]
         if measure.partner_company_only:
-            extras.append("only jobs with a partner company count")
+            extras.append(_("only jobs with a partner company count"))
         if measure.self_supporting:
-            extras.append("each counted week must also be self-supporting")
+            extras.append(_("each counted week must also be self-supporting"))
         return f"{text} ({'; '.join(extras)})."
     if isinstance(measure, SelfSupportingWeeks):
-        return f"Off public support {_weeks_phrase(measure.weeks, measure.pattern, measure.out_of)}{w}."
+        return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):
-        return f"Earnings from work reach {format_dkk(measure.amount)} in total{w} ({_job_kinds(measure.job_kinds)})."
-    if isinstance(measure, CourseAttendance):
-        return f"Has attended at least {measure.sessions} course sessions{w}."
-    if isinstance(measure, CourseCompletion):
-        return f"Completes the citizen course{w}."
-    if isinstance(measure, OutcomeEvent):
-        named = f" named '{measure.name}'" if measure.name else ""
-        return f"A recorded '{measure.event}' outcome{named}{w}."
-    if isinstance(measure, FlexjobHoursIncrease):
-        return (
-            f"A flexjob's weekly hours rise by at least {measure.increase_hours} over the first flexjob week, "
-            f"held for {measure.sustained_weeks} consecutive weeks{w}."
+        return _("Earnings from work reach {amount} in total{window} ({kinds}).").format(
+            amount=format_money(measure.amount), window=w, kinds=_job_kinds(measure.job_kinds)
         )
+    if isinstance(measure, CourseAttendance):
+        return _("Has attended at least {sessions} course sessions{window}.").format(sessions=measure.sessions, window=w)
+    if isinstance(measure, CourseCompletion):
+        return _("Completes the citizen course{window}.").format(window=w)
+    if isinstance(measure, OutcomeEvent):
+        named = _(" named '{name}'").format(name=measure.name) if measure.name else ""
+        return _("A recorded '{event}' outcome{named}{window}.").format(event=measure.event, named=named, window=w)
+    if isinstance(measure, FlexjobHoursIncrease):
+        return _(
+            "A flexjob's weekly hours rise by at least {hours} over the first flexjob week, "
+            "held for {weeks} consecutive weeks{window}."
+        ).format(hours=measure.increase_hours, weeks=measure.sustained_weeks, window=w)
     if isinstance(measure, AcceleratorPhase):
-        return f"The company completes the accelerator phase '{measure.phase}'{w}."
+        return _("The company completes the accelerator phase '{phase}'{window}.").format(phase=measure.phase, window=w)
     if isinstance(measure, CompanyHire):
-        return f"The company hires a participant who is eligible under this agreement{w}."
+        return _("The company hires a participant who is eligible under this agreement{window}.").format(window=w)
     if isinstance(measure, HireRetained):
-        return f"A hire of an eligible participant is still in place {measure.weeks} weeks after the hire date{w}."
-    return f"Measure '{measure.kind}'{w}."  # pragma: no cover - every measure kind is handled above
+        return _("A hire of an eligible participant is still in place {weeks} weeks after the hire date{window}.").format(weeks=measure.weeks, window=w)
+    return _("Measure '{kind}'{window}.").format(kind=measure.kind, window=w)  # pragma: no cover - every measure kind is handled above
 
 
 def definition_sentences(d: MilestoneDefinition, side: Side) -> list[str]:
     out = [measure_sentence(d.measure, side)]
     if d.prerequisites:
-        out.append("Only once " + ", ".join(d.prerequisites) + (" is" if len(d.prerequisites) == 1 else " are") + " met (prerequisite).")
+        names = ", ".join(d.prerequisites)
+        if len(d.prerequisites) == 1:
+            out.append(_("Only once {milestones} is met (prerequisite).").format(milestones=names))
+        else:
+            out.append(_("Only once {milestones} are met (prerequisite).").format(milestones=names))
     if d.repeat:
-        out.append(f"Pays for each further occurrence, at most {d.repeat.max_times} times.")
+        out.append(_("Pays for each further occurrence, at most {times} times.").format(times=d.repeat.max_times))
     else:
-        out.append("Pays once: the first occurrence only.")
+        out.append(_("Pays once: the first occurrence only."))
     return out
 
 
 def _share(share) -> str:
     pct = share * 100
     text = format(pct.normalize(), "f") if pct == pct.to_integral() else format(pct, "f").rstrip("0")
+    if current_language() == "da":
+        text = text.replace(".", ",")
     return f"{text} %"
 
 
@@ -145,37 +167,40 @@ def outline(loaded: LoadedContract) -> list[Block]:
     B = Block
     out: list[Block] = [B("h1", c.title)]
     if c.illustrative:
-        out.append(B("notice", ILLUSTRATIVE_NOTICE))
+        out.append(B("notice", _(ILLUSTRATIVE_NOTICE)))
+    source = Path(loaded.path).name
+    if loaded.template:
+        source += _(" (template {file})").format(file=Path(loaded.template).name)
     meta = [
-        ("Contract id", c.id),
-        ("Version", c.version),
-        ("Municipality", f"{c.municipality.name} (kommunekode {c.municipality.code})"),
-        ("Signed", c.signed.isoformat()),
-        ("Term", f"{c.term.start} to {c.term.end}, both days included"),
-        ("Currency", c.currency),
-        ("Content hash", loaded.content_hash),
-        ("Source", Path(loaded.path).name + (f" (template {Path(loaded.template).name})" if loaded.template else "")),
+        (_("Contract id"), c.id),
+        (_("Version"), c.version),
+        (_("Municipality"), f"{c.municipality.name} (kommunekode {c.municipality.code})"),
+        (_("Signed"), format_date(c.signed)),
+        (_("Term"), _("{start} to {end}, both days included").format(start=format_date(c.term.start), end=format_date(c.term.end))),
+        (_("Currency"), c.currency),
+        (_("Content hash"), loaded.content_hash),
+        (_("Source"), source),
     ]
     if c.programme:
-        meta.insert(1, ("Programme", c.programme))
+        meta.insert(1, (_("Programme"), c.programme))
     out.append(B("meta", items=tuple(meta)))
     if c.description:
         out.append(B("p", c.description))
     if c.documentation:
         out.extend(B("p", para) for para in _paragraphs(c.documentation))
 
-    out.append(B("h2", "Parties"))
+    out.append(B("h2", _("Parties")))
     rows = []
     for pid, party in c.parties.items():
-        rows.append((pid, party.name, ", ".join(r.value.replace("_", " ") for r in party.roles), party.documentation or ""))
-    out.append(B("table", header=("party", "name", "roles", "notes"), items=tuple(rows)))
+        rows.append((pid, party.name, ", ".join(_(ROLE_NAMES.get(r.value, r.value.replace("_", " "))) for r in party.roles), party.documentation or ""))
+    out.append(B("table", header=(_("party"), _("name"), _("roles"), _("notes")), items=tuple(rows)))
 
     out.extend(_eligibility(c))
     out.extend(_milestones(c))
     out.extend(_payment(c))
     out.extend(_caps(c))
     out.extend(_other_terms(c))
-    out.append(B("p", f"Generated from the contract file by pbr render. Content hash {loaded.content_hash}."))
+    out.append(B("p", _("Generated from the contract file by pbr render. Content hash {hash}.").format(hash=loaded.content_hash)))
     return out
 
 
@@ -186,41 +211,57 @@ def _paragraphs(text: str) -> list[str]:
 def _eligibility(c: Contract) -> list[Block]:
     B = Block
     el = c.eligibility.citizens
-    out = [B("h2", "Who may take part"), B("h3", f"Citizens [{el.reference}]")]
+    out = [B("h2", _("Who may take part")), B("h3", _("Citizens [{reference}]").format(reference=el.reference))]
     if el.description:
         out.append(B("p", el.description))
-    items = ["Target groups: " + "; ".join(f"{TARGET_GROUP_NAMES_DA[g]} ({g.value})" for g in el.target_groups) + "."]
+    groups = "; ".join(f"{TARGET_GROUP_NAMES_DA[g]} ({g.value})" for g in el.target_groups)
+    items = [_("Target groups: {groups}.").format(groups=groups)]
     if el.age and (el.age.min is not None or el.age.max is not None):
         lo, hi = el.age.min, el.age.max
         if lo is not None and hi is not None:
-            items.append(f"Aged {lo} to {hi} (whole years on the enrolment date, both included).")
+            items.append(_("Aged {min} to {max} (whole years on the enrolment date, both included).").format(min=lo, max=hi))
         elif lo is not None:
-            items.append(f"Aged {lo} or over on the enrolment date.")
+            items.append(_("Aged {min} or over on the enrolment date.").format(min=lo))
         else:
-            items.append(f"Aged {hi} or under on the enrolment date.")
-    items.append("Resident in the municipality at enrolment." if el.residence_in_municipality else "Residence in the municipality is not required.")
+            items.append(_("Aged {max} or under on the enrolment date.").format(max=hi))
+    items.append(_("Resident in the municipality at enrolment.") if el.residence_in_municipality else _("Residence in the municipality is not required."))
     if el.baseline:
         b = el.baseline
-        codes = "any benefit that is public support" if b.codes is None else "one of the benefits " + ", ".join(b.codes)
+        if b.codes is None:
+            codes = _("any benefit that is public support")
+        else:
+            codes = _("one of the benefits {codes}").format(codes=", ".join(b.codes))
         items.append(
-            f"On benefits at least {b.benefit_weeks_at_least} of the {b.of_weeks_before_enrolment} weeks before enrolment ({codes}) [{b.reference}]."
+            _("On benefits at least {weeks} of the {of_weeks} weeks before enrolment ({codes}) [{reference}].").format(
+                weeks=b.benefit_weeks_at_least, of_weeks=b.of_weeks_before_enrolment, codes=codes, reference=b.reference
+            )
         )
     if el.enrolment_window:
-        items.append(f"Enrolled from {el.enrolment_window.start} to {el.enrolment_window.end}, both days included.")
-    items.append(f"The agreement pays for at most {el.cohort_size} participants." if el.cohort_size else "No limit on the number of participants.")
+        items.append(
+            _("Enrolled from {start} to {end}, both days included.").format(
+                start=format_date(el.enrolment_window.start), end=format_date(el.enrolment_window.end)
+            )
+        )
+    if el.cohort_size:
+        items.append(_("The agreement pays for at most {n} participants.").format(n=el.cohort_size))
+    else:
+        items.append(_("No limit on the number of participants."))
     out.append(B("ul", items=tuple(items)))
     if el.documentation:
         out.extend(B("p", para) for para in _paragraphs(el.documentation))
 
     co = c.eligibility.companies
     if co is not None:
-        out.append(B("h3", f"Companies [{co.reference}]"))
+        out.append(B("h3", _("Companies [{reference}]").format(reference=co.reference)))
         if co.description:
             out.append(B("p", co.description))
-        items = ["Size: " + ", ".join(s.value for s in co.size_bands) + " companies (EU SME definition)."]
-        items.append("Must be a partner of the programme." if co.partner_required else "Partnership is not required.")
-        items.append("Must be located in the municipality." if co.in_municipality else "May be located anywhere.")
-        items.append(f"At most {co.cohort_size} companies." if co.cohort_size else "No limit on the number of companies.")
+        items = [_("Size: {bands} companies (EU SME definition).").format(bands=", ".join(_(s.value) for s in co.size_bands))]
+        items.append(_("Must be a partner of the programme.") if co.partner_required else _("Partnership is not required."))
+        items.append(_("Must be located in the municipality.") if co.in_municipality else _("May be located anywhere."))
+        if co.cohort_size:
+            items.append(_("At most {n} companies.").format(n=co.cohort_size))
+        else:
+            items.append(_("No limit on the number of companies."))
         out.append(B("ul", items=tuple(items)))
         if co.documentation:
             out.extend(B("p", para) for para in _paragraphs(co.documentation))
@@ -228,17 +269,17 @@ def _eligibility(c: Contract) -> list[Block]:
 
 
 def _money_or_withdrawn(entry: DatedEntry) -> str:
-    return "withdrawn" if entry.value is None else format_dkk(entry.value)
+    return _("withdrawn") if entry.value is None else format_money(entry.value)
 
 
 def _milestones(c: Contract) -> list[Block]:
     B = Block
-    out = [B("h2", "Milestones and tariffs")]
+    out = [B("h2", _("Milestones and tariffs"))]
     for side in (Side.citizen, Side.company):
         ms = [(mid, m) for mid, m in c.milestones.items() if m.side == side]
         if not ms:
             continue
-        out.append(B("p", "Citizen side (paid to the course provider):" if side == Side.citizen else "Company side (paid to the accelerator):"))
+        out.append(B("p", _("Citizen side (paid to the course provider):") if side == Side.citizen else _("Company side (paid to the accelerator):")))
         for mid, m in ms:
             out.append(B("h3", f"{mid}: {m.description} [{m.reference}]"))
             base = MilestoneDefinition(measure=m.measure, prerequisites=m.prerequisites, repeat=m.repeat)
@@ -251,45 +292,58 @@ def _milestones(c: Contract) -> list[Block]:
                 for day in sorted(m.amendments):
                     entry = m.amendments[day]
                     if entry.value is None:
-                        text = f"From {day} [{entry.reference}]: the milestone is withdrawn; nothing met from that date counts."
+                        text = _("From {date} [{reference}]: the milestone is withdrawn; nothing met from that date counts.").format(
+                            date=format_date(day), reference=entry.reference
+                        )
                     else:
                         fields = definition_changes(previous, entry.value)
-                        changed = "; ".join(f"{k} {_plain(o)} -> {_plain(n)}" for k, o, n in fields) or "no change in the definition"
-                        text = f"From {day} [{entry.reference}]: {' '.join(definition_sentences(entry.value, side))} (Changes: {changed}.)"
+                        changed = "; ".join(f"{k} {_plain(o)} -> {_plain(n)}" for k, o, n in fields) or _("no change in the definition")
+                        text = _("From {date} [{reference}]: {definition} (Changes: {changes}.)").format(
+                            date=format_date(day), reference=entry.reference,
+                            definition=" ".join(definition_sentences(entry.value, side)), changes=changed,
+                        )
                         previous = entry.value
                     if entry.documentation:
                         text += " " + " ".join(entry.documentation.split())
                     items.append(text)
-                out.append(B("p", "Amendments:"))
+                out.append(B("p", _("Amendments:")))
                 out.append(B("ul", items=tuple(items)))
             t = c.tariffs.get(mid)
             if t is None:
-                out.append(B("p", "No tariff: meeting this milestone triggers no payment."))
+                out.append(B("p", _("No tariff: meeting this milestone triggers no payment.")))
                 continue
             rows = []
             for line, dated in t.amounts.items():
                 for day in sorted(dated):
                     e = dated[day]
-                    rows.append((group_label(line), day.isoformat(), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
-            out.append(B("p", f"Tariff [{t.reference}]:"))
-            out.append(B("table", header=("target group", "from", "amount", "clause", "notes"), items=tuple(rows)))
+                    rows.append((group_label(line), format_date(day), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
+            out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
+            out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
             if t.volume_tiers:
                 items = []
                 for tier in sorted(t.volume_tiers, key=lambda v: v.after_outcomes):
-                    values = "; ".join(f"{_money_or_withdrawn(tier.amount[d])} from {d} [{tier.amount[d].reference}]" for d in sorted(tier.amount))
-                    items.append(f"From outcome {tier.after_outcomes + 1} in the cohort: {values} [{tier.reference}].")
-                out.append(B("p", "Volume tiers:"))
+                    values = "; ".join(
+                        _("{amount} from {date} [{reference}]").format(
+                            amount=_money_or_withdrawn(tier.amount[d]), date=format_date(d), reference=tier.amount[d].reference
+                        )
+                        for d in sorted(tier.amount)
+                    )
+                    items.append(
+                        _("From outcome {n} in the cohort: {values} [{reference}].").format(n=tier.after_outcomes + 1, values=values, reference=tier.reference)
+                    )
+                out.append(B("p", _("Volume tiers:")))
                 out.append(B("ul", items=tuple(items)))
             if t.payers:
-                out.append(B("p", "Paid by (instead of the agreement's split): " + ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in t.payers) + "."))
+                payers = ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in t.payers)
+                out.append(B("p", _("Paid by (instead of the agreement's split): {payers}.").format(payers=payers)))
             if t.payee:
-                out.append(B("p", f"Paid to (instead of the agreement's payee): {_party(c, t.payee)}."))
+                out.append(B("p", _("Paid to (instead of the agreement's payee): {payee}.").format(payee=_party(c, t.payee))))
     return out
 
 
 def _plain(v) -> str:
     if v is None:
-        return "none"
+        return _("none")
     if isinstance(v, list):
         return "[" + ", ".join(map(str, v)) + "]"
     return str(v)
@@ -303,15 +357,23 @@ def _party(c: Contract, pid: str) -> str:
 def _payment(c: Contract) -> list[Block]:
     B = Block
     pt = c.payment
+    payers = ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in pt.payers)
     items = [
-        "Payers: " + ", ".join(f"{_party(c, p.party)} {_share(p.share)}" for p in pt.payers) + f" [{pt.reference}].",
-        f"Citizen-side payments are paid to {_party(c, pt.citizen_payee)}.",
+        _("Payers: {payers} [{reference}].").format(payers=payers, reference=pt.reference),
+        _("Citizen-side payments are paid to {payee}.").format(payee=_party(c, pt.citizen_payee)),
     ]
     if pt.company_payee:
-        items.append(f"Company-side payments are paid to {_party(c, pt.company_payee)}.")
-    kind = "working days (Monday to Friday, Danish public holidays excluded)" if pt.claim_lag.kind == "working" else "calendar days"
-    items.append(f"A claim may be made {pt.claim_lag.days} {kind} after the outcome is met [{pt.claim_lag.reference}].")
-    return [B("h2", f"Payment [{pt.reference}]"), B("ul", items=tuple(items))]
+        items.append(_("Company-side payments are paid to {payee}.").format(payee=_party(c, pt.company_payee)))
+    if pt.claim_lag.kind == "working":
+        kind = _("working days (Monday to Friday, Danish public holidays excluded)")
+    else:
+        kind = _("calendar days")
+    items.append(
+        _("A claim may be made {days} {kind} after the outcome is met [{reference}].").format(
+            days=pt.claim_lag.days, kind=kind, reference=pt.claim_lag.reference
+        )
+    )
+    return [B("h2", _("Payment [{reference}]").format(reference=pt.reference)), B("ul", items=tuple(items))]
 
 
 def _caps(c: Contract) -> list[Block]:
@@ -321,29 +383,29 @@ def _caps(c: Contract) -> list[Block]:
     def add(label: str, dated):
         for day in sorted(dated):
             e = dated[day]
-            rows.append((label, day.isoformat(), "withdrawn" if e.value is None else format_dkk(e.value), e.reference, " ".join((e.documentation or "").split())))
+            rows.append((label, format_date(day), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
 
     caps = c.caps
     if caps.per_participant:
-        add("per participant", caps.per_participant)
+        add(_("per participant"), caps.per_participant)
     if caps.per_company:
-        add("per company", caps.per_company)
+        add(_("per company"), caps.per_company)
     for mid, dated in caps.per_milestone.items():
-        add(f"milestone {mid}", dated)
+        add(_("milestone {milestone}").format(milestone=mid), dated)
     for party, dated in caps.per_payer.items():
-        add(f"payer {_party(c, party)}", dated)
+        add(_("payer {party}").format(party=_party(c, party)), dated)
     if caps.per_contract:
-        add("the whole agreement", caps.per_contract)
+        add(_("the whole agreement"), caps.per_contract)
     if not rows:
-        return [B("h2", "Caps"), B("p", "No caps.")]
-    return [B("h2", "Caps"), B("table", header=("cap", "from", "amount", "clause", "notes"), items=tuple(rows))]
+        return [B("h2", _("Caps")), B("p", _("No caps."))]
+    return [B("h2", _("Caps")), B("table", header=(_("cap"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows))]
 
 
 # Top-level keys rendered above; any other key (course costs, the business case, investor
 # terms...) is listed term by term by ``_other_terms``, so no clause is ever left out.
 _RENDERED = frozenset({
     "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
-    "parties", "signed", "term", "currency", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
+    "parties", "signed", "term", "currency", "language", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
 })
 
 
@@ -355,7 +417,7 @@ def _other_terms(c: Contract) -> list[Block]:
         value = getattr(c, name)
         if name in _RENDERED or value in (None, {}, []):
             continue
-        out.append(Block("h2", name.replace("_", " ").capitalize()))
+        out.append(Block("h2", _(OTHER_TERMS.get(name, name.replace("_", " ").capitalize()))))
         data = value.model_dump(mode="json") if hasattr(value, "model_dump") else {
             k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in value.items()
         }
@@ -444,7 +506,7 @@ def _html(blocks: list[Block], title: str) -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{current_language()}">',
         "<head>",
         '<meta charset="utf-8">',
         f"<title>{e(title)}</title>",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from pbr_rules.i18n import N_
 from pbr_rules.models.common import ISODate, Money, Strict
 from pbr_rules.models.results import ContractRef
 from pbr_rules.models.settlement import PartyAmount
@@ -51,13 +52,20 @@ class MunicipalityCase(Strict):
     municipal_course_costs: Money = Field(description="The part of the course costs the municipality pays directly.")
     outcome_payments: list[PartyAmount] = Field(description="Settled outcome payments by payer.")
     municipal_outcome_payments: Money
-    savings: Money
+    savings: Money = Field(description="Savings realised to the as-of date (within the savings weeks).")
     net_result: Money = Field(description="Municipality: savings - its outcome payments - its direct course costs.")
+    projected_savings: Money | None = Field(
+        default=None, description="Savings projected past the realised ones to the horizon the agreement names (none without a projection)."
+    )
+    projected_net_result: Money | None = Field(default=None, description="net_result + projected_savings (outcome payments after the as-of date are not projected).")
+    projection: str | None = Field(default=None, description="The projection and its persistence assumption, in words.")
     npv: Money = Field(description="NPV of the municipality's net flows at the discount rate, valued at the term start.")
     break_even_month: str | None
     savings_cover_course_costs: str | None = Field(description="savings / total course costs, as a percentage with one decimal.")
-    finances_the_courses: bool = Field(description="True when the savings are at least the total course costs.")
-    answer: str = Field(description="The one-line answer: can the savings finance the courses?")
+    finances_the_courses: bool = Field(
+        description="True when the savings to date are at least what the municipality paid for the courses (its outcome payments and own course costs): net_result >= 0."
+    )
+    answer: str = Field(description="The verdict, worded from the numbers: do the savings finance the courses, to date and (with a projection) ahead?")
     months: list[MonthRow]
     investor: InvestorView | None = None
 
@@ -67,7 +75,7 @@ class BusinessCaseReport(Strict):
     as_of: ISODate
     discount_rate: str
     conventions: str = Field(
-        default=(
+        default=N_(
             "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
             "savings on the Sunday of each week saved. NPV discounts each flow by its actual time from the term start "
             "(ACT/365). Break-even: the first month from which the cumulative net stays at or above zero."

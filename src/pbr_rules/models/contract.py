@@ -429,6 +429,26 @@ class Counterfactual(Strict):
     reference: Reference
 
 
+class Projection(Strict):
+    """How savings are projected past the as-of date (docs/business-case.md, "Projected savings")."""
+
+    reference: Reference
+    years_from_enrolment: int = Field(
+        ge=1, le=20, description="The horizon: savings are projected to this many years after each participant's enrolment."
+    )
+    persistence: dict[str, Share] = Field(
+        min_length=1,
+        description=(
+            "The persistence assumption per outcome: by the first listed milestone a participant has met "
+            "('otherwise': none of them), the share of their recent weekly saving that is still there a year later."
+        ),
+    )
+    recent_weeks: int = Field(
+        default=13, ge=1, le=52, description="The last weeks before the savings stop being counted whose average weekly saving is projected."
+    )
+    documentation: str | None = Field(default=None, description="Why these shares: the evidence for the assumption.")
+
+
 class BusinessCase(Strict):
     """How the municipality's business case is judged (docs/business-case.md)."""
 
@@ -441,6 +461,9 @@ class BusinessCase(Strict):
         ge=0,
         le=520,
         description="For the refund staircase: weeks on benefit assumed before the first week a history covers.",
+    )
+    projection: Projection | None = Field(
+        default=None, description="Savings projected past the as-of date, shown apart from the savings realised to date."
     )
 
 
@@ -475,6 +498,10 @@ class Contract(Strict):
     signed: ISODate
     term: Term
     currency: str = Field(default="DKK", pattern=r"^[A-Z]{3}$")
+    language: Literal["da", "en"] = Field(
+        default="en",
+        description="The language of the documents and reports made from this agreement: 'da' Danish, 'en' English.",
+    )
     version: str = Field(min_length=1)
     eligibility: Eligibility
     milestones: dict[Identifier, Milestone] = Field(min_length=1)

@@ -1,12 +1,10 @@
 """Formatting for people and files: text tables, CSV, JSON, the ledger's exports and the self-contained HTML report."""
 
+from pbr_rules.reports.exports import CSV_DIALECTS, export_csv, export_json, export_xlsx
 from pbr_rules.reports.html import render_report, simulation_section, write_report
 from pbr_rules.reports.ledger import (
     claim_text,
     claims_text,
-    export_csv,
-    export_json,
-    export_xlsx,
     run_text,
     runs_text,
     verify_text,
@@ -14,11 +12,15 @@ from pbr_rules.reports.ledger import (
 from pbr_rules.reports.text import (
     Progress,
     business_case_csv,
+    BUSINESS_CASE_FORMATS,
+    business_case_tables,
     business_case_text,
+    cohort_text,
     payments_csv,
     rates_check_text,
     result_text,
     settlement_csv,
+    settlement_tables,
     settlement_text,
     table,
     to_json,
@@ -26,10 +28,15 @@ from pbr_rules.reports.text import (
 )
 
 __all__ = [
+    "BUSINESS_CASE_FORMATS",
+    "business_case_tables",
+    "settlement_tables",
+    "CSV_DIALECTS",
     "Progress",
     "business_case_csv",
     "business_case_text",
     "claim_text",
+    "cohort_text",
     "claims_text",
     "export_csv",
     "export_json",

@@ -1,18 +1,8 @@
-"""The ledger for people and files: claim and run tables, a claim's history, exports (CSV, JSON, xlsx).
-
-Exports are deterministic for the same ledger contents: rows in id order, amounts as
-Decimal strings in CSV and JSON, as numbers (with two decimals shown) in xlsx, dates as
-dates in xlsx.
-"""
+"""The ledger for people: claim and run tables, a claim's history (its exports: exports.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from pbr_rules.money import format_dkk
 from pbr_rules.reports.text import table
@@ -79,70 +69,3 @@ def verify_text(report, url: str) -> str:
     if report.ok:
         return f"ledger {url}: {report.events} events, chain intact; head {report.head}\n"
     return f"ledger {url}: BROKEN at event {report.broken_seq}: {report.broken}\n"
-
-
-# --- exports --------------------------------------------------------------------------------------
-
-
-def _cell_text(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, date):
-        return v.isoformat()
-    return "" if v is None else str(v)
-
-
-def export_csv(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow([_cell_text(v) for v in r])
-    return buf.getvalue()
-
-
-def export_json(tables: dict[str, tuple[list[str], list[list]]]) -> str:
-    def value(v):
-        if isinstance(v, Decimal):
-            return str(v)
-        if isinstance(v, date):
-            return v.isoformat()
-        return v
-
-    data = {name: [dict(zip(header, map(value, r))) for r in rows] for name, (header, rows) in tables.items()}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-MONEY_COLUMNS = {"settled", "paid", "recovered", "outstanding", "total", "due_now", "refused", "amount"}
-
-
-def export_xlsx(tables: dict[str, tuple[list[str], list[list]]], path: str | Path) -> None:
-    """One sheet per table, a frozen bold header, numbers as numbers and dates as dates; written atomically."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, (header, rows) in tables.items():
-        ws = wb.create_sheet(title=name[:31])
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-        money_cols = [i for i, h in enumerate(header) if h in MONEY_COLUMNS]
-        date_cols = [i for i, h in enumerate(header) if h == "as_of"]
-        for r in rows:
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in r])
-        for i in money_cols:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                cell.number_format = "#,##0.00"
-        for i in date_cols:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                cell.number_format = "yyyy-mm-dd"
-        for i, h in enumerate(header):
-            width = max([len(h)] + [len(_cell_text(r[i])) for r in rows[:200]])
-            ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = min(60, width + 2)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    tmp.replace(path)

@@ -12,8 +12,10 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
+from pbr_rules.i18n import N_, _, current_language, format_amount, format_date, format_money, format_percent, format_whole
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
+from pbr_rules.reports.exports import export_csv
 
 if TYPE_CHECKING:
     from pbr_rules.finance import RatesCheck
@@ -129,87 +131,340 @@ def payments_csv(results: Iterable[EvaluationResult]) -> str:
     return buf.getvalue()
 
 
-def settlement_text(s) -> str:
-    out = [f"Settlement of {s.contract.id} version {s.contract.version} (content {s.contract.content_hash[:12]}) as of {s.as_of}"]
-    if s.previous_as_of:
-        out.append(f"Changes since the settlement as of {s.previous_as_of}")
-    out.append(f"Order: {s.order}")
-    out.append("")
-    reduced = [x for x in s.lines if x.adjustments]
-    if reduced:
-        rows = [[x.payment_id, x.status, f"{x.gross:,.2f}", f"{x.amount:,.2f}", "; ".join(f"{a.kind} {a.change:,.2f} ({a.reference})" for a in x.adjustments)] for x in reduced]
-        out.append("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date")
-        out.append(table(rows, ["payment", "status", "gross", "amount", "adjustments"]))
+def cohort_text(results: list[EvaluationResult], *, details: bool = False, explain: bool = False) -> str:
+    """A cohort's evaluation, answer first: the totals, who is not eligible grouped by the rule
+    they fail (with counts), payments by milestone; each history's own lines only with ``details``."""
+    out = []
+    if results:
+        c = results[0].contract
+        days = sorted({r.as_of for r in results})
+        when = f"as of {days[0]}" if len(days) == 1 else f"each history as of its own date ({days[0]} to {days[-1]})"
+        out.append(f"Contract {c.id} version {c.version} (content {c.content_hash[:12]}), {when}")
+    eligible = sum(r.eligibility.eligible for r in results)
+    payments = [p for r in results for p in r.payments]
+    total = sum((r.total for r in results), Decimal(0))
+    out.append(f"{len(results)} histories, {eligible} eligible, {len(payments)} payments, total {format_dkk(total)}")
+    refused = [r for r in results if not r.eligibility.eligible]
+    if refused:
+        failed: dict[tuple[str, str], int] = {}
+        for r in refused:
+            for rule in r.eligibility.rules:
+                if not rule.passed:
+                    failed[(rule.rule, rule.reference)] = failed.get((rule.rule, rule.reference), 0) + 1
         out.append("")
-    if s.changes:
-        rows = [[c.payment_id, c.kind, f"{c.previous:,.2f}", f"{c.current:,.2f}", f"{c.due_now:,.2f}", c.period] for c in s.changes if c.kind != "new"]
-        if rows:
-            out.append("Adjustments and claw-backs")
-            out.append(table(rows, ["payment", "change", "before", "now", "due now", "period"]))
-            out.append("")
-    out.append("Schedule of what falls due now")
-    if s.schedule:
-        out.append(table([[r.period, r.payer, r.payee, f"{r.amount:,.2f}"] for r in s.schedule], ["period", "payer", "payee", "amount"]))
+        several = " (a history may fail more than one rule)" if sum(failed.values()) > len(refused) else ""
+        out.append(f"Not eligible: {len(refused)}, by the rule they fail{several}")
+        rows = [[rule, str(n), ref] for (rule, ref), n in sorted(failed.items(), key=lambda x: (-x[1], x[0]))]
+        out.append(table(rows, ["rule", "histories", "clause"]))
+    if payments:
+        by_milestone: dict[str, list] = {}
+        for p in payments:
+            entry = by_milestone.setdefault(p.milestone, [0, Decimal(0), p.reference])
+            entry[0] += 1
+            entry[1] += p.amount
+        out.append("")
+        out.append("Payments by milestone (before cohort caps and tiers: 'pbr settle' applies those)")
+        order = {m.milestone: i for i, m in enumerate(results[0].milestones)}  # the contract's order
+        rows = [[m, str(n), f"{amount:,.2f}", ref] for m, (n, amount, ref) in sorted(by_milestone.items(), key=lambda x: order.get(x[0], len(order)))]
+        out.append(table(rows, ["milestone", "payments", "amount", "clause"]))
+    out.append("")
+    if details:
+        out.append("\n".join(result_text(r, explain=explain) for r in results))
     else:
-        out.append("Nothing new falls due" + (f" since the settlement as of {s.previous_as_of}." if s.previous_as_of else "."))
+        out.append("Each history's milestones and payments: add --details.\n")
+    return "\n".join(out)
+
+
+SETTLEMENT_ORDER = N_(
+    "trigger date, then subject id, then milestone, then occurrence; caps in the order: "
+    "per participant (or company), per milestone line, per payer, per contract"
+)
+# What reduced a payment and a line's status, as shown to a reader (English shows the ids).
+REASONS = {
+    "volume_tier": N_("volume_tier"),
+    "cap:per_participant": N_("cap:per_participant"),
+    "cap:per_company": N_("cap:per_company"),
+    "cap:per_milestone": N_("cap:per_milestone"),
+    "cap:per_payer": N_("cap:per_payer"),
+    "cap:per_contract": N_("cap:per_contract"),
+    "cohort_size": N_("cohort_size"),
+}
+WORDS = {
+    "paid": N_("paid"), "reduced": N_("reduced"), "refused": N_("refused"),
+    "new": N_("new"), "adjusted": N_("adjusted"), "clawback": N_("clawback"),
+}
+
+
+def _word(table: dict[str, str], key: str) -> str:
+    return _(table[key]) if key in table else key
+
+
+def settlement_text(s, *, details: bool = False) -> str:
+    """A settlement, answer first: what is settled and due, what was not paid and why (grouped
+    by reason, with counts), by payer, the schedule; each reduced payment only with ``details``.
+    In the current language (pbr_rules.i18n)."""
+    c = s.contract
+    out = [
+        _("Settlement of {contract} version {version} (content {content}) as of {as_of}").format(
+            contract=c.id, version=c.version, content=c.content_hash[:12], as_of=format_date(s.as_of)
+        )
+    ]
+    if s.previous_as_of:
+        out.append(_("Changes since the settlement as of {date}").format(date=format_date(s.previous_as_of)))
+    out.append(
+        _("Settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
+            total=format_money(s.total), due_now=format_money(s.due_now), refused=format_money(s.refused)
+        )
+    )
+    status = {k: sum(1 for x in s.lines if x.status == k) for k in ("paid", "reduced", "refused")}
+    out.append(
+        _("{n} payments: {paid} paid in full, {reduced} reduced, {refused} refused").format(
+            n=len(s.lines), paid=status["paid"], reduced=status["reduced"], refused=status["refused"]
+        )
+    )
+    clawbacks = [c for c in s.changes if c.kind == "clawback"]
+    if clawbacks:
+        back = format_money(-sum((c.due_now for c in clawbacks), Decimal(0)))
+        out.append(_("Claw-backs: {n} payments, {amount} to be paid back").format(n=len(clawbacks), amount=back))
     out.append("")
-    out.append(table([[p.party, f"{p.amount:,.2f}"] for p in s.by_payer], ["payer", "settled to date"]))
+    reasons: dict[tuple[str, str], list] = {}
+    for x in s.lines:
+        for a in x.adjustments:
+            entry = reasons.setdefault((a.kind, a.reference), [0, Decimal(0)])
+            entry[0] += 1
+            entry[1] += a.change
+    if reasons:
+        out.append(_("Payments reduced or refused, by reason (a payment may have more than one)"))
+        rows = [
+            [_word(REASONS, kind), str(n), format_amount(change), ref]
+            for (kind, ref), (n, change) in sorted(reasons.items(), key=lambda x: (-x[1][0], x[0]))
+        ]
+        out.append(table(rows, [_("reason"), _("payments"), _("change"), _("clause")]))
+        out.append("")
+    out.append(table([[p.party, format_amount(p.amount)] for p in s.by_payer], [_("payer"), _("settled to date")]))
     out.append("")
-    out.append(f"Settled to date {format_dkk(s.total)}; due now {format_dkk(s.due_now)}; not paid because of cohort terms {format_dkk(s.refused)}")
-    return "\n".join(out) + "\n"
+    out.append(_("Schedule of what falls due now"))
+    if s.schedule:
+        out.append(
+            table(
+                [[r.period, r.payer, r.payee, format_amount(r.amount)] for r in s.schedule],
+                [_("period"), _("payer"), _("payee"), _("amount")],
+            )
+        )
+    elif s.previous_as_of:
+        out.append(_("Nothing new falls due since the settlement as of {date}.").format(date=format_date(s.previous_as_of)))
+    else:
+        out.append(_("Nothing new falls due."))
+    out.append("")
+    out.append(_("Order: {order}").format(order=_(SETTLEMENT_ORDER) if s.order == SETTLEMENT_ORDER else s.order))
+    reduced = [x for x in s.lines if x.adjustments]
+    adjusted = [c for c in s.changes if c.kind != "new"]
+    if not details:
+        if reduced or adjusted:
+            out.append(_("Each reduced or refused payment, adjustment and claw-back: add --details."))
+        return "\n".join(out) + "\n"
+    out.append("")
+    if reduced:
+        rows = [
+            [
+                x.payment_id, _word(WORDS, x.status), format_amount(x.gross), format_amount(x.amount),
+                "; ".join(f"{_word(REASONS, a.kind)} {format_amount(a.change)} ({a.reference})" for a in x.adjustments),
+            ]
+            for x in reduced
+        ]
+        out.append(_("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date"))
+        out.append(table(rows, [_("payment"), _("status"), _("gross"), _("amount"), _("adjustments")]))
+        out.append("")
+    if adjusted:
+        rows = [
+            [c.payment_id, _word(WORDS, c.kind), format_amount(c.previous), format_amount(c.current), format_amount(c.due_now), c.period]
+            for c in adjusted
+        ]
+        out.append(_("Adjustments and claw-backs"))
+        out.append(table(rows, [_("payment"), _("change"), _("before"), _("now"), _("due now"), _("period")]))
+        out.append("")
+    return "\n".join(out)
 
 
 SETTLEMENT_COLUMNS = ["payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount", "payee", "payers", "adjustments", "reference"]
 
 
-def settlement_csv(s) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SETTLEMENT_COLUMNS)
-    for x in s.lines:
-        w.writerow([
+def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
+    """The settlement as typed tables (amounts Decimal, dates dates) for CSV and xlsx exports."""
+    payments = [
+        [
             x.payment_id, x.subject_kind, x.subject, x.milestone, x.occurrence, x.trigger_date, x.due_date, x.period, x.status,
             x.gross, x.amount, x.payee, ";".join(f"{p.party}={p.amount}" for p in x.payers),
             ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference,
-        ])
-    return buf.getvalue()
+        ]
+        for x in s.lines
+    ]
+    return {
+        "payments": (SETTLEMENT_COLUMNS, payments),
+        "schedule": (["period", "payer", "payee", "amount"], [[r.period, r.payer, r.payee, r.amount] for r in s.schedule]),
+        "changes": (
+            ["payment_id", "kind", "previous", "current", "due_now", "payee", "period", "reason"],
+            [[c.payment_id, c.kind, c.previous, c.current, c.due_now, c.payee, c.period, c.reason] for c in s.changes],
+        ),
+        "by_payer": (["payer", "settled"], [[p.party, p.amount] for p in s.by_payer]),
+        "by_payee": (["payee", "settled"], [[p.party, p.amount] for p in s.by_payee]),
+    }
+
+
+def settlement_csv(s, dialect: str = "en") -> str:
+    """Every settled payment, one row each (the ``payments`` table of :func:`settlement_tables`)."""
+    return export_csv(*settlement_tables(s)["payments"], dialect=dialect)
+
+
+def _percent_text(text: str | None) -> str:
+    """'123.4 %' (as the business case stores it) in the current language: '123,4 %' in Danish."""
+    if text is None:
+        return "-"
+    return format_percent(Decimal(text.replace("%", "").strip()) / 100)
+
+
+def rate_text(rate: str | Decimal) -> str:
+    """An annual rate as a percentage: '0.04' -> '4 %' ('4,5 %' in Danish for 0.045)."""
+    pct = (Decimal(rate) * 100).normalize()
+    decimals = max(0, -pct.as_tuple().exponent)
+    return format_percent(Decimal(rate), decimals=min(decimals, 2))
+
+
+def irr_text(investor) -> str:
+    """The investors' IRR as a percentage, or in words when there is none: no receipts at all,
+    or a loss so deep that no rate above -99 % a year balances the flows."""
+    if investor.irr is not None:
+        return format_percent(Decimal(investor.irr), decimals=1)
+    if investor.principal_repaid + investor.return_paid == 0:
+        return _("none: the investors get nothing back")
+    if investor.invested == 0:
+        return _("none: the investors put nothing in")
+    return _("below -99 % a year: the investors get back only a small part of what they put in")
+
+
+def multiple_text(multiple: str | None) -> str:
+    """The money multiple ('0.9981'), with a decimal comma in Danish."""
+    if multiple is None:
+        return "-"
+    return format_decimal_text(Decimal(multiple), 4)
+
+
+def format_decimal_text(value: Decimal, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    if current_language() == "da":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
 
 
 def business_case_text(r) -> str:
-    out = [f"Business case as of {r.as_of}, discount rate {r.discount_rate} a year", ""]
+    """The business case, answer first: one verdict per municipality and for the programme,
+    then the table (savings realised to date and projected shown apart), the counterfactuals,
+    projections and investor views. In the current language (pbr_rules.i18n)."""
+    out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=rate_text(r.discount_rate)), ""]
+    out.append(_("Can the savings finance the courses?"))
+    out.extend(r.answer.splitlines())
+    out.append("")
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    projected = any(c.projected_savings is not None for c in cases)
     rows = []
     for c in cases:
-        rows.append([
-            c.municipality, str(c.participants), str(c.companies), f"{c.course_costs_total:,.0f}", f"{c.municipal_outcome_payments:,.0f}",
-            f"{c.savings:,.0f}", f"{c.net_result:,.0f}", f"{c.npv:,.0f}", c.break_even_month or "none", c.savings_cover_course_costs or "-",
-        ])
-    out.append(table(rows, ["municipality", "participants", "companies", "course costs", "municipal payments", "savings", "net result", "NPV", "break-even", "savings/costs"]))
+        row = [
+            c.municipality, str(c.participants), str(c.companies), format_whole(c.course_costs_total),
+            format_whole(c.municipal_outcome_payments + c.municipal_course_costs), format_whole(c.savings), format_whole(c.net_result),
+        ]
+        if projected:
+            row += [
+                "-" if c.projected_savings is None else format_whole(c.projected_savings),
+                "-" if c.projected_net_result is None else format_whole(c.projected_net_result),
+            ]
+        row += [format_whole(c.npv), c.break_even_month or _("none"), _percent_text(c.savings_cover_course_costs)]
+        rows.append(row)
+    header = [_("municipality"), _("participants"), _("companies"), _("course costs"), _("paid by the municipality"), _("savings to date"), _("net to date")]
+    if projected:
+        header += [_("projected savings"), _("projected net")]
+    header += [_("NPV"), _("break-even"), _("savings/costs")]
+    out.append(table(rows, header))
+    out.append(_("paid by the municipality: its outcome payments and the course costs it carries itself; net = savings - paid."))
     out.append("")
     for c in r.municipalities:
-        out.append(f"{c.municipality}: counterfactual: {c.counterfactual}")
+        out.append(_("{municipality}: counterfactual: {words}").format(municipality=c.municipality, words=c.counterfactual))
+        if c.projection:
+            out.append("  " + _("projection: {words}").format(words=c.projection))
         if c.investor:
             i = c.investor
             out.append(
-                f"  investor view ({i.reference}): invested {i.invested:,.0f}, repaid {i.principal_repaid:,.0f} + return {i.return_paid:,.0f}, "
-                f"retained by payers {i.retained_by_payers:,.0f}; multiple {i.money_multiple or '-'}, "
-                f"IRR {i.irr or 'none (no rate makes the investors NPV zero, e.g. they still pay in after the last receipt)'}, capital at risk {i.capital_at_risk:,.0f}"
+                _(
+                    "  investor view ({reference}): invested {invested}, repaid {repaid} + return {returned}, "
+                    "retained by payers {retained}; multiple {multiple}, IRR {irr}, capital at risk {at_risk}"
+                ).format(
+                    reference=i.reference, invested=format_whole(i.invested), repaid=format_whole(i.principal_repaid),
+                    returned=format_whole(i.return_paid), retained=format_whole(i.retained_by_payers),
+                    multiple=multiple_text(i.money_multiple), irr=irr_text(i), at_risk=format_whole(i.capital_at_risk),
+                )
             )
     if r.left_out:
-        out.append(f"Left out (no agreement for their municipality): {', '.join(r.left_out)}")
-    out.append("")
-    out.append(r.answer)
+        out.append(_("Left out (no agreement for their municipality): {ids}").format(ids=", ".join(r.left_out)))
     return "\n".join(out) + "\n"
 
 
-def business_case_csv(r) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs", "cumulative_outcome_payments", "cumulative_savings", "cumulative_net"])
-    for c in list(r.municipalities) + ([r.programme] if r.programme else []):
-        for m in c.months:
-            w.writerow([c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs, m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net])
-    return buf.getvalue()
+BUSINESS_CASE_MONTH_COLUMNS = [
+    "municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs",
+    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net",
+]
+BUSINESS_CASE_SUMMARY_COLUMNS = [
+    "municipality", "participants", "companies", "course_costs", "municipal_course_costs", "municipal_outcome_payments",
+    "savings", "net_result", "projected_savings", "projected_net_result", "npv", "break_even_month", "savings_cover_course_costs",
+    "finances_the_courses", "answer",
+]
+# xlsx number formats of the columns that are not money (a share shown as a percentage).
+BUSINESS_CASE_FORMATS = {"savings_cover_course_costs": "0.0%", "money_multiple": "0.0000", "irr": "0.00%"}
+
+
+def _share(text: str | None) -> Decimal | None:
+    """'123.4 %' -> Decimal('1.234'): a share Excel shows as a percentage."""
+    if text is None:
+        return None
+    return Decimal(text.replace("%", "").strip()) / 100
+
+
+def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
+    """The business case as typed tables: one row per municipality (and the programme), the months, the investors."""
+    cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    summary = [
+        [
+            c.municipality, c.participants, c.companies, c.course_costs_total, c.municipal_course_costs, c.municipal_outcome_payments,
+            c.savings, c.net_result, c.projected_savings, c.projected_net_result, c.npv, c.break_even_month,
+            _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer,
+        ]
+        for c in cases
+    ]
+    months = [
+        [c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs,
+         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net]
+        for c in cases
+        for m in c.months
+    ]
+    investors = [
+        [
+            c.municipality, i.reference, i.invested, i.principal_repaid, i.return_paid, i.retained_by_payers, i.capital_at_risk,
+            None if i.money_multiple is None else Decimal(i.money_multiple), None if i.irr is None else Decimal(i.irr),
+        ]
+        for c in r.municipalities
+        if (i := c.investor) is not None
+    ]
+    return {
+        "summary": (BUSINESS_CASE_SUMMARY_COLUMNS, summary),
+        "months": (BUSINESS_CASE_MONTH_COLUMNS, months),
+        "investors": (
+            ["municipality", "reference", "invested", "principal_repaid", "return_paid", "retained_by_payers", "capital_at_risk", "money_multiple", "irr"],
+            investors,
+        ),
+    }
+
+
+def business_case_csv(r, dialect: str = "en") -> str:
+    """The months of every municipality and the programme (the ``months`` table of :func:`business_case_tables`)."""
+    return export_csv(*business_case_tables(r)["months"], dialect=dialect)
 
 
 def _signed(amount: Decimal) -> str:
@@ -247,26 +502,50 @@ def what_if_text(w) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Progress:
-    """A progress bar on standard error, only when it is a terminal."""
+# What the commands say they are doing (Progress labels), marked for translation here.
+PROGRESS_LABELS = (N_("evaluating"), N_("municipalities"), N_("recording"), N_("simulating"), N_("importing"))
 
-    def __init__(self, label: str, enabled: bool | None = None):
+
+class Progress:
+    """Progress on standard error with elapsed and remaining time (rich), only on a terminal.
+
+    Called as ``progress(done, total)``. Quiet when standard error is not a terminal (a pipe,
+    a file, CI), so logs and captured output stay clean; ``enabled`` overrides that, and
+    ``console`` sends it elsewhere (tests). The bar appears on the first call and is closed
+    when ``done == total``."""
+
+    def __init__(self, label: str, enabled: bool | None = None, *, console=None):
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = -1
+        self.console = console
+        self._bar = None
+        self._task = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total == 0:
             return
-        pct = done * 100 // total
-        if pct == self._last and done != total:
-            return
-        self._last = pct
-        bar = "#" * (pct // 4)
-        sys.stderr.write(f"\r{self.label} [{bar:<25}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(_("elapsed")),
+                TimeElapsedColumn(),
+                TextColumn(_("remaining")),
+                TimeRemainingColumn(),
+                console=self.console or Console(stderr=True),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(_(self.label), total=total)
+        self._bar.update(self._task, completed=done, total=total)
+        if done >= total:
+            self._bar.stop()
+            self._bar = None
 
 
 def rates_check_text(check: "RatesCheck") -> str:
