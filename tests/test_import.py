@@ -100,7 +100,7 @@ def test_a_small_import_worked_by_hand(small):
         "benefits": [{"weeks": "2019-W12..2019-W14", "code": "kontanthjaelp"}],
         # 130 hours a month = 130 x 12 / 52 = 30 hours a week; May and June alike: one job, still
         # going at the extraction date (no end); 25.000,00 read with its Danish separators
-        "employment": [{"start": "2019-05-01", "hours_per_week": "30.00", "monthly_earnings": "25000.00",
+        "employment": [{"start": "2019-05-01", "hours_per_week": 30, "monthly_earnings": "25000.00",
                         "employer": "31000001", "partner_company": True, "kind": "ordinary"}],
     }
     assert histories[b]["birth_date"] == "2001-06-15" and histories[b]["resident"] is False

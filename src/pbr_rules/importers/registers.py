@@ -648,12 +648,12 @@ def _participant_history(m: ImportMapping, p: _Person, flexjob_codes: set[str], 
         first, last = _month_days(month)
         prev = spells[-1] if spells else None
         if prev and prev["_next"] == first and (prev["_employer"], prev["hours_per_week"], prev["monthly_earnings"], prev["kind"]) == (
-            employer, str(per_week), str(earnings), "flexjob" if flex else "ordinary"
+            employer, _hours(per_week), str(earnings), "flexjob" if flex else "ordinary"
         ):
             prev["end"], prev["_next"] = last, last + timedelta(days=1)
             continue
         spells.append({
-            "start": first, "end": last, "hours_per_week": str(per_week), "monthly_earnings": str(earnings),
+            "start": first, "end": last, "hours_per_week": _hours(per_week), "monthly_earnings": str(earnings),
             "employer": _employer_id(key, employer), "partner_company": bool(companies.get(employer, {}).get("partner")),
             "kind": "flexjob" if flex else "ordinary", "_employer": employer, "_next": last + timedelta(days=1),
         })
@@ -759,3 +759,9 @@ def _read_companies(m: ImportMapping, base: Path, files: list, problems: list, n
             },
         }
     return out
+
+
+def _hours(per_week: Decimal) -> int | float:
+    """Hours a week as the JSON number histories require (never a string): whole hours as an
+    integer, else the two-decimal value (a float whose shortest repr is exactly those decimals)."""
+    return int(per_week) if per_week == per_week.to_integral_value() else float(per_week)
