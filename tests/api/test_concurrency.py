@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -14,14 +9,9 @@ import httpx
 import pytest
 
 from pbr_rules.api.tokens import create_token
+from tests.serving import running_server
 
-from .conftest import CONTRACTS, FIXTURES, HISTORY, ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import FIXTURES, HISTORY
 
 
 @pytest.fixture(scope="module")
@@ -29,35 +19,8 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     tokens = tmp / "tokens.json"
     token, _ = create_token(tokens, "fund")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PBR_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pbr_rules.cli", "serve", "--port", str(port), "--workers", "2",
-         "--contracts", str(CONTRACTS), "--tokens-file", str(tokens)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"pbr serve exited early:\n{proc.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/v1/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("pbr serve did not become ready within 60 s")
-            time.sleep(0.2)
+    with running_server(tmp, tokens, args=("--workers", "2")) as (base, proc):
         yield {"base": base, "headers": {"Authorization": f"Bearer {token}"}, "token": token, "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _histories(n: int) -> list[dict]:

@@ -9,10 +9,6 @@ generous one on health (no speed target).
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,17 +16,12 @@ import httpx
 import pytest
 
 from pbr_rules.api.tokens import create_token
+from tests.serving import running_server
 
-from .conftest import CONTRACTS, FIXTURES, ROOT
+from .conftest import FIXTURES
 
 FLOOD_SECONDS = 4.0
 THREADS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,36 +29,9 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("load")
     tokens = tmp / "tokens.json"
     token, _ = create_token(tokens, "fund")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PBR_")}
-    env.update({"PBR_MAX_HEAVY_PER_TOKEN": "1", "PBR_RATE_LIMIT_PER_MINUTE": "100000", "PBR_HEAVY_TIME_LIMIT_SECONDS": "60"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pbr_rules.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--contracts", str(CONTRACTS), "--tokens-file", str(tokens)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"pbr serve exited early:\n{proc.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/v1/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("pbr serve did not become ready within 60 s")
-            time.sleep(0.2)
+    limits = {"PBR_MAX_HEAVY_PER_TOKEN": "1", "PBR_RATE_LIMIT_PER_MINUTE": "100000", "PBR_HEAVY_TIME_LIMIT_SECONDS": "60"}
+    with running_server(tmp, tokens, args=("--workers", "1"), env=limits) as (base, _):
         yield {"base": base, "headers": {"Authorization": f"Bearer {token}"}}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _cohort(n: int) -> dict:

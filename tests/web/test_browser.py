@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import CONTRACTS, COHORTS, ROOT, seed_ledger
+from tests.serving import running_server
+from tests.web.conftest import COHORTS, ROOT, seed_ledger
 
 CHROMIUM = os.environ.get("PBR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = Path(os.environ.get("PBR_SCREENSHOTS") or ROOT / "out" / "screenshots")
@@ -31,12 +27,6 @@ if CHROMIUM is None:
     if os.environ.get("CI"):
         pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package", pytrace=False)
     pytestmark = pytest.mark.skip(reason="no chromium on this machine (apt-get install chromium); CI runs these")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +40,9 @@ def server(tmp_path_factory):
         toks[name], _ = create_token(tokens, role, muni)
     db = str(d / "ledger.db")
     claims = seed_ledger(db, d / "ledger.key")
-    port = _free_port()
-    # only this server's settings: other tests may have left PBR_* variables in this process
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PBR_")}, "PBR_DATABASE_URL": db, "PBR_LEDGER_SECRET_FILE": str(d / "ledger.key"), "PBR_WEB_SECRET_FILE": str(d / "web.key"),
-           "PBR_COHORTS": str(COHORTS), "PBR_MAX_SIMULATION_RUNS": "4"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pbr_rules.cli", "serve", "--port", str(port), "--contracts", str(CONTRACTS), "--tokens-file", str(tokens)],
-        cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/v1/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"the server did not start: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not answer /v1/health within 60 s")
-    yield {"base": base, "tokens": toks, "claims": claims}
-    proc.terminate()
-    proc.wait(timeout=20)
+    env = {"PBR_COHORTS": str(COHORTS), "PBR_MAX_SIMULATION_RUNS": "4", "PBR_LEDGER_SECRET_FILE": str(d / "ledger.key")}
+    with running_server(d, tokens, env={**env, "PBR_DATABASE_URL": db}) as (base, _):
+        yield {"base": base, "tokens": toks, "claims": claims}
 
 
 @pytest.fixture(scope="module")

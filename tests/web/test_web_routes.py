@@ -159,3 +159,11 @@ def test_every_text_the_templates_use_has_a_danish_translation():
     for f in folder.glob("*.html"):
         used |= set(re.findall(r'_\("([^"]+)"\)', f.read_text(encoding="utf-8")))
     assert sorted(used - set(DA)) == []
+
+
+def test_unknown_claims_are_a_404_page_in_the_workspace_and_a_problem_in_the_api(app, world):
+    c = signed_in(app, world["fund"])
+    page = c.get("/app/claims/dk-101-koebenhavn/nobody/x/1")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    api = c.get("/v1/claims/dk-101-koebenhavn/nobody/x/1", headers={"Authorization": f"Bearer {world['fund']}"})
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")

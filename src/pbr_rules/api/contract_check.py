@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pbr_rules.api.bodies import check_values
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.evaluation import check_limits
-from pbr_rules.language import LoadedContract, contract_from_source, format_path, parse_yaml
+from pbr_rules.evaluation import limit_diagnostics
+from pbr_rules.language import LoadedContract, contract_from_source, parse_yaml
 
 REQUEST_FILE = "<request>"
 
@@ -29,13 +29,9 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) ->
         check_values(source, ContractInvalid)  # no CPR number, no 16-digit number, anywhere in the text
         _stay_inside(source, base, root)
         loaded = contract_from_source(source, base_dir=base)
-        problems = check_limits(loaded)
+        problems = limit_diagnostics(loaded)
         if problems:
-            diags = []
-            for p, msg, hint in problems:
-                file, line, col = loaded.source.where(p) if loaded.source else (virtual, 0, 0)
-                diags.append(Diagnostic(file=file, line=line, col=col, path=format_path(p), message=msg, hint=hint))
-            raise ContractInvalid(diags)
+            raise ContractInvalid(problems)
     except ContractInvalid as exc:
         raise ContractInvalid([_public(d, virtual, root) for d in exc.diagnostics]) from None
     return loaded

@@ -8,7 +8,7 @@ runs an agreement's own worked examples.
 
 from pbr_rules.evaluation.engine import check_limits
 from pbr_rules.evaluation.evaluator import DecisionView, decide_view, evaluate, evaluate_cohort, total_of
-from pbr_rules.evaluation.registry import Registry, load_checked_contract
+from pbr_rules.evaluation.registry import Registry, limit_diagnostics, load_checked_contract
 from pbr_rules.evaluation.scenarios import find_scenario_files, load_scenarios, run_scenario, run_scenario_file
 
-__all__ = ["DecisionView", "Registry", "check_limits", "decide_view", "evaluate", "evaluate_cohort", "find_scenario_files", "load_checked_contract", "load_scenarios", "run_scenario", "run_scenario_file", "total_of"]
+__all__ = ["limit_diagnostics", "DecisionView", "Registry", "check_limits", "decide_view", "evaluate", "evaluate_cohort", "find_scenario_files", "load_checked_contract", "load_scenarios", "run_scenario", "run_scenario_file", "total_of"]

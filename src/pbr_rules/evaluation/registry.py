@@ -13,16 +13,21 @@ from pbr_rules.evaluation.engine import check_limits, compile_contract
 from pbr_rules.language import FILE_KINDS, LoadedContract, find_yaml, format_path, load_contract, load_yaml_file, require_kind
 
 
+def limit_diagnostics(loaded: LoadedContract) -> list[Diagnostic]:
+    """The rules engine's limits this agreement would exceed, each at the line of the value at fault."""
+    diags = []
+    for p, msg, hint in check_limits(loaded):
+        file, line, col = loaded.source.where(p) if loaded.source else (loaded.path, 0, 0)
+        diags.append(Diagnostic(file=file, line=line, col=col, path=format_path(p), message=msg, hint=hint))
+    return diags
+
+
 def load_checked_contract(path: str | Path) -> LoadedContract:
     """Load an agreement and refuse it if it would exceed the rules engine's limits."""
     loaded = load_contract(path)
-    problems = check_limits(loaded)
+    problems = limit_diagnostics(loaded)
     if problems:
-        diags = []
-        for p, msg, hint in problems:
-            file, line, col = loaded.source.where(p) if loaded.source else (loaded.path, 0, 0)
-            diags.append(Diagnostic(file=file, line=line, col=col, path=format_path(p), message=msg, hint=hint))
-        raise ContractInvalid(diags)
+        raise ContractInvalid(problems)
     return loaded
 
 

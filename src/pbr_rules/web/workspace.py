@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
-from pbr_rules.evaluation import evaluate_cohort
+from pbr_rules.evaluation import evaluate_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, contract_from_source, load_cohorts, parse_yaml
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
@@ -58,6 +58,10 @@ MAX_REASON = 2000
 
 class Denied(Exception):
     """The signed-in token may not see or do this (403)."""
+
+
+class PageNotFound(Exception):
+    """No such agreement or claim (404)."""
 
 
 class SignInNeeded(Exception):
@@ -133,9 +137,10 @@ class Workspace:
         return [lc for lc in out if session.role != "municipality" or lc.contract.municipality.code == session.municipality]
 
     def agreement(self, session: Session, contract_id: str) -> LoadedContract:
+        """The agreement, if this session may see it: 403 for another municipality's (exists or not), else 404."""
         loaded = self.registry.get(contract_id)
         if loaded is None or (session.role == "municipality" and loaded.contract.municipality.code != session.municipality):
-            raise Denied("this agreement is not yours to see") if session.role == "municipality" else ClaimNotFound(f"no agreement '{contract_id[:100]}'")
+            raise Denied("this agreement is not yours to see") if session.role == "municipality" else PageNotFound(f"no agreement '{contract_id[:100]}'")
         return loaded
 
     def cohort_files(self) -> list[Path]:
@@ -192,9 +197,10 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         s = read_session(ws.secret, request.cookies.get(SESSION_COOKIE))
         return ws.page(request, "error.html", s, status=403, title="403", message=str(exc) or "not allowed")
 
-    def _not_found(request: Request, message: str) -> HTMLResponse:
+    @app.exception_handler(PageNotFound)  # the workspace's own: the API keeps answering problems for the ledger's NotFound
+    async def _not_found(request: Request, exc: Exception):
         s = read_session(ws.secret, request.cookies.get(SESSION_COOKIE))
-        return ws.page(request, "error.html", s, status=404, title="404", message=message)
+        return ws.page(request, "error.html", s, status=404, title="404", message=str(exc))
 
     # --- sign-in ----------------------------------------------------------------------------------
 
@@ -256,10 +262,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     @router.get("/agreements/{contract_id}")
     def agreement(request: Request, contract_id: str):
         s = ws.session(request)
-        try:
-            loaded = ws.agreement(s, contract_id)
-        except ClaimNotFound as exc:
-            return _not_found(request, str(exc))
+        loaded = ws.agreement(s, contract_id)
         document = _body_of(render_contract(loaded, "html"))
         changelog = []
         log_file = Path(ws.settings.contracts) / "CHANGELOG.yaml"
@@ -277,34 +280,20 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     @router.get("/agreements/{contract_id}/try")
     def try_change(request: Request, contract_id: str):
         s = ws.session(request)
-        try:
-            loaded = ws.agreement(s, contract_id)
-        except ClaimNotFound as exc:
-            return _not_found(request, str(exc))
+        loaded = ws.agreement(s, contract_id)
         text = _source_text(loaded)
         return ws.page(request, "try.html", s, loaded=loaded, c=loaded.contract, text=text, lines=_numbered(text, []), cohorts=[p.name for p in ws.cohort_files()])
 
     def _check(loaded: LoadedContract, text: str) -> tuple[LoadedContract | None, list]:
+        """The edited text validated as the agreement's own file (so 'extends' resolves), with the engine's limits."""
         folder = Path(loaded.path).resolve().parent
-        virtual = str(folder / Path(loaded.path).name)
         try:
-            source = parse_yaml(text, file=virtual, max_bytes=MAX_YAML)
+            source = parse_yaml(text, file=str(folder / Path(loaded.path).name), max_bytes=MAX_YAML)
             new = contract_from_source(source, base_dir=folder)
-            from pbr_rules.evaluation import check_limits
-
-            limits = check_limits(new)
-            if limits:
-                from pbr_rules.errors import Diagnostic
-                from pbr_rules.language import format_path
-
-                diags = []
-                for p, msg, hint in limits:
-                    f, line, col = new.source.where(p) if new.source else (virtual, 0, 0)
-                    diags.append(Diagnostic(file=f, line=line, col=col, path=format_path(p), message=msg, hint=hint))
-                return None, diags
-            return new, []
         except ContractInvalid as exc:
-            return None, [d for d in exc.diagnostics]
+            return None, list(exc.diagnostics)
+        problems = limit_diagnostics(new)
+        return (None, problems) if problems else (new, [])
 
     @router.post("/agreements/{contract_id}/try")
     def try_post(
@@ -317,10 +306,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     ):
         s = ws.session(request)
         ws.check_csrf(s, csrf)
-        try:
-            loaded = ws.agreement(s, contract_id)
-        except ClaimNotFound as exc:
-            return _not_found(request, str(exc))
+        loaded = ws.agreement(s, contract_id)
         text = yaml_text.replace("\r\n", "\n")
         if action == "download":
             name = Path(loaded.path).name
@@ -438,7 +424,10 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                        states=STATES, contracts=[lc.contract.id for lc in ws.visible(s)], fmt=format_dkk)
 
     def _claim(s: Session, claim_id: str):
-        claim = ws.ledger.claim(claim_id)
+        try:
+            claim = ws.ledger.claim(claim_id)
+        except ClaimNotFound as exc:
+            raise PageNotFound(str(exc)) from None
         if s.role == "municipality" and claim.municipality != s.municipality:
             raise Denied("this claim is not yours to see")
         return claim
@@ -446,10 +435,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     @router.get("/claims/{claim_id:path}")
     def claim_page(request: Request, claim_id: str, message: str = ""):
         s = ws.session(request)
-        try:
-            claim = _claim(s, claim_id)
-        except ClaimNotFound as exc:
-            return _not_found(request, str(exc))
+        claim = _claim(s, claim_id)
         line, evidence = _line_and_evidence(ws, claim)
         actions = [a for a, roles in ACTION_ROLES.items() if s.role in roles]
         return ws.page(request, "claim.html", s, claim=claim, line=line, evidence=evidence, actions=actions, message=message[:300], fmt=format_dkk)
@@ -478,8 +464,6 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
 
             ws.ledger.act(claim_id, action, f"token:{s.token_id}", reason, allowed=allowed)
             message = f"done: {action}"
-        except ClaimNotFound as exc:
-            return _not_found(request, str(exc))
         except (TransitionRefused, PbrError) as exc:
             claim = _claim(s, claim_id)
             line, evidence = _line_and_evidence(ws, claim)
