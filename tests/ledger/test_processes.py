@@ -89,6 +89,8 @@ def test_two_processes_settling_at_once_never_both_record_a_claim_as_due(databas
             sa.select(T.claim_events.c.payment_id, sa.func.count()).where(T.claim_events.c.from_state.is_(None)).group_by(T.claim_events.c.payment_id)
         ).all()
     assert len(created) == int(new_a) and all(n == 1 for _, n in created)
+    times = [e.at for e in ledger.audit(0, 1000)]
+    assert times == sorted(times)  # the chain's times never go backwards, whoever wrote first
     assert ledger.verify().ok
     ledger.close()
 

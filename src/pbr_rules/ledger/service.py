@@ -422,6 +422,9 @@ class Ledger:
                 }
             )
         with write_transaction(self.engine) as conn:
+            at = now_iso()  # read under the lock, so the chain's times never go backwards
+            for row in rows:
+                row["at"] = at
             self.record_contract(loaded, actor, conn)
             self._append(conn, "decisions.logged", f"{loaded.contract.id}@{loaded.content_hash} x{len(rows)}", actor, at, {"decisions": rows})
         return len(rows)
