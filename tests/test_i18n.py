@@ -210,6 +210,10 @@ def test_diff_in_danish(capsys):
         " (de gamle vilkår havde 36.000,00 kr. gældende på det tidspunkt)  [Tillæg 3, § 1; Bilag 2, pkt. 5]"
     ) in out
     assert out.rstrip().endswith("3 ændring(er) påvirker betalinger; registrér dem i contracts/CHANGELOG.yaml.")
+    # every change line in Danish, not only the tariffs
+    assert "    - udvidet: højeste alder 64 -> 67  [§ 3.1]" in out
+    assert "    - hævet: loft pr. deltager: 150.000,00 kr. fra 1. juli 2021" in out
+    assert "    - omformuleret: job_13_weeks: beskrivelse omformuleret  [§ 4.5]" in out
 
 
 def test_business_case_in_danish(capsys, tmp_path):
