@@ -210,6 +210,10 @@ def test_diff_in_danish(capsys):
         " (de gamle vilkår havde 36.000,00 kr. gældende på det tidspunkt)  [Tillæg 3, § 1; Bilag 2, pkt. 5]"
     ) in out
     assert out.rstrip().endswith("3 ændring(er) påvirker betalinger; registrér dem i contracts/CHANGELOG.yaml.")
+    # every change line in Danish, not only the tariffs
+    assert "    - udvidet: højeste alder 64 -> 67  [§ 3.1]" in out
+    assert "    - hævet: loft pr. deltager: 150.000,00 kr. fra 1. juli 2021" in out
+    assert "    - omformuleret: job_13_weeks: beskrivelse omformuleret  [§ 4.5]" in out
 
 
 def test_business_case_in_danish(capsys, tmp_path):
@@ -253,3 +257,19 @@ def test_a_danish_command_does_not_leave_the_process_danish(capsys):
     run(capsys, "render", KBH)
     assert current_language() == "en"
     assert _("Caps") == "Caps"
+
+
+def test_validate_and_a_recorded_settlement_in_danish(capsys, tmp_path, monkeypatch):
+    content = load_contract(KBH).content_hash[:12]
+    code, out, _err = run(capsys, "validate", KBH)
+    assert code == 0
+    assert out.splitlines() == [
+        f"ok    {KBH}: dk-101-koebenhavn v1.1: København (101), løbetid 2019-01-01..2022-09-30, 14 milepæle, 14 takster,"
+        f" indhold {content} [illustrativ]",
+        "1 filer kontrolleret, ingen problemer.",
+    ]
+    monkeypatch.setenv("PBR_LEDGER_SECRET_FILE", str(tmp_path / "secret.key"))
+    code, _out, err = run(capsys, "settle", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2021-12-31", "--workers", "1", "--database", str(tmp_path / "l.db"))
+    assert code == 0
+    assert err.splitlines()[0] == "Kørsel 1: dk-101-koebenhavn afregning nr. 1 pr. 31. december 2021 (forrige kørsel ingen: den første)"
+    assert "  afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr." in err

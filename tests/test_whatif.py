@@ -131,3 +131,14 @@ def test_cli_diff_with_a_cohort(capsys):
     assert "(+DKK 18,000.00)" in capsys.readouterr().out
     assert main(["diff", str(KBH), str(TILLAEG_3), "--cohort", str(ROOT / "nope.jsonl")]) == 2
     assert "cannot be evaluated" in capsys.readouterr().err
+
+
+def test_progress_counts_both_evaluations():
+    # 'pbr diff --cohort' evaluates the cohort twice: progress runs once from 0 to 2n (issue 13, item 6)
+    histories = load_cohort(COHORT)
+    seen = []
+    what_if(load_contract(KBH), load_contract(TILLAEG_3), histories, on_progress=lambda done, total: seen.append((done, total)))
+    n = len(histories)
+    assert seen[-1] == (2 * n, 2 * n)
+    assert {t for _, t in seen} == {2 * n} and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert (n, 2 * n) in seen  # the first evaluation ends half way

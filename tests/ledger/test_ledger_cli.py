@@ -31,12 +31,13 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_settle_records_a_run_and_a_second_settle_owes_nothing_new(capsys, db):
-    code, out, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--format", "json", "--workers", "1", "--database", db)
+    # --lang en: the bundled agreements write in Danish (tests/test_i18n.py)
+    code, out, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--format", "json", "--workers", "1", "--database", db, "--lang", "en")
     assert code == 0, err
     first = json.loads(out)
     assert "Run 1: dk-101-koebenhavn settlement #1 as of 2021-06-30 (parent run none: the first)" in err
     assert Decimal(first["due_now"]) == Decimal(first["total"]) > 0
-    code, out, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--format", "json", "--workers", "1", "--database", db)
+    code, out, err = run(capsys, "settle", "--contract", CONTRACT, "--cohort", COHORT, "--as-of", "2021-06-30", "--format", "json", "--workers", "1", "--database", db, "--lang", "en")
     assert code == 0 and json.loads(out)["due_now"] == "0.00"
     assert "Run 2: dk-101-koebenhavn settlement #2 as of 2021-06-30 (parent run 1)" in err
     code, out, _ = run(capsys, "ledger", "runs", "--database", db)

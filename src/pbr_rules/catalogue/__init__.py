@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.evaluation import load_checked_contract, load_scenarios
+from pbr_rules.i18n import _
 from pbr_rules.finance import load_benefit_rates, load_scenario
 from pbr_rules.language import (
     FILE_KINDS,
@@ -50,29 +51,30 @@ def validate_file(path: Path) -> FileReport:
             loaded = load_checked_contract(path)
             c = loaded.contract
             report.contract = loaded
-            report.summary = (
-                f"{c.id} v{c.version}: {c.municipality.name} ({c.municipality.code}), term {c.term.start}..{c.term.end}, "
-                f"{len(c.milestones)} milestones, {len(c.tariffs)} tariffs, content {loaded.content_hash[:12]}"
-                + (" [illustrative]" if c.illustrative else "")
-            )
+            report.summary = _(
+                "{id} v{version}: {municipality} ({code}), term {start}..{end}, {milestones} milestones, {tariffs} tariffs, content {content}"
+            ).format(
+                id=c.id, version=c.version, municipality=c.municipality.name, code=c.municipality.code, start=c.term.start,
+                end=c.term.end, milestones=len(c.milestones), tariffs=len(c.tariffs), content=loaded.content_hash[:12],
+            ) + (_(" [illustrative]") if c.illustrative else "")
         elif report.kind == "template":
             load_template(path)
-            report.summary = "template (checked in full through the agreements that extend it)"
+            report.summary = _("template (checked in full through the agreements that extend it)")
         elif report.kind == "benefit_codes":
             codes = load_benefit_codes(path)
-            report.summary = f"{len(codes.codes)} benefit codes"
+            report.summary = _("{n} benefit codes").format(n=len(codes.codes))
         elif report.kind == "benefit_rates":
             rates = load_benefit_rates(path)
-            report.summary = f"benefit rates for {len(rates.rates)} codes"
+            report.summary = _("benefit rates for {n} codes").format(n=len(rates.rates))
         elif report.kind == "simulation":
             scenario = load_scenario(path)
-            report.summary = f"simulation scenario for {len(scenario.plans)} municipalities"
+            report.summary = _("simulation scenario for {n} municipalities").format(n=len(scenario.plans))
         elif report.kind == "changelog":
             log = load_changelog(path)
-            report.summary = f"{len(log.entries)} changelog entries (checked against the agreements by 'pbr changelog check')"
+            report.summary = _("{n} changelog entries (checked against the agreements by 'pbr changelog check')").format(n=len(log.entries))
         else:
             ls = load_scenarios(path)
-            report.summary = f"{len(ls.scenarios.scenarios)} scenarios for {ls.scenarios.contract}"
+            report.summary = _("{n} scenarios for {contract}").format(n=len(ls.scenarios.scenarios), contract=ls.scenarios.contract)
     except InputInvalid as exc:
         report.diagnostics = list(exc.diagnostics)
     return report

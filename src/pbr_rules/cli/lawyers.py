@@ -153,7 +153,9 @@ def cmd_diff(args) -> int:
 
             try:
                 histories = load_cohort(args.cohort, frozenset(new.codes.codes))
-                w = what_if(old, new, histories, args.as_of)
+                from pbr_rules.reports import Progress
+
+                w = what_if(old, new, histories, args.as_of, on_progress=Progress("evaluating"))
             except PbrError as exc:
                 print(f"the cohort {args.cohort} cannot be evaluated:\n{exc}", file=sys.stderr)
                 return EXIT_USAGE

@@ -291,7 +291,8 @@ def split_by_municipality(contracts: list[LoadedContract], histories: list[Histo
         cid = by_code.get(h.municipality)
         if cid is None:
             sid = h.participant if isinstance(h, ParticipantHistory) else h.company
-            stray.append(f"{h.kind} {sid} (municipality {h.municipality})")
+            text = _("participant {id} (municipality {code})") if h.kind == "participant" else _("company {id} (municipality {code})")
+            stray.append(text.format(id=sid, code=h.municipality))
         else:
             out[cid].append(h)
     return out, sorted(stray)

@@ -47,10 +47,11 @@ AREA_TITLES = {
     "references": N_("Clause references"),
     "wording": N_("Wording"),
 }
+LAG_KINDS = {"working": N_("working"), "calendar": N_("calendar")}
 # The kinds of change as a reader sees them (the JSON keeps the English ids).
 KIND_WORDS = {
     "added": N_("added"), "removed": N_("removed"), "changed": N_("changed"), "reworded": N_("reworded"),
-    "raised": N_("raised"), "lowered": N_("lowered"), "withdrawn": N_("withdrawn"),
+    "raised": N_("raised"), "lowered": N_("lowered"), "withdrawn": N_("withdrawn"), "redefined": N_("redefined"),
     "widened": N_("widened"), "narrowed": N_("narrowed"),
 }
 ChangeKind = Literal[
@@ -136,11 +137,11 @@ def _changes_text(fields: list[tuple[str, Any, Any]]) -> str:
 
 def _show(v: Any) -> str:
     if v is None:
-        return "none"
+        return _("none")
     if isinstance(v, list):
         return "[" + ", ".join(map(str, v)) + "]"
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return _("yes") if v else _("no")
     return str(v)
 
 
@@ -281,19 +282,19 @@ def diff_contracts(old: LoadedContract, new: LoadedContract) -> ContractDiff:
 def _agreement(out: _Collector, old: LoadedContract, new: LoadedContract) -> None:
     a, b = old.contract, new.contract
     if a.id != b.id:
-        out.add("agreement", "id", "changed", f"contract id {a.id} -> {b.id}", a.id, b.id, affects=False)
+        out.add("agreement", "id", "changed", _("contract id {old} -> {new}").format(old=a.id, new=b.id), a.id, b.id, affects=False)
     if a.version != b.version:
-        out.add("agreement", "version", "changed", f"version {a.version} -> {b.version}", a.version, b.version, affects=False)
+        out.add("agreement", "version", "changed", _("version {old} -> {new}").format(old=a.version, new=b.version), a.version, b.version, affects=False)
     if a.signed != b.signed:
-        out.add("agreement", "signed", "changed", f"signed {a.signed} -> {b.signed}", a.signed, b.signed, affects=False)
+        out.add("agreement", "signed", "changed", _("signed {old} -> {new}").format(old=format_date(a.signed), new=format_date(b.signed)), a.signed, b.signed, affects=False)
     if a.illustrative != b.illustrative:
-        out.add("agreement", "illustrative", "changed", f"illustrative {_show(a.illustrative)} -> {_show(b.illustrative)}", a.illustrative, b.illustrative, affects=False)
+        out.add("agreement", "illustrative", "changed", _("illustrative {old} -> {new}").format(old=_show(a.illustrative), new=_show(b.illustrative)), a.illustrative, b.illustrative, affects=False)
     if a.programme != b.programme:
-        out.add("agreement", "programme", "changed", f"programme {a.programme} -> {b.programme}", a.programme, b.programme, affects=False)
+        out.add("agreement", "programme", "changed", _("programme {old} -> {new}").format(old=a.programme, new=b.programme), a.programme, b.programme, affects=False)
     if a.currency != b.currency:
-        out.add("agreement", "currency", "changed", f"currency {a.currency} -> {b.currency}", a.currency, b.currency, affects=True)
+        out.add("agreement", "currency", "changed", _("currency {old} -> {new}").format(old=a.currency, new=b.currency), a.currency, b.currency, affects=True)
     if a.municipality.code != b.municipality.code:
-        out.add("agreement", "municipality.code", "changed", f"municipality code {a.municipality.code} -> {b.municipality.code} (who is eligible)",
+        out.add("agreement", "municipality.code", "changed", _("municipality code {old} -> {new} (who is eligible)").format(old=a.municipality.code, new=b.municipality.code),
                 a.municipality.code, b.municipality.code, affects=True)
     if old.codes != new.codes:
         ca, cb = old.codes.codes, new.codes.codes
@@ -301,58 +302,58 @@ def _agreement(out: _Collector, old: LoadedContract, new: LoadedContract) -> Non
             x, y = ca.get(code), cb.get(code)
             p = f"benefit_codes.{code}"
             if x is None:
-                out.add("agreement", p, "added", f"benefit code {code} added (public support: {_show(y.public_support)})", None, code, references=[y.reference], affects=True)
+                out.add("agreement", p, "added", _("benefit code {code} added (public support: {value})").format(code=code, value=_show(y.public_support)), None, code, references=[y.reference], affects=True)
             elif y is None:
-                out.add("agreement", p, "removed", f"benefit code {code} removed", code, None, references=[x.reference], affects=True)
+                out.add("agreement", p, "removed", _("benefit code {code} removed").format(code=code), code, None, references=[x.reference], affects=True)
             else:
                 fa = flatten(x.model_dump(mode="json", exclude={"name", "name_en", "documentation", "reference"}))
                 fb = flatten(y.model_dump(mode="json", exclude={"name", "name_en", "documentation", "reference"}))
                 for k in sorted(set(fa) | set(fb)):
                     if fa.get(k) != fb.get(k):
-                        out.add("agreement", f"{p}.{k}", "changed", f"benefit code {code}: {k} {_show(fa.get(k))} -> {_show(fb.get(k))}",
+                        out.add("agreement", f"{p}.{k}", "changed", _("benefit code {code}: {field} {old} -> {new}").format(code=code, field=k, old=_show(fa.get(k)), new=_show(fb.get(k))),
                                 fa.get(k), fb.get(k), references=[y.reference], affects=True)
-                out.reference(p + ".reference", f"benefit code {code}", x.reference, y.reference)
+                out.reference(p + ".reference", _("benefit code {code}").format(code=code), x.reference, y.reference)
                 for f in ("name", "name_en", "documentation"):
-                    out.wording(f"{p}.{f}", f"benefit code {code}: {f}", getattr(x, f), getattr(y, f))
-    out.wording("title", "title", a.title, b.title)
-    out.wording("description", "agreement description", a.description, b.description)
-    out.wording("documentation", "agreement documentation", a.documentation, b.documentation)
-    out.wording("municipality.name", "municipality name", a.municipality.name, b.municipality.name)
+                    out.wording(f"{p}.{f}", _("benefit code {code}: {field}").format(code=code, field=f), getattr(x, f), getattr(y, f))
+    out.wording("title", _("title"), a.title, b.title)
+    out.wording("description", _("agreement description"), a.description, b.description)
+    out.wording("documentation", _("agreement documentation"), a.documentation, b.documentation)
+    out.wording("municipality.name", _("municipality name"), a.municipality.name, b.municipality.name)
 
 
 def _term(out: _Collector, a: Contract, b: Contract) -> None:
-    for f, label in (("start", "term start"), ("end", "term end")):
+    for f, label in (("start", _("term start")), ("end", _("term end"))):
         x, y = getattr(a.term, f), getattr(b.term, f)
         if x != y:
             wider = (y < x) if f == "start" else (y > x)
-            out.add("term", f"term.{f}", "widened" if wider else "narrowed", f"{label} {x} -> {y}", x, y, affects=True)
+            out.add("term", f"term.{f}", "widened" if wider else "narrowed", _("{label} {old} -> {new}").format(label=label, old=format_date(x), new=format_date(y)), x, y, affects=True)
 
 
 def _admitted(out: _Collector, path: str, old: list, new: list, what: str, label, refs: list[str]) -> None:
     """Members of an admitted list (target groups, size bands) added (widened) or removed (narrowed)."""
     for v in new:
         if v not in old:
-            out.add("eligibility", path, "widened", f"{what} admitted: {label(v)}", None, v.value, references=refs, affects=True)
+            out.add("eligibility", path, "widened", _("{what} admitted: {value}").format(what=what, value=label(v)), None, v.value, references=refs, affects=True)
     for v in old:
         if v not in new:
-            out.add("eligibility", path, "narrowed", f"{what} no longer admitted: {label(v)}", v.value, None, references=refs, affects=True)
+            out.add("eligibility", path, "narrowed", _("{what} no longer admitted: {value}").format(what=what, value=label(v)), v.value, None, references=refs, affects=True)
 
 
 def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
     x, y = a.eligibility.citizens, b.eligibility.citizens
     p = "eligibility.citizens"
     refs = [y.reference]
-    _admitted(out, f"{p}.target_groups", x.target_groups, y.target_groups, "target group", lambda g: group_label(g.value), refs)
+    _admitted(out, f"{p}.target_groups", x.target_groups, y.target_groups, _("target group"), lambda g: group_label(g.value), refs)
     amin, amax = (x.age.min, x.age.max) if x.age else (None, None)
     bmin, bmax = (y.age.min, y.age.max) if y.age else (None, None)
     if amin != bmin:
-        out.add("eligibility", f"{p}.age.min", _less_is_wider(amin, bmin), f"lowest age {_show(amin)} -> {_show(bmin)}", amin, bmin, references=refs, affects=True)
+        out.add("eligibility", f"{p}.age.min", _less_is_wider(amin, bmin), _("lowest age {old} -> {new}").format(old=_show(amin), new=_show(bmin)), amin, bmin, references=refs, affects=True)
     if amax != bmax:
-        out.add("eligibility", f"{p}.age.max", _more_is_wider(amax, bmax), f"highest age {_show(amax)} -> {_show(bmax)}", amax, bmax, references=refs, affects=True)
+        out.add("eligibility", f"{p}.age.max", _more_is_wider(amax, bmax), _("highest age {old} -> {new}").format(old=_show(amax), new=_show(bmax)), amax, bmax, references=refs, affects=True)
     if x.residence_in_municipality != y.residence_in_municipality:
         kind = "narrowed" if y.residence_in_municipality else "widened"
         out.add("eligibility", f"{p}.residence_in_municipality", kind,
-                f"residence in the municipality {'now required' if y.residence_in_municipality else 'no longer required'}",
+                _("residence in the municipality now required") if y.residence_in_municipality else _("residence in the municipality no longer required"),
                 x.residence_in_municipality, y.residence_in_municipality, references=refs, affects=True)
     _baseline(out, x.baseline, y.baseline, p + ".baseline")
     wa, wb = x.enrolment_window, y.enrolment_window
@@ -360,15 +361,15 @@ def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
         wp = f"{p}.enrolment_window"
         if wa is None or wb is None:
             kind = "narrowed" if wa is None else "widened"
-            out.add("eligibility", wp, kind, f"enrolment window {_window(wa)} -> {_window(wb)}", _window(wa), _window(wb), references=refs, affects=True)
+            out.add("eligibility", wp, kind, _("enrolment window {old} -> {new}").format(old=_window(wa), new=_window(wb)), _window(wa), _window(wb), references=refs, affects=True)
         else:
             if wa.start != wb.start:
                 out.add("eligibility", wp + ".start", "widened" if wb.start < wa.start else "narrowed",
-                        f"enrolment window opens {wa.start} -> {wb.start}", wa.start, wb.start, references=refs, affects=True)
+                        _("enrolment window opens {old} -> {new}").format(old=format_date(wa.start), new=format_date(wb.start)), wa.start, wb.start, references=refs, affects=True)
             if wa.end != wb.end:
                 out.add("eligibility", wp + ".end", "widened" if wb.end > wa.end else "narrowed",
-                        f"enrolment window closes {wa.end} -> {wb.end}", wa.end, wb.end, references=refs, affects=True)
-    _cohort_and_wording(out, p, "citizen", x, y, refs)
+                        _("enrolment window closes {old} -> {new}").format(old=format_date(wa.end), new=format_date(wb.end)), wa.end, wb.end, references=refs, affects=True)
+    _cohort_and_wording(out, p, _("citizen"), x, y, refs)
 
     ca, cb = a.eligibility.companies, b.eligibility.companies
     p = "eligibility.companies"
@@ -376,32 +377,35 @@ def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
         return
     if ca is None or cb is None:
         kind = "widened" if ca is None else "narrowed"
-        out.add("eligibility", p, kind, "companies " + ("may now join" if ca is None else "may no longer join"),
+        out.add("eligibility", p, kind, _("companies may now join") if ca is None else _("companies may no longer join"),
                 references=[(cb or ca).reference], affects=True)
         return
     refs = [cb.reference]
-    _admitted(out, f"{p}.size_bands", ca.size_bands, cb.size_bands, "company size band", lambda b: b.value, refs)
-    for f, label in (("partner_required", "partnership"), ("in_municipality", "location in the municipality")):
+    _admitted(out, f"{p}.size_bands", ca.size_bands, cb.size_bands, _("company size band"), lambda b: b.value, refs)
+    for f, label in (("partner_required", _("partnership")), ("in_municipality", _("location in the municipality"))):
         va, vb = getattr(ca, f), getattr(cb, f)
         if va != vb:
-            out.add("eligibility", f"{p}.{f}", "narrowed" if vb else "widened", f"companies: {label} {'now required' if vb else 'no longer required'}",
+            what = _("companies: {label} now required") if vb else _("companies: {label} no longer required")
+            out.add("eligibility", f"{p}.{f}", "narrowed" if vb else "widened", what.format(label=label),
                     va, vb, references=refs, affects=True)
-    _cohort_and_wording(out, p, "company", ca, cb, refs)
+    _cohort_and_wording(out, p, _("company"), ca, cb, refs)
 
 
 def _cohort_and_wording(out: _Collector, p: str, who: str, x, y, refs: list[str]) -> None:
     """Cohort size, clause and wording of one side's eligibility (citizens or companies)."""
     if x.cohort_size != y.cohort_size:
         out.add("eligibility", f"{p}.cohort_size", _more_is_wider(x.cohort_size, y.cohort_size),
-                f"{who} cohort size {_show(x.cohort_size) if x.cohort_size else 'unlimited'} -> {_show(y.cohort_size) if y.cohort_size else 'unlimited'}",
+                _("{who} cohort size {old} -> {new}").format(
+                    who=who, old=_show(x.cohort_size) if x.cohort_size else _("unlimited"), new=_show(y.cohort_size) if y.cohort_size else _("unlimited")
+                ),
                 x.cohort_size, y.cohort_size, references=refs, affects=True)
-    out.reference(f"{p}.reference", f"{who} eligibility", x.reference, y.reference)
-    out.wording(f"{p}.description", f"{who} eligibility description", x.description, y.description, refs)
-    out.wording(f"{p}.documentation", f"{who} eligibility documentation", x.documentation, y.documentation, refs)
+    out.reference(f"{p}.reference", _("{who} eligibility").format(who=who), x.reference, y.reference)
+    out.wording(f"{p}.description", _("{who} eligibility description").format(who=who), x.description, y.description, refs)
+    out.wording(f"{p}.documentation", _("{who} eligibility documentation").format(who=who), x.documentation, y.documentation, refs)
 
 
 def _window(w) -> str:
-    return "none" if w is None else f"{w.start}..{w.end}"
+    return _("none") if w is None else f"{format_date(w.start)}..{format_date(w.end)}"
 
 
 def _baseline(out: _Collector, x, y, p: str) -> None:
@@ -410,18 +414,24 @@ def _baseline(out: _Collector, x, y, p: str) -> None:
     if x is None or y is None:
         kind = "narrowed" if x is None else "widened"
         ref = (y or x).reference
-        text = (f"baseline added: on benefits at least {y.benefit_weeks_at_least} of the {y.of_weeks_before_enrolment} weeks before enrolment"
-                if x is None else "baseline (time on benefits before enrolment) removed")
+        if x is None:
+            text = _("baseline added: on benefits at least {weeks} of the {of_weeks} weeks before enrolment").format(
+                weeks=y.benefit_weeks_at_least, of_weeks=y.of_weeks_before_enrolment
+            )
+        else:
+            text = _("baseline (time on benefits before enrolment) removed")
         out.add("eligibility", p, kind, text, references=[ref], affects=True)
         return
     refs = [y.reference]
     if x.benefit_weeks_at_least != y.benefit_weeks_at_least:
         out.add("eligibility", f"{p}.benefit_weeks_at_least", _less_is_wider(x.benefit_weeks_at_least, y.benefit_weeks_at_least),
-                f"baseline weeks on benefits {x.benefit_weeks_at_least} -> {y.benefit_weeks_at_least} (of {y.of_weeks_before_enrolment})",
+                _("baseline weeks on benefits {old} -> {new} (of {of_weeks})").format(
+                    old=x.benefit_weeks_at_least, new=y.benefit_weeks_at_least, of_weeks=y.of_weeks_before_enrolment
+                ),
                 x.benefit_weeks_at_least, y.benefit_weeks_at_least, references=refs, affects=True)
     if x.of_weeks_before_enrolment != y.of_weeks_before_enrolment:
         out.add("eligibility", f"{p}.of_weeks_before_enrolment", _more_is_wider(x.of_weeks_before_enrolment, y.of_weeks_before_enrolment),
-                f"baseline looks back {x.of_weeks_before_enrolment} -> {y.of_weeks_before_enrolment} weeks",
+                _("baseline looks back {old} -> {new} weeks").format(old=x.of_weeks_before_enrolment, new=y.of_weeks_before_enrolment),
                 x.of_weeks_before_enrolment, y.of_weeks_before_enrolment, references=refs, affects=True)
     if x.codes != y.codes:
         if x.codes is None or y.codes is None:
@@ -429,9 +439,10 @@ def _baseline(out: _Collector, x, y, p: str) -> None:
         else:
             added, removed = set(y.codes) - set(x.codes), set(x.codes) - set(y.codes)
             kind = "widened" if added and not removed else "narrowed" if removed and not added else "changed"
-        show = lambda c: "every public-support code" if c is None else ", ".join(c)  # noqa: E731
-        out.add("eligibility", f"{p}.codes", kind, f"baseline benefit codes: {show(x.codes)} -> {show(y.codes)}", x.codes, y.codes, references=refs, affects=True)
-    out.reference(f"{p}.reference", "baseline", x.reference, y.reference)
+        show = lambda c: _("every public-support code") if c is None else ", ".join(c)  # noqa: E731
+        what = _("baseline benefit codes: {old} -> {new}").format(old=show(x.codes), new=show(y.codes))
+        out.add("eligibility", f"{p}.codes", kind, what, x.codes, y.codes, references=refs, affects=True)
+    out.reference(f"{p}.reference", _("baseline"), x.reference, y.reference)
 
 
 def _milestones(out: _Collector, a: Contract, b: Contract) -> None:
@@ -440,17 +451,17 @@ def _milestones(out: _Collector, a: Contract, b: Contract) -> None:
         x, y = a.milestones.get(mid), b.milestones.get(mid)
         p = f"milestones.{mid}"
         if x is None:
-            out.add("milestones", p, "added", f"milestone {mid} added: {y.description}", None, mid, references=[y.reference], affects=True)
+            out.add("milestones", p, "added", _("milestone {milestone} added: {description}").format(milestone=mid, description=y.description), None, mid, references=[y.reference], affects=True)
             continue
         if y is None:
-            out.add("milestones", p, "removed", f"milestone {mid} removed: {x.description}", mid, None, references=[x.reference], affects=True)
+            out.add("milestones", p, "removed", _("milestone {milestone} removed: {description}").format(milestone=mid, description=x.description), mid, None, references=[x.reference], affects=True)
             continue
         if x.side != y.side:
-            out.add("milestones", f"{p}.side", "redefined", f"{mid}: side {x.side.value} -> {y.side.value}", x.side, y.side, references=[y.reference], affects=True)
+            out.add("milestones", f"{p}.side", "redefined", _("{milestone}: side {old} -> {new}").format(milestone=mid, old=x.side.value, new=y.side.value), x.side, y.side, references=[y.reference], affects=True)
         base_x = MilestoneDefinition(measure=x.measure, prerequisites=x.prerequisites, repeat=x.repeat)
         base_y = MilestoneDefinition(measure=y.measure, prerequisites=y.prerequisites, repeat=y.repeat)
         for field, o, n in definition_changes(base_x, base_y):
-            out.add("milestones", f"{p}.{field}", "redefined", f"{mid} redefined from the start: {field} {_show(o)} -> {_show(n)}", o, n,
+            out.add("milestones", f"{p}.{field}", "redefined", _("{milestone} redefined from the start: {field} {old} -> {new}").format(milestone=mid, field=field, old=_show(o), new=_show(n)), o, n,
                     references=[y.reference], affects=True)
         for day in sorted(set(x.amendments) | set(y.amendments)):
             ea, eb = x.amendments.get(day), y.amendments.get(day)
@@ -459,30 +470,40 @@ def _milestones(out: _Collector, a: Contract, b: Contract) -> None:
                 if ea.value != eb.value:
                     if eb.value is None or ea.value is None:
                         kind = "withdrawn" if eb.value is None else "redefined"
-                        what = f"{mid}: the amendment from {day} now " + ("withdraws the milestone" if eb.value is None else "redefines it instead of withdrawing it")
+                        what = (
+                            _("{milestone}: the amendment from {date} now withdraws the milestone")
+                            if eb.value is None
+                            else _("{milestone}: the amendment from {date} now redefines it instead of withdrawing it")
+                        ).format(milestone=mid, date=format_date(day))
                         out.add("milestones", ap, kind, what, effective_from=day, references=[eb.reference], affects=True)
                     else:
                         for field, o, n in definition_changes(ea.value, eb.value):
-                            out.add("milestones", f"{ap}.{field}", "redefined", f"{mid} as amended from {day}: {field} {_show(o)} -> {_show(n)}", o, n,
+                            out.add("milestones", f"{ap}.{field}", "redefined", _("{milestone} as amended from {date}: {field} {old} -> {new}").format(milestone=mid, date=format_date(day), field=field, old=_show(o), new=_show(n)), o, n,
                                     effective_from=day, references=[eb.reference], affects=True)
-                out.reference(f"{ap}.reference", f"{mid} amendment from {day}", ea.reference, eb.reference)
-                out.wording(f"{ap}.documentation", f"{mid} amendment from {day}: documentation", ea.documentation, eb.documentation, [eb.reference])
+                out.reference(f"{ap}.reference", _("{milestone} amendment from {date}").format(milestone=mid, date=format_date(day)), ea.reference, eb.reference)
+                out.wording(
+                    f"{ap}.documentation", _("{milestone} amendment from {date}: documentation").format(milestone=mid, date=format_date(day)),
+                    ea.documentation, eb.documentation, [eb.reference],
+                )
             elif eb is not None:
                 before = _definition_before(y, day)
                 if eb.value is None:
-                    what = f"{mid} withdrawn from {day} ({eb.reference})"
+                    what = _("{milestone} withdrawn from {date} ({reference})").format(milestone=mid, date=format_date(day), reference=eb.reference)
                     kind = "withdrawn"
                 else:
                     fields = definition_changes(before, eb.value)
-                    what = f"{mid} redefined from {day} ({eb.reference}): " + (_changes_text(fields) if fields else "same definition restated")
+                    what = _("{milestone} redefined from {date} ({reference}): {changes}").format(
+                        milestone=mid, date=format_date(day), reference=eb.reference,
+                        changes=_changes_text(fields) if fields else _("same definition restated"),
+                    )
                     kind = "redefined"
                 out.add("milestones", ap, kind, what, effective_from=day, references=[eb.reference, y.reference], affects=True)
             else:
-                what = f"{mid}: the amendment from {day} ({ea.reference}) is removed"
+                what = _("{milestone}: the amendment from {date} ({reference}) is removed").format(milestone=mid, date=format_date(day), reference=ea.reference)
                 out.add("milestones", ap, "removed", what, effective_from=day, references=[ea.reference, y.reference], affects=True)
-        out.reference(f"{p}.reference", f"milestone {mid}", x.reference, y.reference)
-        out.wording(f"{p}.description", f"{mid}: description", x.description, y.description, [y.reference])
-        out.wording(f"{p}.documentation", f"{mid}: documentation", x.documentation, y.documentation, [y.reference])
+        out.reference(f"{p}.reference", _("milestone {milestone}").format(milestone=mid), x.reference, y.reference)
+        out.wording(f"{p}.description", _("{milestone}: description").format(milestone=mid), x.description, y.description, [y.reference])
+        out.wording(f"{p}.documentation", _("{milestone}: documentation").format(milestone=mid), x.documentation, y.documentation, [y.reference])
 
 
 def _definition_before(m, day: date) -> MilestoneDefinition | None:
@@ -500,9 +521,9 @@ def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
         x, y = a.tariffs.get(mid), b.tariffs.get(mid)
         p = f"tariffs.{mid}"
         if x is None:
-            out.add("tariffs", p, "added", f"{mid} is now paid for (tariff added)", references=[y.reference], affects=True)
+            out.add("tariffs", p, "added", _("{milestone} is now paid for (tariff added)").format(milestone=mid), references=[y.reference], affects=True)
         elif y is None:
-            out.add("tariffs", p, "removed", f"{mid} is no longer paid for (tariff removed)", references=[x.reference], affects=True)
+            out.add("tariffs", p, "removed", _("{milestone} is no longer paid for (tariff removed)").format(milestone=mid), references=[x.reference], affects=True)
         if x is None or y is None:
             continue
         refs = (y.reference,)
@@ -512,38 +533,38 @@ def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
             lp = f"{p}.amounts.{line}"
             label = f"{mid}, {group_label(line)}"
             if da is None:
-                first = ", ".join(f"{_money(db[d].value)} from {d}" for d in sorted(db))
-                out.add("tariffs", lp, "added", f"{label}: own tariff line added ({first})", None, line,
+                first = ", ".join(_("{amount} from {date}").format(amount=_money(db[d].value), date=format_date(d)) for d in sorted(db))
+                out.add("tariffs", lp, "added", _("{label}: own tariff line added ({values})").format(label=label, values=first), None, line,
                         effective_from=min(db), references=[db[d].reference for d in sorted(db)] + list(refs), affects=True)
             elif db is None:
-                out.add("tariffs", lp, "removed", f"{label}: own tariff line removed (the line for all target groups applies)", line, None,
+                out.add("tariffs", lp, "removed", _("{label}: own tariff line removed (the line for all target groups applies)").format(label=label), line, None,
                         references=[da[d].reference for d in sorted(da)] + list(refs), affects=True)
             else:
                 out.dated_money("tariffs", lp, label, da, db, refs)
         if x.payers != y.payers:
-            out.add("tariffs", f"{p}.payers", "changed", f"{mid}: own payer split {_payers(x.payers)} -> {_payers(y.payers)}",
+            out.add("tariffs", f"{p}.payers", "changed", _("{milestone}: own payer split {old} -> {new}").format(milestone=mid, old=_payers(x.payers), new=_payers(y.payers)),
                     _payers(x.payers), _payers(y.payers), references=list(refs), affects=True)
         if x.payee != y.payee:
-            out.add("tariffs", f"{p}.payee", "changed", f"{mid}: own payee {_show(x.payee)} -> {_show(y.payee)}", x.payee, y.payee, references=list(refs), affects=True)
+            out.add("tariffs", f"{p}.payee", "changed", _("{milestone}: own payee {old} -> {new}").format(milestone=mid, old=_show(x.payee), new=_show(y.payee)), x.payee, y.payee, references=list(refs), affects=True)
         ta = {t.after_outcomes: t for t in x.volume_tiers}
         tb = {t.after_outcomes: t for t in y.volume_tiers}
         for n in sorted(set(ta) | set(tb)):
             u, v = ta.get(n), tb.get(n)
             tp = f"{p}.volume_tiers.after_{n}"
-            label = f"{mid}, volume tier after {n} outcomes"
+            label = _("{milestone}, volume tier after {n} outcomes").format(milestone=mid, n=n)
             if u is None:
-                out.add("tariffs", tp, "added", f"{label} added", None, n, references=[v.reference], affects=True)
+                out.add("tariffs", tp, "added", _("{label} added").format(label=label), None, n, references=[v.reference], affects=True)
             elif v is None:
-                out.add("tariffs", tp, "removed", f"{label} removed", n, None, references=[u.reference], affects=True)
+                out.add("tariffs", tp, "removed", _("{label} removed").format(label=label), n, None, references=[u.reference], affects=True)
             else:
                 out.dated_money("tariffs", tp + ".amount", label, u.amount, v.amount, (v.reference,))
                 out.reference(tp + ".reference", label, u.reference, v.reference)
-        out.reference(f"{p}.reference", f"tariff of {mid}", x.reference, y.reference)
+        out.reference(f"{p}.reference", _("tariff of {milestone}").format(milestone=mid), x.reference, y.reference)
 
 
 def _payers(payers) -> str:
     if payers is None:
-        return "the agreement's"
+        return _("the agreement's")
     return ", ".join(f"{p.party} {format(p.share, 'f')}" for p in payers)
 
 
@@ -551,28 +572,29 @@ def _payment(out: _Collector, a: Contract, b: Contract) -> None:
     x, y = a.payment, b.payment
     refs = [y.reference]
     if x.payers != y.payers:
-        out.add("payment", "payment.payers", "changed", f"payer split {_payers(x.payers)} -> {_payers(y.payers)}", _payers(x.payers), _payers(y.payers),
+        out.add("payment", "payment.payers", "changed", _("payer split {old} -> {new}").format(old=_payers(x.payers), new=_payers(y.payers)), _payers(x.payers), _payers(y.payers),
                 references=refs, affects=True)
-    for f, label in (("citizen_payee", "citizen-side payee"), ("company_payee", "company-side payee")):
+    for f, label in (("citizen_payee", _("citizen-side payee")), ("company_payee", _("company-side payee"))):
         if getattr(x, f) != getattr(y, f):
-            out.add("payment", f"payment.{f}", "changed", f"{label} {_show(getattr(x, f))} -> {_show(getattr(y, f))}", getattr(x, f), getattr(y, f),
+            what = _("{label} {old} -> {new}").format(label=label, old=_show(getattr(x, f)), new=_show(getattr(y, f)))
+            out.add("payment", f"payment.{f}", "changed", what, getattr(x, f), getattr(y, f),
                     references=refs, affects=True)
     la, lb = x.claim_lag, y.claim_lag
     if (la.days, la.kind) != (lb.days, lb.kind):
-        out.add("payment", "payment.claim_lag", "changed", f"claim lag {la.days} {la.kind} days -> {lb.days} {lb.kind} days",
+        out.add("payment", "payment.claim_lag", "changed", _("claim lag {old_days} {old_kind} days -> {new_days} {new_kind} days").format(old_days=la.days, old_kind=_(LAG_KINDS[la.kind]), new_days=lb.days, new_kind=_(LAG_KINDS[lb.kind])),
                 f"{la.days} {la.kind}", f"{lb.days} {lb.kind}", references=[lb.reference], affects=True)
-    out.reference("payment.claim_lag.reference", "claim lag", la.reference, lb.reference)
-    out.reference("payment.reference", "payment terms", x.reference, y.reference)
+    out.reference("payment.claim_lag.reference", _("claim lag"), la.reference, lb.reference)
+    out.reference("payment.reference", _("payment terms"), x.reference, y.reference)
 
 
 def _caps(out: _Collector, a: Contract, b: Contract) -> None:
     x, y = a.caps, b.caps
-    for f, label in (("per_participant", "cap per participant"), ("per_company", "cap per company"), ("per_contract", "cap on the whole agreement")):
+    for f, label in (("per_participant", _("cap per participant")), ("per_company", _("cap per company")), ("per_contract", _("cap on the whole agreement"))):
         out.dated_money("caps", f"caps.{f}", label, getattr(x, f), getattr(y, f))
-    for f, label in (("per_milestone", "cap on milestone"), ("per_payer", "cap on payer")):
+    for f, label in (("per_milestone", _("cap on milestone {key}")), ("per_payer", _("cap on payer {key}"))):
         da, db = getattr(x, f), getattr(y, f)
         for key in list(da) + [k for k in db if k not in da]:
-            out.dated_money("caps", f"caps.{f}.{key}", f"{label} {key}", da.get(key), db.get(key))
+            out.dated_money("caps", f"caps.{f}.{key}", label.format(key=key), da.get(key), db.get(key))
 
 
 def _parties(out: _Collector, a: Contract, b: Contract) -> None:
@@ -580,15 +602,15 @@ def _parties(out: _Collector, a: Contract, b: Contract) -> None:
         x, y = a.parties.get(pid), b.parties.get(pid)
         p = f"parties.{pid}"
         if x is None:
-            out.add("parties", p, "added", f"party {pid} added: {y.name}", None, y.name, affects=False)
+            out.add("parties", p, "added", _("party {party} added: {name}").format(party=pid, name=y.name), None, y.name, affects=False)
         elif y is None:
-            out.add("parties", p, "removed", f"party {pid} removed: {x.name}", x.name, None, affects=False)
+            out.add("parties", p, "removed", _("party {party} removed: {name}").format(party=pid, name=x.name), x.name, None, affects=False)
         else:
             if x.roles != y.roles:
                 ra, rb = [r.value for r in x.roles], [r.value for r in y.roles]
-                out.add("parties", f"{p}.roles", "changed", f"party {pid}: roles {_show(ra)} -> {_show(rb)}", ra, rb, affects=False)
-            out.wording(f"{p}.name", f"party {pid}: name", x.name, y.name)
-            out.wording(f"{p}.documentation", f"party {pid}: documentation", x.documentation, y.documentation)
+                out.add("parties", f"{p}.roles", "changed", _("party {party}: roles {old} -> {new}").format(party=pid, old=_show(ra), new=_show(rb)), ra, rb, affects=False)
+            out.wording(f"{p}.name", _("party {party}: name").format(party=pid), x.name, y.name)
+            out.wording(f"{p}.documentation", _("party {party}: documentation").format(party=pid), x.documentation, y.documentation)
 
 
 # Top-level keys compared above; any other key (e.g. course costs and the business case,

@@ -86,10 +86,19 @@ def _delta(old: Decimal, new: Decimal) -> Delta:
     return Delta(old=old, new=new, change=new - old)
 
 
-def what_if(old: LoadedContract, new: LoadedContract, histories: list[History], as_of: date | None = None) -> WhatIf:
+def what_if(
+    old: LoadedContract, new: LoadedContract, histories: list[History], as_of: date | None = None, *, on_progress=None
+) -> WhatIf:
     """Evaluate ``histories`` under both versions and report every payment that changes."""
-    before = evaluate_cohort(old, histories, as_of, workers=1)
-    after = evaluate_cohort(new, histories, as_of, workers=1)
+    n = len(histories)
+
+    def half(offset: int):
+        if on_progress is None:
+            return None
+        return lambda done, total: on_progress(offset + done, 2 * n)
+
+    before = evaluate_cohort(old, histories, as_of, workers=1, on_progress=half(0))
+    after = evaluate_cohort(new, histories, as_of, workers=1, on_progress=half(n))
     return compare(old, new, before, after, as_of)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pbr_rules.i18n import _, format_date, format_money
 from pbr_rules.money import format_dkk
 from pbr_rules.reports.text import table
 
@@ -53,15 +54,24 @@ def runs_text(runs: list) -> str:
 
 
 def run_text(r, claims_new: int | None = None, claims_changed: int | None = None, not_proposed: tuple[str, ...] = ()) -> str:
+    """A recorded settlement run, in the current language (pbr settle writes it in the agreement's)."""
+    parent = r.parent_id if r.parent_id else _("none: the first")
     out = [
-        f"Run {r.id}: {r.contract_id} settlement #{r.seq} as of {r.as_of} (parent run {r.parent_id or 'none: the first'})",
-        f"  recorded {r.at} by {r.actor}; contract content {r.contract_hash[:12]}; {r.lines_count} lines",
-        f"  settled to date {format_dkk(r.total)}; due now {format_dkk(r.due_now)}; not paid because of cohort terms {format_dkk(r.refused)}",
+        _("Run {id}: {contract} settlement #{seq} as of {as_of} (parent run {parent})").format(
+            id=r.id, contract=r.contract_id, seq=r.seq, as_of=format_date(r.as_of), parent=parent
+        ),
+        _("  recorded {at} by {actor}; contract content {content}; {lines} lines").format(
+            at=r.at, actor=r.actor, content=r.contract_hash[:12], lines=r.lines_count
+        ),
+        _("  settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
+            total=format_money(r.total), due_now=format_money(r.due_now), refused=format_money(r.refused)
+        ),
     ]
     if claims_new is not None:
-        out.append(f"  claims: {claims_new} new, {claims_changed} changed")
+        out.append(_("  claims: {new} new, {changed} changed").format(new=claims_new, changed=claims_changed))
     if not_proposed:
-        out.append(f"  {len(not_proposed)} rejected claims not proposed again (reinstate them to pay): {', '.join(not_proposed[:5])}{' ...' if len(not_proposed) > 5 else ''}")
+        ids = ", ".join(not_proposed[:5]) + (" ..." if len(not_proposed) > 5 else "")
+        out.append(_("  {n} rejected claims not proposed again (reinstate them to pay): {ids}").format(n=len(not_proposed), ids=ids))
     return "\n".join(out) + "\n"
 
 
