@@ -37,7 +37,7 @@ LOCALE := src/pbr_rules/locale
 messages: $(STAMP)
 	$(BIN)/pybabel extract --add-location=file --sort-output --project=pbr-rules --version=0.1.0 \
 		--copyright-holder="the pbr-rules authors" --msgid-bugs-address="the pbr-rules issue tracker" \
-		-o $(LOCALE)/pbr_rules.pot src/pbr_rules
+		-F babel.cfg -o $(LOCALE)/pbr_rules.pot src/pbr_rules
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 \
 		-i $(LOCALE)/pbr_rules.pot -d $(LOCALE) -D pbr_rules
 

@@ -110,9 +110,13 @@ def test_the_language_is_per_context():
 # --- the catalogue ----------------------------------------------------------------------------
 
 
+# as babel.cfg: the Python code and the web workspace's templates
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+
+
 def _messages_in_code() -> set[str]:
     out = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(SRC)):
+    for _file, _line, message, _comments, _context in extract_from_dir(str(SRC), method_map=METHODS):
         if isinstance(message, str) and message:
             out.add(message)
     return out
