@@ -81,6 +81,9 @@ EXPECTED = {
         " employment_weeks, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
         " flexjob_hours_increase, accelerator_phase, hire, hire_retained)",
     ],
+    "text_too_long.yaml": [
+        "tests/broken/text_too_long.yaml:6:14: description: string should have at most 1000 characters (got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...)"
+    ],
     "float_money.yaml": [
         "tests/broken/float_money.yaml:10:31: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
         ' amount 30000.5 must be written in quotes, e.g. "30000.50"'

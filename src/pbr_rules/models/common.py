@@ -125,9 +125,16 @@ Reference = Annotated[
     str,
     Field(
         min_length=1,
+        max_length=500,
         description="The clause of the signed agreement this comes from, e.g. '§ 5.2' or 'Bilag 2, pkt. 3'.",
     ),
 ]
+
+# Free text of contract files: a one-line label, and prose for lawyers and managers. The
+# limits are far above any real agreement's text (the longest bundled prose is ~2,000
+# characters) and stop a posted contract from carrying megabytes of text into answers.
+Label = Annotated[str, Field(min_length=1, max_length=1_000)]
+Prose = Annotated[str, Field(max_length=20_000)]
 
 Identifier = Annotated[
     str,
@@ -145,7 +152,7 @@ class DatedEntry(Strict, Generic[T]):
 
     value: T | None = Field(description="The value in force from this date; null withdraws it.")
     reference: Reference
-    documentation: str | None = Field(default=None, description="Prose for readers: why this value, what changed.")
+    documentation: Prose | None = Field(default=None, description="Prose for readers: why this value, what changed.")
 
 
 def in_force(dated: dict[date, DatedEntry[T]] | None, day: date) -> tuple[date, DatedEntry[T]] | None:

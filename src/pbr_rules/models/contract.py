@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
+from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Reference, Share, Strict
 
 
 class TargetGroup(str, Enum):
@@ -75,16 +75,16 @@ class Side(str, Enum):
 class Municipality(Strict):
     """The municipality (kommune) that is party to the agreement."""
 
-    name: str = Field(min_length=1, description="Official name, e.g. 'København'.")
+    name: Label = Field(min_length=1, description="Official name, e.g. 'København'.")
     code: str = Field(pattern=r"^\d{3}$", description="Official three-digit municipality code (kommunekode), e.g. '101'.")
 
 
 class Party(Strict):
     """A party to the agreement and the roles it plays."""
 
-    name: str = Field(min_length=1)
+    name: Label = Field(min_length=1)
     roles: list[PartyRole] = Field(min_length=1)
-    documentation: str | None = None
+    documentation: Prose | None = None
 
 
 class Term(Strict):
@@ -126,8 +126,8 @@ class BaselineRequirement(Strict):
 class CitizenEligibility(Strict):
     """Who may be enrolled on the citizen course."""
 
-    description: str | None = None
-    documentation: str | None = None
+    description: Label | None = None
+    documentation: Prose | None = None
     reference: Reference
     target_groups: list[TargetGroup] = Field(min_length=1)
     age: AgeRange | None = None
@@ -140,8 +140,8 @@ class CitizenEligibility(Strict):
 class CompanyEligibility(Strict):
     """Which companies may join the social accelerator."""
 
-    description: str | None = None
-    documentation: str | None = None
+    description: Label | None = None
+    documentation: Prose | None = None
     reference: Reference
     size_bands: list[SizeBand] = Field(min_length=1)
     partner_required: bool = True
@@ -313,8 +313,8 @@ class Milestone(Strict):
     """An outcome the agreement pays for, in the agreement's words, with its clause."""
 
     side: Side
-    description: str = Field(min_length=1, description="One-line label.")
-    documentation: str | None = Field(default=None, description="Prose for lawyers and managers.")
+    description: Label = Field(min_length=1, description="One-line label.")
+    documentation: Prose | None = Field(default=None, description="Prose for lawyers and managers.")
     reference: Reference
     measure: Measure
     prerequisites: list[str] = Field(default_factory=list)
@@ -403,7 +403,7 @@ class CourseCost(Strict):
     """What a course costs and who pays for it (the other side of the business case)."""
 
     side: Side = Field(description="citizen: the citizen course; company: the social accelerator.")
-    description: str = Field(min_length=1)
+    description: Label = Field(min_length=1)
     reference: Reference
     basis: Literal["fixed", "per_participant", "per_company"] = Field(
         description="fixed: once for the programme; per_participant: each enrolled citizen; per_company: each company started."
@@ -446,7 +446,7 @@ class Projection(Strict):
     recent_weeks: int = Field(
         default=13, ge=1, le=52, description="The last weeks before the savings stop being counted whose average weekly saving is projected."
     )
-    documentation: str | None = Field(default=None, description="Why these shares: the evidence for the assumption.")
+    documentation: Prose | None = Field(default=None, description="Why these shares: the evidence for the assumption.")
 
 
 class BusinessCase(Strict):
@@ -474,7 +474,7 @@ class InvestorTerms(Strict):
     finances: list[Literal["citizen", "company"]] = Field(min_length=1, description="Which course costs the investors pre-finance.")
     repaid_from: list[str] = Field(min_length=1, description="Payers whose outcome payments flow to the investors.")
     return_cap: Share = Field(description="Most the investors may earn on top of their principal, as a share of it (e.g. '0.3').")
-    documentation: str | None = None
+    documentation: Prose | None = None
 
 
 # --- the agreement --------------------------------------------------------------------
@@ -485,9 +485,9 @@ class Contract(Strict):
 
     kind: Literal["agreement"]
     id: Identifier
-    title: str = Field(min_length=1)
-    description: str | None = None
-    documentation: str | None = None
+    title: Label = Field(min_length=1)
+    description: Label | None = None
+    documentation: Prose | None = None
     illustrative: bool = Field(
         description="True for an illustrative example, not a signed agreement: figures are not real."
     )
