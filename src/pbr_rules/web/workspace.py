@@ -354,6 +354,8 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                     mine = {lc.contract.municipality.code for lc in contracts}
                     histories = [h for h in histories if h.municipality in mine]
                     report = business_case(contracts, histories, day, Decimal("0.04"), workers=1)
+                    if len(ws._cases) >= 16:  # a few recent answers, not every date ever asked
+                        ws._cases.pop(next(iter(ws._cases)))
                     ws._cases[key] = report
                 except PbrError as exc:
                     error = str(exc)
