@@ -373,6 +373,11 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         runs = min(runs, ws.settings.max_simulation_runs)
         job = SimulationJob(id=uuid.uuid4().hex[:12], owner=s.token_id, runs=runs, seed=seed)
         with ws.lock:
+            finished = [k for k, j in ws.jobs.items() if j.html is not None or j.error is not None]
+            for k in finished[: max(0, len(ws.jobs) - 20)]:  # forget the oldest finished runs
+                del ws.jobs[k]
+            if sum(1 for j in ws.jobs.values() if j.html is None and j.error is None) >= 2:
+                raise Denied("two simulations are already running on this server: wait for one to finish")
             ws.jobs[job.id] = job
 
         def work():
