@@ -440,30 +440,8 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
 
     # --- (b) monthly income
     if m.income is not None:
-        spec = m.income
-        path = base / spec.file
-        header, rows = _open_rows(path, spec, "income")
-        cols = _columns(path, header, spec.columns.model_dump())
-        summary = FileSummary(str(path))
-        files.append(summary)
         extraction_month = f"{m.extracted.year}-{m.extracted.month:02d}"
-        for n, row in enumerate(rows, start=2):
-            summary.rows += 1
-            where = (str(path), n)
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) < len(header):
-                problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
-                continue
-            cpr = cpr_birth_date(row[cols["person"]])
-            if cpr is None:
-                problems.append(RowProblem(*where, "the person column does not hold a valid CPR number (DDMMYY-XXXX)"))
-                continue
-            person = people.get(cpr[0])
-            if person is None:
-                if cpr[0] not in first_row:
-                    summary.outside_cohort += 1
-                continue
+        for where, n, row, cols, person in _person_rows(base / m.income.file, m.income, "income", people, first_row, problems, files):
             why = []
             mm = _MONTH.match(row[cols["month"]].strip())
             month = f"{mm.group(1)}-{mm.group(2)}" if mm and 1 <= int(mm.group(2)) <= 12 else None
@@ -489,29 +467,7 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
 
     # --- (c) course attendance
     if m.attendance is not None:
-        spec = m.attendance
-        path = base / spec.file
-        header, rows = _open_rows(path, spec, "attendance")
-        cols = _columns(path, header, spec.columns.model_dump())
-        summary = FileSummary(str(path))
-        files.append(summary)
-        for n, row in enumerate(rows, start=2):
-            summary.rows += 1
-            where = (str(path), n)
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) < len(header):
-                problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
-                continue
-            cpr = cpr_birth_date(row[cols["person"]])
-            if cpr is None:
-                problems.append(RowProblem(*where, "the person column does not hold a valid CPR number (DDMMYY-XXXX)"))
-                continue
-            person = people.get(cpr[0])
-            if person is None:
-                if cpr[0] not in first_row:
-                    summary.outside_cohort += 1
-                continue
+        for where, n, row, cols, person in _person_rows(base / m.attendance.file, m.attendance, "attendance", people, first_row, problems, files):
             day = _date(row[cols["date"]])
             session = row[cols["session"]].strip()
             if day is None or not session:
@@ -760,6 +716,36 @@ def _read_companies(m: ImportMapping, base: Path, files: list, problems: list, n
         }
     return out
 
+
+
+def _person_rows(path: Path, spec, what: str, people: dict, first_row: dict, problems: list, files: list):
+    """The rows of a per-person file (income, attendance) that belong to a participant of the cohort.
+
+    Yields (where, row number, row, column index by name, the person). Blank rows are skipped;
+    a row with too few columns or no valid CPR number is a problem; a person outside the
+    cohort is counted in the file's summary, not reported row by row."""
+    header, rows = _open_rows(path, spec, what)
+    cols = _columns(path, header, spec.columns.model_dump())
+    summary = FileSummary(str(path))
+    files.append(summary)
+    for n, row in enumerate(rows, start=2):
+        summary.rows += 1
+        where = (str(path), n)
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(header):
+            problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
+            continue
+        cpr = cpr_birth_date(row[cols["person"]])
+        if cpr is None:
+            problems.append(RowProblem(*where, "the person column does not hold a valid CPR number (DDMMYY-XXXX)"))
+            continue
+        person = people.get(cpr[0])
+        if person is None:
+            if cpr[0] not in first_row:
+                summary.outside_cohort += 1
+            continue
+        yield where, n, row, cols, person
 
 def _hours(per_week: Decimal) -> int | float:
     """Hours a week as the JSON number histories require (never a string): whole hours as an
