@@ -64,7 +64,11 @@ def test_company_history_with_eligible_participants(client, app, fund):
     resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "eligible_participants": ["p-api-001"]})
     assert resp.status_code == 200, resp.text
     assert resp.json() == core(app, company, None, frozenset({"p-api-001"}))
-    assert "company_hire" in {p["milestone"] for p in resp.json()["payments"]}
+    # Alone, the company's hire is unverified: no participant history shows the job, so it
+    # does not pay, and the result says why (docs/semantics.md § 5, "Hires verified").
+    assert "company_hire" not in {p["milestone"] for p in resp.json()["payments"]}
+    why = next(m["why_not"] for m in resp.json()["milestones"] if m["milestone"] == "company_hire")
+    assert "hires[0] (p-api-001, 2019-09-02): unverified: participant p-api-001's history is not in the cohort" in why
 
 
 def test_cohort_equals_the_core(client, app, fund):
