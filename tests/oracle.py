@@ -159,7 +159,11 @@ class _Subject:
         self.events: list = []
         self.phases: list = []
         self.hires: list = []
+        self.all_hires: list = []
         self.eligible_participants: set[str] = set()
+        self.enrolments: dict = {}
+        self.participants: dict = {}
+        self.company_id = None
 
     # -- weeks and windows
 
@@ -354,13 +358,13 @@ class _Subject:
             return [p.completed for p in sorted(phs, key=lambda p: p.completed)]
 
         if kind == "hire":
-            hs = [h for h in self.hires if h.participant in self.eligible_participants and first <= h.date <= last]
+            hs = [h for h in self.hires if self.hire_counts(h, meas) and first <= h.date <= last]
             return [h.date for h in sorted(hs, key=lambda h: h.date)]
 
         if kind == "hire_retained":
             out = []
             for h in sorted(self.hires, key=lambda h: h.date):
-                if h.participant not in self.eligible_participants:
+                if not self.hire_counts(h, meas):
                     continue
                 # AMBIGUOUS: a hire dated after H is ignored even if its retention day is
                 # not (it cannot be: the retention day is later still).
@@ -372,6 +376,34 @@ class _Subject:
             return sorted(out)
 
         raise ValueError(f"unknown measure {kind}")
+
+    def hire_counts(self, h, meas) -> bool:
+        """docs/semantics.md § 5 "Hires verified", read from the text."""
+        if h.participant not in self.eligible_participants:
+            return False
+        person = self.participants.get(h.participant)
+        enrolled = self.enrolments.get(h.participant) or (person.enrolment if person is not None else None)
+        if enrolled is not None and h.date < enrolled:
+            return False  # not an outcome of the programme
+        if person is None:
+            return False  # unverified: no history to show the job
+        need = 1 if meas.min_hours_per_week is None else meas.min_hours_per_week
+        shown = False
+        for s in person.employment:
+            last_day = s.end if s.end is not None else person.extracted
+            if s.employer == self.company_id and s.monthly_earnings > 0 and s.start <= h.date <= last_day and s.hours_per_week >= need:
+                shown = True
+        if not shown:
+            return False
+        if not meas.rehire_pays:
+            for other in self.all_hires:
+                if other is h or other.participant != h.participant:
+                    continue
+                if enrolled is not None and other.date < enrolled:
+                    continue  # a hire before the programme does not make a later one a re-hire
+                if other.date < h.date:
+                    return False  # a re-hire
+        return True
 
     def employment_week(self, m: date, meas) -> bool:
         kinds = {k.value for k in meas.job_kinds}
@@ -626,7 +658,8 @@ def company_rules(loaded: LoadedContract, h: CompanyHistory) -> dict[str, bool]:
     return rules
 
 
-def oracle_company(loaded: LoadedContract, company_history: CompanyHistory, eligible_participants, as_of=None) -> dict:
+def oracle_company(loaded: LoadedContract, company_history: CompanyHistory, eligible_participants, as_of=None, participants=None) -> dict:
+    """``eligible_participants``: ids, or id -> enrolment date; ``participants``: id -> participant history."""
     h = company_history
     A = _as_of(as_of, h.extracted)
     rules = company_rules(loaded, h)
@@ -635,7 +668,11 @@ def oracle_company(loaded: LoadedContract, company_history: CompanyHistory, elig
     sub = _Subject(loaded, Side.company, h.start, A)
     sub.phases = [p for p in h.phases if p.completed <= A]
     sub.hires = [x for x in h.hires if x.date <= A]
+    sub.all_hires = list(h.hires)
     sub.eligible_participants = set(eligible_participants)
+    sub.enrolments = dict(eligible_participants) if isinstance(eligible_participants, dict) else {}
+    sub.participants = dict(participants or {})
+    sub.company_id = h.company
     cap = loaded.contract.caps.per_company
     return {
         "eligible": True,

@@ -269,16 +269,22 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
     for _ in range(draw(st.integers(0, 7))):
         d = day_between(start - timedelta(days=30), extracted)
         h = {"participant": draw(st.sampled_from(participant_ids + ["unknown1"])), "date": d.isoformat()}
-        if any(x["participant"] == h["participant"] and x["date"] == h["date"] for x in hires):
-            continue  # the same hire twice is refused by validation (it would pay twice)
-        r = draw(st.integers(0, 3))
+        r = draw(st.integers(0, 4))
         if r == 1:
             h["end"] = day_between(d, extracted).isoformat()
+        elif r == 4:  # a short hire, so the same person can be hired again (a re-hire)
+            h["end"] = day_between(d, min(extracted, d + timedelta(days=90))).isoformat()
         elif r == 2:  # ends exactly around the retention day
             end = d + timedelta(days=7 * 26 + draw(st.sampled_from([-1, 0, 1])))
             if end <= extracted:
                 h["end"] = end.isoformat()
+        if any(x["participant"] == h["participant"] and _overlap(x, h) for x in hires):
+            continue  # overlapping hires of one person are refused by validation
         hires.append(h)
+        if "end" in h and draw(st.booleans()):  # hired again by the same company a few days after the hire ended
+            again = {"participant": h["participant"], "date": (date.fromisoformat(h["end"]) + timedelta(days=draw(st.integers(1, 40)))).isoformat()}
+            if again["date"] <= extracted.isoformat() and not any(x["participant"] == again["participant"] and _overlap(x, again) for x in hires):
+                hires.append(again)
     data = {
         "kind": "company",
         "company": cid,
@@ -291,3 +297,58 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
         "hires": hires,
     }
     return CompanyHistory.model_validate(data)
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    far = "9999-12-31"
+    return a["date"] <= b.get("end", far) and b["date"] <= a.get("end", far)
+
+
+@st.composite
+def hired_participants(draw, company: CompanyHistory, participant_ids):
+    """The hired participants' own histories (some left out: their hires are unverified), with
+    jobs that do or do not verify each hire: with this company or another, covering the hire
+    date or starting a day late, paid or unpaid, at 0 to 37 hours a week."""
+    out = {}
+    for pid in participant_ids:
+        if not draw(st.integers(0, 4)):
+            continue  # history not in the cohort
+        mine = sorted((x for x in company.hires if x.participant == pid), key=lambda x: x.date)
+        enrolment = draw(st.sampled_from([company.start - timedelta(days=60), company.start, company.start + timedelta(days=20)]))
+        spells = []
+        free_from = date.min
+        for n, x in enumerate(mine):
+            if draw(st.integers(0, 5)) == 0:
+                continue  # no job behind this hire
+            start = x.date + timedelta(days=draw(st.sampled_from([-5, 0, 0, 1])))
+            start = max(start, free_from)
+            nxt = mine[n + 1].date - timedelta(days=6) if n + 1 < len(mine) else None
+            end = x.end if x.end is not None else nxt
+            if end is not None and nxt is not None:
+                end = min(end, nxt)
+            if start > company.extracted or (end is not None and end < start):
+                continue
+            spell = {
+                "start": start.isoformat(),
+                "hours_per_week": draw(st.sampled_from([0, 1, 5, 15, 20, 37, 37])),
+                "monthly_earnings": draw(st.sampled_from(["0", "12000", "12000", "12000"])),
+                "employer": draw(st.sampled_from([company.company] * 4 + ["c-other", company.company.upper() + " ApS"])),
+            }
+            if end is not None:
+                spell["end"] = end.isoformat()
+            spells.append(spell)
+            free_from = (end or company.extracted) + timedelta(days=1)
+            if end is None:
+                break
+        out[pid] = ParticipantHistory.model_validate(
+            {
+                "participant": pid,
+                "municipality": company.municipality,
+                "age_at_enrolment": 30,
+                "target_group": "cash_benefit",
+                "enrolment": min(enrolment, company.extracted).isoformat(),
+                "extracted": company.extracted.isoformat(),
+                "employment": spells,
+            }
+        )
+    return out

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from oracle import oracle_company, oracle_participant
-from strategies import company_histories, participant_histories
+from strategies import company_histories, hired_participants, participant_histories
 from test_oracle_handworked import HANDWORKED_CASES
 
 from pbr_rules.evaluation.evaluator import evaluate
@@ -74,8 +74,9 @@ def test_engine_agrees_with_every_handworked_case(case):
     if case.get("kind") == "company":
         h = CompanyHistory.model_validate(deepcopy(case["history"]))
         eligible = set(case.get("eligible_participants", []))
-        engine = comparable(evaluate(lc, h, None if case.get("as_of") is None else _d(case["as_of"]), eligible))
-        oracle = oracle_company(lc, h, eligible, case.get("as_of"))
+        people = {p["participant"]: ParticipantHistory.model_validate(deepcopy(p)) for p in case.get("participants", [])}
+        engine = comparable(evaluate(lc, h, None if case.get("as_of") is None else _d(case["as_of"]), eligible, people))
+        oracle = oracle_company(lc, h, eligible, case.get("as_of"), people)
     else:
         h = ParticipantHistory.model_validate(deepcopy(case["history"]))
         engine, oracle = both_participant(lc, h, None if case.get("as_of") is None else _d(case["as_of"]))
@@ -112,9 +113,14 @@ def test_engine_agrees_with_the_oracle_on_generated_companies(path):
     ids = ["p1", "p2", "p3", "p4"]
 
     @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(h=company_histories(lc, ids), eligible=st.sets(st.sampled_from(ids)))
-    def check(h, eligible):
-        engine = comparable(evaluate(lc, h, None, eligible))
-        assert engine == oracle_company(lc, h, eligible)
+    @given(h=company_histories(lc, ids), eligible=st.one_of(st.just(set(ids)), st.sets(st.sampled_from(ids))), data=st.data())
+    def check(h, eligible, data):
+        # The hired participants' histories, with jobs that do or do not verify each hire.
+        people = data.draw(hired_participants(h, ids))
+        if data.draw(st.booleans()):  # as a cohort passes them: id -> enrolment date
+            eligible = {pid: people[pid].enrolment if pid in people else None for pid in eligible}
+        note(f"company: {h.model_dump_json()}\nparticipants: {[p.model_dump_json() for p in people.values()]}\neligible: {eligible}")
+        engine = comparable(evaluate(lc, h, None, eligible, people))
+        assert engine == oracle_company(lc, h, eligible, None, people)
 
     check()

@@ -75,6 +75,11 @@ EXPECTED = {
         "tests/broken/wrong_enum.yaml:7:31: payment.claim_lag.kind: 'workng' is not allowed here"
         " (did you mean 'working'? allowed: calendar, working)",
     ],
+    # The hire measure's new keys (docs/semantics.md § 5, "Hires verified") are strict.
+    "hire_hours.yaml": [
+        "tests/broken/hire_hours.yaml:11:47: milestones.company_hire.measure.min_hours_per_week: 90 is too large: it must be at most 80",
+        "tests/broken/hire_hours.yaml:11:64: milestones.company_hire.measure.rehire_pays: input should be a valid boolean (got 'yes')",
+    ],
     "unknown_measure_kind.yaml": [
         "tests/broken/unknown_measure_kind.yaml:9:13: milestones.job_13_weeks.measure.kind:"
         " unknown kind 'employment_week' (did you mean 'employment_weeks'? allowed: enrolment, outcome_event,"

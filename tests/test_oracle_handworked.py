@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(__file__))
 
 from oracle import oracle_company, oracle_participant  # noqa: E402
-from strategies import company_histories, participant_histories  # noqa: E402
+from strategies import company_histories, hired_participants, participant_histories  # noqa: E402
 
 from pbr_rules.language.loader import load_contract  # noqa: E402
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory  # noqa: E402
@@ -64,11 +64,24 @@ def citizen(**over) -> dict:
     return h
 
 
-def job(start, end=None, hours=37, monthly="1000", kind="ordinary", partner=False) -> dict:
-    s = {"start": start, "hours_per_week": Decimal(str(hours)), "monthly_earnings": str(monthly), "employer": "acme", "kind": kind, "partner_company": partner}
+def job(start, end=None, hours=37, monthly="1000", kind="ordinary", partner=False, employer="acme") -> dict:
+    s = {"start": start, "hours_per_week": Decimal(str(hours)), "monthly_earnings": str(monthly), "employer": employer, "kind": kind, "partner_company": partner}
     if end is not None:
         s["end"] = end
     return s
+
+
+def employee(pid, enrolment, employment, extracted="2020-12-31") -> dict:
+    """A hired participant's history: only its enrolment and jobs matter to the company's hires."""
+    return {
+        "participant": pid,
+        "municipality": "101",
+        "age_at_enrolment": 30,
+        "target_group": "cash_benefit",
+        "enrolment": enrolment,
+        "extracted": extracted,
+        "employment": employment,
+    }
 
 
 def pay(contract_id, subject, mid, k, trigger, due, amount, tariff, payee, parts):
@@ -470,6 +483,12 @@ HANDWORKED_CASES: list[dict] = [
         "contract": KBH,
         "kind": "company",
         "eligible_participants": ["p1", "p3"],
+        # Each hire is verified by the participant's job with c1 (the spell's employer is the company id).
+        "participants": [
+            employee("p1", "2019-03-20", [job("2019-04-01", employer="c1")]),
+            employee("p2", "2019-03-20", [job("2019-05-01", employer="c1")]),
+            employee("p3", "2019-03-20", [job("2019-06-03", "2019-10-01", hours=20, employer="c1")]),
+        ],
         "history": {
             "kind": "company",
             "company": "c1",
@@ -509,6 +528,81 @@ HANDWORKED_CASES: list[dict] = [
             pay(KB, "c1", "social_model", 1, "2019-06-01", "2019-06-24", "25000.00", "25000.00", "accelerator", SPLIT_60_40("15000.00", "10000.00")),
             pay(KB, "c1", "hire_retained", 1, "2019-09-30", "2019-10-21", "30000.00", "30000.00", "accelerator", SPLIT_60_40("18000.00", "12000.00")),
         ],
+    },
+    {
+        "name": "Issue 11 item 12: a participant never employed, hired three times by one company, pays the company nothing (no paid work shows any hire).",
+        "contract": KBH,
+        "kind": "company",
+        "eligible_participants": ["p1"],
+        "participants": [employee("p1", "2019-03-20", [])],
+        "history": {
+            "kind": "company", "company": "c1", "municipality": "101", "size_band": "small", "partner": True,
+            "start": "2019-03-01", "extracted": "2020-12-31",
+            "hires": [
+                {"participant": "p1", "date": "2019-04-01", "end": "2019-04-30"},
+                {"participant": "p1", "date": "2019-06-03", "end": "2019-06-28"},
+                {"participant": "p1", "date": "2019-09-02"},
+            ],
+        },
+        "as_of": None,
+        "expect_occurrences": [["company_start", 1, "2019-03-01"]],
+    },
+    {
+        "name": "Hires verified: a job with another employer, a job ending the day before the hire, an unpaid job and a missing history do not verify a hire; a job covering the hire date does.",
+        "contract": KBH,
+        "kind": "company",
+        "eligible_participants": ["p1", "p2", "p3", "p4", "p5"],
+        "participants": [
+            employee("p1", "2019-03-20", [job("2019-04-01", employer="c9")]),  # another company
+            employee("p2", "2019-03-20", [job("2019-03-25", "2019-03-31", employer="c1")]),  # ended the day before
+            employee("p3", "2019-03-20", [job("2019-04-01", monthly="0", employer="c1")]),  # unpaid
+            # p4: no history in the cohort
+            employee("p5", "2019-03-20", [job("2019-03-25", hours=1, employer="c1")]),  # covers 2019-04-01, 1 hour: the default minimum
+        ],
+        "history": {
+            "kind": "company", "company": "c1", "municipality": "101", "size_band": "small", "partner": True,
+            "start": "2019-03-01", "extracted": "2020-12-31",
+            "hires": [{"participant": p, "date": "2019-04-01"} for p in ("p1", "p2", "p3", "p4", "p5")],
+        },
+        "as_of": None,
+        # p5's hire: met 2019-04-01; retained 26 weeks: 2019-09-30.
+        "expect_occurrences": [
+            ["company_start", 1, "2019-03-01"],
+            ["company_hire", 1, "2019-04-01"],
+            ["hire_retained", 1, "2019-09-30"],
+        ],
+    },
+    {
+        "name": "Re-hire: the same person hired again by the same company does not pay again (rehire_pays defaults to false).",
+        "contract": KBH,
+        "kind": "company",
+        "eligible_participants": ["p1"],
+        "participants": [employee("p1", "2019-03-20", [job("2019-04-01", "2019-05-31", employer="c1"), job("2019-09-02", employer="c1")])],
+        "history": {
+            "kind": "company", "company": "c1", "municipality": "101", "size_band": "small", "partner": True,
+            "start": "2019-03-01", "extracted": "2020-12-31",
+            "hires": [{"participant": "p1", "date": "2019-04-01", "end": "2019-05-31"}, {"participant": "p1", "date": "2019-09-02"}],
+        },
+        "as_of": None,
+        # The first hire pays; it ended before its 26 weeks. The re-hire of 2019-09-02 counts for neither milestone.
+        "expect_occurrences": [["company_start", 1, "2019-03-01"], ["company_hire", 1, "2019-04-01"]],
+    },
+    {
+        "name": "Hours as the contract says: the test contract requires 15 hours a week on the hire date and pays a re-hire; a 10-hour job does not verify, a 20-hour re-hire pays.",
+        "contract": "tests/contracts/oracle-extra.yaml",
+        "kind": "company",
+        "eligible_participants": ["p1"],
+        "participants": [employee("p1", "2019-03-20", [job("2019-04-01", "2019-05-31", hours=10, employer="c1"), job("2019-09-02", hours=20, employer="c1")], extracted="2020-06-30")],
+        "history": {
+            "kind": "company", "company": "c1", "municipality": "999", "size_band": "small", "partner": True,
+            "start": "2019-03-01", "extracted": "2020-06-30",
+            "hires": [{"participant": "p1", "date": "2019-04-01", "end": "2019-05-31"}, {"participant": "p1", "date": "2019-09-02"}],
+        },
+        "as_of": None,
+        # Hire 1 (10 h) is short of 15 hours for company_hire; for hire_retained (1 hour) it is
+        # verified but ended 2019-05-31, before its 26 weeks. Hire 2 (20 h) is a re-hire: it pays
+        # company_hire (rehire_pays: true) but not hire_retained (the template's default).
+        "expect_occurrences": [["company_start", 1, "2019-03-01"], ["company_hire", 1, "2019-09-02"]],
     },
     # ---------------------------------------------------------------- eligibility
     {
@@ -652,7 +746,8 @@ def run_case(case: dict) -> dict:
     if case.get("kind") == "company":
         h = CompanyHistory.model_validate(deepcopy(case["history"]))
         assert h.problems() == []
-        return oracle_company(lc, h, set(case.get("eligible_participants", [])), case.get("as_of"))
+        people = {p["participant"]: ParticipantHistory.model_validate(deepcopy(p)) for p in case.get("participants", [])}
+        return oracle_company(lc, h, set(case.get("eligible_participants", [])), case.get("as_of"), people)
     h = ParticipantHistory.model_validate(deepcopy(case["history"]))
     assert h.problems(frozenset(lc.codes.codes)) == []
     return oracle_participant(lc, h, case.get("as_of"))
@@ -724,10 +819,13 @@ def test_company_strategy_histories_are_valid_and_the_oracle_runs(path):
     lc = loaded(path)
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(h=company_histories(lc, ["p1", "p2", "p3"]), eligible=st.sets(st.sampled_from(["p1", "p2", "p3"])))
-    def check(h, eligible):
+    @given(h=company_histories(lc, ["p1", "p2", "p3"]), eligible=st.sets(st.sampled_from(["p1", "p2", "p3"])), data=st.data())
+    def check(h, eligible, data):
         assert h.problems() == []
-        out = oracle_company(lc, h, eligible)
+        people = data.draw(hired_participants(h, ["p1", "p2", "p3"]))
+        for p in people.values():
+            assert p.problems() == []
+        out = oracle_company(lc, h, eligible, None, people)
         assert set(out) == {"eligible", "rules", "occurrences", "payments"}
 
     check()

@@ -139,6 +139,10 @@ def test_a_hire_before_the_participant_enrolled_does_not_pay_the_company():
         {"company": "c-1", "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07",
          "hires": [{"participant": "p-a", "date": "2019-03-15"}, {"participant": "p-b", "date": "2019-04-15"}]}
     )
-    results = evaluate_cohort(contract, [COHORT[0], COHORT[1], firm])
+    # Both jobs are with c-1 (since 2019-04-08), so both hires are verified by paid work.
+    with_c1 = [p.model_copy(update={"employment": [p.employment[0].model_copy(update={"employer": "c-1"})]}) for p in COHORT[:2]]
+    results = evaluate_cohort(contract, [*with_c1, firm])
     hires = [o.met_on.isoformat() for m in results[2].milestones if m.milestone == "company_hire" for o in m.occurrences]
     assert hires == ["2019-04-15"]
+    why = next(m.why_not for m in results[2].milestones if m.milestone == "company_hire")
+    assert "hires[0] (p-a, 2019-03-15): hired before participant p-a enrolled: not an outcome of the programme" in why

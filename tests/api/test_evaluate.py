@@ -64,7 +64,27 @@ def test_company_history_with_eligible_participants(client, app, fund):
     resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "eligible_participants": ["p-api-001"]})
     assert resp.status_code == 200, resp.text
     assert resp.json() == core(app, company, None, frozenset({"p-api-001"}))
+    # Alone, the company's hire is unverified: no participant history shows the job, so it
+    # does not pay, and the result says why (docs/semantics.md § 5, "Hires verified").
+    assert "company_hire" not in {p["milestone"] for p in resp.json()["payments"]}
+    why = next(m["why_not"] for m in resp.json()["milestones"] if m["milestone"] == "company_hire")
+    assert "hires[0] (p-api-001, 2019-09-02): unverified: participant p-api-001's history is not in the cohort" in why
+
+
+def test_a_company_hire_is_verified_by_the_participant_history_sent_beside_it(client, app, fund):
+    company = {
+        "kind": "company", "company": "c-101-77", "municipality": "101", "size_band": "small", "partner": True,
+        "start": "2019-03-01", "extracted": "2020-06-30", "hires": [{"participant": "p-api-001", "date": "2019-09-02"}],
+    }
+    worker = {**HISTORY, "participant": "p-api-001", "extracted": "2020-06-30",
+              "employment": [{"start": "2019-09-02", "hours_per_week": 30, "monthly_earnings": "20000", "employer": "c-101-77"}]}
+    resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "eligible_participants": ["p-api-001"], "participants": [worker]})
+    assert resp.status_code == 200, resp.text
     assert "company_hire" in {p["milestone"] for p in resp.json()["payments"]}
+    # A company history among the participants is refused, with its place.
+    resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "participants": [company]})
+    assert resp.status_code == 422, resp.text
+    assert "participants holds participant histories only" in resp.text
 
 
 def test_cohort_equals_the_core(client, app, fund):

@@ -22,7 +22,7 @@ from pbr_rules.api.settings import Settings
 from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
 from pbr_rules.language import History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
 from pbr_rules.models.common import ISODate, Strict
-from pbr_rules.models.history import SUBJECT_ID_PATTERN
+from pbr_rules.models.history import SUBJECT_ID_PATTERN, ParticipantHistory
 from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, refuse_cpr
 
 REQUEST_FILE = "<request>"
@@ -37,6 +37,7 @@ class EvaluateEnvelope(Strict):
     history: dict[str, Any]
     as_of: ISODate | None = None
     eligible_participants: list[ParticipantId] = Field(default_factory=list)
+    participants: list[Any] = Field(default_factory=list)
 
 
 class CohortEnvelope(Strict):
@@ -192,17 +193,45 @@ def _is_bare_history(data: Any) -> bool:
     return isinstance(data, dict) and "history" not in data and ("participant" in data or "company" in data)
 
 
-def parse_evaluate(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[History, date | None, list[str]]:
-    """``{history, as_of?, eligible_participants?}``, or a bare history document: validated, limits enforced."""
+def parse_evaluate(
+    source: Source, settings: Settings, known_codes: frozenset[str]
+) -> tuple[History, date | None, list[str], dict[str, ParticipantHistory]]:
+    """``{history, as_of?, eligible_participants?, participants?}``, or a bare history document: validated, limits enforced.
+
+    ``participants``: the hired participants' histories, which verify a company's hires
+    (docs/semantics.md § 5, "Hires verified"); at most ``max_participants`` of them.
+    """
     data = source.data
     check_values(source)
     if _is_bare_history(data):
         _check_events(data, (), settings)
-        return history_from_data(data, source, known_codes), None, []
+        return history_from_data(data, source, known_codes), None, [], {}
     envelope: EvaluateEnvelope = validate_model(EvaluateEnvelope, source, InputInvalid)
+    if len(envelope.participants) > settings.max_participants:
+        n = len(envelope.participants)
+        raise InputInvalid(
+            [Diagnostic(file=REQUEST_FILE, path="participants", message=f"{n:,} participant histories in one request; the limit is {settings.max_participants:,}")]
+        )
     _check_events(data["history"], ("history",), settings)
     history = history_from_data(data["history"], source, known_codes, ("history",))
-    return history, envelope.as_of, list(envelope.eligible_participants)
+    people: dict[str, ParticipantHistory] = {}
+    problems: list[Diagnostic] = []
+    for i, item in enumerate(data.get("participants") or []):
+        try:
+            _check_events(item, ("participants", i), settings)
+            person = history_from_data(item, source, known_codes, ("participants", i))
+        except InputInvalid as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if not isinstance(person, ParticipantHistory):
+            problems.append(Diagnostic(file=REQUEST_FILE, path=f"participants[{i}]", message="participants holds participant histories only"))
+        elif person.participant in people:
+            problems.append(Diagnostic(file=REQUEST_FILE, path=f"participants[{i}]", message=f"participant '{person.participant}' appears twice"))
+        else:
+            people[person.participant] = person
+    if problems:
+        raise HistoryInvalid(problems)
+    return history, envelope.as_of, list(envelope.eligible_participants), people
 
 
 def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[list[History], date | None]:

@@ -279,6 +279,10 @@ class EvaluateRequest(Out):
     eligible_participants: list[Annotated[str, Field(pattern=SUBJECT_ID_PATTERN)]] = Field(
         default_factory=list, description="Company histories only: the hired participants that are eligible."
     )
+    participants: list[ParticipantHistory] = Field(
+        default_factory=list,
+        description="Company histories only: the hired participants' histories; a hire counts only when one shows paid work with the company on the hire date.",
+    )
 
 
 class CohortRequest(Out):

@@ -34,6 +34,7 @@ import durable_rules_engine as _dre
 from pbr_rules.errors import EngineFailure
 from pbr_rules.evaluation.measures import plan_for, threshold
 from pbr_rules.language import LoadedContract
+from pbr_rules.models.contract import CompanyHire, HireRetained
 
 MAX_MILESTONE_RULES = 400  # 512+ rules testing one property made post() spin forever
 MAX_RULES_PER_FACT = 64
@@ -165,6 +166,14 @@ def _rules(loaded: LoadedContract) -> tuple[dict, list[str], list[str]]:
                 conds.append({"$gte": {"day": v.start.toordinal()}})
             if v.end is not None:
                 conds.append({"$lt": {"day": v.end.toordinal()}})
+            m = v.definition.measure
+            if isinstance(m, (CompanyHire, HireRetained)):
+                # A hire counts only when verified by the participant's paid work with the
+                # company on the hire date, at the contract's hours (in hundredths), and,
+                # unless the contract pays re-hires, when it is not a re-hire.
+                conds += [{"hv": 1}, {"$gte": {"hrs": m.hours_required * 100}}]
+                if not m.rehires_pay:
+                    conds.append({"rh": 0})
             rule(f"m:{mid}:{v.index}", "o", *conds)
 
     for fact_type in ("p", "c", "o"):

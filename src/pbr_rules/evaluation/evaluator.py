@@ -86,6 +86,7 @@ def decide(
     history: History,
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
 ) -> Decision:
     """The decisions for one history as of a date: eligibility, counted occurrences, payments.
 
@@ -103,7 +104,7 @@ def decide(
         derived = derive_participant(loaded, history, as_of)
         side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group.value
     else:
-        derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants))
+        derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
         side, rule_names, sid, group = Side.company, compiled.company_rules, history.company, None
 
     facts = [derived.subject_fact]
@@ -118,6 +119,7 @@ def decide(
                 "val": cand.value,
                 "day": cand.day.toordinal(),
                 "prq": 1 if cand.prerequisites_met else 0,
+                **(cand.fields or {}),
             }
         )
     fired = compiled.run(facts)
@@ -145,14 +147,17 @@ def evaluate(
     history: History,
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
     *,
     evidence: bool = True,
 ) -> EvaluationResult:
     """Evaluate one participant or company history as of a date (default: its extraction date).
 
+    A company's hires count only when ``participants`` (id -> history) shows the hired
+    participant's paid work with the company (docs/semantics.md § 5, "Hires verified").
     ``evidence=False`` leaves the evidence lists empty (for simulations, where nobody reads them).
     """
-    d = decide(loaded, history, as_of, eligible_participants)
+    d = decide(loaded, history, as_of, eligible_participants, participants)
     eligibility = _eligibility(loaded, d)
     return EvaluationResult(
         contract=ContractRef(
@@ -213,8 +218,12 @@ def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: b
                 Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence() if evidence else [])
             )
         why = None
+        refused = d.derived.refused.get(mid)
         if not d.eligible:
             why = f"not eligible ({', '.join(failed)} not met)"
+        elif refused:
+            # every hire that does not count says why, under the clause of the definition in force
+            why = f"hires not counted under {refused[1]}: " + "; ".join(refused[0])
         elif not occurrences:
             why = d.derived.why_not.get(mid) or "not met by the horizon"
         out.append(
@@ -451,9 +460,13 @@ class DecisionView:
 
 
 def decide_view(
-    loaded: LoadedContract, history: History, as_of: date | None = None, eligible_participants: Iterable[str] | Mapping[str, date | None] = ()
+    loaded: LoadedContract,
+    history: History,
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
 ) -> DecisionView:
-    d = decide(loaded, history, as_of, eligible_participants)
+    d = decide(loaded, history, as_of, eligible_participants, participants)
     cid = loaded.contract.id
     kind = "participant" if d.side == Side.citizen else "company"
     return DecisionView(
@@ -522,8 +535,9 @@ def evaluate_cohort(
             results[id(h)] = evaluate(loaded, h, when(h))
             tick()
     eligible = {h.participant: h.enrolment for h in participants if results[id(h)].eligibility.eligible}
+    by_id = {h.participant: h for h in participants}  # a hire is verified by the participant's own history
     for h in companies:
-        results[id(h)] = evaluate(loaded, h, when(h), eligible)
+        results[id(h)] = evaluate(loaded, h, when(h), eligible, by_id)
         tick()
     return [results[id(h)] for h in histories]
 

@@ -14,10 +14,11 @@ engine has no date type.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Mapping
 
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.contract import (
@@ -37,7 +38,7 @@ from pbr_rules.models.contract import (
     Side,
     Window,
 )
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import CompanyHistory, HireRecord, ParticipantHistory
 from pbr_rules.models.results import Evidence
 from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
 
@@ -144,6 +145,7 @@ class Candidate:
     value: int
     prerequisites_met: bool
     evidence: Callable[[], list[Evidence]]
+    fields: dict | None = None  # measured values a measure's rule tests besides the common ones (hires)
 
 
 @dataclass
@@ -156,6 +158,7 @@ class Derived:
     progress: dict[str, str]
     why_not: dict[str, str]
     horizon: date
+    refused: dict[str, tuple[list[str], str]] = field(default_factory=dict)  # milestone -> (why each hire does not count, clause)
 
 
 # --- participants ---------------------------------------------------------------------------
@@ -523,8 +526,20 @@ def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int
 # --- companies -----------------------------------------------------------------------------
 
 
-def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligible_participants: dict[str, date | None]) -> Derived:
-    """``eligible_participants``: id -> enrolment date (None when only the id is known)."""
+def derive_company(
+    loaded: LoadedContract,
+    h: CompanyHistory,
+    as_of: date,
+    eligible_participants: dict[str, date | None],
+    participants: Mapping[str, ParticipantHistory] | None = None,
+) -> Derived:
+    """``eligible_participants``: id -> enrolment date (None when only the id is known).
+
+    ``participants``: the participants' own histories (any of the cohort's), by id: a hire
+    counts only when the participant's history shows paid work with this company on the
+    hire date (docs/semantics.md § 5, "Hires verified"); a hire whose participant's
+    history is not given is unverified and does not count.
+    """
     c = loaded.contract
     plan = plan_for(loaded)
     el = c.eligibility.companies
@@ -547,6 +562,8 @@ def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligi
     }
     H = as_of
     derived = Derived(subject_fact=fact, rule_details=rule_details, candidates=[], progress={}, why_not={}, horizon=H)
+    hires = _company_hires(h, eligible_participants, participants or {})
+    refusals: dict[int, list[str]] = {}  # id(definition) -> why hires of it do not count
 
     def occurrences(definition: MilestoneDefinition, anchor: date):
         m = definition.measure
@@ -562,32 +579,122 @@ def derive_company(loaded: LoadedContract, h: CompanyHistory, as_of: date, eligi
                 (d, 1, (lambda i=i, r=r: [Evidence(source=f"phases[{i}]", description=f"phase {r.phase} completed {r.completed}")]))
                 for d, i, r in recs
             ], f"phase {m.phase} not completed"
-        hires = sorted(
-            (r.date, i, r)
-            for i, r in enumerate(h.hires)
-            if r.participant in eligible_participants
-            # a hire before the participant enrolled is not a programme outcome (§ 5)
-            and (eligible_participants[r.participant] is None or r.date >= eligible_participants[r.participant])
-        )
-        if isinstance(m, CompanyHire):
-            return [
-                (d, 1, (lambda i=i, r=r: [Evidence(source=f"hires[{i}]", description=f"hired eligible participant {r.participant} on {r.date}")]))
-                for d, i, r in hires
-                if first_d <= d <= last_d
-            ], "no hire of an eligible participant yet"
-        if isinstance(m, HireRetained):
-            out = []
-            for d, i, r in hires:
-                met = d + timedelta(days=7 * m.weeks)
-                if first_d <= met <= last_d and (r.end is None or r.end >= met):
-                    out.append(
-                        (met, m.weeks, (lambda i=i, r=r, met=met: [Evidence(source=f"hires[{i}]", description=f"participant {r.participant} hired {r.date}, still employed {met}")]))
-                    )
+        if isinstance(m, (CompanyHire, HireRetained)):
+            out, refused = [], []
+            for hire in hires:
+                r = hire.record
+                met = r.date if isinstance(m, CompanyHire) else r.date + timedelta(days=7 * m.weeks)
+                if r.date > H or not first_d <= met <= last_d:
+                    continue
+                if isinstance(m, HireRetained) and r.end is not None and r.end < met:
+                    continue
+                why = hire.refusal(m)
+                if why is not None:
+                    refused.append(f"hires[{hire.index}] ({r.participant}, {r.date}): {why}")
+                    continue
+                out.append((met, _hire_value(m), hire.candidate_fields(), hire.evidence(m, met)))
+            refusals[id(definition)] = refused
+            if isinstance(m, CompanyHire):
+                return out, "no hire of an eligible participant yet"
             return out, f"no hire retained {m.weeks} weeks yet"
         raise TypeError(f"measure {m.kind} is not a company measure")  # the loader refuses this
 
     _derive_milestones(loaded, plan, derived, occurrences, h.start, H, side=Side.company)
+    for mid in plan.order:
+        if plan.side[mid] != Side.company:
+            continue
+        in_force = [v for v in plan.versions[mid] if v.definition is not None and (v.start is None or v.start <= H)]
+        if in_force and isinstance(in_force[-1].definition.measure, (CompanyHire, HireRetained)):
+            refused = refusals.get(id(in_force[-1].definition))
+            if refused:
+                derived.refused[mid] = (refused, in_force[-1].reference)
     return derived
+
+
+def _hire_value(m) -> int:
+    return m.weeks if isinstance(m, HireRetained) else 1
+
+
+@dataclass
+class _Hire:
+    """One hire of a company history and what the participant's own history says about it."""
+
+    index: int
+    record: HireRecord
+    company: str
+    eligible: bool
+    before_enrolment: bool
+    known: bool  # the participant's history was given
+    hours: Decimal | None  # hours a week of the paid job with the company on the hire date (None: no such job)
+    spell: int | None  # that job's index in the participant's employment
+    rehire: int | None  # index of an earlier programme hire of the same participant by this company
+
+    def refusal(self, m) -> str | None:
+        """Why this hire does not count for the measure, or None when it counts."""
+        p = self.record.participant
+        if not self.eligible:
+            return f"participant {p} is not eligible under this agreement"
+        if self.before_enrolment:
+            return f"hired before participant {p} enrolled: not an outcome of the programme"
+        if not self.known:
+            return f"unverified: participant {p}'s history is not in the cohort, so no paid work with {self.company} can be shown"
+        if self.hours is None:
+            return f"unverified: participant {p}'s history shows no paid work with company {self.company} on {self.record.date}"
+        if self.hours < m.hours_required:
+            return (
+                f"unverified: the job with {self.company} on {self.record.date} (employment[{self.spell}]) has {self.hours} hours a week; "
+                f"the contract requires at least {m.hours_required}"
+            )
+        if self.rehire is not None and not m.rehires_pay:
+            return f"a re-hire of {p} (first hired in hires[{self.rehire}]); the contract does not pay a re-hire (rehire_pays: false)"
+        return None
+
+    def candidate_fields(self) -> dict:
+        """What the engine's hire rule tests: verified, hours (hundredths), re-hire."""
+        return {"hv": 1 if self.known and self.hours is not None else 0, "hrs": int((self.hours or 0) * 100), "rh": 0 if self.rehire is None else 1}
+
+    def evidence(self, m, met: date):
+        r, spell = self.record, self.spell
+
+        def build():
+            if isinstance(m, CompanyHire):
+                text = f"hired eligible participant {r.participant} on {r.date}"
+            else:
+                text = f"participant {r.participant} hired {r.date}, still employed {met}"
+            return [
+                Evidence(source=f"hires[{self.index}]", description=text),
+                Evidence(source=f"{r.participant}: employment[{spell}]", description=f"paid work with {self.company}, {self.hours} h/week, on {r.date}"),
+            ]
+
+        return build
+
+
+def _company_hires(h: CompanyHistory, eligible: dict[str, date | None], participants: Mapping[str, ParticipantHistory]) -> list[_Hire]:
+    """Every hire in date order (same date: file order), checked against the participant's history."""
+    out: list[_Hire] = []
+    first_hire: dict[str, int] = {}
+    for i, r in sorted(enumerate(h.hires), key=lambda t: (t[1].date, t[0])):
+        enrolled = eligible.get(r.participant)
+        history = participants.get(r.participant)
+        if enrolled is None and history is not None and r.participant in eligible:
+            enrolled = history.enrolment
+        before = enrolled is not None and r.date < enrolled
+        hours = spell = None
+        if history is not None:
+            for j, s in enumerate(history.employment):
+                if (
+                    s.employer == h.company
+                    and s.monthly_earnings > 0
+                    and s.start <= r.date <= (s.end or history.extracted)
+                    and (hours is None or s.hours_per_week > hours)
+                ):
+                    hours, spell = s.hours_per_week, j
+        rehire = None
+        if not before:
+            rehire = first_hire.get(r.participant)
+            first_hire.setdefault(r.participant, i)
+        out.append(_Hire(i, r, h.company, r.participant in eligible, before, history is not None, hours, spell, rehire))
+    return out
 
 
 # --- versions, prerequisites and numbering (docs/semantics.md § 6) -----------------------
@@ -648,8 +755,11 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
                 break
             if found is None or found[0] > horizon:
                 break  # nothing (more) by the horizon: a later version or prerequisite day lies beyond it
-            day, v, (own_day, value, evidence) = found
-            derived.candidates.append(Candidate(milestone=mid, version=v.index, k=k, day=day, value=value, prerequisites_met=True, evidence=evidence))
+            day, v, (own_day, value, *rest) = found
+            fields = rest[0] if len(rest) == 2 else None  # hires carry the measured values their rule tests
+            derived.candidates.append(
+                Candidate(milestone=mid, version=v.index, k=k, day=day, value=value, prerequisites_met=True, evidence=rest[-1], fields=fields)
+            )
             if day > term_end:
                 break  # the engine refuses it; later ones would be later still
             if first is None:

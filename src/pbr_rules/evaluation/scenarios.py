@@ -14,6 +14,7 @@ from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
 from pbr_rules.evaluation.evaluator import evaluate
 from pbr_rules.language import LoadedContract, Source, history_from_data, load_contract, load_yaml_file, validate_model
 from pbr_rules.models.scenario import Scenario, ScenarioFile
+from pbr_rules.models.history import ParticipantHistory
 
 
 @dataclass
@@ -49,8 +50,11 @@ def run_scenario(ls: LoadedScenarios, index: int) -> ScenarioOutcome:
     _, line, _ = ls.source.where(("scenarios", index, "name"))
     out = ScenarioOutcome(file=ls.path, line=line, name=sc.name)
     try:
-        history = history_from_data(sc.history, ls.source, frozenset(ls.contract.codes.codes), ("scenarios", index, "history"))
-        result = evaluate(ls.contract, history, sc.as_of, sc.eligible_participants)
+        codes = frozenset(ls.contract.codes.codes)
+        history = history_from_data(sc.history, ls.source, codes, ("scenarios", index, "history"))
+        hired = [history_from_data(p, ls.source, codes, ("scenarios", index, "participants", i)) for i, p in enumerate(sc.participants)]
+        participants = {p.participant: p for p in hired if isinstance(p, ParticipantHistory)}
+        result = evaluate(ls.contract, history, sc.as_of, sc.eligible_participants, participants)
     except InputInvalid as exc:
         out.failures.append(f"the scenario's history is invalid:\n{exc}")
         return out

@@ -318,7 +318,8 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
             open_companies = [c for c in companies if c.start <= start]
             if open_companies and rng.random() < plan.companies.hire.value:
                 company = open_companies[rng.randrange(len(open_companies))]
-                employer, partner = f"{company.data['company']} (synthetic)", True
+                # the employer is the company's id, as a hire is verified by (docs/semantics.md § 5)
+                employer, partner = company.data["company"], True
                 hire = (company, start, end)
             last_w = min(n_weeks - 1, week_no(end) if end else n_weeks - 1)
             spells = [(start, end, hours)]
@@ -338,6 +339,7 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
             for s, e, h in spells:
                 spell = {"start": s.isoformat(), "hours_per_week": h, "monthly_earnings": _monthly(h, per_hour),
                          "employer": employer, "partner_company": partner, "kind": kind}
+
                 if e is not None:
                     spell["end"] = e.isoformat()
                 employment.append(spell)
@@ -435,9 +437,10 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
     for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
         by_id[id(h)] = decide_view(loaded, h, as_of)
     eligible = {h.participant: h.enrolment for h in participants if by_id[id(h)].eligibility.eligible}
+    by_participant = {h.participant: h for h in participants}  # hires are verified by the participants' employment
     for h in histories:
         if isinstance(h, CompanyHistory):
-            by_id[id(h)] = decide_view(loaded, h, as_of, eligible)
+            by_id[id(h)] = decide_view(loaded, h, as_of, eligible, by_participant)
     results = [by_id[id(h)] for h in histories]
     case, _ = municipality_case(loaded, histories, as_of, rate, results=results)
     return RunValues(

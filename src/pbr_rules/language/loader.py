@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import re
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,7 @@ from pbr_rules.language.checks import check_contract
 from pbr_rules.language.validation import validate_model
 from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 from pbr_rules.models.contract import Contract
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory, describe_hire, hires_overlap
 from pbr_rules.models.vocabulary import BenefitCodes
 
 FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog", "simulation")
@@ -250,7 +251,27 @@ def history_from_data(data: Any, source: Source, known_codes: frozenset[str] | N
     problems = history.problems(known_codes) if cls is ParticipantHistory else history.problems()
     if problems:
         raise HistoryInvalid([_at(source, prefix + p, m, "") for p, m in problems])
+    if cls is CompanyHistory and history.hires:
+        _remember_hire_lines(history, [source.where(prefix + ("hires", i)) for i in range(len(history.hires))])
     return history
+
+
+# Where each company history's hires were read (file, line, col), so that a problem found
+# across a cohort (overlapping hires of one person) can point at the lines. Histories are
+# frozen models: the positions are kept beside them, keyed by identity, while they live.
+_HIRE_LINES: dict[int, tuple[weakref.ref, list[tuple[str, int, int]]]] = {}
+
+
+def _remember_hire_lines(h: CompanyHistory, where: list[tuple[str, int, int]]) -> None:
+    key = id(h)
+    _HIRE_LINES[key] = (weakref.ref(h, lambda _r, key=key: _HIRE_LINES.pop(key, None)), where)
+
+
+def _hire_at(h: CompanyHistory, i: int) -> tuple[str, int, int]:
+    entry = _HIRE_LINES.get(id(h))
+    if entry is None or entry[0]() is not h or i >= len(entry[1]):
+        return "", 0, 0
+    return entry[1][i]
 
 
 def load_history(path: str | Path, known_codes: frozenset[str] | None = None) -> History:
@@ -424,6 +445,7 @@ def cohort_problems(histories: list[History]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: set[tuple[str, str]] = set()
     hired: dict[tuple[str, object], str] = {}
+    held: dict[str, list[tuple[CompanyHistory, int, object]]] = {}  # participant -> (company, index, hire)
     for h in histories:
         key = (h.kind, subject_id(h))
         if key in seen:
@@ -440,6 +462,24 @@ def cohort_problems(histories: list[History]) -> list[Diagnostic]:
                             hint="a hire belongs to one company; correct the company histories",
                         )
                     )
+                    continue
+                for company, j, earlier in held.get(hire.participant, ()):
+                    if company.company != h.company and hires_overlap(earlier, hire):
+                        file, line, col = _hire_at(h, i)
+                        other_file, other_line, _ = _hire_at(company, j)
+                        there = f" at {other_file}:{other_line}" if other_file else ""
+                        out.append(
+                            Diagnostic(
+                                file=file,
+                                line=line,
+                                col=col,
+                                path=f"hires[{i}]",
+                                message=f"{describe_hire(hire)} by '{h.company}' overlaps {describe_hire(earlier)} by '{company.company}' (hires[{j}]{there})",
+                                hint="a person holds one hire at a time; end the first hire before the next starts",
+                            )
+                        )
+                        break
+                held.setdefault(hire.participant, []).append((h, i, hire))
     return out
 
 

@@ -128,6 +128,17 @@ def measure_sentence(measure, side: Side = Side.citizen) -> str:
 
 def definition_sentences(d: MilestoneDefinition, side: Side) -> list[str]:
     out = [measure_sentence(d.measure, side)]
+    if isinstance(d.measure, (CompanyHire, HireRetained)):
+        out.append(
+            _(
+                "A hire counts only when the participant's own history shows paid work with the company "
+                "on the hire date, with weekly hours of at least {hours}."
+            ).format(hours=d.measure.hours_required)
+        )
+        if d.measure.rehires_pay:
+            out.append(_("A re-hire of the same participant by the same company counts again."))
+        else:
+            out.append(_("A re-hire of the same participant by the same company does not count."))
     if d.prerequisites:
         names = ", ".join(d.prerequisites)
         if len(d.prerequisites) == 1:

@@ -13,7 +13,7 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, StrictBool, model_serializer
 
 from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Reference, Share, Strict
 
@@ -250,15 +250,52 @@ class AcceleratorPhase(Strict):
     window: Window | None = None
 
 
-class CompanyHire(Strict):
-    """The company hires a participant who is eligible under this agreement."""
+DEFAULT_HIRE_MIN_HOURS = 1
+
+
+class _HireTerms(Strict):
+    """What makes a hire count (docs/semantics.md § 5, "Hires verified").
+
+    ``min_hours_per_week`` and ``rehire_pays`` are left out of the dump while unset, so an
+    agreement that does not write them keeps its content hash and its fingerprints.
+    """
+
+    min_hours_per_week: int | None = Field(
+        default=None,
+        ge=0,
+        le=80,
+        description=f"Hours a week the participant's job with the company must have on the hire date (default {DEFAULT_HIRE_MIN_HOURS}).",
+    )
+    rehire_pays: StrictBool | None = Field(
+        default=None, description="Whether a later hire of the same participant by the same company pays again (default false)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_terms(self, handler):
+        data = handler(self)
+        for key in ("min_hours_per_week", "rehire_pays"):
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
+    @property
+    def hours_required(self) -> int:
+        return DEFAULT_HIRE_MIN_HOURS if self.min_hours_per_week is None else self.min_hours_per_week
+
+    @property
+    def rehires_pay(self) -> bool:
+        return bool(self.rehire_pays)
+
+
+class CompanyHire(_HireTerms):
+    """The company hires a participant who is eligible under this agreement, shown by paid work in the participant's history."""
 
     kind: Literal["hire"]
     window: Window | None = None
 
 
-class HireRetained(Strict):
-    """A hire of an eligible participant is still in place N weeks after the hire date."""
+class HireRetained(_HireTerms):
+    """A verified hire of an eligible participant is still in place N weeks after the hire date."""
 
     kind: Literal["hire_retained"]
     weeks: int = Field(ge=1, le=520)

@@ -8,6 +8,7 @@ history at once (the loader turns each into a diagnostic with a line number).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
@@ -50,7 +51,7 @@ class EmploymentSpell(Strict):
     end: ISODate | None = None
     hours_per_week: NonNegativeNumber = Field(ge=0, le=80, max_digits=5, decimal_places=2, description="A JSON number of 0 to 80.")
     monthly_earnings: NonNegativeMoney
-    employer: Text(NAME_MAX, description="The employer's name (no personal numbers).")
+    employer: Text(NAME_MAX, description="The employer's name, or, for a company of the social accelerator, its company id exactly as in the company history (which verifies a hire); no personal numbers.")
     partner_company: StrictBool = False
     kind: JobKind = JobKind.ordinary
 
@@ -221,10 +222,17 @@ class CompanyHistory(Strict):
             if ph.completed < self.start:
                 out.append((("phases", i, "completed"), f"{ph.completed} is before the accelerator start {self.start}"))
         seen: dict[tuple, int] = {}
+        by_participant: dict[str, list[int]] = {}
         for i, h in enumerate(self.hires):
             first = seen.setdefault((h.participant, h.date), i)
             if first != i:
                 out.append((("hires", i), f"the hire of '{h.participant}' on {h.date} is given twice (also hires[{first}])"))
+            else:
+                for j in by_participant.get(h.participant, ()):
+                    if hires_overlap(self.hires[j], h):
+                        out.append((("hires", i), f"{describe_hire(h)} overlaps hires[{j}] ({describe_hire(self.hires[j])}); a person holds one hire at a time"))
+                        break
+                by_participant.setdefault(h.participant, []).append(i)
             if h.date > self.extracted:
                 out.append((("hires", i, "date"), f"hire {h.date} is after the extraction date {self.extracted}"))
             if h.end is not None and h.end < h.date:
@@ -232,6 +240,15 @@ class CompanyHistory(Strict):
             if h.end is not None and h.end > self.extracted:
                 out.append((("hires", i, "end"), f"end {h.end} is after the extraction date {self.extracted}"))
         return out
+
+
+def hires_overlap(a: HireRecord, b: HireRecord) -> bool:
+    """Two hires overlap when some day lies in both (a hire without an end runs on)."""
+    return a.date <= (b.end or date.max) and b.date <= (a.end or date.max)
+
+
+def describe_hire(h: HireRecord) -> str:
+    return f"the hire of '{h.participant}' from {h.date} to {h.end or 'ongoing'}"
 
 
 def _unknown_code(code: str, known: set[str] | frozenset[str]) -> str:

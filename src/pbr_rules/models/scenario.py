@@ -34,6 +34,10 @@ class Scenario(Strict):
     as_of: ISODate | None = None
     history: dict[str, Any] = Field(description="A participant or company history, as in a history file.")
     eligible_participants: list[str] = Field(default_factory=list, description="For a company: participants eligible under the contract.")
+    participants: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="For a company: the hired participants' histories, whose employment verifies the hires (a hire without one does not count).",
+    )
     expect: Expectation
 
 

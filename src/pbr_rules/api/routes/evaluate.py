@@ -33,8 +33,8 @@ def _json(text: str) -> Response:
 )
 def evaluate_history(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
     """Evaluate one participant or company history: eligibility, milestones met, payments triggered (kept in the decision log)."""
-    history, as_of, eligible = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
-    result = evaluate(loaded, history, as_of, eligible)
+    history, as_of, eligible, participants = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
+    result = evaluate(loaded, history, as_of, eligible, participants)
     ledger.log_decisions(loaded, [history], [result], as_of, f"token:{principal.token_id}")
     return _json(to_json(result))
 

@@ -1,0 +1,128 @@
+"""Issue 11, item 12: a hire pays only when the participant's history shows paid work with
+the company from the hire date (docs/semantics.md § 5, "Hires verified"); overlapping hires
+of one person are refused; re-hires pay only when the contract says so."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pbr_rules.errors import HistoryInvalid
+from pbr_rules.evaluation.evaluator import evaluate, evaluate_cohort
+from pbr_rules.language.loader import load_cohort, load_contract
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+
+ROOT = Path(__file__).resolve().parents[1]
+KBH = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
+
+
+def person(pid: str, employment: list[dict]) -> ParticipantHistory:
+    return ParticipantHistory.model_validate(
+        {
+            "participant": pid, "municipality": "101", "birth_date": "1990-05-05", "target_group": "cash_benefit",
+            "enrolment": "2019-04-03", "extracted": "2020-12-31",
+            "benefits": [{"weeks": "2018-W14..2019-W13", "code": "kontanthjaelp"}], "employment": employment,
+        }
+    )
+
+
+def company(cid: str, hires: list[dict]) -> CompanyHistory:
+    return CompanyHistory.model_validate(
+        {"company": cid, "municipality": "101", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2020-12-31", "hires": hires}
+    )
+
+
+def hire_payments(result) -> list:
+    return [p for p in result.payments if p.milestone in ("company_hire", "hire_retained")]
+
+
+def why(result, milestone: str) -> str:
+    return next(m.why_not for m in result.milestones if m.milestone == milestone)
+
+
+def test_the_issues_fault_a_participant_never_employed_hired_four_times_earns_no_hire_payment():
+    # Issue 11: "a participant never employed, 'hired' three times by one company and once
+    # by another, earned DKK 140,000 of hire payments". Now: nothing.
+    never = person("p-never", [])
+    one = company("c-one", [
+        {"participant": "p-never", "date": "2019-04-08", "end": "2019-04-30"},
+        {"participant": "p-never", "date": "2019-06-03", "end": "2019-06-28"},
+        {"participant": "p-never", "date": "2019-09-02"},
+    ])
+    other = company("c-other", [{"participant": "p-never", "date": "2019-05-06", "end": "2019-05-31"}])
+    results = evaluate_cohort(KBH, [never, one, other])
+    assert results[0].eligibility.eligible
+    assert [hire_payments(r) for r in results[1:]] == [[], []]
+    assert why(results[1], "company_hire") == (
+        "hires not counted under § 6.4: "
+        "hires[0] (p-never, 2019-04-08): unverified: participant p-never's history shows no paid work with company c-one on 2019-04-08; "
+        "hires[1] (p-never, 2019-06-03): unverified: participant p-never's history shows no paid work with company c-one on 2019-06-03; "
+        "hires[2] (p-never, 2019-09-02): unverified: participant p-never's history shows no paid work with company c-one on 2019-09-02"
+    )
+    assert "hires[0] (p-never, 2019-05-06): unverified" in why(results[2], "company_hire")
+
+
+def test_a_hire_shown_by_paid_work_pays_and_its_evidence_names_the_job():
+    worker = person("p-w", [{"start": "2019-04-08", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}])
+    firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
+    results = evaluate_cohort(KBH, [worker, firm])
+    paid = hire_payments(results[1])
+    assert [(p.milestone, p.trigger_date) for p in paid] == [("company_hire", date(2019, 4, 8)), ("hire_retained", date(2019, 10, 7))]
+    occurrence = next(m for m in results[1].milestones if m.milestone == "company_hire").occurrences[0]
+    assert [e.source for e in occurrence.evidence] == ["hires[0]", "p-w: employment[0]"]
+    assert occurrence.evidence[1].description == "paid work with c-one, 20 h/week, on 2019-04-08"
+
+
+def test_a_company_evaluated_without_the_participants_histories_is_not_paid_for_its_hires():
+    firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
+    result = evaluate(KBH, firm, None, {"p-w": date(2019, 4, 3)})
+    assert hire_payments(result) == []
+    assert why(result, "company_hire") == (
+        "hires not counted under § 6.4: hires[0] (p-w, 2019-04-08): unverified: participant p-w's history is not in the cohort, "
+        "so no paid work with c-one can be shown"
+    )
+
+
+def test_a_rehire_does_not_pay_again_and_says_why():
+    worker = person("p-r", [
+        {"start": "2019-04-08", "end": "2019-05-31", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"},
+        {"start": "2019-09-02", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"},
+    ])
+    firm = company("c-one", [{"participant": "p-r", "date": "2019-04-08", "end": "2019-05-31"}, {"participant": "p-r", "date": "2019-09-02"}])
+    results = evaluate_cohort(KBH, [worker, firm])
+    assert [(p.milestone, p.trigger_date) for p in hire_payments(results[1])] == [("company_hire", date(2019, 4, 8))]
+    assert "hires[1] (p-r, 2019-09-02): a re-hire of p-r (first hired in hires[0]); the contract does not pay a re-hire (rehire_pays: false)" in why(
+        results[1], "company_hire"
+    )
+
+
+def test_overlapping_hires_of_one_person_in_one_company_are_refused():
+    firm = company("c-one", [{"participant": "p-1", "date": "2019-04-01", "end": "2019-06-30"}, {"participant": "p-1", "date": "2019-06-30"}])
+    assert firm.problems() == [
+        (
+            ("hires", 1),
+            "the hire of 'p-1' from 2019-06-30 to ongoing overlaps hires[0] (the hire of 'p-1' from 2019-04-01 to 2019-06-30); a person holds one hire at a time",
+        )
+    ]
+    # The next day is no overlap.
+    assert company("c-one", [{"participant": "p-1", "date": "2019-04-01", "end": "2019-06-30"}, {"participant": "p-1", "date": "2019-07-01"}]).problems() == []
+
+
+def test_overlapping_hires_of_one_person_by_two_companies_are_refused_with_both_files_and_lines(tmp_path):
+    head = 'municipality: "101"\nsize_band: small\npartner: true\nstart: 2019-03-01\nextracted: 2020-12-31\nhires:\n'
+    (tmp_path / "c1.yaml").write_text("kind: company\ncompany: c-1\n" + head + "  - {participant: p-1, date: 2019-04-01, end: 2019-04-30}\n  - {participant: p-1, date: 2019-09-02}\n")
+    (tmp_path / "c2.yaml").write_text("kind: company\ncompany: c-2\n" + head + "  - {participant: p-1, date: 2019-05-06, end: 2019-05-31}\n  - {participant: p-1, date: 2019-10-01}\n")
+    with pytest.raises(HistoryInvalid) as info:
+        load_cohort(tmp_path)
+    assert [str(d) for d in info.value.diagnostics] == [
+        f"{tmp_path / 'c2.yaml'}:10:5: hires[1]: the hire of 'p-1' from 2019-10-01 to ongoing by 'c-2' overlaps the hire of 'p-1' from 2019-09-02 to ongoing"
+        f" by 'c-1' (hires[1] at {tmp_path / 'c1.yaml'}:10) (a person holds one hire at a time; end the first hire before the next starts)"
+    ]
+
+
+def test_histories_without_hires_give_the_same_result_whatever_participants_are_passed():
+    firm = company("c-one", [])
+    worker = person("p-w", [])
+    assert evaluate(KBH, firm).model_dump_json() == evaluate(KBH, firm, None, {"p-w": None}, {"p-w": worker}).model_dump_json()
