@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -268,13 +268,6 @@ class Idempotency:
     caller: str
     key: str
     request_hash: str
-
-
-@dataclass
-class _Pending:
-    """Rows of one write, gathered before the event that covers them is appended."""
-
-    rows: dict[str, list[dict]] = field(default_factory=dict)
 
 
 # --- the service ----------------------------------------------------------------------------
