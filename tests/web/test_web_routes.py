@@ -61,8 +61,8 @@ def test_the_agreement_page_renders_the_document_and_its_changelog(app, world):
     assert "Ændringslog" in html
     amendments = re.search(r'<table id="amendments">(.*?)</table>', html, re.S).group(1)
     # Tillæg 1: the 13-week job tariff to 36,000 from 2020-07-01 (§ 2); the attachment fee withdrawn from 2021-01-01 (§ 3)
-    assert re.search(r"<td>2020-07-01</td><td>tariff job_13_weeks \(all\).*?DKK 36,000.00</td><td>Tillæg 1, § 2</td>", amendments, re.S)
-    assert re.search(r"<td>2021-01-01</td><td>tariff citizen_start \(all\).*?withdrawn</td><td>Tillæg 1, § 3</td>", amendments, re.S)
+    assert re.search(r"<td>2020-07-01</td><td>tariff job_13_weeks \(all\).*?36.000,00 kr.</td><td>Tillæg 1, § 2</td>", amendments, re.S)
+    assert re.search(r"<td>2021-01-01</td><td>tariff citizen_start \(all\).*?udgået</td><td>Tillæg 1, § 3</td>", amendments, re.S)
 
 
 def test_check_shows_each_problem_beside_its_line(app, world):
@@ -120,7 +120,10 @@ def test_claims_actions_follow_the_roles(app, world):
     assert m101.post(f"/app/claims/{own}/act", data={"action": "pay", "csrf": token}).status_code == 403  # the fund pays
     assert m101.post(f"/app/claims/{own}/act", data={"action": "approve"}).status_code == 403  # no CSRF token
     done = m101.post(f"/app/claims/{own}/act", data={"action": "approve", "csrf": token})
-    assert done.status_code == 200 and 'id="claim-state">godkendt' in done.text
+    assert done.status_code == 200 and 'id="claim-state">godkendt' in done.text and "Udført: godkend" in done.text
+    # an approved claim offers no second approval; the municipality may still dispute it
+    assert re.findall(r'name="action" value="(\w+)"', done.text) == ["dispute"]
+    assert "5.000,00 kr." in done.text or "kr." in done.text  # amounts in Danish on a Danish page
     again = m101.post(f"/app/claims/{own}/act", data={"action": "approve", "csrf": token})
     assert again.status_code == 409 and "cannot approve it" in again.text
     ftoken = csrf_of(fund.get(f"/app/claims/{own}").text)

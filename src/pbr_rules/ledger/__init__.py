@@ -12,7 +12,7 @@ Guarantees (how each is enforced: docs/ledger.md):
 PostgreSQL through the same URL.
 """
 
-from pbr_rules.ledger.claims import ACTION_ROLES, ACTIONS, STATES, ClaimState, TransitionRefused, after_settlement, apply_action
+from pbr_rules.ledger.claims import ACTION_ROLES, ACTIONS, ALLOWED_FROM, STATES, ClaimState, TransitionRefused, after_settlement, apply_action
 from pbr_rules.ledger.database import (
     DEFAULT_URL_ENV,
     LedgerError,
@@ -45,6 +45,7 @@ from pbr_rules.ledger.service import (
 __all__ = [
     "ACTION_ROLES",
     "ACTIONS",
+    "ALLOWED_FROM",
     "DEFAULT_URL_ENV",
     "STATES",
     "AuditEvent",

@@ -33,10 +33,10 @@ from pbr_rules.evaluation import evaluate_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, contract_from_source, load_cohorts, parse_yaml
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
-from pbr_rules.ledger import ACTION_ROLES, STATES, TransitionRefused
+from pbr_rules.ledger import ACTION_ROLES, ALLOWED_FROM, STATES, TransitionRefused
 from pbr_rules.ledger import NotFound as ClaimNotFound
 from pbr_rules.models.settlement import Settlement
-from pbr_rules.money import format_dkk
+from pbr_rules.i18n import format_money
 from pbr_rules.reports import render_report, simulation_section
 from pbr_rules.web.i18n import LANGUAGES, translator
 from pbr_rules.web.session import (
@@ -124,6 +124,7 @@ class Workspace:
 
     def page(self, request: Request, template: str, session: Session | None, status: int = 200, **context) -> HTMLResponse:
         lang = request.cookies.get("pbr_lang") if request.cookies.get("pbr_lang") in LANGUAGES else "da"
+        context.setdefault("fmt", lambda amount: format_money(amount, lang))
         html = self.env.get_template(template).render(
             _=translator(lang), lang=lang, session=session, csrf=csrf_token(self.secret, session) if session else "",
             prefix=PREFIX, request_path=request.url.path, **context,
@@ -428,7 +429,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         municipality = s.municipality if s.role == "municipality" else None
         found = ws.ledger.claims(contract_id=contract or None, state=state if state in STATES else None, municipality=municipality, limit=101, offset=offset)
         return ws.page(request, "claims.html", s, claims=found[:100], more=len(found) > 100, state=state, contract=contract, offset=offset,
-                       states=STATES, contracts=[lc.contract.id for lc in ws.visible(s)], fmt=format_dkk)
+                       states=STATES, contracts=[lc.contract.id for lc in ws.visible(s)])
 
     def _claim(s: Session, claim_id: str):
         try:
@@ -444,8 +445,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         s = ws.session(request)
         claim = _claim(s, claim_id)
         line, evidence = _line_and_evidence(ws, claim)
-        actions = [a for a, roles in ACTION_ROLES.items() if s.role in roles]
-        return ws.page(request, "claim.html", s, claim=claim, line=line, evidence=evidence, actions=actions, message=message[:300], fmt=format_dkk)
+        return ws.page(request, "claim.html", s, claim=claim, line=line, evidence=evidence, actions=_actions(s, claim), done=message[:20])
 
     @router.post("/claims/{claim_id:path}/act")
     def claim_act(
@@ -470,13 +470,11 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                     raise Denied("this claim is not yours")
 
             ws.ledger.act(claim_id, action, f"token:{s.token_id}", reason, allowed=allowed)
-            message = f"done: {action}"
         except (TransitionRefused, PbrError) as exc:
             claim = _claim(s, claim_id)
             line, evidence = _line_and_evidence(ws, claim)
-            actions = [a for a, roles in ACTION_ROLES.items() if s.role in roles]
-            return ws.page(request, "claim.html", s, status=409, claim=claim, line=line, evidence=evidence, actions=actions, message=str(exc), error=True, fmt=format_dkk)
-        return RedirectResponse(f"{PREFIX}/claims/{claim_id}?message={message}", status_code=303)
+            return ws.page(request, "claim.html", s, status=409, claim=claim, line=line, evidence=evidence, actions=_actions(s, claim), message=str(exc), error=True)
+        return RedirectResponse(f"{PREFIX}/claims/{claim_id}?message={action}", status_code=303)
 
     app.include_router(router)
     return ws
@@ -489,8 +487,7 @@ def _amendments(c) -> list[dict]:
     def add(what: str, dated) -> None:
         for day, entry in sorted((dated or {}).items()):
             if day > c.term.start:
-                value = "withdrawn" if entry.value is None else format_dkk(entry.value)
-                out.append({"effective": day, "what": what, "value": value, "reference": entry.reference, "documentation": entry.documentation or ""})
+                out.append({"effective": day, "what": what, "value": entry.value, "reference": entry.reference, "documentation": entry.documentation or ""})
 
     for milestone, tariff in c.tariffs.items():
         for group, dated in tariff.amounts.items():
@@ -504,6 +501,20 @@ def _amendments(c) -> list[dict]:
     for k, dated in caps.per_payer.items():
         add(f"cap for payer {k}", dated)
     return sorted(out, key=lambda a: (a["effective"], a["what"]))
+
+
+def _actions(s: Session, claim) -> list[str]:
+    """The actions this role may take on the claim in its present state (the buttons shown)."""
+    out = []
+    for action, roles in ACTION_ROLES.items():
+        if s.role not in roles:
+            continue
+        if action in ALLOWED_FROM and claim.state not in ALLOWED_FROM[action]:
+            continue
+        if action == "dispute" and claim.disputed:
+            action = "clear"
+        out.append(action)
+    return out
 
 
 def _line_and_evidence(ws: Workspace, claim):
