@@ -326,20 +326,8 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
 
     # --- the cohort
     spec = m.participants
-    path = base / spec.file
-    header, rows = _open_rows(path, spec, "participants")
-    cols = _columns(path, header, spec.columns.model_dump())
-    summary = FileSummary(str(path))
-    files.append(summary)
     first_row: dict[str, int] = {}
-    for n, row in enumerate(rows, start=2):
-        summary.rows += 1
-        if not any(cell.strip() for cell in row):
-            continue
-        where = (str(path), n)
-        if len(row) < len(header):
-            problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
-            continue
+    for where, n, row, cols, summary in _table_rows(base / spec.file, spec, "participants", problems, files):
         cpr = cpr_birth_date(row[cols["person"]])
         if cpr is None:
             problems.append(RowProblem(*where, "the person column does not hold a valid CPR number (DDMMYY-XXXX)"))
@@ -657,19 +645,8 @@ def _size_band(employees: Decimal) -> str | None:
 def _read_companies(m: ImportMapping, base: Path, files: list, problems: list, notes: list) -> dict[str, dict]:
     spec = m.companies
     path = base / spec.file
-    header, rows = _open_rows(path, spec, "companies")
-    cols = _columns(path, header, spec.columns.model_dump())
-    summary = FileSummary(str(path))
-    files.append(summary)
     by_company: dict[str, list] = {}
-    for n, row in enumerate(rows, start=2):
-        summary.rows += 1
-        where = (str(path), n)
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < len(header):
-            problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
-            continue
+    for where, n, row, cols, summary in _table_rows(path, spec, "companies", problems, files):
         cid = row[cols["company"]].strip()
         why = []
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}", cid) or cpr_birth_date(cid) is not None:
@@ -718,12 +695,10 @@ def _read_companies(m: ImportMapping, base: Path, files: list, problems: list, n
 
 
 
-def _person_rows(path: Path, spec, what: str, people: dict, first_row: dict, problems: list, files: list):
-    """The rows of a per-person file (income, attendance) that belong to a participant of the cohort.
 
-    Yields (where, row number, row, column index by name, the person). Blank rows are skipped;
-    a row with too few columns or no valid CPR number is a problem; a person outside the
-    cohort is counted in the file's summary, not reported row by row."""
+def _table_rows(path: Path, spec, what: str, problems: list, files: list):
+    """The non-blank rows of a file with named columns: (where, row number, row, column index by
+    name, the file's summary). A row with fewer cells than the header is a problem, not yielded."""
     header, rows = _open_rows(path, spec, what)
     cols = _columns(path, header, spec.columns.model_dump())
     summary = FileSummary(str(path))
@@ -736,6 +711,16 @@ def _person_rows(path: Path, spec, what: str, people: dict, first_row: dict, pro
         if len(row) < len(header):
             problems.append(RowProblem(*where, f"{len(row)} columns, the header has {len(header)}"))
             continue
+        yield where, n, row, cols, summary
+
+
+def _person_rows(path: Path, spec, what: str, people: dict, first_row: dict, problems: list, files: list):
+    """The rows of a per-person file (income, attendance) that belong to a participant of the cohort.
+
+    Yields (where, row number, row, column index by name, the person). Blank rows are skipped;
+    a row with too few columns or no valid CPR number is a problem; a person outside the
+    cohort is counted in the file's summary, not reported row by row."""
+    for where, n, row, cols, summary in _table_rows(path, spec, what, problems, files):
         cpr = cpr_birth_date(row[cols["person"]])
         if cpr is None:
             problems.append(RowProblem(*where, "the person column does not hold a valid CPR number (DDMMYY-XXXX)"))
