@@ -1,8 +1,9 @@
 """The engine module under the limits measured in ../shared/durable-rules-notes.md.
 
 One ruleset per contract version; the compiler refuses contracts past the engine's limits;
-sessions are always deleted (memory stays flat); concurrent callers in one process and a
-process pool give exactly the results of one-by-one evaluation.
+sessions are always deleted (memory stays flat); concurrent callers in one process, a
+process pool and many subjects in one session give exactly the results of one-by-one
+evaluation; every fact fires exactly one of a rule and its complement.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import yaml
 
 from pbr_rules.errors import ContractInvalid, EngineFailure
 from pbr_rules.evaluation import engine
-from pbr_rules.evaluation.evaluator import evaluate, evaluate_cohort
+from pbr_rules.evaluation.evaluator import decide, decide_batch, evaluate, evaluate_batch, evaluate_cohort
 from pbr_rules.evaluation.registry import load_checked_contract
-from pbr_rules.language.loader import load_cohort, load_contract
+from pbr_rules.language.loader import load_cohort, load_cohorts, load_contract
 
 ROOT = Path(__file__).resolve().parents[1]
 KBH = ROOT / "contracts/agreements/101-koebenhavn.yaml"
@@ -51,9 +52,18 @@ def test_one_ruleset_per_contract_version_named_by_content_hash(kbh):
     # Thresholds are constants in the rules: the 13-of-16 job outcome tests val >= 13.
     job = rules["m:job_13_weeks:0"]["all"][0]["m"]["$and"]
     assert {"$gte": {"val": 13}} in job
-    # Every fact type has a catch-all; the sentinel has the lowest priority of all.
+    # Its exact complement refuses: any one of the conditions failing, the $or last.
+    refuse = rules["r:job_13_weeks:0"]["all"][0]["m"]["$and"]
+    assert refuse[:3] == [{"t": "o"}, {"ms": "job_13_weeks"}, {"v": 0}]
+    assert {"$lt": {"val": 13}} in refuse[3]["$or"] and {"$neq": {"prq": 1}} in refuse[3]["$or"]
+    # No catch-all rules: each fact fires its rule or its complement. The sentinel fires last.
+    assert not [name for name in rules if name.startswith("x:") and name != "x:end"]
     assert rules["x:end"]["pri"] == engine.SENTINEL_PRIORITY
-    assert {rules[f"x:{t}"]["pri"] for t in "pco"} == {engine.CATCH_ALL_PRIORITY}
+    # Eligibility: all conditions in one rule, and a failure rule per reported rule.
+    assert rules["f:e:age"]["all"][0]["m"]["$and"][1] == {"$or": [{"$lt": {"age": 18}}, {"$gt": {"age": 64}}]}
+    groups = rules["f:e:target_group"]["all"][0]["m"]["$and"][1:]
+    assert groups[0] == {"$neq": {"grp": "flexjob_visitated"}} and len(groups) == 8
+    assert rules["e:all"]["all"][0]["m"]["$and"][-1]["$or"][0] == {"grp": "flexjob_visitated"}
 
 
 def test_withdrawn_tariff_and_amended_definition_compile_to_dated_rules():
@@ -76,7 +86,7 @@ def test_a_contract_past_the_engines_rule_limit_is_refused_with_a_clear_error(tm
             "reference": f"§ 9.{i}",
             "measure": {"kind": "outcome_event", "event": f"event_{i}"},
         }
-        for i in range(engine.MAX_MILESTONE_RULES - 13)  # + the template's 14 = one too many
+        for i in range(engine.MAX_MILESTONE_VERSIONS - 13)  # + the template's 14 = one too many
     }
     path = tmp_path / "too-many.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
@@ -84,7 +94,7 @@ def test_a_contract_past_the_engines_rule_limit_is_refused_with_a_clear_error(tm
         load_checked_contract(path)
     (diag,) = exc.value.diagnostics
     assert diag.path == "milestones"
-    assert diag.message == f"{engine.MAX_MILESTONE_RULES + 1} milestone definitions (with amendments); the engine handles at most {engine.MAX_MILESTONE_RULES}"
+    assert diag.message == f"{engine.MAX_MILESTONE_VERSIONS + 1} milestone definitions (with amendments); the engine handles at most {engine.MAX_MILESTONE_VERSIONS}"
 
 
 def test_sessions_are_deleted_so_a_second_evaluation_of_the_same_history_is_identical(kbh, cohort):
@@ -160,6 +170,100 @@ def test_memory_stays_flat_over_many_evaluations(kbh, cohort):
 def test_an_unhandled_answer_from_the_engine_is_a_failure_not_a_silent_pass(kbh):
     compiled = engine.compile_contract(kbh)
     with pytest.raises(EngineFailure):
-        compiled.run([{"t": "unknown-type", "id": "x"}])
+        compiled.run([{"t": "unknown-type"}])
+    # A candidate of a milestone the contract does not have matches neither a rule nor a
+    # complement: the whole session fails loudly (nothing is decided), it is never skipped.
+    with pytest.raises(EngineFailure, match="nothing was decided"):
+        compiled.run([{"t": "o", "ms": "nope", "v": 0, "k": 1, "val": 1, "day": 1, "prq": 1}])
     # The engine is still usable afterwards.
-    assert compiled.run([{"t": "o", "id": "o0", "ms": "nope", "v": 0, "k": 1, "val": 1, "day": 1, "prq": 1}]) == [("x:o", "o0")]
+    day = date(2020, 1, 5).toordinal()
+    assert compiled.run([{"t": "o", "ms": "job_13_weeks", "v": 0, "k": 1, "val": 13, "day": day, "prq": 1}]) == [("m:job_13_weeks:0", 0)]
+    assert compiled.run([{"t": "o", "ms": "job_13_weeks", "v": 0, "k": 1, "val": 12, "day": day, "prq": 1}]) == [("r:job_13_weeks:0", 0)]
+
+
+ALL_CONTRACTS = sorted(p for p in (ROOT / "contracts/agreements").glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_CONTRACTS + [ROOT / "tests/contracts/oracle-extra.yaml"], ids=lambda p: p.stem)
+def test_every_candidate_fires_exactly_one_of_its_rule_and_its_complement(path):
+    """At and around every bound the compiled rules test, a candidate is accepted or refused, never both or neither."""
+    loaded = load_contract(path)
+    compiled = engine.compile_contract(loaded)
+    rules = json.loads(compiled.definition)
+    facts, expected = [], []
+    for name, rule in rules.items():
+        if not name.startswith("m:"):
+            continue
+        _, mid, v = name.split(":")
+        conds = rule["all"][0]["m"]["$and"][3:]
+        base = {"t": "o", "ms": mid, "v": int(v), "k": 1, "val": 0, "day": 0, "prq": 1, "hv": 1, "hrs": 0, "rh": 0}
+        # the values every condition asks for: the smallest accepted for $gte, the largest for $lte/$lt
+        lows = {next(iter(c["$gte"])): next(iter(c["$gte"].values())) for c in conds if "$gte" in c}
+        highs = {next(iter(c[op])): next(iter(c[op].values())) - (op == "$lt") for c in conds for op in ("$lte", "$lt") if op in c}
+        ok = dict(base, **lows)
+        if "day" in highs:
+            ok["day"] = max(ok["day"], lows.get("day", 0))
+        facts.append(ok)
+        expected.append(name)
+        for field, low in lows.items():  # one below each lower bound: refused
+            facts.append(dict(ok, **{field: low - 1}))
+            expected.append("r" + name[1:])
+        for field, high in highs.items():  # one above each upper bound: refused
+            facts.append(dict(ok, **{field: high + 1}))
+            expected.append("r" + name[1:])
+        for field, value in [(k, val) for c in conds for k, val in c.items() if not k.startswith("$")]:
+            facts.append(dict(ok, **{field: value + 1}))  # each equality flipped: refused
+            expected.append("r" + name[1:])
+    for name in rules:  # a withdrawn version refuses everything
+        if name.startswith("r:") and "m" + name[1:] not in rules:
+            _, mid, v = name.split(":")
+            facts.append({"t": "o", "ms": mid, "v": int(v), "k": 1, "val": 10**9, "day": 800000, "prq": 1})
+            expected.append(name)
+    fired = compiled.run(facts)
+    assert sorted(n for _, n in fired) == list(range(len(facts))), "every fact fires exactly once"
+    assert [rule for rule, _ in sorted(fired, key=lambda t: t[1])] == expected
+
+
+def test_eligibility_fires_all_or_the_failed_rules_and_nothing_else(kbh):
+    compiled = engine.compile_contract(kbh)
+    ok = {"t": "p", "mun": "101", "grp": "cash_benefit", "age": 30, "res": 1, "bw": 40, "enr": date(2020, 1, 6).toordinal()}
+    assert compiled.run([ok]) == [("e:all", 0)]
+    cases = {
+        "e:municipality": {"mun": "751"},
+        "e:target_group": {"grp": "student"},
+        "e:age": {"age": 65},
+        "e:residence": {"res": 0},
+        "e:baseline": {"bw": 39},
+        "e:enrolment_window": {"enr": date(2019, 2, 28).toordinal()},
+    }
+    for rule, change in cases.items():
+        assert compiled.run([dict(ok, **change)]) == [(f"f:{rule}", 0)], rule
+    fired = compiled.run([dict(ok, age=17, res=0, enr=date(2023, 1, 2).toordinal())])
+    assert sorted(r for r, _ in fired) == ["f:e:age", "f:e:enrolment_window", "f:e:residence", "f:e:term"]
+
+
+def test_fact_ids_in_a_session_never_hash_alike():
+    # The engine compares fact ids by 32-bit FNV-1a and refuses a second fact whose id hashes
+    # like an earlier one's; these two do, so the pool skips one of them.
+    assert engine._fnv1a("f6059") == engine._fnv1a("f264602")
+    hashes = {engine._fnv1a(i) for i in engine._IDS}
+    assert len(hashes) == len(engine._IDS) == engine.MAX_FACTS_PER_SESSION
+    assert engine._fnv1a("end") not in hashes
+
+
+@pytest.mark.parametrize("path", ALL_CONTRACTS, ids=lambda p: p.stem)
+def test_many_subjects_in_one_session_decide_exactly_as_one_by_one(path):
+    loaded = load_contract(path)
+    code = path.stem.split("-", 1)[0]
+    known = frozenset(loaded.codes.codes)
+    people = [h for h in load_cohort(ROOT / "fixtures/cohorts" / f"{path.stem.split('-', 1)[1]}-1000.jsonl", known)]
+    people += load_cohorts(sorted((ROOT / "fixtures/participants" / code).glob("*.yaml")), known)
+    companies = load_cohorts(sorted((ROOT / "fixtures/companies" / code).glob("*.yaml")), known)
+    one = [evaluate(loaded, h) for h in people]
+    assert [r.model_dump_json() for r in evaluate_batch(loaded, people)] == [r.model_dump_json() for r in one]
+    assert [d.payments for d in decide_batch(loaded, people)] == [decide(loaded, h).payments for h in people]
+    eligible = {h.participant: h.enrolment for h, r in zip(people, one) if r.eligibility.eligible}
+    by_id = {h.participant: h for h in people}
+    batch = evaluate_batch(loaded, companies, None, eligible, by_id)
+    assert [r.model_dump_json() for r in batch] == [evaluate(loaded, h, None, eligible, by_id).model_dump_json() for h in companies]
+    assert sum(r.eligibility.eligible for r in one) > 100 and any(r.payments for r in batch)

@@ -60,6 +60,7 @@ def parse_iso_week(value: str) -> int:
         raise ValueError(f"{value!r} does not exist: {year} has no week {week}") from None
 
 
+@lru_cache(maxsize=8192)
 def format_iso_week(index: int) -> str:
     y, w, _ = week_monday(index).isocalendar()
     return f"{y}-W{w:02d}"

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
-from pbr_rules.errors import Diagnostic, EvaluationRefused, HistoryInvalid
-from pbr_rules.evaluation.engine import compile_contract
+from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
+from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, compile_contract
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
+from pbr_rules.models.common import construct
 from pbr_rules.models.contract import Side
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import (
@@ -92,43 +93,108 @@ def decide(
 
     This is the fast path (benchmarked); ``evaluate`` adds evidence and wording on top.
     """
+    compiled = compile_contract(loaded)
+    prepared = _prepare(loaded, history, as_of, eligible_participants, participants)
+    return _conclude(loaded, compiled, prepared, compiled.run(prepared[-1]))
+
+
+def decide_batch(
+    loaded: LoadedContract,
+    histories: list[History],
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
+) -> list[Decision]:
+    """``decide`` for many histories, with many subjects' facts in one engine session.
+
+    Exactly the decisions of ``decide`` one by one (tests/test_engine.py proves it); each
+    history is evaluated as of ``as_of``, or its own extraction date when it was extracted
+    earlier (or when ``as_of`` is None).
+    """
+    return list(iter_decisions(loaded, histories, as_of, eligible_participants, participants))
+
+
+def iter_decisions(
+    loaded: LoadedContract,
+    histories: Iterable[History],
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
+) -> Iterator[Decision]:
+    """``decide_batch`` as a stream: histories are read, decided and yielded a session at a time,
+    so a cohort of any size is decided in the memory of one session's histories."""
+    compiled = compile_contract(loaded)
+    eligible = _eligible_map(eligible_participants)
+    pending: list[tuple] = []
+    size = 0
+    for h in histories:
+        p = _prepare(loaded, h, min(as_of, h.extracted) if as_of else None, eligible, participants)
+        if pending and size + len(p[-1]) > SESSION_FACTS:
+            yield from _decide_session(loaded, compiled, pending)
+            pending, size = [], 0
+        pending.append(p)
+        size += len(p[-1])
+    if pending:
+        yield from _decide_session(loaded, compiled, pending)
+
+
+def _decide_session(loaded, compiled, pending: list[tuple]) -> Iterator[Decision]:
+    fired = compiled.run_batch([p[-1] for p in pending])
+    for p, f in zip(pending, fired):
+        yield _conclude(loaded, compiled, p, f)
+
+
+def _prepare(loaded, history, as_of, eligible_participants, participants):
+    """Derive one history's measures and the facts the engine decides on."""
     as_of = as_of or history.extracted
     if as_of > history.extracted:
         raise EvaluationRefused(
             f"as-of date {as_of} is after the history's extraction date {history.extracted}: "
             "the history cannot know what happened after it was extracted"
         )
-    compiled = compile_contract(loaded)
     if isinstance(history, ParticipantHistory):
         _check_codes(loaded, history)
         derived = derive_participant(loaded, history, as_of)
-        side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group.value
+        side, sid, group = Side.citizen, history.participant, history.target_group.value
     else:
         derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
-        side, rule_names, sid, group = Side.company, compiled.company_rules, history.company, None
-
+        side, sid, group = Side.company, history.company, None
     facts = [derived.subject_fact]
-    for i, cand in enumerate(derived.candidates):
-        facts.append(
-            {
-                "t": "o",
-                "id": f"o{i}",
-                "ms": cand.milestone,
-                "v": cand.version,
-                "k": cand.k,
-                "val": cand.value,
-                "day": cand.day.toordinal(),
-                "prq": 1 if cand.prerequisites_met else 0,
-                **(cand.fields or {}),
-            }
+    for cand in derived.candidates:
+        fact = {
+            "t": "o",
+            "ms": cand.milestone,
+            "v": cand.version,
+            "k": cand.k,
+            "val": cand.value,
+            "day": cand.day.toordinal(),
+            "prq": 1 if cand.prerequisites_met else 0,
+        }
+        if cand.fields:
+            fact.update(cand.fields)
+        facts.append(fact)
+    if len(facts) >= MAX_FACTS_PER_SESSION:
+        raise EvaluationRefused(
+            f"history {sid} gives {len(facts) - 1} possible milestone occurrences; the engine takes at most "
+            f"{MAX_FACTS_PER_SESSION - 2} for one subject: split the history at a date and evaluate the parts"
         )
-    fired = compiled.run(facts)
-    passed = frozenset(rule for rule, fact_id in fired if fact_id == "s")
-    eligible = all(r in passed for r in rule_names) and (side == Side.citizen or loaded.contract.eligibility.companies is not None)
+    return side, as_of, sid, group, derived, facts
+
+
+def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decision:
+    """The engine's firings for one subject turned into its decision and payments."""
+    side, as_of, sid, group, derived, _ = prepared
+    rule_names = compiled.citizen_rules if side == Side.citizen else compiled.company_rules
+    everything = "e:all" if side == Side.citizen else "c:all"
+    failed = {rule[2:] for rule, n in fired if n == 0 and rule.startswith("f:")}
+    if any(rule == everything for rule, n in fired if n == 0) == bool(failed):
+        raise EngineFailure(f"the engine's eligibility firings for {sid} contradict each other")
+    passed = frozenset(r for r in rule_names if r not in failed)
+    eligible = not failed and (side == Side.citizen or loaded.contract.eligibility.companies is not None)
     accepted: list[Candidate] = []
     if eligible:
         accepted = sorted(
-            (derived.candidates[int(fact_id[1:])] for rule, fact_id in fired if rule.startswith("m:")),
+            (derived.candidates[n - 1] for rule, n in fired if rule[0] == "m"),
             key=lambda c: (c.day, c.version, c.milestone),
         )
     payments = _payments(loaded, side, sid, group, accepted)
@@ -140,6 +206,11 @@ def _eligible_map(eligible: Iterable[str] | Mapping[str, date | None]) -> dict[s
     if isinstance(eligible, Mapping):
         return dict(eligible)
     return dict.fromkeys(eligible)
+
+
+# The explained result is built from values that were validated when the contract and the
+# history were loaded, and computed here: its models are constructed without validating
+# them again (``models.common.construct``); tests/test_engine.py checks the bytes are unchanged.
 
 
 def evaluate(
@@ -157,16 +228,35 @@ def evaluate(
     participant's paid work with the company (docs/semantics.md § 5, "Hires verified").
     ``evidence=False`` leaves the evidence lists empty (for simulations, where nobody reads them).
     """
-    d = decide(loaded, history, as_of, eligible_participants, participants)
+    return _explain(loaded, decide(loaded, history, as_of, eligible_participants, participants), evidence)
+
+
+def evaluate_batch(
+    loaded: LoadedContract,
+    histories: list[History],
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    evidence: bool = True,
+) -> list[EvaluationResult]:
+    """``evaluate`` for many histories, deciding them with ``decide_batch``: the same results, faster."""
+    return [_explain(loaded, d, evidence) for d in iter_decisions(loaded, histories, as_of, eligible_participants, participants)]
+
+
+def _explain(loaded: LoadedContract, d: Decision, evidence: bool) -> EvaluationResult:
+    """A decision with its evidence and wording: the explained result."""
     eligibility = _eligibility(loaded, d)
-    return EvaluationResult(
-        contract=ContractRef(
+    return construct(
+        EvaluationResult,
+        contract=_shared(
+            ContractRef,
             id=loaded.contract.id,
             version=loaded.contract.version,
             content_hash=loaded.content_hash,
             municipality=loaded.contract.municipality.code,
         ),
-        subject=SubjectRef(kind="participant" if d.side == Side.citizen else "company", id=d.subject_id, target_group=d.target_group),
+        subject=construct(SubjectRef, kind="participant" if d.side == Side.citizen else "company", id=d.subject_id, target_group=d.target_group),
         as_of=d.as_of,
         horizon=d.derived.horizon,
         eligibility=eligibility,
@@ -186,69 +276,130 @@ def _check_codes(loaded: LoadedContract, h: ParticipantHistory) -> None:
         raise HistoryInvalid([Diagnostic(path=format_path(path), message=msg) for path, msg in problems])
 
 
+_SHARED: dict[tuple, object] = {}
+
+
+def _shared(cls, **values):
+    """One instance per distinct value of a small frozen part of results (a rule's outcome, a
+    tariff applied, a payer's part, a milestone not met): most subjects share them, and
+    results are immutable, so they are built once instead of once per result."""
+    key = (cls, *values.values())
+    m = _SHARED.get(key)
+    if m is None:
+        if len(_SHARED) > 100_000:  # bounded: a long run over many contracts does not grow without end
+            _SHARED.clear()
+        m = _SHARED[key] = construct(cls, **values)
+    return m
+
+
+@dataclass(frozen=True)
+class _Explained:
+    """What explaining a result needs from the contract, worked out once per contract version."""
+
+    rules: dict[Side, tuple[tuple[str, str, str], ...]]  # side -> (engine rule, rule, clause)
+    milestones: dict[Side, tuple[tuple[str, object, tuple, int], ...]]  # side -> (id, milestone, versions, most occurrences)
+
+
+_EXPLAINED: dict[str, _Explained] = {}
+
+
+def _explained(loaded: LoadedContract) -> _Explained:
+    table = _EXPLAINED.get(loaded.content_hash)
+    if table is None:
+        compiled = compile_contract(loaded)
+        compiled_rules = (compiled.citizen_rules, compiled.company_rules)
+        c = loaded.contract
+        plan = plan_for(loaded)
+        rules = {}
+        for side, names in zip((Side.citizen, Side.company), compiled_rules):
+            el = c.eligibility.citizens if side == Side.citizen else c.eligibility.companies
+            out = []
+            for name in names:
+                short = name.split(":", 1)[1]
+                out.append((name, short, el.baseline.reference if short == "baseline" else (el.reference if el is not None else "")))
+            rules[side] = tuple(out)
+        milestones = {
+            side: tuple(
+                (mid, m, plan.versions[mid], max(v.max_times for v in plan.versions[mid])) for mid, m in c.milestones.items() if m.side == side
+            )
+            for side in (Side.citizen, Side.company)
+        }
+        table = _EXPLAINED[loaded.content_hash] = _Explained(rules, milestones)
+    return table
+
+
 def _eligibility(loaded, d: Decision) -> EligibilityResult:
-    c = loaded.contract
-    el = c.eligibility.citizens if d.side == Side.citizen else c.eligibility.companies
-    rules = []
-    for name in d.rule_names:
-        short = name.split(":", 1)[1]
-        ref = el.baseline.reference if short == "baseline" else (el.reference if el is not None else "")
-        rules.append(RuleResult(rule=short, passed=name in d.passed, detail=d.derived.rule_details.get(short, ""), reference=ref))
+    el = loaded.contract.eligibility.companies
+    table = _explained(loaded).rules[d.side]
+    details = d.derived.rule_details
+    rules = [_shared(RuleResult, rule=short, passed=name in d.passed, detail=details.get(short, ""), reference=ref) for name, short, ref in table]
     if d.side == Side.company and el is None:
-        rules.append(RuleResult(rule="companies", passed=False, detail="the contract has no company eligibility", reference=""))
-    return EligibilityResult(eligible=d.eligible, rules=rules)
+        rules.append(_shared(RuleResult, rule="companies", passed=False, detail="the contract has no company eligibility", reference=""))
+    return construct(EligibilityResult, eligible=d.eligible, rules=rules)
 
 
 def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: bool = True) -> list[MilestoneResult]:
-    c = loaded.contract
     by_milestone: dict[str, list[Candidate]] = {}
     for cand in d.accepted:
         by_milestone.setdefault(cand.milestone, []).append(cand)
-    failed = [r.rule for r in eligibility.rules if not r.passed]
+    not_eligible = None
+    if not d.eligible:
+        not_eligible = f"not eligible ({', '.join(r.rule for r in eligibility.rules if not r.passed)} not met)"
+    derived = d.derived
     out = []
-    for mid, m in c.milestones.items():
-        if m.side != d.side:
-            continue
-        versions = plan_for(loaded).versions[mid]
+    for mid, m, versions, most in _explained(loaded).milestones[d.side]:
         occurrences = []
-        for cand in by_milestone.get(mid, []):
+        for cand in by_milestone.get(mid, ()):
             v = versions[cand.version]
-            start, ref = v.start, v.reference
             occurrences.append(
-                Occurrence(occurrence=cand.k, met_on=cand.day, definition_from=start, definition_reference=ref, evidence=cand.evidence() if evidence else [])
+                construct(
+                    Occurrence,
+                    occurrence=cand.k,
+                    met_on=cand.day,
+                    definition_from=v.start,
+                    definition_reference=v.reference,
+                    evidence=cand.evidence() if evidence else [],
+                )
             )
         why = None
-        refused = d.derived.refused.get(mid)
-        if not d.eligible:
-            why = f"not eligible ({', '.join(failed)} not met)"
+        refused = derived.refused.get(mid) if derived.refused else None
+        if not_eligible is not None:
+            why = not_eligible
         elif refused:
             # every hire that does not count says why, under the clause of the definition in force
             why = f"hires not counted under {refused[1]}: " + "; ".join(refused[0])
         elif not occurrences:
-            why = d.derived.why_not.get(mid) or "not met by the horizon"
-        out.append(
-            MilestoneResult(
-                milestone=mid,
-                side=m.side.value,
-                description=m.description,
-                reference=m.reference,
-                met=bool(occurrences),
-                occurrences=occurrences,
-                progress=_progress(versions, d.derived.progress.get(mid), occurrences, d.eligible),
-                why_not=why,
+            why = derived.why_not.get(mid) or "not met by the horizon"
+        # progress towards the next occurrence, when one can still come
+        progress = None if not d.eligible or (occurrences and len(occurrences) >= most) else derived.progress.get(mid)
+        if occurrences:
+            out.append(
+                construct(
+                    MilestoneResult,
+                    milestone=mid,
+                    side=m.side.value,
+                    description=m.description,
+                    reference=m.reference,
+                    met=True,
+                    occurrences=occurrences,
+                    progress=progress,
+                    why_not=why,
+                )
             )
-        )
+        else:
+            out.append(_not_met(mid, m, progress, why))
     return out
 
 
-def _progress(versions, progress, occurrences, eligible) -> str | None:
-    """Progress towards the next occurrence, when one can still come."""
-    if not eligible:
-        return None
-    most = max(v.max_times for v in versions)
-    if occurrences and len(occurrences) >= most:
-        return None
-    return progress
+def _not_met(mid: str, m, progress: str | None, why: str | None) -> MilestoneResult:
+    key = (MilestoneResult, mid, m.side, m.description, m.reference, progress, why)
+    r = _SHARED.get(key)
+    if r is None:
+        r = _SHARED[key] = construct(
+            MilestoneResult, milestone=mid, side=m.side.value, description=m.description, reference=m.reference,
+            met=False, occurrences=[], progress=progress, why_not=why,
+        )
+    return r
 
 
 # --- money: tariffs, claim lag, payer shares, the per-subject cap (docs/semantics.md § 7) ---
@@ -367,18 +518,19 @@ def _due(day: date, days: int, working: bool) -> date:
 
 
 def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
-    return Payment(
+    return construct(
+        Payment,
         payment_id=f"{loaded.contract.id}/{d.subject_id}/{p.milestone}/{p.occurrence}",
         milestone=p.milestone,
         occurrence=p.occurrence,
         trigger_date=p.trigger_date,
         due_date=p.due_date,
         amount=p.amount,
-        tariff=TariffApplied(line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference),
-        payers=[PayerPart(party=party, share=share, amount=amount) for party, share, amount in p.payers],
+        tariff=_shared(TariffApplied, line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference),
+        payers=[_shared(PayerPart, party=party, share=share, amount=amount) for party, share, amount in p.payers],
         payee=p.payee,
         reference=p.clause,
-        cap=CapApplied(cap=p.cap[0], limit=p.cap[1], effective=p.cap[2], reference=p.cap[3], reduced_by=p.cap[4]) if p.cap else None,
+        cap=construct(CapApplied, cap=p.cap[0], limit=p.cap[1], effective=p.cap[2], reference=p.cap[3], reduced_by=p.cap[4]) if p.cap else None,
         subject_to=list(p.subject_to),
     )
 

@@ -13,7 +13,6 @@ engine has no date type.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -39,10 +38,17 @@ from pbr_rules.models.contract import (
     Window,
 )
 from pbr_rules.models.history import CompanyHistory, HireRecord, ParticipantHistory
+from pbr_rules.models.common import construct
 from pbr_rules.models.results import Evidence
 from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
 
 ONE_DAY = timedelta(days=1)
+
+
+def _evidence(source: str, description: str) -> Evidence:
+    """Evidence from validated values: constructed, not validated again."""
+    return construct(Evidence, source=source, description=description)
+
 MAX_CANDIDATES_PER_VERSION = 520
 
 
@@ -134,7 +140,7 @@ def _make_plan(loaded: LoadedContract) -> Plan:
 # --- what the engine and the result need ---------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """One possible occurrence of a milestone under one version of its definition."""
 
@@ -150,15 +156,23 @@ class Candidate:
 
 @dataclass
 class Derived:
-    """Everything an evaluation asserts into the engine, plus what explains it."""
+    """Everything an evaluation asserts into the engine, plus what explains it.
+
+    The wording of the eligibility rules is built only when an explained result asks for it
+    (``rule_details``); the decisions never need it.
+    """
 
     subject_fact: dict
-    rule_details: dict[str, str]
+    details: Callable[[], dict[str, str]]
     candidates: list[Candidate]
     progress: dict[str, str]
     why_not: dict[str, str]
     horizon: date
     refused: dict[str, tuple[list[str], str]] = field(default_factory=dict)  # milestone -> (why each hire does not count, clause)
+
+    @property
+    def rule_details(self) -> dict[str, str]:
+        return self.details()
 
 
 # --- participants ---------------------------------------------------------------------------
@@ -174,19 +188,24 @@ class _Participant:
         H = self.horizon
         self.last_week = week_index(H) if H.weekday() == 6 else week_index(H) - 1
         self.enrolment = h.enrolment
-        codes = loaded.codes.codes
+        public = _public_codes(loaded)
         self.support_weeks: set[int] = set()
         for b in h.benefits:
-            a, z = b.week_range()
-            rng = range(a, z + 1)
-            if codes[b.code].public_support:
-                self.support_weeks.update(rng)
+            if b.code in public:
+                a, z = b.week_range()
+                self.support_weeks.update(range(a, z + 1))
         self._emp: dict[tuple, set[int]] = {}
+        self._spells: dict[tuple, list[tuple[int, date, date]]] = {}
         drop = [ev.date for ev in h.course if ev.kind == "drop_out" and ev.date <= H]
         self.drop_out = min(drop) if drop else None
+        self.course: list | None = None  # (date, index, event), sorted once when a course measure asks
 
     def spells(self, kinds: frozenset[JobKind], partner_only: bool, min_hours) -> list[tuple[int, date, date]]:
-        out = []
+        key = (kinds, partner_only, min_hours)
+        out = self._spells.get(key)
+        if out is not None:
+            return out
+        out = self._spells[key] = []
         for i, s in enumerate(self.h.employment):
             if s.kind not in kinds or (partner_only and not s.partner_company) or s.hours_per_week < min_hours:
                 continue
@@ -197,7 +216,7 @@ class _Participant:
         return out
 
     def employment_weeks(self, m: EmploymentWeeks) -> set[int]:
-        key = (frozenset(m.job_kinds), m.partner_company_only, m.min_hours_per_week, m.self_supporting)
+        key = _measure_key(m)
         weeks = self._emp.get(key)
         if weeks is None:
             weeks = _covered_weeks([(a, z) for _, a, z in self.spells(key[0], key[1], key[2])])
@@ -205,6 +224,28 @@ class _Participant:
                 weeks -= self.support_weeks
             self._emp[key] = weeks
         return weeks
+
+
+_PUBLIC: dict[str, frozenset[str]] = {}
+
+
+def _public_codes(loaded: LoadedContract) -> frozenset[str]:
+    """The contract's benefit codes that are public support, once per contract version."""
+    codes = _PUBLIC.get(loaded.content_hash)
+    if codes is None:
+        codes = _PUBLIC[loaded.content_hash] = frozenset(k for k, v in loaded.codes.codes.items() if v.public_support)
+    return codes
+
+
+_KEYS: dict[int, tuple] = {}
+
+
+def _measure_key(m: EmploymentWeeks) -> tuple:
+    """What an employment measure's qualifying weeks depend on, worked out once per measure."""
+    entry = _KEYS.get(id(m))
+    if entry is None or entry[0] is not m:
+        entry = _KEYS[id(m)] = (m, (frozenset(m.job_kinds), m.partner_company_only, m.min_hours_per_week, m.self_supporting))
+    return entry[1]
 
 
 def _covered_weeks(intervals: list[tuple[date, date]]) -> set[int]:
@@ -232,37 +273,53 @@ def _windows(anchor: date, window: Window | None, start: date) -> tuple[int, int
     return w + 1, w + window.weeks, anchor, week_sunday(w + window.weeks)
 
 
-def count_weeks(qualifies: Callable[[int], bool], first: int, last: int, n: int, pattern: str, m: int | None):
+def count_weeks(weeks: set[int], negate: bool, first: int, last: int, n: int, pattern: str, m: int | None):
     """Occurrences (completing week, value) of 'n weeks' under a pattern, and the best progress since the last.
 
+    A week qualifies when it is in ``weeks`` (or, with ``negate``, when it is not).
     docs/semantics.md § 4: counting restarts the week after each occurrence.
     """
     occ: list[tuple[int, int]] = []
-    run = total = best = 0
-    recent: deque[bool] = deque()
-    in_recent = 0
-    for w in range(first, last + 1):
-        q = qualifies(w)
-        if pattern == "consecutive":
-            run = run + 1 if q else 0
-            cur = run
-        elif pattern == "total":
-            total += q
-            cur = total
-        else:
-            recent.append(q)
-            in_recent += q
-            if len(recent) > m:
-                in_recent -= recent.popleft()
-            cur = in_recent
-        if cur > best:
-            best = cur
-        if cur >= n:
-            occ.append((w, cur))
-            run = total = best = in_recent = 0
-            recent.clear()
-            if len(occ) >= MAX_CANDIDATES_PER_VERSION:
-                break
+    best = run = 0
+    if pattern == "consecutive":
+        for w in range(first, last + 1):
+            if (w in weeks) is not negate:
+                run += 1
+                if run > best:
+                    best = run
+                if run >= n:
+                    occ.append((w, run))
+                    run = best = 0
+                    if len(occ) >= MAX_CANDIDATES_PER_VERSION:
+                        break
+            else:
+                run = 0
+    elif pattern == "total":
+        counted = sorted(w for w in weeks if first <= w <= last) if not negate else (w for w in range(first, last + 1) if w not in weeks)
+        for w in counted:
+            run += 1
+            if run >= n:
+                occ.append((w, run))
+                run = 0
+                if len(occ) >= MAX_CANDIDATES_PER_VERSION:
+                    break
+        best = run
+    else:  # n of the last m weeks, never reaching back before the week after the last occurrence
+        since = first
+        for w in range(first, last + 1):
+            if (w in weeks) is not negate:
+                run += 1
+            old = w - m
+            if old >= since and ((old in weeks) is not negate):
+                run -= 1
+            if run > best:
+                best = run
+            if run >= n:
+                occ.append((w, run))
+                run = best = 0
+                since = w + 1
+                if len(occ) >= MAX_CANDIDATES_PER_VERSION:
+                    break
     return occ, best
 
 
@@ -273,118 +330,191 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
     el = c.eligibility.citizens
     age = h.age_on(h.enrolment)
     baseline_weeks = 0
-    rule_details: dict[str, str] = {
-        "municipality": f"municipality {h.municipality}; the contract's is {c.municipality.code}",
-        "target_group": f"target group {h.target_group.value}; admitted: {', '.join(g.value for g in el.target_groups)}",
-        "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
-        "term": f"enrolled {h.enrolment}; term {c.term.start}..{c.term.end}",
-    }
-    if el.age is not None:
-        rule_details["age"] = f"age {age} at enrolment; allowed {el.age.min if el.age.min is not None else '-'}..{el.age.max if el.age.max is not None else '-'}"
     if el.baseline is not None:
         b = el.baseline
         w0 = week_index(h.enrolment)
-        codes = loaded.codes.codes
-        counted = set(b.codes) if b.codes is not None else {k for k, v in codes.items() if v.public_support}
+        counted = _baseline_codes(loaded)
         lo, hi = w0 - b.of_weeks_before_enrolment, w0 - 1
-        baseline_weeks = 0
         for spell in h.benefits:  # weeks are never given twice, so overlaps simply add up
             if spell.code in counted:
                 a, z = spell.week_range()
                 baseline_weeks += max(0, min(z, hi) - max(a, lo) + 1)
-        rule_details["baseline"] = (
-            f"{baseline_weeks} of the {b.of_weeks_before_enrolment} weeks before enrolment on benefits; "
-            f"at least {b.benefit_weeks_at_least} required"
-        )
-    if el.enrolment_window is not None:
-        rule_details["enrolment_window"] = f"enrolled {h.enrolment}; window {el.enrolment_window.start}..{el.enrolment_window.end}"
+    group = h.target_group.value
     fact = {
         "t": "p",
-        "id": "s",
         "mun": h.municipality,
-        "grp": h.target_group.value,
+        "grp": group,
         "age": age,
         "res": 1 if h.resident else 0,
         "bw": baseline_weeks,
         "enr": h.enrolment.toordinal(),
     }
-    derived = Derived(subject_fact=fact, rule_details=rule_details, candidates=[], progress={}, why_not={}, horizon=p.horizon)
-    _derive_milestones(loaded, plan, derived, lambda d, anchor: _participant_occurrences(p, d, anchor), h.enrolment, p.horizon)
+
+    def details() -> dict[str, str]:
+        words = _citizen_words(loaded)
+        out = {
+            "municipality": f"municipality {h.municipality}; {words['municipality']}",
+            "target_group": f"target group {group}; {words['target_group']}",
+            "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
+            "term": f"enrolled {h.enrolment}; {words['term']}",
+        }
+        if "age" in words:
+            out["age"] = f"age {age} at enrolment; {words['age']}"
+        if "baseline" in words:
+            out["baseline"] = f"{baseline_weeks} {words['baseline']}"
+        if "enrolment_window" in words:
+            out["enrolment_window"] = f"enrolled {h.enrolment}; {words['enrolment_window']}"
+        return out
+
+    derived = Derived(subject_fact=fact, details=details, candidates=[], progress={}, why_not={}, horizon=p.horizon)
+    _derive_milestones(loaded, plan, derived, None, h.enrolment, p.horizon, subject=p)
     return derived
 
 
-def _participant_occurrences(p: _Participant, definition: MilestoneDefinition, anchor: date):
-    """Raw occurrences of one definition as if always in force: [(day, value, evidence)], progress."""
-    m = definition.measure
-    H = p.horizon
-    if isinstance(m, Enrolment):
-        if p.enrolment <= H:
-            return [(p.enrolment, 1, lambda: [Evidence(source="enrolment", description=f"enrolled on {p.enrolment}")])], "0 of 1"
-        return [], "not enrolled by the horizon"
-    first_w, last_w, first_d, last_d = _windows(anchor, getattr(m, "window", None), p.enrolment)
-    last_w = p.last_week if last_w is None else min(last_w, p.last_week)
-    last_d = H if last_d is None else min(last_d, H)
-
-    if isinstance(m, (EmploymentWeeks, SelfSupportingWeeks)):
-        if isinstance(m, EmploymentWeeks):
-            weeks = p.employment_weeks(m)
-            if not weeks:  # no qualifying week at all: nothing to count (most histories without a job)
-                return [], f"0 of {m.weeks} weeks"
-            qualifies = weeks.__contains__
-        else:
-            support = p.support_weeks
-            qualifies = lambda w: w not in support  # noqa: E731
-        occ, best = count_weeks(qualifies, first_w, last_w, m.weeks, m.pattern, m.out_of)
-        out = []
-        start = first_w
-        for w, value in occ:
-            out.append((week_sunday(w), value, _week_evidence(p, m, qualifies, start, w)))
-            start = w + 1
-        return out, f"{best} of {m.weeks} weeks"
-
-    if isinstance(m, OutcomeEvent):
-        evs = sorted(
-            (ev.date, i, ev)
-            for i, ev in enumerate(p.h.events)
-            if ev.kind == m.event and (m.name is None or ev.name == m.name) and first_d <= ev.date <= last_d
-        )
-        return [(d, 1, _event_evidence(i, ev)) for d, i, ev in evs], f"0 of 1 {m.event} events"
-
-    if isinstance(m, (CourseAttendance, CourseCompletion)):
-        limit = last_d if p.drop_out is None else min(last_d, p.drop_out)
-        evs = sorted((ev.date, i, ev) for i, ev in enumerate(p.h.course) if first_d <= ev.date <= limit)
-        if isinstance(m, CourseCompletion):
-            return [(d, 1, _course_evidence([(i, ev)])) for d, i, ev in evs if ev.kind == "completion"], "not completed"
-        out, total, used = [], 0, []
-        for d, i, ev in evs:
-            if ev.kind != "attendance":
-                continue
-            total += ev.sessions
-            used.append((i, ev))
-            while total >= m.sessions * (len(out) + 1):
-                out.append((d, m.sessions, _course_evidence(list(used))))
-                used = []
-        return out, f"{total - m.sessions * len(out)} of {m.sessions} sessions"
-
-    if isinstance(m, CumulativeEarnings):
-        return _earnings(p, m, first_d, last_d)
-
-    if isinstance(m, FlexjobHoursIncrease):
-        return _flexjob(p, m, first_w, last_w)
-    raise TypeError(f"measure {m.kind} is not a citizen measure")  # the loader refuses this
+_WORDS: dict[str, dict[str, str]] = {}
 
 
-def _week_evidence(p: _Participant, m, qualifies, first: int, last: int):
+def _citizen_words(loaded: LoadedContract) -> dict[str, str]:
+    """The contract's side of each eligibility rule's wording, once per contract version."""
+    words = _WORDS.get(loaded.content_hash)
+    if words is None:
+        c = loaded.contract
+        el = c.eligibility.citizens
+        words = {
+            "municipality": f"the contract's is {c.municipality.code}",
+            "target_group": f"admitted: {', '.join(g.value for g in el.target_groups)}",
+            "term": f"term {c.term.start}..{c.term.end}",
+        }
+        if el.age is not None:
+            words["age"] = f"allowed {el.age.min if el.age.min is not None else '-'}..{el.age.max if el.age.max is not None else '-'}"
+        if el.baseline is not None:
+            words["baseline"] = (
+                f"of the {el.baseline.of_weeks_before_enrolment} weeks before enrolment on benefits; "
+                f"at least {el.baseline.benefit_weeks_at_least} required"
+            )
+        if el.enrolment_window is not None:
+            words["enrolment_window"] = f"window {el.enrolment_window.start}..{el.enrolment_window.end}"
+        _WORDS[loaded.content_hash] = words
+    return words
+
+
+_BASELINE_CODES: dict[str, frozenset[str]] = {}
+
+
+def _baseline_codes(loaded: LoadedContract) -> frozenset[str]:
+    """The benefit codes the baseline counts: the contract's list, or every public-support code."""
+    codes = _BASELINE_CODES.get(loaded.content_hash)
+    if codes is None:
+        b = loaded.contract.eligibility.citizens.baseline
+        known = loaded.codes.codes
+        codes = frozenset(b.codes) if b.codes is not None else frozenset(k for k, v in known.items() if v.public_support)
+        _BASELINE_CODES[loaded.content_hash] = codes
+    return codes
+
+
+def _bounds(p: _Participant, m, anchor: date) -> tuple[int, int, date, date]:
+    """The measure's window cut at the horizon: (first week, last week, first day, last day)."""
+    window = m.window
+    if window is None:
+        return (p.enrolment.toordinal() - 1) // 7 + 1, p.last_week, p.enrolment, p.horizon
+    w = (anchor.toordinal() - 1) // 7  # week_index
+    last_w = w + window.weeks
+    last_d = date.fromordinal(last_w * 7 + 7)  # week_sunday
+    return w + 1, min(last_w, p.last_week), anchor, min(last_d, p.horizon)
+
+
+def _enrolment(p: _Participant, m, anchor: date):
+    if p.enrolment <= p.horizon:
+        return [(p.enrolment, 1, lambda: [_evidence(source="enrolment", description=f"enrolled on {p.enrolment}")])], "0 of 1"
+    return [], "not enrolled by the horizon"
+
+
+def _weeks(p: _Participant, m, anchor: date):
+    first_w, last_w, _, _ = _bounds(p, m, anchor)
+    if m.__class__ is EmploymentWeeks:
+        weeks, negate = p.employment_weeks(m), False
+        if not weeks:  # no qualifying week at all: nothing to count (most histories without a job)
+            return [], f"0 of {m.weeks} weeks"
+    else:
+        weeks, negate = p.support_weeks, True  # self-supporting: not on public support
+    occ, best = count_weeks(weeks, negate, first_w, last_w, m.weeks, m.pattern, m.out_of)
+    out = []
+    start = first_w
+    for w, value in occ:
+        out.append((week_sunday(w), value, _week_evidence(p, m, weeks, negate, start, w)))
+        start = w + 1
+    return out, f"{best} of {m.weeks} weeks"
+
+
+def _event(p: _Participant, m, anchor: date):
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    evs = sorted(
+        (ev.date, i, ev)
+        for i, ev in enumerate(p.h.events)
+        if ev.kind == m.event and (m.name is None or ev.name == m.name) and first_d <= ev.date <= last_d
+    )
+    return [(d, 1, _event_evidence(i, ev)) for d, i, ev in evs], f"0 of 1 {m.event} events"
+
+
+def _course(p: _Participant, m, anchor: date):
+    if not p.h.course:
+        return [], ("not completed" if m.__class__ is CourseCompletion else f"0 of {m.sessions} sessions")
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    limit = last_d if p.drop_out is None else min(last_d, p.drop_out)
+    if p.course is None:
+        p.course = sorted((ev.date, i, ev) for i, ev in enumerate(p.h.course))
+    evs = [t for t in p.course if first_d <= t[0] <= limit]
+    if m.__class__ is CourseCompletion:
+        return [(d, 1, _course_evidence([(i, ev)])) for d, i, ev in evs if ev.kind == "completion"], "not completed"
+    out, total, used = [], 0, []
+    for d, i, ev in evs:
+        if ev.kind != "attendance":
+            continue
+        total += ev.sessions
+        used.append((i, ev))
+        while total >= m.sessions * (len(out) + 1):
+            out.append((d, m.sessions, _course_evidence(list(used))))
+            used = []
+    return out, f"{total - m.sessions * len(out)} of {m.sessions} sessions"
+
+
+def _earnings_measure(p: _Participant, m, anchor: date):
+    if not p.h.employment:
+        return [], f"DKK 0 of {int(m.amount):,} earned"
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    return _earnings(p, m, first_d, last_d)
+
+
+def _flexjob_measure(p: _Participant, m, anchor: date):
+    if not p.h.employment:
+        return [], f"0 of {m.sustained_weeks} weeks (no flexjob week yet)"
+    first_w, last_w, _, _ = _bounds(p, m, anchor)
+    return _flexjob(p, m, first_w, last_w)
+
+
+_CITIZEN_MEASURES = {
+    Enrolment: _enrolment,
+    EmploymentWeeks: _weeks,
+    SelfSupportingWeeks: _weeks,
+    OutcomeEvent: _event,
+    CourseAttendance: _course,
+    CourseCompletion: _course,
+    CumulativeEarnings: _earnings_measure,
+    FlexjobHoursIncrease: _flexjob_measure,
+}
+
+
+def _week_evidence(p: _Participant, m, qualifying: set[int], negate: bool, first: int, last: int):
     def build() -> list[Evidence]:
-        weeks = [w for w in range(first, last + 1) if qualifies(w)]
-        out = [Evidence(source="weeks", description=f"qualifying weeks counted: {_week_runs(weeks)}")]
+        weeks = [w for w in range(first, last + 1) if (w in qualifying) is not negate]
+        out = [_evidence(source="weeks", description=f"qualifying weeks counted: {_week_runs(weeks)}")]
         if isinstance(m, EmploymentWeeks):
             lo, hi = week_monday(first), week_sunday(last)
             for i, s in enumerate(p.h.employment):
                 end = s.end or p.horizon
                 if s.start <= hi and end >= lo and s.kind in m.job_kinds:
                     out.append(
-                        Evidence(
+                        _evidence(
                             source=f"employment[{i}]",
                             description=f"{s.kind.value} job at {s.employer}, {s.hours_per_week} h/week, {s.start}..{s.end or 'ongoing'}",
                         )
@@ -393,7 +523,7 @@ def _week_evidence(p: _Participant, m, qualifies, first: int, last: int):
             for i, b in enumerate(p.h.benefits):
                 a, z = b.week_range()
                 if a <= last and z >= first:
-                    out.append(Evidence(source=f"benefits[{i}]", description=f"{b.code} in {b.weeks} (weeks with it are not self-supporting)"))
+                    out.append(_evidence(source=f"benefits[{i}]", description=f"{b.code} in {b.weeks} (weeks with it are not self-supporting)"))
         return out
 
     return build
@@ -418,7 +548,7 @@ def _event_evidence(i: int, ev):
         text = f"{ev.kind}{' ' + repr(ev.name) if ev.name else ''} on {ev.date}"
         if ev.evidence:
             text += f" (evidence: {ev.evidence})"
-        return [Evidence(source=f"events[{i}]", description=text)]
+        return [_evidence(source=f"events[{i}]", description=text)]
 
     return build
 
@@ -426,7 +556,7 @@ def _event_evidence(i: int, ev):
 def _course_evidence(items):
     def build():
         return [
-            Evidence(
+            _evidence(
                 source=f"course[{i}]",
                 description=f"{ev.kind} on {ev.date}" + (f", {ev.sessions} sessions" if ev.sessions else ""),
             )
@@ -448,13 +578,26 @@ def _days_in_month(year: int, month: int) -> int:
 _DAY_UNITS = 377_580
 
 
+_KINDS: dict[int, tuple] = {}
+
+
+def _kinds(m) -> frozenset[JobKind]:
+    entry = _KINDS.get(id(m))
+    if entry is None or entry[0] is not m:
+        entry = _KINDS[id(m)] = (m, frozenset(m.job_kinds))
+    return entry[1]
+
+
+_FLEXJOB = frozenset({JobKind.flexjob})
+
+
 def _earnings(p: _Participant, m: CumulativeEarnings, first_d: date, last_d: date):
     """docs/semantics.md § 5: monthly earnings accrue per day; exact; met the day the total reaches k × amount."""
     target = int(m.amount * 100) * _DAY_UNITS
     total = 0
     out = []
     used: list[int] = []
-    for i, a, z in p.spells(frozenset(m.job_kinds), False, 0):
+    for i, a, z in p.spells(_kinds(m), False, 0):
         a, z = max(a, first_d), min(z, last_d)
         if z < a:
             continue
@@ -483,17 +626,17 @@ def _earnings(p: _Participant, m: CumulativeEarnings, first_d: date, last_d: dat
 
 def _earnings_evidence(p, spells, met, total):
     def build():
-        out = [Evidence(source="earnings", description=f"DKK {total // 100:,}.{total % 100:02d} earned by {met}")]
+        out = [_evidence(source="earnings", description=f"DKK {total // 100:,}.{total % 100:02d} earned by {met}")]
         for i in spells:
             s = p.h.employment[i]
-            out.append(Evidence(source=f"employment[{i}]", description=f"{s.employer}: DKK {s.monthly_earnings}/month, {s.start}..{s.end or 'ongoing'}"))
+            out.append(_evidence(source=f"employment[{i}]", description=f"{s.employer}: DKK {s.monthly_earnings}/month, {s.start}..{s.end or 'ongoing'}"))
         return out
 
     return build
 
 
 def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int):
-    spells = p.spells(frozenset({JobKind.flexjob}), False, 0)
+    spells = p.spells(_FLEXJOB, False, 0)
     covered = _covered_weeks([(a, z) for _, a, z in spells])
     hours: dict[int, object] = {}
     for i, a, z in spells:
@@ -507,14 +650,14 @@ def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int
         return [], f"0 of {m.sustained_weeks} weeks (no flexjob week yet)"
     base = hours[flex[0]]
     raised = {w for w in flex if hours[w] >= base + m.increase_hours}
-    occ, best = count_weeks(raised.__contains__, first_w, last_w, m.sustained_weeks, "consecutive", None)
+    occ, best = count_weeks(raised, False, first_w, last_w, m.sustained_weeks, "consecutive", None)
 
     def evidence(w):
         def build():
             return [
-                Evidence(source="weeks", description=f"baseline {base} h/week in {format_iso_week(flex[0])}; raised weeks up to {format_iso_week(w)}: {_week_runs(sorted(x for x in raised if x <= w))}")
+                _evidence(source="weeks", description=f"baseline {base} h/week in {format_iso_week(flex[0])}; raised weeks up to {format_iso_week(w)}: {_week_runs(sorted(x for x in raised if x <= w))}")
             ] + [
-                Evidence(source=f"employment[{i}]", description=f"flexjob at {p.h.employment[i].employer}, {p.h.employment[i].hours_per_week} h/week, {a}..{p.h.employment[i].end or 'ongoing'}")
+                _evidence(source=f"employment[{i}]", description=f"flexjob at {p.h.employment[i].employer}, {p.h.employment[i].hours_per_week} h/week, {a}..{p.h.employment[i].end or 'ongoing'}")
                 for i, a, z in spells
             ]
 
@@ -543,25 +686,26 @@ def derive_company(
     c = loaded.contract
     plan = plan_for(loaded)
     el = c.eligibility.companies
-    rule_details = {
-        "term": f"accelerator start {h.start}; term {c.term.start}..{c.term.end}",
-    }
-    if el is not None:
-        rule_details["size_band"] = f"size band {h.size_band.value}; allowed: {', '.join(b.value for b in el.size_bands)}"
-        if el.in_municipality:
-            rule_details["municipality"] = f"municipality {h.municipality}; the contract's is {c.municipality.code}"
-        if el.partner_required:
-            rule_details["partner"] = "a partner company" if h.partner else "not a partner company"
+
+    def details() -> dict[str, str]:
+        out = {"term": f"accelerator start {h.start}; term {c.term.start}..{c.term.end}"}
+        if el is not None:
+            out["size_band"] = f"size band {h.size_band.value}; allowed: {', '.join(b.value for b in el.size_bands)}"
+            if el.in_municipality:
+                out["municipality"] = f"municipality {h.municipality}; the contract's is {c.municipality.code}"
+            if el.partner_required:
+                out["partner"] = "a partner company" if h.partner else "not a partner company"
+        return out
+
     fact = {
         "t": "c",
-        "id": "s",
         "mun": h.municipality,
         "band": h.size_band.value,
         "partner": 1 if h.partner else 0,
         "start": h.start.toordinal(),
     }
     H = as_of
-    derived = Derived(subject_fact=fact, rule_details=rule_details, candidates=[], progress={}, why_not={}, horizon=H)
+    derived = Derived(subject_fact=fact, details=details, candidates=[], progress={}, why_not={}, horizon=H)
     hires = _company_hires(h, eligible_participants, participants or {})
     refusals: dict[int, list[str]] = {}  # id(definition) -> why hires of it do not count
 
@@ -569,14 +713,14 @@ def derive_company(
         m = definition.measure
         if isinstance(m, Enrolment):
             if h.start <= H:
-                return [(h.start, 1, lambda: [Evidence(source="start", description=f"started the accelerator on {h.start}")])], "0 of 1"
+                return [(h.start, 1, lambda: [_evidence(source="start", description=f"started the accelerator on {h.start}")])], "0 of 1"
             return [], "not started by the horizon"
         _, _, first_d, last_d = _windows(anchor, m.window, h.start)
         last_d = H if last_d is None else min(last_d, H)
         if isinstance(m, AcceleratorPhase):
             recs = sorted((r.completed, i, r) for i, r in enumerate(h.phases) if r.phase == m.phase and first_d <= r.completed <= last_d)
             return [
-                (d, 1, (lambda i=i, r=r: [Evidence(source=f"phases[{i}]", description=f"phase {r.phase} completed {r.completed}")]))
+                (d, 1, (lambda i=i, r=r: [_evidence(source=f"phases[{i}]", description=f"phase {r.phase} completed {r.completed}")]))
                 for d, i, r in recs
             ], f"phase {m.phase} not completed"
         if isinstance(m, (CompanyHire, HireRetained)):
@@ -662,8 +806,8 @@ class _Hire:
             else:
                 text = f"participant {r.participant} hired {r.date}, still employed {met}"
             return [
-                Evidence(source=f"hires[{self.index}]", description=text),
-                Evidence(source=f"{r.participant}: employment[{spell}]", description=f"paid work with {self.company}, {self.hours} h/week, on {r.date}"),
+                _evidence(source=f"hires[{self.index}]", description=text),
+                _evidence(source=f"{r.participant}: employment[{spell}]", description=f"paid work with {self.company}, {self.hours} h/week, on {r.date}"),
             ]
 
         return build
@@ -700,7 +844,41 @@ def _company_hires(h: CompanyHistory, eligible: dict[str, date | None], particip
 # --- versions, prerequisites and numbering (docs/semantics.md § 6) -----------------------
 
 
-def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occurrences, start: date, horizon: date, side: Side = Side.citizen):
+_STEPS: dict[tuple[str, Side], list] = {}
+
+
+def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
+    """Per milestone of the side, in dependency order, its versions in force with what they need:
+    (version, definition, the milestone its window starts after or None, prerequisites, open-ended test).
+    Worked out once per contract version."""
+    key = (loaded.content_hash, side)
+    steps = _STEPS.get(key)
+    if steps is None:
+        steps = []
+        for mid in plan.order:
+            if plan.side[mid] != side:
+                continue
+            out = []
+            for v in plan.versions[mid]:
+                d = v.definition
+                if d is None:
+                    continue
+                window = getattr(d.measure, "window", None)
+                after = window.after if window is not None and window.after != "start" else None
+                end = v.end
+                open_ended = (lambda horizon: True) if end is None else (lambda horizon, end=end: end > horizon)
+                fn = None
+                if side == Side.citizen:  # a citizen measure's occurrences: (day, value, evidence), progress
+                    fn = _CITIZEN_MEASURES.get(d.measure.__class__)
+                    if fn is None:
+                        raise TypeError(f"measure {d.measure.kind} is not a citizen measure")  # the loader refuses this
+                out.append((v, d, after, tuple(d.prerequisites), open_ended, fn))
+            steps.append((mid, out))
+        _STEPS[key] = steps
+    return steps
+
+
+def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occurrences, start: date, horizon: date, side: Side = Side.citizen, subject=None):
     """Number the occurrences across versions by the rule of docs/semantics.md § 6.
 
     Occurrence k is met on the latest of: the day the version's own k-th occurrence was met,
@@ -712,43 +890,44 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
     """
     term_end = loaded.contract.term.end
     first_met: dict[str, date | None] = {}
-    for mid in plan.order:
-        if plan.side[mid] != side:
-            continue
-        own: list[tuple[Version, list, date | None]] = []  # (version, its own occurrences, prerequisite day)
+    for mid, steps in _steps(loaded, plan, side):
+        own: list[tuple[Version, list, date, int, date]] = []  # (version, its own occurrences, prerequisite day, max_times, start)
         progress = why = None
-        for v in plan.versions[mid]:
-            d = v.definition
-            if d is None:
-                continue
-            if v.end is None or v.end > horizon:
+        for v, d, after, prerequisites, open_ended, fn in steps:
+            if open_ended(horizon):
                 progress = None
-            window = getattr(d.measure, "window", None)
             anchor = start
-            if window is not None and window.after != "start":
-                anchor = first_met.get(window.after)
+            if after is not None:
+                anchor = first_met.get(after)
                 if anchor is None:
-                    why = f"its window starts when '{window.after}' is met, which it is not"
+                    why = f"its window starts when '{after}' is met, which it is not"
                     continue
-            missing = [pre for pre in d.prerequisites if first_met.get(pre) is None]
-            occ, prog = occurrences(d, anchor)
-            if v.end is None or v.end > horizon:
+            occ, prog = occurrences(d, anchor) if fn is None else fn(subject, d.measure, anchor)
+            if open_ended(horizon):
                 progress = prog
+            prereq_day = None
+            missing = None
+            for pre in prerequisites:
+                day = first_met.get(pre)
+                if day is None:
+                    missing = [x for x in prerequisites if first_met.get(x) is None]
+                    break
+                if prereq_day is None or day > prereq_day:
+                    prereq_day = day
             if missing:
                 why = f"prerequisite {', '.join(repr(x) for x in missing)} not met"
                 continue
-            prereq_day = max((first_met[pre] for pre in d.prerequisites), default=None)
-            own.append((v, occ, prereq_day))
+            own.append((v, occ, prereq_day or date.min, v.max_times, v.start or date.min))
         first: date | None = None
         previous = date.min
         k = 0
         while own:
             k += 1
             found = None
-            for v, occ, prereq_day in own:
-                if k > v.max_times or len(occ) < k:
+            for v, occ, prereq_day, most, since in own:
+                if k > most or len(occ) < k:
                     continue
-                day = max(occ[k - 1][0], v.start or date.min, previous, prereq_day or date.min)
+                day = max(occ[k - 1][0], since, previous, prereq_day)
                 if v.end is not None and day >= v.end:
                     continue
                 found = (day, v, occ[k - 1])
