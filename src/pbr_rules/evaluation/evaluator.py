@@ -166,6 +166,7 @@ def evaluate(
             content_hash=loaded.content_hash,
             municipality=loaded.contract.municipality.code,
         ),
+        currency=loaded.contract.currency,
         subject=SubjectRef(kind="participant" if d.side == Side.citizen else "company", id=d.subject_id, target_group=d.target_group),
         as_of=d.as_of,
         horizon=d.derived.horizon,
