@@ -52,7 +52,8 @@ def test_cohort_summary_comes_first_with_refusals_grouped_by_rule(capsys):
         "age        1          § 3.1",
         "baseline   1          § 3.2",
     ]
-    assert "citizen_start        9         45,000.00   § 4.1" in lines
+    assert "milestone            payments  amount (DKK)  clause" in lines  # the amounts' currency in the header
+    assert "citizen_start        9         45,000.00     § 4.1" in lines
     assert lines[-1] == "Each history's milestones and payments: add --details."
     assert not any(line.startswith("Participant ") for line in lines)
 

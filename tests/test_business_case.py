@@ -159,7 +159,7 @@ def test_the_verdict_follows_the_sign_of_the_net(savings, costs, paid, projected
 
     cover, finances, text = _answer(
         "X", "the municipality's", date(2022, 9, 30), D(savings), D(costs), D(paid), "2022-01" if D(savings) >= D(paid) else None,
-        D(projected) if projected else None, 5 if projected else None,
+        D(projected) if projected else None, 5 if projected else None, currency="DKK",
     )
     assert text == expected
     assert finances == (D(savings) >= D(paid))

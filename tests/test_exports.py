@@ -143,6 +143,6 @@ def test_ledger_export_csv_for_danish_excel(capsys, db):
     code, out, err = run(capsys, "ledger", "export", "--format", "csv", "--what", "claims", "--csv-dialect", "da", "--database", db)
     assert code == 0, err
     lines = out.split("\r\n")
-    assert lines[0] == "\ufeffpayment_id;contract_id;municipality;subject_kind;subject;milestone;occurrence;payee;state;disputed;settled;paid;recovered;outstanding;reference"
+    assert lines[0] == "\ufeffpayment_id;contract_id;municipality;subject_kind;subject;milestone;occurrence;payee;state;disputed;settled;paid;recovered;outstanding;reference;currency"
     settled = lines[1].split(";")[10]
     assert settled.endswith(",00") and "." not in settled

@@ -54,11 +54,11 @@ D = Decimal
     ],
 )
 def test_money_in_danish(amount, expected):
-    assert format_money(D(amount), "da") == expected
+    assert format_money(D(amount), "DKK", "da") == expected
 
 
 def test_money_in_english_is_unchanged():
-    assert format_money(D("30000"), "en") == "DKK 30,000.00"
+    assert format_money(D("30000"), "DKK", "en") == "DKK 30,000.00"
     assert format_amount(D("30000.5"), "en") == "30,000.50"
     assert format_whole(D("1674000"), "en") == "1,674,000"
 
@@ -100,7 +100,7 @@ def test_the_language_is_per_context():
         assert _("Caps") == "Lofter"
         with use_language("en"):
             assert _("Caps") == "Caps"
-        assert format_money(D("5000")) == "5.000,00 kr."
+        assert format_money(D("5000"), "DKK") == "5.000,00 kr."
     assert _("Caps") == "Caps"
     with pytest.raises(ValueError, match="unknown language 'de'; use one of da, en"):
         with use_language("de"):
@@ -201,7 +201,9 @@ def test_settle_in_danish(capsys, tmp_path, monkeypatch):
     assert lines[0] == f"Afregning af dk-101-koebenhavn version 1.1 (indhold {content}) pr. 31. december 2021"
     assert lines[1] == "Afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr."
     assert lines[2] == "70 betalinger: 64 betalt fuldt ud, 0 nedsat, 6 afvist"
-    assert "loft pr. deltager  6           -18.000,00  § 8.1" in lines
+    # A column of amounts names its currency in its header (kr. in Danish).
+    assert "årsag              betalinger  ændring (kr.)  bestemmelse" in lines
+    assert "loft pr. deltager  6           -18.000,00     § 8.1" in lines
     assert err == "prøvekørsel: intet blev bogført i hovedbogen\n"
 
 
@@ -226,17 +228,17 @@ def test_business_case_in_danish(capsys, tmp_path):
     code, out, err = run(capsys, "business-case", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2022-09-30", "--workers", "1")
     assert code == 0, err
     assert out.startswith("Business case pr. 30. september 2022, diskonteringsrente")
-    savings = format_money(D(case["savings"]), "da")
+    savings = format_money(D(case["savings"]), "DKK", "da")
     # Participants only (no companies): København's savings exceed what it paid, a YES.
     paid = D(case["municipal_outcome_payments"]) + D(case["municipal_course_costs"])
     assert D(case["net_result"]) > 0
     assert out.splitlines()[2:4] == [
         "Kan besparelserne finansiere forløbene?",
         f"København: JA, besparelserne finansierer forløbene: besparelserne på {savings} pr. 30. september 2022 overstiger"
-        f" de {format_money(paid, 'da')}, som kommunens resultatbetalinger og egne forløbsudgifter beløb sig til,"
-        f" med {format_money(D(case['net_result']), 'da')}; break-even {case['break_even_month']}."
-        f" Fremskrevet til 5 år efter optagelsen: {format_money(D(case['projected_savings']), 'da')} yderligere besparelser,"
-        f" netto {format_money(D(case['projected_net_result']), 'da')}: JA, besparelserne forventes at finansiere forløbene.",
+        f" de {format_money(paid, 'DKK', 'da')}, som kommunens resultatbetalinger og egne forløbsudgifter beløb sig til,"
+        f" med {format_money(D(case['net_result']), 'DKK', 'da')}; break-even {case['break_even_month']}."
+        f" Fremskrevet til 5 år efter optagelsen: {format_money(D(case['projected_savings']), 'DKK', 'da')} yderligere besparelser,"
+        f" netto {format_money(D(case['projected_net_result']), 'DKK', 'da')}: JA, besparelserne forventes at finansiere forløbene.",
     ]
     report = tmp_path / "case.html"
     code, _out, err = run(capsys, "business-case", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2022-09-30", "--workers", "1", "--html", str(report), "--runs", "0")

@@ -141,6 +141,25 @@ EXPECTED = {
         " tariff for target group 'flexjob_visitated', which the contract does not admit"
         " (add it to eligibility.citizens.target_groups or remove this line)",
     ],
+    # The currency is ISO 4217 (Babel's CLDR data), legal tender when signed, with two minor units.
+    "currency_unknown.yaml": [
+        "tests/broken/currency_unknown.yaml:6:11: currency: unknown currency 'EUX': not an ISO 4217 currency code"
+        " (did you mean 'EUR'?)",
+    ],
+    "currency_minor_units.yaml": [
+        "tests/broken/currency_minor_units.yaml:6:11: currency: JPY (Japanese Yen) has 0 minor units; pbr-rules computes"
+        " every amount to exactly 2 decimals (only currencies with 2 minor units are supported, e.g. DKK, EUR, SEK, NOK,"
+        " GBP; see docs/semantics.md, 'Amounts, currency and rounding')",
+    ],
+    "currency_not_in_use.yaml": [
+        # Signed 2019-01-15 (the template); the Deutsche Mark ended in 2002.
+        "tests/broken/currency_not_in_use.yaml:7:11: currency: DEM (German Mark) was not legal tender anywhere on"
+        " 2019-01-15, the day the agreement was signed (write the currency the agreement's amounts are paid in on that day)",
+    ],
+    "currency_lowercase.yaml": [
+        "tests/broken/currency_lowercase.yaml:6:11: currency: 'eur' does not have the required form"
+        " (three capital letters, e.g. 'DKK')",
+    ],
     "payer_shares.yaml": [
         "tests/broken/payer_shares.yaml:7:3: payment.payers: payer shares sum to 0.9, not 1"
         " (adjust the shares so they add up to exactly 1)",

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pbr_rules.i18n import format_money
 from pbr_rules.money import (
-    format_dkk,
     money_str,
     parse_money,
     parse_share,
@@ -132,8 +132,8 @@ def test_round_money_half_up(amount, expected):
 def test_money_str_and_display():
     assert money_str(D("1250.5")) == "1250.50"
     assert money_str(D("0.125")) == "0.13"
-    assert format_dkk(D("12400")) == "DKK 12,400.00"
-    assert format_dkk(D("1234567.895")) == "DKK 1,234,567.90"
+    assert format_money(D("12400"), "DKK", "en") == "DKK 12,400.00"
+    assert format_money(D("1234567.895"), "DKK", "en") == "DKK 1,234,567.90"
 
 
 # --- split_by_shares: the parts sum exactly, the remainder goes to the last -----------------------

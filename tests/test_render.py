@@ -13,7 +13,7 @@ from pbr_rules.cli import main
 from pbr_rules.language.loader import load_contract
 from pbr_rules.lawyers.render import measure_sentence, render_contract
 from pbr_rules.models.contract import EmploymentWeeks
-from pbr_rules.money import format_dkk
+from pbr_rules.i18n import format_money
 
 ROOT = Path(__file__).resolve().parents[1]
 AGREEMENTS = sorted((ROOT / "contracts" / "agreements").glob("*.yaml"))
@@ -84,7 +84,7 @@ def test_every_milestone_tariff_value_and_clause_appears(path, fmt):
         for line, dated in t.amounts.items():
             for day, entry in dated.items():
                 assert day.isoformat() in doc
-                assert (format_dkk(entry.value) if entry.value is not None else "withdrawn") in doc, (mid, line, day)
+                assert (format_money(entry.value, "DKK", "en") if entry.value is not None else "withdrawn") in doc, (mid, line, day)
     refs = references(c.model_dump(mode="json"))
     assert refs  # the contracts are full of them
     for ref in sorted(refs):

@@ -10,7 +10,7 @@ import pytest
 
 from pbr_rules.finance.cases import business_case
 from pbr_rules.finance.simulation import generate_cohort, load_scenario, simulate, to_histories
-from pbr_rules.money import format_dkk
+from pbr_rules.i18n import format_money
 from pbr_rules.reports.html import render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,9 +163,9 @@ def test_the_projection_is_shown_apart_from_the_realised_savings(report_and_simu
     html = render_report(report, None)
     c = report.municipalities[1]
     assert c.projected_savings is not None
-    assert f"<td>Savings on benefits, realised to the as-of date</td><td>{format_dkk(c.savings)}</td>" in html
-    assert f"<td>Savings projected past the realised ones</td><td>{format_dkk(c.projected_savings)}</td>" in html
-    assert f"<td>Net result with the projected savings</td><td>{format_dkk(c.projected_net_result)}</td>" in html
+    assert f"<td>Savings on benefits, realised to the as-of date</td><td>{format_money(c.savings, 'DKK', 'en')}</td>" in html
+    assert f"<td>Savings projected past the realised ones</td><td>{format_money(c.projected_savings, 'DKK', 'en')}</td>" in html
+    assert f"<td>Net result with the projected savings</td><td>{format_money(c.projected_net_result, 'DKK', 'en')}</td>" in html
     assert "Projection: projected to 5 years after each enrolment" in html
     assert "No Monte Carlo simulation in this report" in html
 

@@ -89,7 +89,7 @@ def test_who_gains_or_loses_which_payment():
         ("wi-1/self_support_blocks/5", "changed", D("0"), D("3000"), D("3000")),
         ("wi-1/self_support_blocks/6", "changed", D("0"), D("3000"), D("3000")),
     ]
-    assert wi1.payments[0].old_tariff == "36000.00 from 2020-07-01" and wi1.payments[0].new_tariff == "30000.00 from 2021-07-01"
+    assert wi1.payments[0].old_tariff == "DKK 36000.00 from 2020-07-01" and wi1.payments[0].new_tariff == "DKK 30000.00 from 2021-07-01"
     assert "capped by per_participant" in wi1.payments[1].note
     assert (wi1.total.old, wi1.total.new) == (D("120000"), D("126000"))
     assert (wi2.eligible_old, wi2.eligible_new) == (False, True)

@@ -7,6 +7,7 @@ The tree::
     │   ├── ContractInvalid       a contract, template, vocabulary or scenario file is wrong
     │   └── HistoryInvalid        a participant or company history is wrong or impossible
     ├── EvaluationRefused         a valid history cannot be evaluated as asked (e.g. as-of after extraction)
+    │   └── CurrencyMismatch      amounts in different currencies would be added or compared
     └── EngineFailure             the rules engine misbehaved; never the user's fault
 
 A Diagnostic prints as ``file:line:col: dotted.path: message (hint)``, the form editors
@@ -73,6 +74,10 @@ class HistoryInvalid(InputInvalid):
 
 class EvaluationRefused(PbrError):
     """A valid history cannot be evaluated the way it was asked."""
+
+
+class CurrencyMismatch(EvaluationRefused):
+    """Agreements (or an agreement and its benefit rates) in different currencies were asked to be added up or compared."""
 
 
 class EngineFailure(PbrError):

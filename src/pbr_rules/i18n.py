@@ -15,12 +15,16 @@ The language is a context variable set by the command (``--lang``, else the cont
 ``language:``); the core never reads it except through these functions. Formats, through
 Babel with the locale ``da_DK``:
 
-- money ``30.000,00 kr.`` (English keeps ``DKK 30,000.00``), plain amounts ``30.000,00``;
+- money in the contract's currency ``30.000,00 kr.``, ``1.250,00 €`` (English ``DKK 30,000.00``,
+  ``€1,250.00``: the code before the amount where English has no symbol of its own), whole
+  amounts ``2.322.000 kr.``, plain amounts in a table column ``30.000,00`` (the column's
+  header names the currency);
 - dates ``1. juli 2020`` (English keeps ISO ``2020-07-01``);
 - percentages ``12,5 %``.
 
 Babel writes a no-break space before ``kr.`` and ``%``; text output uses a plain space
-(terminals and tests), which is what a reader sees.
+(terminals and tests), which is what a reader sees. Money is always given its currency: there
+is no default, so no amount can be shown in a currency it is not in.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pbr_rules.money import format_dkk, round_money
+from pbr_rules.money import round_money
 
 Language = Literal["da", "en"]
 LANGUAGES: tuple[str, ...] = ("da", "en")
@@ -107,14 +111,54 @@ def _plain(text: str) -> str:
     return text.replace("\xa0", " ").replace("\u202f", " ")
 
 
-def format_money(amount: Decimal, lang: str | None = None) -> str:
-    """``DKK 30,000.00`` in English, ``30.000,00 kr.`` in Danish (rounded to øre, half-up)."""
+@lru_cache(maxsize=64)
+def _symbol(currency: str, locale: str) -> str:
+    from babel.numbers import get_currency_symbol
+
+    return _plain(get_currency_symbol(currency, locale=locale))
+
+
+def _english_symbol(currency: str) -> str:
+    return _symbol(currency, "en")
+
+
+def currency_symbol(currency: str, lang: str | None = None) -> str:
+    """How the language writes the currency beside an amount: ``DKK``, ``€`` in English; ``kr.``, ``€`` in Danish."""
     lang = lang or _current.get()
-    if lang == "en":
-        return format_dkk(amount)
+    return _english_symbol(currency) if lang == "en" else _symbol(currency, _BABEL_LOCALE[lang])
+
+
+def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str:
+    """An amount in its currency, rounded to the minor unit (half-up): ``DKK 30,000.00`` and
+    ``€1,250.00`` in English, ``30.000,00 kr.`` and ``1.250,00 €`` in Danish."""
+    lang = lang or _current.get()
+    value = round_money(amount)
     from babel.numbers import format_currency
 
-    return _plain(format_currency(round_money(amount), "DKK", locale=_BABEL_LOCALE[lang]))
+    if lang == "en":
+        if _english_symbol(currency) == currency:  # no English symbol: the code, a space, the amount
+            return f"{currency} {value:,.2f}"
+        return _plain(format_currency(value, currency, locale="en"))
+    return _plain(format_currency(value, currency, locale=_BABEL_LOCALE[lang]))
+
+
+def format_money_whole(amount: Decimal, currency: str, lang: str | None = None) -> str:
+    """An amount in its currency in whole units (half-even, as :func:`format_whole`):
+    ``DKK 2,322,000`` / ``€2,322,000`` in English, ``2.322.000 kr.`` in Danish."""
+    lang = lang or _current.get()
+    whole = Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    from babel.numbers import format_currency
+
+    if lang == "en":
+        if _english_symbol(currency) == currency:
+            return f"{currency} {whole:,.0f}"
+        return _plain(format_currency(whole, currency, format="¤#,##0", locale="en", currency_digits=False))
+    return _plain(format_currency(whole, currency, format="#,##0\xa0¤", locale=_BABEL_LOCALE[lang], currency_digits=False))
+
+
+def money_header(label: str, currency: str, lang: str | None = None) -> str:
+    """A table column of amounts names its currency: ``amount (DKK)``, ``amount (€)``, ``beløb (kr.)``."""
+    return f"{label} ({currency_symbol(currency, lang)})"
 
 
 def format_amount(amount: Decimal, lang: str | None = None) -> str:

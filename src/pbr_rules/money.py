@@ -1,15 +1,26 @@
-"""Money: Decimal under one fixed context, parsed strictly, rounded in one place.
+"""Money: Decimal under one fixed context, parsed strictly, rounded in one place, and its currency.
 
 Amounts in contracts and histories are written as strings (``"20000"``, ``"1250.50"``) or
 integers; floats are refused because they cannot represent øre exactly. Every rounding
-of money in pbr-rules goes through :func:`round_money` (half-up to whole øre).
+of money in pbr-rules goes through :func:`round_money` (half-up to whole øre: the minor
+unit, 1/100 of the currency, whatever the currency).
+
+Every amount is in the contract's ``currency``, an ISO 4217 code checked against Babel's
+copy of the CLDR currency data (:func:`currency_problem`): known, legal tender somewhere on
+the day the agreement was signed, and with exactly two minor units (``MINOR_UNITS``), the
+precision every amount here is computed, rounded and stored in. A currency with none
+(JPY, ISK) or three (BHD, KWD) is refused, not rounded differently.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
+from typing import Iterable
+
+from pbr_rules.errors import CurrencyMismatch
 
 MONEY_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP)
 ORE = Decimal("0.01")
@@ -164,6 +175,77 @@ def _split(amount: Decimal, shares: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
         return tuple((Decimal(p) / 100).quantize(ORE) for p in parts)
 
 
-def format_dkk(amount: Decimal) -> str:
-    """Human display: ``DKK 12,400.00``."""
-    return f"DKK {round_money(amount):,.2f}"
+# --- currencies -----------------------------------------------------------------------------
+
+DEFAULT_CURRENCY = "DKK"
+MINOR_UNITS = 2  # every amount is computed, rounded and stored to 1/100 of the currency
+
+
+@lru_cache(maxsize=1)
+def _tender() -> dict[str, tuple[tuple[date | None, date | None], ...]]:
+    """ISO 4217 code -> the periods in which some territory had it as legal tender (CLDR, through Babel)."""
+    from babel.core import get_global
+
+    out: dict[str, list] = {}
+    for entries in get_global("territory_currencies").values():
+        for code, start, end, tender in entries:
+            if tender:
+                out.setdefault(code, []).append((date(*start) if start else None, date(*end) if end else None))
+    return {code: tuple(periods) for code, periods in out.items()}
+
+
+def one_currency(named: Iterable[tuple[str, str]], doing: str = "added up") -> str:
+    """The one currency of the ``(name, currency)`` pairs (agreements, a rate table); refused
+    (:class:`CurrencyMismatch`) when there are two or more: amounts in different currencies
+    are never added up or compared, and pbr-rules converts none."""
+    named = list(named)
+    found = sorted({code for _, code in named})
+    if len(found) > 1:
+        listed = ", ".join(f"{name} in {code}" for name, code in named)
+        raise CurrencyMismatch(
+            f"amounts in different currencies cannot be {doing}: {listed}. "
+            f"Take the agreements of one currency at a time (pbr-rules converts no currency)"
+        )
+    return found[0]
+
+
+def currency_name(code: str) -> str:
+    """'EUR' -> 'Euro' (English, CLDR); the code itself when Babel does not know it."""
+    from babel.numbers import get_currency_name
+
+    return get_currency_name(code, locale="en")
+
+
+def currency_problem(code: str, on: date | None = None) -> tuple[str, str] | None:
+    """Why ``code`` cannot be an agreement's currency, as ``(message, hint)``; None when it can.
+
+    It must be an ISO 4217 code Babel knows, legal tender in some territory on ``on`` (the day
+    the agreement was signed; any day when None), and have ``MINOR_UNITS`` minor units."""
+    from babel.numbers import get_currency_precision, list_currencies
+
+    known = list_currencies()
+    if code not in known:
+        # A near miss among the currencies in use today: two of the three letters in place ('EUX': 'EUR').
+        upper = code.upper()
+        in_use = sorted(c for c, periods in _tender().items() if any(z is None for _, z in periods))
+        near = [c for c in in_use if len(upper) == 3 and sum(a == b for a, b in zip(c, upper)) >= 2]
+        near.sort(key=lambda c: (-sum(a == b for a, b in zip(c, upper)), c))
+        hint = f"did you mean '{near[0]}'?" if near and near[0] != code else "an ISO 4217 code such as DKK, EUR, SEK, NOK or GBP"
+        return f"unknown currency '{code}': not an ISO 4217 currency code", hint
+    name = currency_name(code)
+    periods = _tender().get(code, ())
+    if not periods:
+        return f"{code} ({name}) is not a currency anyone pays in", "write the ISO 4217 code of the currency the agreement's amounts are in, e.g. DKK or EUR"
+    if on is not None and not any((a is None or a <= on) and (z is None or on <= z) for a, z in periods):
+        return (
+            f"{code} ({name}) was not legal tender anywhere on {on.isoformat()}, the day the agreement was signed",
+            "write the currency the agreement's amounts are paid in on that day",
+        )
+    digits = get_currency_precision(code)
+    if digits != MINOR_UNITS:
+        return (
+            f"{code} ({name}) has {digits} minor units; pbr-rules computes every amount to exactly {MINOR_UNITS} decimals",
+            f"only currencies with {MINOR_UNITS} minor units are supported, e.g. DKK, EUR, SEK, NOK, GBP; "
+            "see docs/semantics.md, 'Amounts, currency and rounding'",
+        )
+    return None

@@ -87,7 +87,7 @@ def test_what_changes_shows_the_diff_and_who_gains(app, world):
     )
     assert resp.status_code == 200
     assert '<ul id="diff">' in resp.text and "påvirker betalinger" in resp.text
-    rows = re.findall(r"<tr><td>(syn-101-\d+)</td><td>job_13_weeks #1</td><td class=\"num\">36000.00</td><td class=\"num\">46000.00</td></tr>", resp.text)
+    rows = re.findall(r"<tr><td>(syn-101-\d+)</td><td>job_13_weeks #1</td><td class=\"num\">36.000,00 kr.</td><td class=\"num\">46.000,00 kr.</td></tr>", resp.text)
     assert rows  # every job_13_weeks payment from 2020-07-01 rises by 10,000
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pbr_rules.api.errors import DOCUMENTED_STATUSES, PROBLEM_MEDIA_TYPE, STATUS_MESSAGES, problem
 from pbr_rules.api.examples import EXAMPLE_HISTORY, EXAMPLE_RESULT
 from pbr_rules.language import LoadedContract
-from pbr_rules.models.common import ISODate, Money
+from pbr_rules.models.common import CurrencyCode, ISODate, Money
 from pbr_rules.models.history import SUBJECT_ID_PATTERN, CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import money_str
@@ -321,6 +321,7 @@ class BusinessCaseRequest(Out):
 class CohortResponse(Out):
     results: list[EvaluationResult]
     total: Money
+    currency: CurrencyCode
 
 
 class ValidateRequest(Out):

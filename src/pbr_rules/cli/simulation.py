@@ -8,7 +8,7 @@ import os
 
 from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, write_output
 from pbr_rules.models.simulation import SimulationResult
-from pbr_rules.money import format_dkk
+from pbr_rules.i18n import format_money
 
 DEFAULT_SCENARIO = "contracts/simulation/programme.yaml"
 
@@ -47,7 +47,8 @@ def cmd_simulate(args) -> int:
 def simulation_text(result: SimulationResult) -> str:
     """The summary as a readable table, one block per municipality and the programme."""
     lines = [
-        f"Simulation of {result.scenario}: {result.runs} runs, seed {result.seed}, as of {result.as_of}, discount rate {result.discount_rate}",
+        f"Simulation of {result.scenario}: {result.runs} runs, seed {result.seed}, as of {result.as_of}, discount rate {result.discount_rate}, "
+        f"amounts in {result.currency}",
         "",
     ]
     cases = result.municipalities + ([result.programme] if result.programme else [])
@@ -62,12 +63,12 @@ def simulation_text(result: SimulationResult) -> str:
         ):
             rows.append([label] + [f"{v:,.0f}" for v in (s.mean, s.p5, s.p25, s.p50, s.p75, s.p95)])
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-        lines.append("  " + "  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)) + "  (DKK)")
+        lines.append("  " + "  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header)) + f"  ({result.currency})")
         for r in rows:
             lines.append("  " + "  ".join(x.ljust(widths[0]) if i == 0 else x.rjust(widths[i]) for i, x in enumerate(r)))
         lines.append(
             f"  P(savings cover the course costs) = {_percent(c.probability_savings_finance_courses)}; "
-            f"P(net result > 0) = {_percent(c.probability_positive_net)}; median net {format_dkk(c.net_result.p50)}"
+            f"P(net result > 0) = {_percent(c.probability_positive_net)}; median net {format_money(c.net_result.p50, result.currency, 'en')}"
         )
         lines.append("")
     lines.append(
@@ -91,9 +92,9 @@ def simulation_csv(result: SimulationResult) -> str:
     """Every run of every municipality (and the programme), one row each."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["run", "municipality", "code", "net_result", "npv", "savings", "course_costs", "municipal_course_costs", "municipal_outcome_payments", "finances_the_courses"])
+    w.writerow(["run", "municipality", "code", "net_result", "npv", "savings", "course_costs", "municipal_course_costs", "municipal_outcome_payments", "finances_the_courses", "currency"])
     for c in result.municipalities + ([result.programme] if result.programme else []):
         for r in c.runs:
             w.writerow([r.run, c.municipality, c.code, f"{r.net_result:.2f}", f"{r.npv:.2f}", f"{r.savings:.2f}", f"{r.course_costs:.2f}", f"{r.municipal_course_costs:.2f}",
-                        f"{r.municipal_outcome_payments:.2f}", "true" if r.finances_the_courses else "false"])
+                        f"{r.municipal_outcome_payments:.2f}", "true" if r.finances_the_courses else "false", result.currency])
     return buf.getvalue()

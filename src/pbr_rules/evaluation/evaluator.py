@@ -256,6 +256,7 @@ def _explain(loaded: LoadedContract, d: Decision, evidence: bool) -> EvaluationR
             content_hash=loaded.content_hash,
             municipality=loaded.contract.municipality.code,
         ),
+        currency=loaded.contract.currency,
         subject=construct(SubjectRef, kind="participant" if d.side == Side.citizen else "company", id=d.subject_id, target_group=d.target_group),
         as_of=d.as_of,
         horizon=d.derived.horizon,

@@ -183,6 +183,7 @@ class _Participant:
 
     def __init__(self, loaded: LoadedContract, h: ParticipantHistory, as_of: date):
         self.h = h
+        self.currency = loaded.contract.currency  # evidence names amounts in it
         exit_day = min((e.date for e in h.exits), default=None)
         self.horizon = min(as_of, exit_day) if exit_day is not None else as_of
         H = self.horizon
@@ -480,7 +481,7 @@ def _course(p: _Participant, m, anchor: date):
 
 def _earnings_measure(p: _Participant, m, anchor: date):
     if not p.h.employment:
-        return [], f"DKK 0 of {int(m.amount):,} earned"
+        return [], f"{p.currency} 0 of {int(m.amount):,} earned"
     _, _, first_d, last_d = _bounds(p, m, anchor)
     return _earnings(p, m, first_d, last_d)
 
@@ -621,15 +622,15 @@ def _earnings(p: _Participant, m: CumulativeEarnings, first_d: date, last_d: dat
             total += rate * days
             day = seg_end + ONE_DAY
     done = (total - target * len(out)) // (_DAY_UNITS * 100)
-    return out, f"DKK {done:,} of {int(m.amount):,} earned"
+    return out, f"{p.currency} {done:,} of {int(m.amount):,} earned"
 
 
 def _earnings_evidence(p, spells, met, total):
     def build():
-        out = [_evidence(source="earnings", description=f"DKK {total // 100:,}.{total % 100:02d} earned by {met}")]
+        out = [_evidence(source="earnings", description=f"{p.currency} {total // 100:,}.{total % 100:02d} earned by {met}")]
         for i in spells:
             s = p.h.employment[i]
-            out.append(_evidence(source=f"employment[{i}]", description=f"{s.employer}: DKK {s.monthly_earnings}/month, {s.start}..{s.end or 'ongoing'}"))
+            out.append(_evidence(source=f"employment[{i}]", description=f"{s.employer}: {p.currency} {s.monthly_earnings}/month, {s.start}..{s.end or 'ongoing'}"))
         return out
 
     return build

@@ -36,7 +36,7 @@ from pbr_rules.models.contract import PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import PartyAmount, Settlement
 from pbr_rules.i18n import N_, _, format_date, format_money
-from pbr_rules.money import ZERO, money_str, round_money
+from pbr_rules.money import DEFAULT_CURRENCY, ZERO, money_str, one_currency, round_money
 from pbr_rules.settlement import admitted_subjects, settle_results
 
 _RATES_HASH: dict[int, tuple[object, str]] = {}
@@ -47,7 +47,10 @@ def rates_hash(loaded: LoadedContract) -> str:
     rates = rates_for(loaded)
     known = _RATES_HASH.get(id(rates))
     if known is None or known[0] is not rates:
-        known = _RATES_HASH[id(rates)] = (rates, hashlib.sha256(canonical_json(rates.model_dump(mode="json")).encode()).hexdigest())
+        # The currency is left out of the hash: it is the agreement's (rates_for refuses any other),
+        # and tables written before it could be named keep their hash.
+        table = rates.model_dump(mode="json", exclude={"currency"})
+        known = _RATES_HASH[id(rates)] = (rates, hashlib.sha256(canonical_json(table).encode()).hexdigest())
     return known[1]
 
 
@@ -144,10 +147,11 @@ def municipality_case(
     projection = c.business_case.projection
     cover, finances, answer = _answer(
         c.municipality.name, N_("the municipality's"), as_of, savings_total, total_costs, municipal_payments + municipal_cost_total, be,
-        sav.projected_saving, projection.years_from_enrolment if projection else None,
+        sav.projected_saving, projection.years_from_enrolment if projection else None, currency=c.currency,
     )
     case = MunicipalityCase(
         contract=settlement.contract,
+        currency=c.currency,
         municipality=c.municipality.name,
         counterfactual=sav.counterfactual,
         benefit_rates_hash=rates_hash(loaded),
@@ -192,6 +196,8 @@ def _answer(
     break_even: str | None,
     projected: Decimal | None = None,
     years: int | None = None,
+    *,
+    currency: str,
 ) -> tuple[str | None, bool, str]:
     """(savings as a share of the course costs, whether they finance the courses, the verdict).
 
@@ -203,21 +209,24 @@ def _answer(
     cover = f"{(savings / costs * 100).quantize(Decimal('0.1'))} %" if costs else None
     net = savings - paid
     finances = net >= 0
-    values = {"name": name, "whose": _(whose), "date": format_date(as_of), "savings": format_money(savings), "paid": format_money(paid)}
+    def money(amount: Decimal) -> str:
+        return format_money(amount, currency)
+
+    values = {"name": name, "whose": _(whose), "date": format_date(as_of), "savings": money(savings), "paid": money(paid)}
     if finances:
         text = _(
             "{name}: YES, the savings finance the courses: savings of {savings} to {date} exceed the {paid} {whose} "
             "outcome payments and own course costs came to, by {difference}"
-        ).format(difference=format_money(net), **values)
+        ).format(difference=money(net), **values)
         text += _("; break-even {month}.").format(month=break_even) if break_even else "."
     else:
         text = _(
             "{name}: NO, not to {date}: savings of {savings} are {difference} short of the {paid} {whose} "
             "outcome payments and own course costs came to."
-        ).format(difference=format_money(-net), **values)
+        ).format(difference=money(-net), **values)
     if projected is not None:
         ahead = net + projected
-        values = {"years": years, "projected": format_money(projected), "net": format_money(ahead)}
+        values = {"years": years, "projected": money(projected), "net": money(ahead)}
         if ahead >= 0:
             text += " " + _(
                 "Projected to {years} years after enrolment: {projected} more savings, net {net}: "
@@ -312,6 +321,8 @@ def business_case(
 
     ``on_progress(done, total)`` is told after each municipality.
     """
+    # Amounts of agreements in different currencies are never added up into one programme.
+    currency = one_currency([(lc.contract.id, lc.contract.currency) for lc in contracts]) if contracts else DEFAULT_CURRENCY
     groups, left_out = split_by_municipality(contracts, histories)
     cases = []
     todo = [lc for lc in contracts if groups[lc.contract.id]]
@@ -326,7 +337,7 @@ def business_case(
     programme = _programme(cases, as_of, contracts) if len(cases) > 1 else None
     lines = [c.answer for c in cases] + ([programme.answer] if programme else [])
     return BusinessCaseReport(
-        as_of=as_of, discount_rate=str(discount_rate), municipalities=cases, programme=programme, answer="\n".join(lines), left_out=left_out
+        as_of=as_of, discount_rate=str(discount_rate), currency=currency, municipalities=cases, programme=programme, answer="\n".join(lines), left_out=left_out
     )
 
 
@@ -361,10 +372,12 @@ def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[Loade
                 for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
     years = horizons.pop() if len(horizons) == 1 else None
     projected = sum((c.projected_savings for c in cases), ZERO) if years is not None and all(c.projected_savings is not None for c in cases) else None
-    cover, finances, answer = _answer(_("Programme"), N_("the municipalities'"), as_of, savings, costs, paid, be, projected, years)
+    currency = one_currency([(c.contract.id, c.currency) for c in cases])
+    cover, finances, answer = _answer(_("Programme"), N_("the municipalities'"), as_of, savings, costs, paid, be, projected, years, currency=currency)
     first = cases[0].contract
     return MunicipalityCase(
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
+        currency=currency,
         municipality=_("The programme (all municipalities)"),
         counterfactual="; ".join(sorted({c.counterfactual for c in cases})),
         benefit_rates_hash="; ".join(sorted({c.benefit_rates_hash for c in cases})),

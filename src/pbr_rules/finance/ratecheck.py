@@ -80,6 +80,7 @@ class RatesCheck:
     assumed: tuple[AssumedFigure, ...]
     uses: tuple[RateUse, ...]  # the agreements that use this table
     other_tables: tuple[str, ...]  # agreements that name another rate table
+    currency: str = "DKK"  # the table's currency, of every rate in it
 
     @property
     def used_assumptions(self) -> tuple[AssumedFigure, ...]:
@@ -144,5 +145,5 @@ def check_rates(path: str | Path, agreements: Iterable[LoadedContract] = ()) -> 
             assumed.append(
                 AssumedFigure(code, day, until, entry.value.per, entry.value.amount, entry.documentation, used_by)
             )
-    return RatesCheck(path, figures, published, tuple(assumed), tuple(uses), tuple(others))
+    return RatesCheck(path, figures, published, tuple(assumed), tuple(uses), tuple(others), rates.currency)
 

@@ -128,6 +128,13 @@ def rates_for(loaded: LoadedContract) -> BenefitRates:
     """The benefit-rate table the contract's business case names, checked against its benefit codes."""
     rates, source = _load_rates(rates_path(loaded))
     problems: list[Diagnostic] = []
+    c = loaded.contract
+    if rates.currency != c.currency:
+        # Savings in one currency set against payments in another would be nonsense: refused.
+        problems.append(
+            _at(source, ("currency",), f"the benefit rates are in {rates.currency}, but agreement {c.id} (its business case) is in {c.currency}",
+                f"name a benefit-rate table in {c.currency} (currency: {c.currency}); pbr-rules converts no currency")
+        )
     codes = loaded.codes.codes
     for code, dated in rates.rates.items():
         info = codes.get(code)

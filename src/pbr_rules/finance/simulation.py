@@ -46,7 +46,7 @@ from pbr_rules.models.simulation import (
     Triangular,
     Uniform,
 )
-from pbr_rules.money import ZERO, round_money
+from pbr_rules.money import DEFAULT_CURRENCY, ZERO, round_money
 
 WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
 CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
@@ -149,6 +149,10 @@ def load_scenario(path: str | Path) -> LoadedScenario:
             at(base + ("participants",), "participants and companies must be zero or more")
         if m.enrolment_window.value.end > scenario.as_of.value:
             at(base + ("enrolment_window", "value", "end"), f"the enrolment window ends after the as-of date {scenario.as_of.value}")
+        if plans and c.currency != plans[0].loaded.contract.currency:
+            first = plans[0].loaded.contract
+            at(base + ("agreement",), f"agreement {c.id} is in {c.currency}, but {first.id} in {first.currency}: a programme's amounts are added up, so they must be in one currency",
+               "simulate the agreements of one currency at a time (pbr-rules converts no currency)")
         plans.append(MunicipalityPlan(code, c.municipality.name, loaded, m, groups, m.company_behaviour or scenario.company_behaviour))
     if problems:
         raise ContractInvalid(problems)
@@ -567,5 +571,6 @@ def summarise(scenario: LoadedScenario, seed: int, per_run: list[list[RunValues]
         programme = _case("The programme (all municipalities)", "all", "programme", totals)
     return SimulationResult(
         scenario=Path(scenario.path).name, scenario_hash=scenario.content_hash, seed=seed, runs=len(per_run),
-        as_of=scenario.as_of, discount_rate=str(scenario.discount_rate), municipalities=cases, programme=programme,
+        as_of=scenario.as_of, discount_rate=str(scenario.discount_rate),
+        currency=scenario.plans[0].loaded.contract.currency if scenario.plans else DEFAULT_CURRENCY, municipalities=cases, programme=programme,
     )

@@ -4,7 +4,8 @@ Each check returns ``(path, message, hint)`` triples; the loader places them at 
 right line. The checks: unknown milestones in prerequisites, windows and tariffs;
 prerequisite cycles; measures on the wrong side; effective dates outside the term or
 overlapping the original definition; tariffs for target groups the contract does not
-admit; payer shares that do not sum to 1; unknown parties and roles; caps below a single
+admit; a currency that is not ISO 4217, not legal tender on the signing date or without two
+minor units; payer shares that do not sum to 1; unknown parties and roles; caps below a single
 tariff; unknown benefit codes; inconsistent week patterns.
 """
 
@@ -14,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from difflib import get_close_matches
 
+from pbr_rules.money import currency_problem
 from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
 
 Problem = tuple[tuple, str, str]
@@ -34,6 +36,11 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
 
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
+
+    # --- the currency every amount is in: ISO 4217, legal tender when signed, two minor units
+    currency = currency_problem(c.currency, c.signed)
+    if currency:
+        out.append((("currency",), *currency))
 
     # --- parties and payment terms
     def check_party(path, party_id, roles: set[PartyRole], what: str):

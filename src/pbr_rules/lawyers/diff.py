@@ -109,8 +109,8 @@ def _s(value: Any) -> str | None:
     return str(value)
 
 
-def _money(value: Decimal | None) -> str:
-    return _("withdrawn") if value is None else format_money(value)
+def _money(value: Decimal | None, currency: str) -> str:
+    return _("withdrawn") if value is None else format_money(value, currency)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -163,8 +163,10 @@ def group_label(line: str) -> str:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, old_currency: str, new_currency: str) -> None:
         self.changes: list[Change] = []
+        # Old amounts are shown in the old version's currency, new ones in the new version's.
+        self.old_currency, self.new_currency = old_currency, new_currency
 
     def add(self, area: str, path: str, kind: str, what: str, old: Any = None, new: Any = None, *,
             effective_from: date | None = None, references: list[str] | tuple[str, ...] = (), affects: bool) -> None:
@@ -194,7 +196,7 @@ class _Collector:
             if o is not None and n is not None:
                 if o.value != n.value:
                     kind = _money_kind(o.value, n.value)
-                    what = _("{label}: {old} -> {new} from {date}").format(label=label, old=_money(o.value), new=_money(n.value), date=format_date(day))
+                    what = _("{label}: {old} -> {new} from {date}").format(label=label, old=_money(o.value, self.old_currency), new=_money(n.value, self.new_currency), date=format_date(day))
                     self.add(area, p, kind, what, o.value, n.value,
                              effective_from=day, references=[n.reference, o.reference, *refs], affects=True)
                 self.reference(p + ".reference", _("{label} from {date}").format(label=label, date=format_date(day)), o.reference, n.reference)
@@ -208,24 +210,25 @@ class _Collector:
             if n is not None:
                 kind = _money_kind(before, n.value) if before is not None or n.value is None else "added"
                 what = _("{label}: {amount} from {date} (the old terms had {state} then)").format(
-                    label=label, amount=_money(n.value), date=format_date(day), state=_state_on(old, day)
+                    label=label, amount=_money(n.value, self.new_currency), date=format_date(day), state=_state_on(old, day, self.old_currency)
                 )
                 self.add(area, p, kind, what, before, n.value, effective_from=day, references=[n.reference, *refs], affects=before != n.value)
             else:
                 kind = _money_kind(o.value, after) if after is not None or o.value is None else "removed"
                 what = _("{label}: the value {amount} from {date} is removed; {instead} is in force then instead").format(
-                    label=label, amount=_money(o.value), date=format_date(day), instead=_money(after) if after is not None else _("nothing")
+                    label=label, amount=_money(o.value, self.old_currency), date=format_date(day),
+                    instead=_money(after, self.new_currency) if after is not None else _("nothing"),
                 )
                 self.add(area, p, kind, what, o.value, after, effective_from=day, references=[o.reference, *refs], affects=o.value != after)
 
 
-def _state_on(dated: dict, day: date) -> str:
+def _state_on(dated: dict, day: date, currency: str) -> str:
     """What a dated amount says on ``day``, in words: an amount, 'withdrawn' or 'nothing in force'."""
     days = [d for d in sorted(dated) if d <= day]
     if not days:
         return _("nothing in force")
     value = dated[days[-1]].value
-    return _("{amount} in force").format(amount=format_money(value)) if value is not None else _("it withdrawn")
+    return _("{amount} in force").format(amount=format_money(value, currency)) if value is not None else _("it withdrawn")
 
 
 def _money_kind(old: Decimal | None, new: Decimal | None) -> str:
@@ -259,7 +262,7 @@ def _less_is_wider(old: int | None, new: int | None) -> str:
 def diff_contracts(old: LoadedContract, new: LoadedContract) -> ContractDiff:
     """The semantic differences between two loaded versions of an agreement (templates merged)."""
     a, b = old.contract, new.contract
-    out = _Collector()
+    out = _Collector(a.currency, b.currency)
     _agreement(out, old, new)
     _term(out, a, b)
     _eligibility(out, a, b)
@@ -533,7 +536,7 @@ def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
             lp = f"{p}.amounts.{line}"
             label = f"{mid}, {group_label(line)}"
             if da is None:
-                first = ", ".join(_("{amount} from {date}").format(amount=_money(db[d].value), date=format_date(d)) for d in sorted(db))
+                first = ", ".join(_("{amount} from {date}").format(amount=_money(db[d].value, out.new_currency), date=format_date(d)) for d in sorted(db))
                 out.add("tariffs", lp, "added", _("{label}: own tariff line added ({values})").format(label=label, values=first), None, line,
                         effective_from=min(db), references=[db[d].reference for d in sorted(db)] + list(refs), affects=True)
             elif db is None:

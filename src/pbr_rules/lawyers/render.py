@@ -82,7 +82,7 @@ def _job_kinds(kinds: list[JobKind]) -> str:
     return _("{kinds} only").format(kinds=_(" and ").join(names[k] for k in kinds))
 
 
-def measure_sentence(measure, side: Side = Side.citizen) -> str:
+def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") -> str:
     """What must happen, as one sentence, e.g. 'In work at least 15 hours a week in 13 of any 16 consecutive weeks, within 104 weeks after the start.'"""
     w = window_phrase(getattr(measure, "window", None))
     if isinstance(measure, Enrolment):
@@ -103,7 +103,7 @@ def measure_sentence(measure, side: Side = Side.citizen) -> str:
         return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):
         return _("Earnings from work reach {amount} in total{window} ({kinds}).").format(
-            amount=format_money(measure.amount), window=w, kinds=_job_kinds(measure.job_kinds)
+            amount=format_money(measure.amount, currency), window=w, kinds=_job_kinds(measure.job_kinds)
         )
     if isinstance(measure, CourseAttendance):
         return _("Has attended at least {sessions} course sessions{window}.").format(sessions=measure.sessions, window=w)
@@ -126,8 +126,8 @@ def measure_sentence(measure, side: Side = Side.citizen) -> str:
     return _("Measure '{kind}'{window}.").format(kind=measure.kind, window=w)  # pragma: no cover - every measure kind is handled above
 
 
-def definition_sentences(d: MilestoneDefinition, side: Side) -> list[str]:
-    out = [measure_sentence(d.measure, side)]
+def definition_sentences(d: MilestoneDefinition, side: Side, currency: str) -> list[str]:
+    out = [measure_sentence(d.measure, side, currency)]
     if isinstance(d.measure, (CompanyHire, HireRetained)):
         out.append(
             _(
@@ -279,8 +279,8 @@ def _eligibility(c: Contract) -> list[Block]:
     return out
 
 
-def _money_or_withdrawn(entry: DatedEntry) -> str:
-    return _("withdrawn") if entry.value is None else format_money(entry.value)
+def _money_or_withdrawn(entry: DatedEntry, currency: str) -> str:
+    return _("withdrawn") if entry.value is None else format_money(entry.value, currency)
 
 
 def _milestones(c: Contract) -> list[Block]:
@@ -294,7 +294,7 @@ def _milestones(c: Contract) -> list[Block]:
         for mid, m in ms:
             out.append(B("h3", f"{mid}: {m.description} [{m.reference}]"))
             base = MilestoneDefinition(measure=m.measure, prerequisites=m.prerequisites, repeat=m.repeat)
-            out.append(B("p", " ".join(definition_sentences(base, side))))
+            out.append(B("p", " ".join(definition_sentences(base, side, c.currency))))
             if m.documentation:
                 out.extend(B("p", para) for para in _paragraphs(m.documentation))
             if m.amendments:
@@ -311,7 +311,7 @@ def _milestones(c: Contract) -> list[Block]:
                         changed = "; ".join(f"{k} {_plain(o)} -> {_plain(n)}" for k, o, n in fields) or _("no change in the definition")
                         text = _("From {date} [{reference}]: {definition} (Changes: {changes}.)").format(
                             date=format_date(day), reference=entry.reference,
-                            definition=" ".join(definition_sentences(entry.value, side)), changes=changed,
+                            definition=" ".join(definition_sentences(entry.value, side, c.currency)), changes=changed,
                         )
                         previous = entry.value
                     if entry.documentation:
@@ -327,7 +327,7 @@ def _milestones(c: Contract) -> list[Block]:
             for line, dated in t.amounts.items():
                 for day in sorted(dated):
                     e = dated[day]
-                    rows.append((group_label(line), format_date(day), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
+                    rows.append((group_label(line), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
             out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
             out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
             if t.volume_tiers:
@@ -335,7 +335,7 @@ def _milestones(c: Contract) -> list[Block]:
                 for tier in sorted(t.volume_tiers, key=lambda v: v.after_outcomes):
                     values = "; ".join(
                         _("{amount} from {date} [{reference}]").format(
-                            amount=_money_or_withdrawn(tier.amount[d]), date=format_date(d), reference=tier.amount[d].reference
+                            amount=_money_or_withdrawn(tier.amount[d], c.currency), date=format_date(d), reference=tier.amount[d].reference
                         )
                         for d in sorted(tier.amount)
                     )
@@ -394,7 +394,7 @@ def _caps(c: Contract) -> list[Block]:
     def add(label: str, dated):
         for day in sorted(dated):
             e = dated[day]
-            rows.append((label, format_date(day), _money_or_withdrawn(e), e.reference, " ".join((e.documentation or "").split())))
+            rows.append((label, format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
 
     caps = c.caps
     if caps.per_participant:

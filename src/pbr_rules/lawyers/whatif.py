@@ -17,9 +17,9 @@ from pydantic import Field
 
 from pbr_rules.evaluation import evaluate_cohort
 from pbr_rules.language import History, LoadedContract
-from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
 from pbr_rules.models.results import EvaluationResult, Payment
-from pbr_rules.money import ZERO
+from pbr_rules.money import ZERO, one_currency
 
 
 class Delta(Strict):
@@ -67,6 +67,7 @@ class WhatIf(Strict):
     new_contract: str
     as_of: ISODate | None = Field(description="The as-of date asked for (null: each history's extraction date).")
     histories: int
+    currency: CurrencyCode
     total: Delta
     per_milestone: dict[str, Delta]
     per_payer: dict[str, Delta]
@@ -78,8 +79,8 @@ def _key(p: Payment, subject: str) -> str:
     return f"{subject}/{p.milestone}/{p.occurrence}"
 
 
-def _tariff(p: Payment) -> str:
-    return f"{p.tariff.value} from {p.tariff.effective}"
+def _tariff(p: Payment, currency: str) -> str:
+    return f"{currency} {p.tariff.value} from {p.tariff.effective}"
 
 
 def _delta(old: Decimal, new: Decimal) -> Delta:
@@ -89,7 +90,8 @@ def _delta(old: Decimal, new: Decimal) -> Delta:
 def what_if(
     old: LoadedContract, new: LoadedContract, histories: list[History], as_of: date | None = None, *, on_progress=None
 ) -> WhatIf:
-    """Evaluate ``histories`` under both versions and report every payment that changes."""
+    """Evaluate ``histories`` under both versions and report every payment that changes (both in one currency)."""
+    one_currency([(old.contract.id, old.contract.currency), (new.contract.id, new.contract.currency)], "compared")
     n = len(histories)
 
     def half(offset: int):
@@ -103,6 +105,7 @@ def what_if(
 
 
 def compare(old: LoadedContract, new: LoadedContract, before: list[EvaluationResult], after: list[EvaluationResult], as_of: date | None) -> WhatIf:
+    currency = one_currency([(old.contract.id, old.contract.currency), (new.contract.id, new.contract.currency)], "compared")
     per_milestone: dict[str, list[Decimal]] = {}
     per_payer: dict[str, list[Decimal]] = {}
 
@@ -134,9 +137,9 @@ def compare(old: LoadedContract, new: LoadedContract, before: list[EvaluationRes
             elif a is not None and b is not None and (a.cap or b.cap):
                 parts = []
                 if a.cap:
-                    parts.append(f"old: capped by {a.cap.cap} {a.cap.limit} ({a.cap.reference})")
+                    parts.append(f"old: capped by {a.cap.cap} {currency} {a.cap.limit} ({a.cap.reference})")
                 if b.cap:
-                    parts.append(f"new: capped by {b.cap.cap} {b.cap.limit} ({b.cap.reference})")
+                    parts.append(f"new: capped by {b.cap.cap} {currency} {b.cap.limit} ({b.cap.reference})")
                 note = "; ".join(parts)
             changes.append(
                 PaymentChange(
@@ -144,7 +147,7 @@ def compare(old: LoadedContract, new: LoadedContract, before: list[EvaluationRes
                     old_amount=a.amount if a else None, new_amount=b.amount if b else None,
                     difference=(b.amount if b else ZERO) - (a.amount if a else ZERO),
                     old_trigger_date=a.trigger_date if a else None, new_trigger_date=b.trigger_date if b else None,
-                    old_tariff=_tariff(a) if a else None, new_tariff=_tariff(b) if b else None, note=note,
+                    old_tariff=_tariff(a, currency) if a else None, new_tariff=_tariff(b, currency) if b else None, note=note,
                 )
             )
         if changes or r0.eligibility.eligible != r1.eligibility.eligible:
@@ -166,6 +169,7 @@ def compare(old: LoadedContract, new: LoadedContract, before: list[EvaluationRes
         new_contract=name(new),
         as_of=as_of,
         histories=len(before),
+        currency=currency,
         total=_delta(total_old, total_new),
         per_milestone={k: _delta(*per_milestone[k]) for k in _milestone_order(old, new, per_milestone) if per_milestone[k][0] != per_milestone[k][1]},
         per_payer={k: _delta(*v) for k, v in sorted(per_payer.items())},

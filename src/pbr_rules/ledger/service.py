@@ -18,6 +18,7 @@ Public operations (each used by the CLI and the API alike):
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import hmac
@@ -48,6 +49,7 @@ from pbr_rules.ledger.database import (
     write_transaction,
 )
 from pbr_rules.models.settlement import Settlement
+from pbr_rules.money import DEFAULT_CURRENCY
 from pbr_rules.settlement import settle_results
 
 GENESIS = "0" * 64
@@ -155,6 +157,7 @@ class ClaimView:
     paid: Decimal
     recovered: Decimal
     events: tuple[ClaimEvent, ...] = ()
+    currency: str = DEFAULT_CURRENCY  # the contract's, as its settlement runs recorded it
 
     @property
     def outstanding(self) -> Decimal:
@@ -178,6 +181,7 @@ class ClaimView:
             "paid": str(self.paid),
             "recovered": str(self.recovered),
             "outstanding": str(self.outstanding),
+            "currency": self.currency,
         }
         if with_events:
             out["events"] = [e.to_dict() for e in self.events]
@@ -202,6 +206,11 @@ class RunView:
     totals: dict
     settlement_json: str | None = None
 
+    @property
+    def currency(self) -> str:
+        """The currency of the run's amounts (runs recorded before the ledger kept it are in DKK)."""
+        return self.totals.get("currency", DEFAULT_CURRENCY)
+
     def to_dict(self, with_settlement: bool = False) -> dict:
         out = {
             "id": self.id,
@@ -217,7 +226,8 @@ class RunView:
             "total": str(self.total),
             "due_now": str(self.due_now),
             "refused": str(self.refused),
-            **self.totals,
+            "currency": self.currency,
+            **{k: v for k, v in self.totals.items() if k != "currency"},
         }
         if with_settlement and self.settlement_json is not None:
             out["settlement"] = json.loads(self.settlement_json)
@@ -539,6 +549,7 @@ class Ledger:
         run_id = (conn.execute(sa.select(sa.func.max(T.settlement_runs.c.id))).scalar() or 0) + 1
         seq = (parent.seq + 1) if parent else 1
         totals = {
+            "currency": settlement.currency,  # of every amount of the run (runs recorded before it was kept: DKK)
             "by_payer": [{"party": p.party, "amount": str(p.amount)} for p in settlement.by_payer],
             "by_payee": [{"party": p.party, "amount": str(p.amount)} for p in settlement.by_payee],
         }
@@ -690,7 +701,9 @@ class Ledger:
         if disputed is not None:
             q = q.where(e.disputed == disputed)
         with self.engine.connect() as conn:
-            return [_claim_row(r) for r in conn.execute(q)]
+            claims = [_claim_row(r) for r in conn.execute(q)]
+            currencies = _currencies(conn, {c.contract_id for c in claims})
+        return [dataclasses.replace(c, currency=currencies.get(c.contract_id, DEFAULT_CURRENCY)) for c in claims]
 
     def claim(self, payment_id: str) -> ClaimView:
         with self.engine.connect() as conn:
@@ -710,8 +723,9 @@ class Ledger:
             for e in evs
         )
         last = events[-1]
-        return _claim_view({**row, "to_state": last.to_state, "disputed": last.disputed, "settled_ore": to_ore(last.settled),
+        view = _claim_view({**row, "to_state": last.to_state, "disputed": last.disputed, "settled_ore": to_ore(last.settled),
                             "paid_ore": to_ore(last.paid), "recovered_ore": to_ore(last.recovered)}, events)
+        return dataclasses.replace(view, currency=_currencies(conn, {view.contract_id}).get(view.contract_id, DEFAULT_CURRENCY))
 
     def act(
         self,
@@ -848,18 +862,18 @@ class Ledger:
     def export_rows(self, what: str, contract_id: str | None = None, municipality: str | None = None) -> tuple[list[str], list[list]]:
         """(header, rows) of claims, runs or audit events, for CSV, JSON and xlsx exports."""
         if what == "claims":
-            header = ["payment_id", "contract_id", "municipality", "subject_kind", "subject", "milestone", "occurrence", "payee", "state", "disputed", "settled", "paid", "recovered", "outstanding", "reference"]
+            header = ["payment_id", "contract_id", "municipality", "subject_kind", "subject", "milestone", "occurrence", "payee", "state", "disputed", "settled", "paid", "recovered", "outstanding", "reference", "currency"]
             rows = []
             for c in self.claims(contract_id=contract_id, municipality=municipality, limit=None):
-                rows.append([c.payment_id, c.contract_id, c.municipality, c.subject_kind, c.subject, c.milestone, c.occurrence, c.payee, c.state, c.disputed, c.settled, c.paid, c.recovered, c.outstanding, c.reference])
+                rows.append([c.payment_id, c.contract_id, c.municipality, c.subject_kind, c.subject, c.milestone, c.occurrence, c.payee, c.state, c.disputed, c.settled, c.paid, c.recovered, c.outstanding, c.reference, c.currency])
             return header, rows
         if what == "runs":
-            header = ["id", "contract_id", "seq", "parent_id", "as_of", "period_kind", "actor", "at", "lines", "total", "due_now", "refused", "contract_hash"]
+            header = ["id", "contract_id", "seq", "parent_id", "as_of", "period_kind", "actor", "at", "lines", "total", "due_now", "refused", "contract_hash", "currency"]
             out = []
             offset = 0
             while True:
                 page = self.runs(contract_id, municipality, limit=1000, offset=offset)
-                out.extend([r.id, r.contract_id, r.seq, r.parent_id, r.as_of, r.period_kind, r.actor, r.at, r.lines_count, r.total, r.due_now, r.refused, r.contract_hash] for r in page)
+                out.extend([r.id, r.contract_id, r.seq, r.parent_id, r.as_of, r.period_kind, r.actor, r.at, r.lines_count, r.total, r.due_now, r.refused, r.contract_hash, r.currency] for r in page)
                 if len(page) < 1000:
                     return header, out
                 offset += 1000
@@ -969,6 +983,17 @@ def _settle_reason(current: ClaimState | None, after: ClaimState, run_id: int) -
     if after.state == "paid" and current.state == "recovery_due":
         return f"{run}: settled amount back to {from_ore(after.settled)}: nothing to recover"
     return f"{run}: settled amount {from_ore(current.settled)} -> {from_ore(after.settled)}"
+
+
+def _currencies(conn, contract_ids: set[str]) -> dict[str, str]:
+    """contract id -> the currency of its latest settlement run. One per contract: a run in another
+    currency than the one before is refused (the settlement checks the previous run's)."""
+    if not contract_ids:
+        return {}
+    r = T.settlement_runs.c
+    latest = sa.select(sa.func.max(r.id)).where(r.contract_id.in_(sorted(contract_ids))).group_by(r.contract_id)
+    rows = conn.execute(sa.select(r.contract_id, r.totals_json).where(r.id.in_(latest))).all()
+    return {cid: json.loads(text).get("currency", DEFAULT_CURRENCY) for cid, text in rows}
 
 
 def _run_view(row, with_settlement: bool) -> RunView:

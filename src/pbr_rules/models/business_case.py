@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from pbr_rules.i18n import N_
-from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
 from pbr_rules.models.results import ContractRef
 from pbr_rules.models.settlement import PartyAmount
 
@@ -41,6 +41,7 @@ class InvestorView(Strict):
 
 class MunicipalityCase(Strict):
     contract: ContractRef
+    currency: CurrencyCode
     municipality: str
     counterfactual: str = Field(description="Which counterfactual gave the savings, in words.")
     benefit_rates_hash: str = Field(description="sha256 of the benefit-rate table the savings were valued with (it is not part of the contract's hash).")
@@ -74,6 +75,7 @@ class BusinessCaseReport(Strict):
     schema_version: Literal["1"] = "1"
     as_of: ISODate
     discount_rate: str
+    currency: CurrencyCode = Field(description="The one currency of every agreement in the business case (a mix is refused).")
     conventions: str = Field(
         default=N_(
             "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "

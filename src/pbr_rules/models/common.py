@@ -101,6 +101,16 @@ Money = Annotated[
     ),
 ]
 
+CurrencyCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{3}$",
+        description="The ISO 4217 code of the currency every amount here is in: the contract's currency.",
+        examples=["DKK"],
+    ),
+]
+
+
 def _not_negative(amount: Decimal) -> Decimal:
     if amount < 0:
         raise ValueError("an amount of kroner here is 0 or more; a negative amount is not accepted")

@@ -534,7 +534,14 @@ class Contract(Strict):
     parties: dict[Identifier, Party] = Field(min_length=1)
     signed: ISODate
     term: Term
-    currency: str = Field(default="DKK", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(
+        default="DKK",
+        pattern=r"^[A-Z]{3}$",
+        description=(
+            "The ISO 4217 code of the currency every amount of the agreement is in (default DKK): legal tender on the "
+            "signing date, with two minor units (JPY, ISK and other currencies without or with three are refused)."
+        ),
+    )
     language: Literal["da", "en"] = Field(
         default="en",
         description="The language of the documents and reports made from this agreement: 'da' Danish, 'en' English.",

@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
+from pbr_rules.money import currency_problem
+from pbr_rules.models.common import CurrencyCode, DatedEntry, Identifier, ISODate, Money, Reference, Share, Strict
 
 
 class StaircaseBand(Strict):
@@ -98,10 +99,18 @@ class BenefitRates(Strict):
     kind: Literal["benefit_rates"]
     description: str | None = None
     documentation: str | None = None
+    currency: CurrencyCode = Field(
+        default="DKK",
+        description="The ISO 4217 code of the currency the rates are in (default DKK); an agreement whose business case uses the table must be in the same currency.",
+    )
     staircase: Staircase
     rates: dict[Identifier, DatedRate] = Field(
         min_length=1, description="Under each benefit code: {effective date: {value: rate, reference, documentation}}."
     )
 
     def problems(self) -> list[tuple[tuple, str]]:
-        return [(("staircase",) + p, m) for p, m in self.staircase.problems()]
+        out = [(("staircase",) + p, m) for p, m in self.staircase.problems()]
+        currency = currency_problem(self.currency)
+        if currency:
+            out.append((("currency",), f"{currency[0]} ({currency[1]})"))
+        return out

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pbr_rules.models.common import ISODate, Money, Share, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Share, Strict
 
 RESULT_SCHEMA_VERSION = "1"
 
@@ -107,6 +107,7 @@ class Payment(Strict):
 class EvaluationResult(Strict):
     schema_version: Literal["1"] = RESULT_SCHEMA_VERSION
     contract: ContractRef
+    currency: CurrencyCode
     subject: SubjectRef
     as_of: ISODate
     horizon: ISODate = Field(description="The last day that counts: the as-of date or an earlier exit.")

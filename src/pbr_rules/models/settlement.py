@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
 from pbr_rules.models.results import ContractRef, TariffApplied
 
 
@@ -76,6 +76,9 @@ class ScheduleRow(Strict):
 class Settlement(Strict):
     schema_version: Literal["1"] = "1"
     contract: ContractRef
+    currency: CurrencyCode = Field(
+        default="DKK", description="The contract's currency, of every amount here (DKK in settlements recorded before it was written)."
+    )
     as_of: ISODate
     period_kind: Literal["month", "quarter"]
     previous_as_of: ISODate | None = None

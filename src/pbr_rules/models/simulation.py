@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import Field, model_validator
 
-from pbr_rules.models.common import ISODate, Money, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
 from pbr_rules.models.contract import SizeBand, TargetGroup
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ class TargetGroupBehaviour(Strict):
     hours_per_week: Noted[Distribution] = Field(description="Hours a week in an ordinary job (whole hours, 1 to 37).")
     flexjob_hours_per_week: Noted[Distribution] = Field(description="Hours a week in a flexjob (whole hours, 1 to 37).")
     hourly_earnings: Noted[Distribution] = Field(
-        description="Earnings per hour in DKK; monthly earnings = hours a week × earnings per hour × 52 / 12, in whole kroner."
+        description="Earnings per hour in the agreements' currency; monthly earnings = hours a week × earnings per hour × 52 / 12, in whole units (kroner)."
     )
     retention: Noted[Retention] = Field(description="Job retention: the probability that the job lasts at least N weeks.")
     benefit_stops_from_hours: Noted[int] = Field(
@@ -281,6 +281,7 @@ class SimulationResult(Strict):
     runs: int
     as_of: ISODate
     discount_rate: str
+    currency: CurrencyCode = Field(description="The one currency of the simulated agreements, of every amount here.")
     method: str = Field(
         default=(
             "Each run draws, for every municipality, a cohort from random.Random seeded with 'seed:run:municipality code', "

@@ -13,7 +13,7 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from pbr_rules.i18n import N_, _, current_language, format_date, format_money, format_percent
+from pbr_rules.i18n import N_, _, current_language, currency_symbol, format_date, format_money, format_percent
 from pbr_rules.reports.text import irr_text, multiple_text, rate_text
 from pbr_rules.models.business_case import BusinessCaseReport, MunicipalityCase
 from pbr_rules.models.simulation import SimulatedCase, SimulationResult
@@ -28,12 +28,12 @@ LABELS = {
     "investor_view": N_("investor view"),
     "no_monthly_flows": N_("no monthly flows"),
     "month": N_("Month"),
-    "dkk_cumulative": N_("DKK (cumulative)"),
+    "currency_cumulative": N_("{currency} (cumulative)"),
     "break_even_month": N_("break-even {month}"),
     "no_break_even_by_the_as_of_date": N_("no break-even by the as-of date"),
     "monte_carlo_the_distribution_of_net_resu": N_("Monte Carlo: the distribution of net results"),
     "municipality_net_result_over_runs_runs": N_("{municipality}: net result over {runs} runs"),
-    "net_result_dkk": N_("Net result (DKK)"),
+    "net_result_currency": N_("Net result ({currency})"),
     "runs": N_("Runs"),
     "no_simulation": N_(
         "No Monte Carlo simulation in this report: it takes minutes, so it runs only when asked (add --runs 200)."
@@ -108,21 +108,21 @@ def _case_section(c: MunicipalityCase, key: str, programme: bool) -> str:
     rows = [
         (_("Participants admitted"), str(c.participants)),
         (_("Companies admitted"), str(c.companies)),
-        (_("Course costs, citizen side"), format_money(c.course_costs_citizen)),
-        (_("Course costs, company side"), format_money(c.course_costs_company)),
-        (_("Course costs, total"), format_money(c.course_costs_total)),
-        (_("Outcome payments by the municipalities") if programme else _("Outcome payments by the municipality"), format_money(c.municipal_outcome_payments)),
-        (_("Course costs the municipalities carry") if programme else _("Course costs the municipality carries"), format_money(c.municipal_course_costs)),
-        (_("Savings on benefits, realised to the as-of date"), format_money(c.savings)),
-        (_("Net result to date (savings less what was paid)"), format_money(c.net_result)),
+        (_("Course costs, citizen side"), format_money(c.course_costs_citizen, c.currency)),
+        (_("Course costs, company side"), format_money(c.course_costs_company, c.currency)),
+        (_("Course costs, total"), format_money(c.course_costs_total, c.currency)),
+        (_("Outcome payments by the municipalities") if programme else _("Outcome payments by the municipality"), format_money(c.municipal_outcome_payments, c.currency)),
+        (_("Course costs the municipalities carry") if programme else _("Course costs the municipality carries"), format_money(c.municipal_course_costs, c.currency)),
+        (_("Savings on benefits, realised to the as-of date"), format_money(c.savings, c.currency)),
+        (_("Net result to date (savings less what was paid)"), format_money(c.net_result, c.currency)),
     ]
     if c.projected_savings is not None:
         rows += [
-            (_("Savings projected past the realised ones"), format_money(c.projected_savings)),
-            (_("Net result with the projected savings"), format_money(c.projected_net_result)),
+            (_("Savings projected past the realised ones"), format_money(c.projected_savings, c.currency)),
+            (_("Net result with the projected savings"), format_money(c.projected_net_result, c.currency)),
         ]
     rows += [
-        (_("NPV"), format_money(c.npv)),
+        (_("NPV"), format_money(c.npv, c.currency)),
         (_("Savings cover of course costs"), _percent(c.savings_cover_course_costs)),
         (_("Break-even month"), c.break_even_month or _("no break-even")),
     ]
@@ -145,17 +145,17 @@ def _investor_table(c: MunicipalityCase) -> str:
     e = escape
     v = c.investor
     rows = [
-        (_("Invested (course costs pre-financed)"), format_money(v.invested)),
-        (_("Principal repaid"), format_money(v.principal_repaid)),
-        (_("Return paid"), format_money(v.return_paid)),
-        (_("Retained by the payers"), format_money(v.retained_by_payers)),
-        (_("Capital at risk (largest outstanding)"), format_money(v.capital_at_risk)),
+        (_("Invested (course costs pre-financed)"), format_money(v.invested, c.currency)),
+        (_("Principal repaid"), format_money(v.principal_repaid, c.currency)),
+        (_("Return paid"), format_money(v.return_paid, c.currency)),
+        (_("Retained by the payers"), format_money(v.retained_by_payers, c.currency)),
+        (_("Capital at risk (largest outstanding)"), format_money(v.capital_at_risk, c.currency)),
         (_("Money multiple"), multiple_text(v.money_multiple)),
         (_("IRR (annual)"), irr_text(v)),
     ]
     return (
         f"<h3>{e(_(LABELS['investor_view_social_impact_bond']))}</h3><p class=\"note\">{e(v.reference)}</p>"
-        f"<table><tr><th>{e(_(LABELS['investor_view']))}</th><th>DKK</th></tr>"
+        f"<table><tr><th>{e(_(LABELS['investor_view']))}</th><th>{e(c.currency)}</th></tr>"
         + "".join(f"<tr><td>{e(k)}</td><td>{e(x)}</td></tr>" for k, x in rows)
         + "</table>"
     )
@@ -234,7 +234,7 @@ def _cumulative_chart(c: MunicipalityCase, key: str) -> str:
     for i in range(0, n, step):
         svg.append(f'<text x="{x(i):.1f}" y="{MT + ph + 16}" font-size="10" text-anchor="middle">{e(months[i])}</text>')
     svg.append(f'<text x="{ML + pw / 2}" y="{MT + ph + 34}" font-size="12" text-anchor="middle">{e(_(LABELS["month"]))}</text>')
-    svg.append(f'<text x="16" y="{MT + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 16 {MT + ph / 2})">{e(_(LABELS["dkk_cumulative"]))}</text>')
+    svg.append(f'<text x="16" y="{MT + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 16 {MT + ph / 2})">{e(_(LABELS["currency_cumulative"]).format(currency=currency_symbol(c.currency)))}</text>')
     for name, (label, vs) in series.items():
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs))
         svg.append(f'<polyline class="series-{name}" fill="none" stroke="{COLOURS[name]}" stroke-width="2" points="{pts}"/>')
@@ -275,8 +275,8 @@ def _simulation_section(sim: SimulationResult) -> str:
         + "".join(f"<th>{e(h)}</th>" for h in (_("municipality"), _("mean net"), "P5", "P50", "P95", _("P(savings cover the course costs)"), _("P(net > 0)")))
         + "</tr>"
         + "".join(
-            f"<tr><td>{e(c.municipality)}</td><td>{e(format_money(c.net_result.mean))}</td><td>{e(format_money(c.net_result.p5))}</td>"
-            f"<td>{e(format_money(c.net_result.p50))}</td><td>{e(format_money(c.net_result.p95))}</td>"
+            f"<tr><td>{e(c.municipality)}</td><td>{e(format_money(c.net_result.mean, sim.currency))}</td><td>{e(format_money(c.net_result.p5, sim.currency))}</td>"
+            f"<td>{e(format_money(c.net_result.p50, sim.currency))}</td><td>{e(format_money(c.net_result.p95, sim.currency))}</td>"
             f"<td>{e(_probability(c.probability_savings_finance_courses))}</td><td>{e(_probability(c.probability_positive_net))}</td></tr>"
             for c in cases
         )
@@ -293,12 +293,12 @@ def _simulation_section(sim: SimulationResult) -> str:
     out.append(f'<p class="note">{e(meaning)}</p>')
     for i, c in enumerate(cases):
         out.append(f"<h3>{e(c.municipality)}</h3>")
-        out.append(_histogram(c, f"h{i}"))
+        out.append(_histogram(c, f"h{i}", sim.currency))
     out.append("</section>")
     return "\n".join(out)
 
 
-def _histogram(c: SimulatedCase, key: str, bins: int = 30) -> str:
+def _histogram(c: SimulatedCase, key: str, currency: str, bins: int = 30) -> str:
     """A histogram of the runs' net results, with P5, P50 and P95 marked."""
     e = escape
     values = [float(r.net_result) for r in c.runs]
@@ -331,7 +331,7 @@ def _histogram(c: SimulatedCase, key: str, bins: int = 30) -> str:
     for k in range(5):
         v = lo + (hi - lo) * k / 4
         svg.append(f'<text x="{x(v):.1f}" y="{MT + ph + 16}" font-size="10" text-anchor="middle">{_fmt(v)}</text>')
-    svg.append(f'<text x="{ML + pw / 2}" y="{MT + ph + 34}" font-size="12" text-anchor="middle">{e(_(LABELS["net_result_dkk"]))}</text>')
+    svg.append(f'<text x="{ML + pw / 2}" y="{MT + ph + 34}" font-size="12" text-anchor="middle">{e(_(LABELS["net_result_currency"]).format(currency=currency_symbol(currency)))}</text>')
     svg.append(f'<text x="16" y="{MT + ph / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 16 {MT + ph / 2})">{e(_(LABELS["runs"]))}</text>')
     for name, value, dy in (("P5", c.net_result.p5, 12), ("P50", c.net_result.p50, 26), ("P95", c.net_result.p95, 40)):
         xx = x(float(Decimal(value)))

@@ -12,9 +12,19 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
-from pbr_rules.i18n import N_, _, current_language, format_amount, format_date, format_money, format_percent, format_whole
+from pbr_rules.i18n import (
+    N_,
+    _,
+    current_language,
+    format_amount,
+    format_date,
+    format_money,
+    format_money_whole,
+    format_percent,
+    format_whole,
+    money_header,
+)
 from pbr_rules.models.results import EvaluationResult
-from pbr_rules.money import format_dkk
 from pbr_rules.reports.exports import export_csv
 
 if TYPE_CHECKING:
@@ -95,20 +105,23 @@ def result_text(r: EvaluationResult, *, explain: bool = False) -> str:
                     p.payee,
                 ]
             )
-        out.append(table(rows, ["triggered", "due", "milestone", "amount", "tariff", "clause", "payers", "payee"]))
+        cur = r.currency
+        out.append(
+            table(rows, ["triggered", "due", "milestone", money_header("amount", cur, "en"), money_header("tariff", cur, "en"), "clause", money_header("payers", cur, "en"), "payee"])
+        )
         subject = sorted({s for p in r.payments for s in p.subject_to})
         if subject:
             out.append(f"Subject in settlement to: {', '.join(subject)}")
     else:
         out.append("No payments triggered.")
-    out.append(f"Total {format_dkk(r.total)}")
+    out.append(f"Total {format_money(r.total, r.currency, 'en')}")
     return "\n".join(out) + "\n"
 
 
 PAYMENT_COLUMNS = [
     "payment_id", "contract", "content_hash", "subject_kind", "subject", "target_group", "milestone", "occurrence",
     "trigger_date", "due_date", "amount", "tariff_value", "tariff_effective", "tariff_reference", "clause",
-    "payee", "payers", "capped_by", "subject_to",
+    "payee", "payers", "capped_by", "subject_to", "currency",
 ]
 
 
@@ -126,6 +139,7 @@ def payments_csv(results: Iterable[EvaluationResult]) -> str:
                     ";".join(f"{x.party}={x.amount}" for x in p.payers),
                     f"{p.cap.cap}:{p.cap.reduced_by}" if p.cap else "",
                     ";".join(p.subject_to),
+                    r.currency,
                 ]
             )
     return buf.getvalue()
@@ -143,7 +157,9 @@ def cohort_text(results: list[EvaluationResult], *, details: bool = False, expla
     eligible = sum(r.eligibility.eligible for r in results)
     payments = [p for r in results for p in r.payments]
     total = sum((r.total for r in results), Decimal(0))
-    out.append(f"{len(results)} histories, {eligible} eligible, {len(payments)} payments, total {format_dkk(total)}")
+    currency = results[0].currency if results else None
+    shown = format_money(total, currency, "en") if currency else f"{total:,.2f}"
+    out.append(f"{len(results)} histories, {eligible} eligible, {len(payments)} payments, total {shown}")
     refused = [r for r in results if not r.eligibility.eligible]
     if refused:
         failed: dict[tuple[str, str], int] = {}
@@ -166,7 +182,7 @@ def cohort_text(results: list[EvaluationResult], *, details: bool = False, expla
         out.append("Payments by milestone (before cohort caps and tiers: 'pbr settle' applies those)")
         order = {m.milestone: i for i, m in enumerate(results[0].milestones)}  # the contract's order
         rows = [[m, str(n), f"{amount:,.2f}", ref] for m, (n, amount, ref) in sorted(by_milestone.items(), key=lambda x: order.get(x[0], len(order)))]
-        out.append(table(rows, ["milestone", "payments", "amount", "clause"]))
+        out.append(table(rows, ["milestone", "payments", money_header("amount", currency, "en"), "clause"]))
     out.append("")
     if details:
         out.append("\n".join(result_text(r, explain=explain) for r in results))
@@ -204,6 +220,11 @@ def settlement_text(s, *, details: bool = False) -> str:
     by reason, with counts), by payer, the schedule; each reduced payment only with ``details``.
     In the current language (pbr_rules.i18n)."""
     c = s.contract
+    cur = s.currency
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, cur)
+
     out = [
         _("Settlement of {contract} version {version} (content {content}) as of {as_of}").format(
             contract=c.id, version=c.version, content=c.content_hash[:12], as_of=format_date(s.as_of)
@@ -213,7 +234,7 @@ def settlement_text(s, *, details: bool = False) -> str:
         out.append(_("Changes since the settlement as of {date}").format(date=format_date(s.previous_as_of)))
     out.append(
         _("Settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
-            total=format_money(s.total), due_now=format_money(s.due_now), refused=format_money(s.refused)
+            total=money(s.total), due_now=money(s.due_now), refused=money(s.refused)
         )
     )
     status = {k: sum(1 for x in s.lines if x.status == k) for k in ("paid", "reduced", "refused")}
@@ -224,7 +245,7 @@ def settlement_text(s, *, details: bool = False) -> str:
     )
     clawbacks = [c for c in s.changes if c.kind == "clawback"]
     if clawbacks:
-        back = format_money(-sum((c.due_now for c in clawbacks), Decimal(0)))
+        back = money(-sum((c.due_now for c in clawbacks), Decimal(0)))
         out.append(_("Claw-backs: {n} payments, {amount} to be paid back").format(n=len(clawbacks), amount=back))
     out.append("")
     reasons: dict[tuple[str, str], list] = {}
@@ -239,16 +260,16 @@ def settlement_text(s, *, details: bool = False) -> str:
             [_word(REASONS, kind), str(n), format_amount(change), ref]
             for (kind, ref), (n, change) in sorted(reasons.items(), key=lambda x: (-x[1][0], x[0]))
         ]
-        out.append(table(rows, [_("reason"), _("payments"), _("change"), _("clause")]))
+        out.append(table(rows, [_("reason"), _("payments"), money_header(_("change"), cur), _("clause")]))
         out.append("")
-    out.append(table([[p.party, format_amount(p.amount)] for p in s.by_payer], [_("payer"), _("settled to date")]))
+    out.append(table([[p.party, format_amount(p.amount)] for p in s.by_payer], [_("payer"), money_header(_("settled to date"), cur)]))
     out.append("")
     out.append(_("Schedule of what falls due now"))
     if s.schedule:
         out.append(
             table(
                 [[r.period, r.payer, r.payee, format_amount(r.amount)] for r in s.schedule],
-                [_("period"), _("payer"), _("payee"), _("amount")],
+                [_("period"), _("payer"), _("payee"), money_header(_("amount"), cur)],
             )
         )
     elif s.previous_as_of:
@@ -273,7 +294,9 @@ def settlement_text(s, *, details: bool = False) -> str:
             for x in reduced
         ]
         out.append(_("Payments reduced or refused (caps, volume tiers, cohort size), as settled to date"))
-        out.append(table(rows, [_("payment"), _("status"), _("gross"), _("amount"), _("adjustments")]))
+        out.append(
+            table(rows, [_("payment"), _("status"), money_header(_("gross"), cur), money_header(_("amount"), cur), money_header(_("adjustments"), cur)])
+        )
         out.append("")
     if adjusted:
         rows = [
@@ -281,33 +304,40 @@ def settlement_text(s, *, details: bool = False) -> str:
             for c in adjusted
         ]
         out.append(_("Adjustments and claw-backs"))
-        out.append(table(rows, [_("payment"), _("change"), _("before"), _("now"), _("due now"), _("period")]))
+        out.append(
+            table(rows, [_("payment"), _("change"), money_header(_("before"), cur), money_header(_("now"), cur), money_header(_("due now"), cur), _("period")])
+        )
         out.append("")
     return "\n".join(out)
 
 
-SETTLEMENT_COLUMNS = ["payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount", "payee", "payers", "adjustments", "reference"]
+SETTLEMENT_COLUMNS = [
+    "payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount",
+    "payee", "payers", "adjustments", "reference", "currency",
+]
 
 
 def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
-    """The settlement as typed tables (amounts Decimal, dates dates) for CSV and xlsx exports."""
+    """The settlement as typed tables (amounts Decimal, dates dates) for CSV and xlsx exports; each
+    row names the currency of its amounts (its last column)."""
+    cur = s.currency
     payments = [
         [
             x.payment_id, x.subject_kind, x.subject, x.milestone, x.occurrence, x.trigger_date, x.due_date, x.period, x.status,
             x.gross, x.amount, x.payee, ";".join(f"{p.party}={p.amount}" for p in x.payers),
-            ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference,
+            ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference, cur,
         ]
         for x in s.lines
     ]
     return {
         "payments": (SETTLEMENT_COLUMNS, payments),
-        "schedule": (["period", "payer", "payee", "amount"], [[r.period, r.payer, r.payee, r.amount] for r in s.schedule]),
+        "schedule": (["period", "payer", "payee", "amount", "currency"], [[r.period, r.payer, r.payee, r.amount, cur] for r in s.schedule]),
         "changes": (
-            ["payment_id", "kind", "previous", "current", "due_now", "payee", "period", "reason"],
-            [[c.payment_id, c.kind, c.previous, c.current, c.due_now, c.payee, c.period, c.reason] for c in s.changes],
+            ["payment_id", "kind", "previous", "current", "due_now", "payee", "period", "reason", "currency"],
+            [[c.payment_id, c.kind, c.previous, c.current, c.due_now, c.payee, c.period, c.reason, cur] for c in s.changes],
         ),
-        "by_payer": (["payer", "settled"], [[p.party, p.amount] for p in s.by_payer]),
-        "by_payee": (["payee", "settled"], [[p.party, p.amount] for p in s.by_payee]),
+        "by_payer": (["payer", "settled", "currency"], [[p.party, p.amount, cur] for p in s.by_payer]),
+        "by_payee": (["payee", "settled", "currency"], [[p.party, p.amount, cur] for p in s.by_payee]),
     }
 
 
@@ -366,6 +396,7 @@ def business_case_text(r) -> str:
     out.append("")
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
     projected = any(c.projected_savings is not None for c in cases)
+    cur = r.currency
     rows = []
     for c in cases:
         row = [
@@ -379,10 +410,12 @@ def business_case_text(r) -> str:
             ]
         row += [format_whole(c.npv), c.break_even_month or _("none"), _percent_text(c.savings_cover_course_costs)]
         rows.append(row)
-    header = [_("municipality"), _("participants"), _("companies"), _("course costs"), _("paid by the municipality"), _("savings to date"), _("net to date")]
+    header = [_("municipality"), _("participants"), _("companies")] + [
+        money_header(_(h), cur) for h in (N_("course costs"), N_("paid by the municipality"), N_("savings to date"), N_("net to date"))
+    ]
     if projected:
-        header += [_("projected savings"), _("projected net")]
-    header += [_("NPV"), _("break-even"), _("savings/costs")]
+        header += [money_header(_("projected savings"), cur), money_header(_("projected net"), cur)]
+    header += [money_header(_("NPV"), cur), _("break-even"), _("savings/costs")]
     out.append(table(rows, header))
     out.append(_("paid by the municipality: its outcome payments and the course costs it carries itself; net = savings - paid."))
     out.append("")
@@ -397,9 +430,9 @@ def business_case_text(r) -> str:
                     "  investor view ({reference}): invested {invested}, repaid {repaid} + return {returned}, "
                     "retained by payers {retained}; multiple {multiple}, IRR {irr}, capital at risk {at_risk}"
                 ).format(
-                    reference=i.reference, invested=format_whole(i.invested), repaid=format_whole(i.principal_repaid),
-                    returned=format_whole(i.return_paid), retained=format_whole(i.retained_by_payers),
-                    multiple=multiple_text(i.money_multiple), irr=irr_text(i), at_risk=format_whole(i.capital_at_risk),
+                    reference=i.reference, invested=format_money_whole(i.invested, cur), repaid=format_money_whole(i.principal_repaid, cur),
+                    returned=format_money_whole(i.return_paid, cur), retained=format_money_whole(i.retained_by_payers, cur),
+                    multiple=multiple_text(i.money_multiple), irr=irr_text(i), at_risk=format_money_whole(i.capital_at_risk, cur),
                 )
             )
     if r.left_out:
@@ -409,12 +442,12 @@ def business_case_text(r) -> str:
 
 BUSINESS_CASE_MONTH_COLUMNS = [
     "municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs",
-    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net",
+    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net", "currency",
 ]
 BUSINESS_CASE_SUMMARY_COLUMNS = [
     "municipality", "participants", "companies", "course_costs", "municipal_course_costs", "municipal_outcome_payments",
     "savings", "net_result", "projected_savings", "projected_net_result", "npv", "break_even_month", "savings_cover_course_costs",
-    "finances_the_courses", "answer",
+    "finances_the_courses", "answer", "currency",
 ]
 # xlsx number formats of the columns that are not money (a share shown as a percentage).
 BUSINESS_CASE_FORMATS = {"savings_cover_course_costs": "0.0%", "money_multiple": "0.0000", "irr": "0.00%"}
@@ -428,26 +461,28 @@ def _share(text: str | None) -> Decimal | None:
 
 
 def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
-    """The business case as typed tables: one row per municipality (and the programme), the months, the investors."""
+    """The business case as typed tables: one row per municipality (and the programme), the months, the
+    investors; each row names the currency of its amounts (its last column)."""
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    cur = r.currency
     summary = [
         [
             c.municipality, c.participants, c.companies, c.course_costs_total, c.municipal_course_costs, c.municipal_outcome_payments,
             c.savings, c.net_result, c.projected_savings, c.projected_net_result, c.npv, c.break_even_month,
-            _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer,
+            _share(c.savings_cover_course_costs), c.finances_the_courses, c.answer, cur,
         ]
         for c in cases
     ]
     months = [
         [c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs,
-         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net]
+         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net, cur]
         for c in cases
         for m in c.months
     ]
     investors = [
         [
             c.municipality, i.reference, i.invested, i.principal_repaid, i.return_paid, i.retained_by_payers, i.capital_at_risk,
-            None if i.money_multiple is None else Decimal(i.money_multiple), None if i.irr is None else Decimal(i.irr),
+            None if i.money_multiple is None else Decimal(i.money_multiple), None if i.irr is None else Decimal(i.irr), cur,
         ]
         for c in r.municipalities
         if (i := c.investor) is not None
@@ -456,7 +491,10 @@ def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
         "summary": (BUSINESS_CASE_SUMMARY_COLUMNS, summary),
         "months": (BUSINESS_CASE_MONTH_COLUMNS, months),
         "investors": (
-            ["municipality", "reference", "invested", "principal_repaid", "return_paid", "retained_by_payers", "capital_at_risk", "money_multiple", "irr"],
+            [
+                "municipality", "reference", "invested", "principal_repaid", "return_paid", "retained_by_payers", "capital_at_risk",
+                "money_multiple", "irr", "currency",
+            ],
             investors,
         ),
     }
@@ -467,22 +505,30 @@ def business_case_csv(r, dialect: str = "en") -> str:
     return export_csv(*business_case_tables(r)["months"], dialect=dialect)
 
 
-def _signed(amount: Decimal) -> str:
-    text = format_dkk(abs(amount))
+def _signed(amount: Decimal, currency: str) -> str:
+    text = format_money(abs(amount), currency, "en")
     return ("+" if amount > 0 else "-" if amount < 0 else "±") + text
 
 
 def what_if_text(w) -> str:
+    cur = w.currency
+
+    def money(amount: Decimal) -> str:
+        return format_money(amount, cur, "en")
+
+    def signed(amount: Decimal) -> str:
+        return _signed(amount, cur)
+
     lines = [
         f"What-if: {w.histories} histories, {w.old_contract} -> {w.new_contract}"
         + (f", as of {w.as_of}" if w.as_of else ", each as of its extraction date"),
-        f"Total: {format_dkk(w.total.old)} -> {format_dkk(w.total.new)} ({_signed(w.total.change)})",
+        f"Total: {money(w.total.old)} -> {money(w.total.new)} ({signed(w.total.change)})",
         "",
     ]
     if w.per_milestone:
-        rows = [[m, format_dkk(d.old), format_dkk(d.new), _signed(d.change)] for m, d in w.per_milestone.items()]
+        rows = [[m, money(d.old), money(d.new), signed(d.change)] for m, d in w.per_milestone.items()]
         lines += ["Milestones whose payments change:", table(rows, ["milestone", "old", "new", "change"]), ""]
-    rows = [[p, format_dkk(d.old), format_dkk(d.new), _signed(d.change)] for p, d in w.per_payer.items()]
+    rows = [[p, money(d.old), money(d.new), signed(d.change)] for p, d in w.per_payer.items()]
     if rows:
         lines += ["Per payer:", table(rows, ["payer", "old", "new", "change"]), ""]
     if w.subjects:
@@ -490,9 +536,9 @@ def what_if_text(w) -> str:
         for s in w.subjects:
             elig = "" if s.eligible_old == s.eligible_new else f", eligible {'no -> yes' if s.eligible_new else 'yes -> no'}"
             group = f" ({s.target_group})" if s.target_group else ""
-            lines.append(f"  {s.subject}{group}: {format_dkk(s.total.old)} -> {format_dkk(s.total.new)} ({_signed(s.total.change)}){elig}")
+            lines.append(f"  {s.subject}{group}: {money(s.total.old)} -> {money(s.total.new)} ({signed(s.total.change)}){elig}")
             for p in s.payments:
-                amounts = f"{'-' if p.old_amount is None else format_dkk(p.old_amount)} -> {'-' if p.new_amount is None else format_dkk(p.new_amount)}"
+                amounts = f"{'-' if p.old_amount is None else money(p.old_amount)} -> {'-' if p.new_amount is None else money(p.new_amount)}"
                 when = p.new_trigger_date or p.old_trigger_date
                 note = f"; {p.note}" if p.note else ""
                 lines.append(f"    {p.change:<7} {p.milestone}#{p.occurrence} {when}: {amounts}{note}")
@@ -568,7 +614,7 @@ def rates_check_text(check: "RatesCheck") -> str:
         lines.append("Assumed figures:")
         for a in check.assumed:
             span = f"{a.effective.isoformat()} to {a.until.isoformat()}" if a.until else f"from {a.effective.isoformat()}"
-            lines.append(f"  {a.code} {span}: DKK {_whole(a.amount)} a {a.per}")
+            lines.append(f"  {a.code} {span}: {check.currency} {_whole(a.amount)} a {a.per}")
             lines.append(f"    why: {a.why or '(no documentation: say how the figure was estimated)'}")
             lines.append(f"    used by: {', '.join(a.used_by) if a.used_by else 'none of the agreements'}")
     lines.append("")

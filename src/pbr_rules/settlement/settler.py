@@ -144,8 +144,8 @@ def settle_results(
 
         amount = gross
         subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
-        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'")
+        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}", c.currency)
+        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'", c.currency)
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
         capped_parts = []
@@ -155,7 +155,7 @@ def settle_results(
                 room = max(ZERO, cap[1].value - paid_payer[party])
                 if part > room:
                     adjustments.append(
-                        Adjustment(kind="cap:per_payer", change=room - part, reference=cap[1].reference, note=f"payer '{party}' reached its cap of {cap[1].value}")
+                        Adjustment(kind="cap:per_payer", change=room - part, reference=cap[1].reference, note=f"payer '{party}' reached its cap of {c.currency} {cap[1].value}")
                     )
                     part = room
             capped_parts.append((party, part))
@@ -166,7 +166,7 @@ def settle_results(
             room = max(ZERO, cap[1].value - paid_total)
             if amount > room:
                 adjustments.append(
-                    Adjustment(kind="cap:per_contract", change=room - amount, reference=cap[1].reference, note=f"the contract's cap of {cap[1].value} is reached")
+                    Adjustment(kind="cap:per_contract", change=room - amount, reference=cap[1].reference, note=f"the contract's cap of {c.currency} {cap[1].value} is reached")
                 )
                 with localcontext(MONEY_CONTEXT):
                     weights = [x / amount for _, x in capped_parts]
@@ -181,9 +181,10 @@ def settle_results(
         refused += gross - amount
         lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
 
-    changes = [ch for ch in _changes(lines, previous, as_of, period) if ch.payment_id not in not_proposed] if with_changes else []
+    changes = [ch for ch in _changes(lines, previous, as_of, period, c.currency) if ch.payment_id not in not_proposed] if with_changes else []
     return Settlement(
         contract=_contract_ref(loaded),
+        currency=c.currency,
         as_of=as_of,
         period_kind=period,
         previous_as_of=previous.as_of if previous else None,
@@ -198,13 +199,13 @@ def settle_results(
     )
 
 
-def _cap(amount, dated, day, paid, kind, adjustments, what) -> Decimal:
+def _cap(amount, dated, day, paid, kind, adjustments, what, currency) -> Decimal:
     found = in_force(dated, day)
     if found is None:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the cap of {found[1].value}"))
+        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the cap of {currency} {found[1].value}"))
         return room
     return amount
 
@@ -257,7 +258,7 @@ def admitted_subjects(loaded, histories, results) -> dict[str, set[str]]:
     return out
 
 
-def _changes(lines: list[SettlementLine], previous: Settlement | None, as_of: date, period: Period) -> list[Change]:
+def _changes(lines: list[SettlementLine], previous: Settlement | None, as_of: date, period: Period, currency: str) -> list[Change]:
     before = {x.payment_id: x for x in previous.lines} if previous else {}
     out = []
     for x in lines:
@@ -279,7 +280,7 @@ def _changes(lines: list[SettlementLine], previous: Settlement | None, as_of: da
                 payers=[PartyAmount(party=k, amount=v) for k, v in sorted(parts.items())],
                 payee=x.payee,
                 period=x.period if kind == "new" else period_of(as_of, period),
-                reason="newly triggered" if kind == "new" else _why_adjusted(old, x),
+                reason="newly triggered" if kind == "new" else _why_adjusted(old, x, currency),
             )
         )
     for pid, old in sorted(before.items()):
@@ -299,10 +300,10 @@ def _changes(lines: list[SettlementLine], previous: Settlement | None, as_of: da
     return out
 
 
-def _why_adjusted(old: SettlementLine, new: SettlementLine) -> str:
+def _why_adjusted(old: SettlementLine, new: SettlementLine, currency: str) -> str:
     if new.amount < old.amount:
-        return f"amount fell from {old.amount} to {new.amount} (" + ("; ".join(a.note for a in new.adjustments) or "tariff or history changed") + ")"
-    return f"amount rose from {old.amount} to {new.amount}"
+        return f"amount fell from {currency} {old.amount} to {currency} {new.amount} (" + ("; ".join(a.note for a in new.adjustments) or "tariff or history changed") + ")"
+    return f"amount rose from {currency} {old.amount} to {currency} {new.amount}"
 
 
 def _parts(line: SettlementLine) -> dict[str, Decimal]:
@@ -340,6 +341,15 @@ def _check_previous(loaded, previous: Settlement, as_of: date, results) -> None:
                 path="histories",
                 message=f"the previous settlement paid subjects that are not in this cohort: {shown}",
                 hint="give the whole cohort again (a subject left out would look like a claw-back of everything it was paid)",
+            )
+        )
+    if previous.currency != loaded.contract.currency:
+        problems.append(
+            Diagnostic(
+                path="currency",
+                message=f"the previous settlement is in {previous.currency}, this contract's amounts in {loaded.contract.currency}: "
+                "amounts in different currencies are never set against each other",
+                hint="settle a contract whose currency changed as a new contract (a new id), and close the old one's claims in its own currency",
             )
         )
     if previous.contract.id != loaded.contract.id:

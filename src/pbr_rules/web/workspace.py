@@ -124,7 +124,8 @@ class Workspace:
 
     def page(self, request: Request, template: str, session: Session | None, status: int = 200, **context) -> HTMLResponse:
         lang = request.cookies.get("pbr_lang") if request.cookies.get("pbr_lang") in LANGUAGES else "da"
-        context.setdefault("fmt", lambda amount: format_money(amount, lang))
+        # Every amount is shown in its own currency: the template names it (the contract's, the claim's).
+        context.setdefault("fmt", lambda amount, currency: format_money(amount, currency, lang))
         html = self.env.get_template(template).render(
             _=translator(lang), lang=lang, session=session, csrf=csrf_token(self.secret, session) if session else "",
             prefix=PREFIX, request_path=request.url.path, **context,
@@ -327,7 +328,10 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                 except InputInvalid:
                     histories = None
                     context["cohort_error"] = cohort
-                if histories is not None:
+                if histories is not None and new.contract.currency != loaded.contract.currency:
+                    # Payments in two currencies are not compared (the diff above names the change).
+                    context["whatif_refused"] = f"{loaded.contract.currency} -> {new.contract.currency}"
+                elif histories is not None:
                     before = evaluate_cohort(loaded, histories, None, workers=1)
                     after = evaluate_cohort(new, histories, None, workers=1)
                     context["whatif"] = compare(loaded, new, before, after, None)

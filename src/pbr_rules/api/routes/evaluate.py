@@ -43,7 +43,7 @@ def evaluate_history(principal: Reader, loaded: ReadableContract, source: Evalua
     "/{contract_id}/evaluate-cohort",
     response_model=CohortResponse,
     responses={
-        200: {"content": {"application/json": {"example": {"results": [EXAMPLE_RESULT], "total": EXAMPLE_RESULT["total"]}}}},
+        200: {"content": {"application/json": {"example": {"results": [EXAMPLE_RESULT], "total": EXAMPLE_RESULT["total"], "currency": "DKK"}}}},
         **ERRORS,
     },
     openapi_extra=request_body("CohortRequest", COHORT_EXAMPLES),
@@ -57,7 +57,7 @@ async def evaluate_many(
         histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
         results = evaluate_cohort(loaded, histories, as_of, workers=1)
         ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
-        body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
+        body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results)), "currency": loaded.contract.currency}
         return _json(to_json(body))
 
     return await fair_use.run_heavy(principal.token_id, work)
