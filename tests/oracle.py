@@ -37,6 +37,17 @@ WEEK = timedelta(days=7)
 # --- § 1 time ---------------------------------------------------------------------------
 
 
+def in_band(spell, meas) -> bool:
+    """§ 4 hours bands: at least min_hours_per_week and at most max_hours_per_week where given;
+    with no minimum, paid work: some hours or some earnings."""
+    lo, hi = meas.min_hours_per_week, meas.max_hours_per_week
+    if lo is None and spell.hours_per_week == 0 and spell.monthly_earnings == 0:
+        return False
+    if lo is not None and spell.hours_per_week < lo:
+        return False
+    return hi is None or spell.hours_per_week <= hi
+
+
 def monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
@@ -314,6 +325,16 @@ class _Subject:
         if first > last:
             return []
 
+        if kind == "job_start":
+            # § 5: each day a job of an allowed kind, in the hours band, starts in the window
+            kinds = {k.value for k in meas.job_kinds}
+            starts = {
+                s.start
+                for s in self.spells
+                if s.kind.value in kinds and (s.partner_company or not meas.partner_company_only) and in_band(s, meas) and first <= s.start <= last
+            }
+            return sorted(starts)
+
         if kind == "outcome_event":
             evs = [
                 e
@@ -415,7 +436,7 @@ class _Subject:
             ok = any(
                 s.kind.value in kinds
                 and (s.partner_company or not meas.partner_company_only)
-                and s.hours_per_week >= meas.min_hours_per_week
+                and in_band(s, meas)
                 for s in self.spells_on(day)
             )
             if not ok:

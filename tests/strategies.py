@@ -50,8 +50,14 @@ def _thresholds(loaded) -> list[int]:
     out = set()
     for ms in loaded.contract.milestones.values():
         for _, d, _ in ms.versions():
-            if d is not None and d.measure.kind == "employment_weeks":
-                out.add(d.measure.min_hours_per_week)
+            if d is not None and d.measure.kind in ("employment_weeks", "job_start"):
+                m = d.measure
+                if m.min_hours_per_week is not None:
+                    out.add(m.min_hours_per_week)
+                if m.max_hours_per_week is not None:
+                    out.add(m.max_hours_per_week)
+                if m.min_hours_per_week is None:
+                    out.add(1)  # around 0: unpaid spells (0 hours, no pay) must not count as paid work
     return sorted(out) or [15]
 
 

@@ -29,6 +29,7 @@ from pbr_rules.models.results import EvaluationResult
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "contracts/agreements").glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
 CONTRACTS.append("tests/contracts/oracle-extra.yaml")
+CONTRACTS.append("tests/contracts/oracle-bands.yaml")
 
 
 @lru_cache(maxsize=None)

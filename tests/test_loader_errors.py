@@ -38,6 +38,11 @@ SEPARATOR_HINT = (
 )
 
 EXPECTED = {
+    "hours_band_reversed.yaml": [
+        "tests/broken/hours_band_reversed.yaml:11:5: milestones.part_time.measure: max_hours_per_week 15 is below"
+        " min_hours_per_week 29: no job can be in that band (for part-time write e.g. min_hours_per_week: 15 and"
+        " max_hours_per_week: 29)",
+    ],
     "syntax_error.yaml": [
         # 'title: Vækstpartnerskaber: Testby Kommune': the second ':' is column 26.
         "tests/broken/syntax_error.yaml:4:26: YAML syntax: mapping values are not allowed in this context"
@@ -83,7 +88,7 @@ EXPECTED = {
     "unknown_measure_kind.yaml": [
         "tests/broken/unknown_measure_kind.yaml:9:13: milestones.job_13_weeks.measure.kind:"
         " unknown kind 'employment_week' (did you mean 'employment_weeks'? allowed: enrolment, outcome_event,"
-        " employment_weeks, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
+        " employment_weeks, job_start, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
         " flexjob_hours_increase, accelerator_phase, hire, hire_retained)",
     ],
     "text_too_long.yaml": [

@@ -31,6 +31,7 @@ from pbr_rules.models.contract import (
     FlexjobHoursIncrease,
     HireRetained,
     JobKind,
+    JobStart,
     MilestoneDefinition,
     OutcomeEvent,
     SelfSupportingWeeks,
@@ -201,14 +202,18 @@ class _Participant:
         self.drop_out = min(drop) if drop else None
         self.course: list | None = None  # (date, index, event), sorted once when a course measure asks
 
-    def spells(self, kinds: frozenset[JobKind], partner_only: bool, min_hours) -> list[tuple[int, date, date]]:
-        key = (kinds, partner_only, min_hours)
+    def spells(self, kinds: frozenset[JobKind], partner_only: bool, band=None) -> list[tuple[int, date, date]]:
+        """(index, first day, last day cut at the horizon) of the jobs of these kinds, in the
+        measure's hours band (``band``: a measure with an hours band; None: any job), by start."""
+        key = (kinds, partner_only, None if band is None else (band.min_hours_per_week, band.max_hours_per_week))
         out = self._spells.get(key)
         if out is not None:
             return out
         out = self._spells[key] = []
         for i, s in enumerate(self.h.employment):
-            if s.kind not in kinds or (partner_only and not s.partner_company) or s.hours_per_week < min_hours:
+            if s.kind not in kinds or (partner_only and not s.partner_company):
+                continue
+            if band is not None and not band.counts_hours(s.hours_per_week, s.monthly_earnings):
                 continue
             end = min(s.end or self.horizon, self.horizon)
             if end >= s.start:
@@ -220,7 +225,7 @@ class _Participant:
         key = _measure_key(m)
         weeks = self._emp.get(key)
         if weeks is None:
-            weeks = _covered_weeks([(a, z) for _, a, z in self.spells(key[0], key[1], key[2])])
+            weeks = _covered_weeks([(a, z) for _, a, z in self.spells(key[0], key[1], m)])
             if m.self_supporting:
                 weeks -= self.support_weeks
             self._emp[key] = weeks
@@ -245,7 +250,7 @@ def _measure_key(m: EmploymentWeeks) -> tuple:
     """What an employment measure's qualifying weeks depend on, worked out once per measure."""
     entry = _KEYS.get(id(m))
     if entry is None or entry[0] is not m:
-        entry = _KEYS[id(m)] = (m, (frozenset(m.job_kinds), m.partner_company_only, m.min_hours_per_week, m.self_supporting))
+        entry = _KEYS[id(m)] = (m, (frozenset(m.job_kinds), m.partner_company_only, m.min_hours_per_week, m.max_hours_per_week, m.self_supporting))
     return entry[1]
 
 
@@ -447,6 +452,33 @@ def _weeks(p: _Participant, m, anchor: date):
     return out, f"{best} of {m.weeks} weeks"
 
 
+def _job_start(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: each day a job in the band starts within the date window; a job
+    already running when the window opens is not a job start."""
+    if not p.h.employment:
+        return [], "no job started yet"
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    first_d = max(first_d, p.enrolment)
+    days: dict[date, list[int]] = {}
+    for i, a, _z in p.spells(_kinds(m), m.partner_company_only, m):
+        if first_d <= a <= last_d:
+            days.setdefault(a, []).append(i)
+    return [(d, 1, _job_evidence(p, d, days[d])) for d in sorted(days)], "no job started yet"
+
+
+def _job_evidence(p: _Participant, day: date, spells: list[int]):
+    def build():
+        return [
+            _evidence(
+                source=f"employment[{i}]",
+                description=f"{p.h.employment[i].kind.value} job at {p.h.employment[i].employer}, {p.h.employment[i].hours_per_week} h/week, started {day}",
+            )
+            for i in spells
+        ]
+
+    return build
+
+
 def _event(p: _Participant, m, anchor: date):
     _, _, first_d, last_d = _bounds(p, m, anchor)
     evs = sorted(
@@ -496,6 +528,7 @@ def _flexjob_measure(p: _Participant, m, anchor: date):
 _CITIZEN_MEASURES = {
     Enrolment: _enrolment,
     EmploymentWeeks: _weeks,
+    JobStart: _job_start,
     SelfSupportingWeeks: _weeks,
     OutcomeEvent: _event,
     CourseAttendance: _course,
@@ -598,7 +631,7 @@ def _earnings(p: _Participant, m: CumulativeEarnings, first_d: date, last_d: dat
     total = 0
     out = []
     used: list[int] = []
-    for i, a, z in p.spells(_kinds(m), False, 0):
+    for i, a, z in p.spells(_kinds(m), False):
         a, z = max(a, first_d), min(z, last_d)
         if z < a:
             continue
@@ -637,7 +670,7 @@ def _earnings_evidence(p, spells, met, total):
 
 
 def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int):
-    spells = p.spells(_FLEXJOB, False, 0)
+    spells = p.spells(_FLEXJOB, False)
     covered = _covered_weeks([(a, z) for _, a, z in spells])
     hours: dict[int, object] = {}
     for i, a, z in spells:

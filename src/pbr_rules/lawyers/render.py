@@ -31,6 +31,7 @@ from pbr_rules.models.contract import (
     FlexjobHoursIncrease,
     HireRetained,
     JobKind,
+    JobStart,
     MilestoneDefinition,
     OutcomeEvent,
     SelfSupportingWeeks,
@@ -90,15 +91,38 @@ def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") 
             return _("The company starts the social accelerator (met on that date).")
         return _("The citizen is enrolled on the course (met on that date).")
     if isinstance(measure, EmploymentWeeks):
-        text = _("In work at least {hours} hours a week {weeks}{window}").format(
-            hours=measure.min_hours_per_week, weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w
-        )
+        lo, hi = measure.min_hours_per_week, measure.max_hours_per_week
+        weeks = _weeks_phrase(measure.weeks, measure.pattern, measure.out_of)
+        if lo is not None and hi is None:
+            text = _("In work at least {hours} hours a week {weeks}{window}").format(hours=lo, weeks=weeks, window=w)
+        elif lo is not None:
+            text = _("In work {low} to {high} hours a week {weeks}{window}").format(low=lo, high=hi, weeks=weeks, window=w)
+        elif hi is not None:
+            text = _("In paid work at most {hours} hours a week {weeks}{window}").format(hours=hi, weeks=weeks, window=w)
+        else:
+            text = _("In paid work (any hours) {weeks}{window}").format(weeks=weeks, window=w)
         extras = [_job_kinds(measure.job_kinds)]
         if measure.partner_company_only:
             extras.append(_("only jobs with a partner company count"))
         if measure.self_supporting:
             extras.append(_("each counted week must also be self-supporting"))
         return f"{text} ({'; '.join(extras)})."
+    if isinstance(measure, JobStart):
+        lo, hi = measure.min_hours_per_week, measure.max_hours_per_week
+        if lo is not None and hi is None:
+            band = _("at least {hours} hours a week").format(hours=lo)
+        elif lo is not None:
+            band = _("{low} to {high} hours a week").format(low=lo, high=hi)
+        elif hi is not None:
+            band = _("paid, at most {hours} hours a week").format(hours=hi)
+        else:
+            band = _("paid, any hours")
+        extras = [_job_kinds(measure.job_kinds)]
+        if measure.partner_company_only:
+            extras.append(_("only jobs with a partner company count"))
+        return _("A job starts{window} ({band}; {extras}), met on its first day of work; a job already running when the window opens does not count.").format(
+            band=band, window=w, extras="; ".join(extras)
+        )
     if isinstance(measure, SelfSupportingWeeks):
         return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):

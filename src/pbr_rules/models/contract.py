@@ -13,7 +13,7 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, StrictBool, model_serializer
+from pydantic import Field, StrictBool, model_serializer, model_validator
 
 from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Reference, Share, Strict
 
@@ -185,17 +185,68 @@ class OutcomeEvent(Strict):
 WeekPattern = Literal["consecutive", "of", "total"]
 
 
-class EmploymentWeeks(Strict):
-    """Weeks in work at or above an hours threshold: N consecutive, N of M, or N in total."""
+class _HoursBand(Strict):
+    """Which jobs count by their weekly hours (docs/semantics.md § 4, "Hours bands").
+
+    ``min_hours_per_week`` and ``max_hours_per_week`` are left out of the dump while unset,
+    so an agreement that does not write them keeps its content hash.
+    """
+
+    min_hours_per_week: int | None = Field(
+        default=None, ge=0, le=80, description="The least weekly hours of a job that counts; omitted: any paid work (hours or earnings above 0)."
+    )
+    max_hours_per_week: int | None = Field(
+        default=None, ge=0, le=80, description="The most weekly hours of a job that counts (e.g. 29 for part-time); omitted: no upper bound."
+    )
+
+    @model_validator(mode="after")
+    def _band_in_order(self):
+        lo, hi = self.min_hours_per_week, self.max_hours_per_week
+        if lo is not None and hi is not None and hi < lo:
+            raise ValueError(
+                f"max_hours_per_week {hi} is below min_hours_per_week {lo}: no job can be in that band "
+                "(for part-time write e.g. min_hours_per_week: 15 and max_hours_per_week: 29)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_band(self, handler):
+        data = handler(self)
+        for key in ("min_hours_per_week", "max_hours_per_week"):
+            if key in data and data[key] is None:
+                del data[key]
+        return data
+
+    def counts_hours(self, hours, monthly_earnings) -> bool:
+        """Whether a job with these weekly hours and earnings is in the band."""
+        lo, hi = self.min_hours_per_week, self.max_hours_per_week
+        if lo is None:
+            if hours <= 0 and monthly_earnings <= 0:
+                return False  # any paid work: some hours or some pay
+        elif hours < lo:
+            return False
+        return hi is None or hours <= hi
+
+
+class EmploymentWeeks(_HoursBand):
+    """Weeks in work in an hours band: N consecutive, N of M, or N in total."""
 
     kind: Literal["employment_weeks"]
-    min_hours_per_week: int = Field(ge=0, le=80)
     weeks: int = Field(ge=1, le=520)
     pattern: WeekPattern = "consecutive"
     out_of: int | None = Field(default=None, ge=1, le=520, description="M in 'N of M weeks' (pattern 'of').")
     job_kinds: list[JobKind] = Field(default_factory=lambda: [JobKind.ordinary, JobKind.flexjob], min_length=1)
     partner_company_only: bool = False
     self_supporting: bool = Field(default=False, description="Each counted week must also be self-supporting.")
+    window: Window | None = None
+
+
+class JobStart(_HoursBand):
+    """The first day of paid work in a job that starts on or after the window's start; each later job start is a further occurrence."""
+
+    kind: Literal["job_start"]
+    job_kinds: list[JobKind] = Field(default_factory=lambda: [JobKind.ordinary, JobKind.flexjob], min_length=1)
+    partner_company_only: bool = False
     window: Window | None = None
 
 
@@ -306,6 +357,7 @@ CITIZEN_MEASURES = (
     "enrolment",
     "outcome_event",
     "employment_weeks",
+    "job_start",
     "self_supporting_weeks",
     "cumulative_earnings",
     "course_attendance",
@@ -319,6 +371,7 @@ Measure = Annotated[
         Enrolment,
         OutcomeEvent,
         EmploymentWeeks,
+        JobStart,
         SelfSupportingWeeks,
         CumulativeEarnings,
         CourseAttendance,
