@@ -297,6 +297,13 @@ class _Subject:
 
     def measure_dates(self, meas, not_before: date | None) -> list[date] | None:
         kind = meas.kind
+        if kind == "any_of":
+            # § 5: every occurrence of any of them (each counts), in date order
+            return sorted(d for sub in meas.measures for d in (self.measure_dates(sub, not_before) or []))
+        if kind == "all_of":
+            # § 5: the k-th when the last of them has its k-th
+            lists = [sorted(self.measure_dates(sub, not_before) or []) for sub in meas.measures]
+            return [max(x[k] for x in lists) for k in range(min(len(x) for x in lists))]
         if kind == "enrolment":
             return [self.start] if self.start <= self.H else []
 
@@ -507,11 +514,42 @@ class _Subject:
 # --- § 7 payments ------------------------------------------------------------------------
 
 
+def _not_paying(sub: _Subject, group: str | None) -> set[str]:
+    """§ 7 exclusive groups: of a group's met milestones, all but one do not pay."""
+    c = sub.c
+    out: set[str] = set()
+    for g in c.exclusive.values():
+        met = []
+        for i, mid in enumerate(g.milestones):
+            counted = sub.counted(mid)
+            if not counted:
+                continue
+            first_day = counted[0][0]
+            tariff = c.tariffs.get(mid)
+            value = Decimal(0)
+            if tariff is not None:
+                line = tariff.amounts.get(group) if group is not None and group in tariff.amounts else tariff.amounts.get("all")
+                if line is not None:
+                    found, v = dated_value(line, first_day)
+                    if found and v is not None:
+                        value = Decimal(v)
+            met.append((mid, first_day, i, value))
+        if len(met) < 2:
+            continue
+        if g.pays == "first_met":
+            winner = sorted(met, key=lambda t: (t[1], t[2]))[0][0]
+        else:
+            winner = sorted(met, key=lambda t: (-t[3], t[1], t[2]))[0][0]
+        out |= {t[0] for t in met if t[0] != winner}
+    return out
+
+
 def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> list:
     c = sub.c
     rows = []
+    not_paying = _not_paying(sub, group)
     for mid, ms in c.milestones.items():
-        if ms.side != sub.side:
+        if ms.side != sub.side or mid in not_paying:
             continue
         tariff = c.tariffs.get(mid)
         if tariff is None:

@@ -46,18 +46,26 @@ def _near(draw, anchors: list[date], spread: int = 10) -> date:
     return a + timedelta(days=off)
 
 
-def _thresholds(loaded) -> list[int]:
-    out = set()
+def _measures(loaded) -> list:
+    """Every measure of the contract's milestone versions, those inside any_of/all_of too."""
+    out = []
     for ms in loaded.contract.milestones.values():
         for _, d, _ in ms.versions():
-            if d is not None and d.measure.kind in ("employment_weeks", "job_start"):
-                m = d.measure
-                if m.min_hours_per_week is not None:
-                    out.add(m.min_hours_per_week)
-                if m.max_hours_per_week is not None:
-                    out.add(m.max_hours_per_week)
-                if m.min_hours_per_week is None:
-                    out.add(1)  # around 0: unpaid spells (0 hours, no pay) must not count as paid work
+            if d is not None:
+                out.extend(getattr(d.measure, "measures", None) or [d.measure])
+    return out
+
+
+def _thresholds(loaded) -> list[int]:
+    out = set()
+    for m in _measures(loaded):
+        if m.kind in ("employment_weeks", "job_start"):
+            if m.min_hours_per_week is not None:
+                out.add(m.min_hours_per_week)
+            if m.max_hours_per_week is not None:
+                out.add(m.max_hours_per_week)
+            if m.min_hours_per_week is None:
+                out.add(1)  # around 0: unpaid spells (0 hours, no pay) must not count as paid work
     return sorted(out) or [15]
 
 
@@ -205,14 +213,17 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
             ev["sessions"] = draw(st.sampled_from([1, 4, 6, 10, 12, 18, 36]))
         course.append(ev)
 
-    # --- outcome events (may be before enrolment, never before birth)
+    # --- outcome events (may be before enrolment, never before birth): the kinds the contract pays for, and one it does not
+    event_kinds = ["qualification", "qualification", "assessment"] + sorted(
+        {m.event for m in _measures(loaded) if m.kind == "outcome_event"} - {"qualification", "assessment"}
+    )
     events = []
     for _ in range(draw(st.integers(0, 3))):
         lo = enrolment - timedelta(days=30)
         if birth is not None:
             lo = max(lo, birth)
         d = day_between(lo, extracted)
-        kind = draw(st.sampled_from(["qualification", "qualification", "assessment"]))
+        kind = draw(st.sampled_from(event_kinds))
         ev = {"date": d.isoformat(), "kind": kind}
         if draw(st.booleans()):
             ev["name"] = draw(st.sampled_from(["level_1", "level_2"]))

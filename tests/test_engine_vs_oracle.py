@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "contracts/agreements").glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
 CONTRACTS.append("tests/contracts/oracle-extra.yaml")
 CONTRACTS.append("tests/contracts/oracle-bands.yaml")
+CONTRACTS.append("tests/contracts/oracle-either.yaml")
 
 
 @lru_cache(maxsize=None)

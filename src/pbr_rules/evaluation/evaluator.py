@@ -76,6 +76,7 @@ class Decision:
     eligible: bool
     accepted: list[Candidate]  # engine-accepted occurrences of an eligible subject, by (day, version)
     payments: list[PaymentDecision]
+    excluded: dict[str, tuple[str, str]] | None = None  # milestone -> (the one of its exclusive group that pays, group)
 
     @property
     def total(self) -> Decimal:
@@ -197,8 +198,47 @@ def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decis
             (derived.candidates[n - 1] for rule, n in fired if rule[0] == "m"),
             key=lambda c: (c.day, c.version, c.milestone),
         )
-    payments = _payments(loaded, side, sid, group, accepted)
-    return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments)
+    excluded = _exclusive(loaded, group, accepted) if loaded.contract.exclusive and accepted else None
+    paid = [c for c in accepted if c.milestone not in excluded] if excluded else accepted
+    payments = _payments(loaded, side, sid, group, paid)
+    return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments, excluded)
+
+
+def _exclusive(loaded, group: str | None, accepted: list[Candidate]) -> dict[str, tuple[str, str]]:
+    """docs/semantics.md § 7, "Exclusive groups": of each group's met milestones only one pays.
+
+    Applied, like the per-subject cap, to the occurrences the engine accepted; the others stay
+    met (the result says why they are not paid).
+    """
+    first: dict[str, Candidate] = {}
+    for cand in accepted:  # in (day, version, milestone) order
+        first.setdefault(cand.milestone, cand)
+    out: dict[str, tuple[str, str]] = {}
+    for name, g in loaded.contract.exclusive.items():
+        met = [(i, ms) for i, ms in enumerate(g.milestones) if ms in first]
+        if len(met) < 2:
+            continue
+        if g.pays == "first_met":
+            _, winner = min(met, key=lambda t: (first[t[1]].day, t[0]))
+        else:  # highest_tariff: the tariff in force on the first occurrence's day; equal: met first, then listed first
+            _, winner = min(met, key=lambda t: (-_tariff_on(loaded, t[1], group, first[t[1]].day), first[t[1]].day, t[0]))
+        for _, ms in met:
+            if ms != winner:
+                out[ms] = (winner, name)
+    return out
+
+
+def _tariff_on(loaded, mid: str, group: str | None, day: date) -> Decimal:
+    """The tariff of a milestone in force on a day for the subject's line (0 when none is)."""
+    terms = _priced(loaded).get(mid)
+    if terms is None:
+        return ZERO
+    line = group if group is not None and group in terms.lines else "all"
+    if line not in terms.lines:
+        return ZERO
+    days, entries = terms.lines[line]
+    i = latest_on_or_before(days, day)
+    return ZERO if i is None or entries[i].value is None else entries[i].value
 
 
 def _eligible_map(eligible: Iterable[str] | Mapping[str, date | None]) -> dict[str, date | None]:
@@ -366,6 +406,11 @@ def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: b
         refused = derived.refused.get(mid) if derived.refused else None
         if not_eligible is not None:
             why = not_eligible
+        elif d.excluded and mid in d.excluded:
+            winner, name = d.excluded[mid]
+            g = loaded.contract.exclusive[name]
+            rule = "the first met" if g.pays == "first_met" else "the highest tariff"
+            why = f"met, but not paid: only one milestone of the exclusive group '{name}' pays ({rule}), and '{winner}' does ({g.reference})"
         elif refused:
             # every hire that does not count says why, under the clause of the definition in force
             why = f"hires not counted under {refused[1]}: " + "; ".join(refused[0])

@@ -22,6 +22,8 @@ from typing import Callable, Mapping
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.contract import (
     AcceleratorPhase,
+    AllOf,
+    AnyOf,
     CompanyHire,
     CourseAttendance,
     CourseCompletion,
@@ -37,6 +39,7 @@ from pbr_rules.models.contract import (
     SelfSupportingWeeks,
     Side,
     Window,
+    measure_window,
 )
 from pbr_rules.models.history import CompanyHistory, HireRecord, ParticipantHistory
 from pbr_rules.models.common import construct
@@ -92,6 +95,8 @@ def threshold(definition: MilestoneDefinition) -> int:
         return m.sessions
     if isinstance(m, FlexjobHoursIncrease):
         return m.sustained_weeks
+    if isinstance(m, AllOf):
+        return len(m.measures)  # every one of them met
     return 1
 
 
@@ -117,7 +122,7 @@ def _make_plan(loaded: LoadedContract) -> Plan:
             out.append(Version(i, start, end, definition, ref))
             if definition is not None:
                 deps.setdefault(mid, set()).update(definition.prerequisites)
-                w = getattr(definition.measure, "window", None)
+                w = measure_window(definition.measure)
                 if w is not None and w.after != "start":
                     deps[mid].add(w.after)
         versions[mid] = tuple(out)
@@ -525,6 +530,38 @@ def _flexjob_measure(p: _Participant, m, anchor: date):
     return _flexjob(p, m, first_w, last_w)
 
 
+def _any_of(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: every occurrence of any of the measures, in date order (same day: listed order)."""
+    merged, progress = [], []
+    for j, sub in enumerate(m.measures):
+        occ, prog = _CITIZEN_MEASURES[sub.__class__](p, sub, anchor)
+        merged.extend((o[0], j, i, o[-1]) for i, o in enumerate(occ))
+        progress.append(prog)
+    merged.sort(key=lambda t: (t[0], t[1], t[2]))
+    return [(day, 1, evidence) for day, _, _, evidence in merged[:MAX_CANDIDATES_PER_VERSION]], "any of: " + "; ".join(progress)
+
+
+def _all_of(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: the k-th occurrence on the day the last of the measures has its k-th."""
+    lists, progress = [], []
+    for sub in m.measures:
+        occ, prog = _CITIZEN_MEASURES[sub.__class__](p, sub, anchor)
+        lists.append(occ)
+        progress.append(prog)
+    out = []
+    for k in range(min(len(x) for x in lists)):
+        parts = [x[k] for x in lists]
+        out.append((max(o[0] for o in parts), len(parts), _joined_evidence([o[-1] for o in parts])))
+    return out, "all of: " + "; ".join(progress)
+
+
+def _joined_evidence(builders):
+    def build():
+        return [e for b in builders for e in b()]
+
+    return build
+
+
 _CITIZEN_MEASURES = {
     Enrolment: _enrolment,
     EmploymentWeeks: _weeks,
@@ -535,6 +572,8 @@ _CITIZEN_MEASURES = {
     CourseCompletion: _course,
     CumulativeEarnings: _earnings_measure,
     FlexjobHoursIncrease: _flexjob_measure,
+    AnyOf: _any_of,
+    AllOf: _all_of,
 }
 
 
@@ -897,7 +936,7 @@ def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
                 d = v.definition
                 if d is None:
                     continue
-                window = getattr(d.measure, "window", None)
+                window = measure_window(d.measure)
                 after = window.after if window is not None and window.after != "start" else None
                 end = v.end
                 open_ended = (lambda horizon: True) if end is None else (lambda horizon, end=end: end > horizon)

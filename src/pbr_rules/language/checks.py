@@ -16,9 +16,33 @@ from decimal import Decimal
 from difflib import get_close_matches
 
 from pbr_rules.money import currency_problem
-from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
+from pbr_rules.models.contract import CITIZEN_MEASURES, COMBINED_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
 
 Problem = tuple[tuple, str, str]
+
+
+def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kinds, graph, near, milestone_ids) -> list[Problem]:
+    """A single measure's problems (one of an any_of/all_of's measures too): its side, window and week pattern."""
+    out: list[Problem] = []
+    if where[-1] != "measure" and meas.kind not in allowed_kinds:
+        out.append((where + ("kind",), f"measure '{meas.kind}' is not for the {m.side.value} side", f"allowed: {', '.join(k for k in allowed_kinds if k not in COMBINED_MEASURES)}"))
+    window = getattr(meas, "window", None)
+    if window is not None and window.after != "start":
+        if window.after not in c.milestones:
+            out.append((where + ("window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",))))
+        else:
+            graph[mid].add(window.after)
+    pattern = getattr(meas, "pattern", None)
+    if pattern is not None:
+        if pattern == "of" and meas.out_of is None:
+            out.append((where + ("out_of",), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))
+        if pattern == "of" and meas.out_of is not None and meas.out_of < meas.weeks:
+            out.append((where + ("out_of",), f"{meas.weeks} of {meas.out_of} weeks can never be met", ""))
+        if pattern != "of" and meas.out_of is not None:
+            out.append((where + ("out_of",), f"out_of is only used with pattern 'of', not '{pattern}'", ""))
+        if window is not None and window.weeks < meas.weeks:
+            out.append((where + ("window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", ""))
+    return out
 
 
 def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
@@ -117,7 +141,21 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 continue
             p = base if day is None else base + ("amendments", day.isoformat(), "value")
             meas = definition.measure
-            if meas.kind not in allowed_kinds:
+            parts = [(meas, p + ("measure",))]
+            if meas.kind in COMBINED_MEASURES:
+                if m.side != Side.citizen:
+                    out.append((p + ("measure", "kind"), f"'{meas.kind}' is for citizen milestones", f"allowed for companies: {', '.join(COMPANY_MEASURES)}"))
+                parts = [(sub, p + ("measure", "measures", i)) for i, sub in enumerate(meas.measures)]
+                anchors = {sub.window.after if getattr(sub, "window", None) is not None else "start" for sub in meas.measures}
+                if len(anchors) > 1:
+                    out.append(
+                        (
+                            p + ("measure", "measures"),
+                            f"the measures of '{meas.kind}' count from different starts ({', '.join(sorted(anchors))})",
+                            "give every measure a window with the same 'after' (a measure without a window counts from the start), or split the milestone in two",
+                        )
+                    )
+            elif meas.kind not in allowed_kinds:
                 out.append(
                     (p + ("measure", "kind"), f"measure '{meas.kind}' is not for the {m.side.value} side", f"allowed: {', '.join(allowed_kinds)}")
                 )
@@ -128,24 +166,8 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                     graph[mid].add(pre)
                     if c.milestones[pre].side != m.side:
                         out.append((p + ("prerequisites", i), f"'{pre}' is on the other side", "prerequisites stay on one side"))
-            window = getattr(meas, "window", None)
-            if window is not None and window.after != "start":
-                if window.after not in c.milestones:
-                    out.append(
-                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",)))
-                    )
-                else:
-                    graph[mid].add(window.after)
-            pattern = getattr(meas, "pattern", None)
-            if pattern is not None:
-                if pattern == "of" and meas.out_of is None:
-                    out.append((p + ("measure", "out_of"), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))
-                if pattern == "of" and meas.out_of is not None and meas.out_of < meas.weeks:
-                    out.append((p + ("measure", "out_of"), f"{meas.weeks} of {meas.out_of} weeks can never be met", ""))
-                if pattern != "of" and meas.out_of is not None:
-                    out.append((p + ("measure", "out_of"), f"out_of is only used with pattern 'of', not '{pattern}'", ""))
-                if window is not None and window.weeks < meas.weeks:
-                    out.append((p + ("measure", "window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", ""))
+            for part, where in parts:
+                out.extend(_measure_problems(c, mid, m, part, where, allowed_kinds, graph, near, milestone_ids))
         for day in m.amendments:
             if day <= c.term.start:
                 out.append(
@@ -162,6 +184,25 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         out.append(
             (("milestones", cycle[0]), "prerequisites form a cycle: " + " -> ".join(cycle + [cycle[0]]), "no milestone can come first")
         )
+
+    # --- exclusive groups: known milestones, one side, each milestone in one group at most
+    grouped: dict[str, str] = {}
+    for name, g in c.exclusive.items():
+        base = ("exclusive", name, "milestones")
+        sides = set()
+        for i, ms in enumerate(g.milestones):
+            if ms not in c.milestones:
+                out.append((base + (i,), f"unknown milestone '{ms}'", near(ms, milestone_ids, "milestones")))
+                continue
+            sides.add(c.milestones[ms].side)
+            if ms in grouped:
+                out.append((base + (i,), f"'{ms}' is already in the exclusive group '{grouped[ms]}'", "a milestone can be in one exclusive group only"))
+            elif g.milestones.index(ms) != i:
+                out.append((base + (i,), f"'{ms}' is listed twice", "list each milestone once"))
+            else:
+                grouped[ms] = name
+        if len(sides) > 1:
+            out.append((base, "the group mixes citizen and company milestones", "a group holds milestones of one side (one subject pays once)"))
 
     # --- tariffs
     max_tariff: dict[str, Decimal] = {}

@@ -21,6 +21,8 @@ from pbr_rules.models.common import DatedEntry
 from pbr_rules.models.contract import (
     TARGET_GROUP_NAMES_DA,
     AcceleratorPhase,
+    AllOf,
+    AnyOf,
     CompanyHire,
     Contract,
     CourseAttendance,
@@ -85,6 +87,11 @@ def _job_kinds(kinds: list[JobKind]) -> str:
 
 def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") -> str:
     """What must happen, as one sentence, e.g. 'In work at least 15 hours a week in 13 of any 16 consecutive weeks, within 104 weeks after the start.'"""
+    if isinstance(measure, (AnyOf, AllOf)):
+        items = "; ".join(f"({chr(ord('a') + i)}) {measure_sentence(m, side, currency).rstrip('.')}" for i, m in enumerate(measure.measures))
+        if isinstance(measure, AnyOf):
+            return _("Any one of these (each occurrence of any of them counts): {items}.").format(items=items)
+        return _("All of these (met when the last of them is met): {items}.").format(items=items)
     w = window_phrase(getattr(measure, "window", None))
     if isinstance(measure, Enrolment):
         if side == Side.company:
@@ -232,6 +239,7 @@ def outline(loaded: LoadedContract) -> list[Block]:
 
     out.extend(_eligibility(c))
     out.extend(_milestones(c))
+    out.extend(_exclusive_groups(c))
     out.extend(_payment(c))
     out.extend(_caps(c))
     out.extend(_other_terms(c))
@@ -411,6 +419,22 @@ def _payment(c: Contract) -> list[Block]:
     return [B("h2", _("Payment [{reference}]").format(reference=pt.reference)), B("ul", items=tuple(items))]
 
 
+def _exclusive_groups(c: Contract) -> list[Block]:
+    """Groups of milestones of which only one pays; nothing when the agreement has none."""
+    if not c.exclusive:
+        return []
+    items = []
+    for name, g in c.exclusive.items():
+        rule = _("the one met first pays") if g.pays == "first_met" else _("the one with the highest tariff pays")
+        items.append(
+            _("{name}: only one of {milestones} pays per subject; {rule} [{reference}]").format(
+                name=name, milestones=", ".join(g.milestones), rule=rule, reference=g.reference
+            )
+            + (f" {' '.join(g.documentation.split())}" if g.documentation else "")
+        )
+    return [Block("h2", _("Exclusive outcomes")), Block("ul", items=tuple(items))]
+
+
 def _caps(c: Contract) -> list[Block]:
     B = Block
     rows = []
@@ -440,7 +464,7 @@ def _caps(c: Contract) -> list[Block]:
 # terms...) is listed term by term by ``_other_terms``, so no clause is ever left out.
 _RENDERED = frozenset({
     "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
-    "parties", "signed", "term", "currency", "language", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
+    "parties", "signed", "term", "currency", "language", "version", "eligibility", "milestones", "exclusive", "tariffs", "payment", "caps",
 })
 
 

@@ -363,10 +363,13 @@ CITIZEN_MEASURES = (
     "course_attendance",
     "course_completion",
     "flexjob_hours_increase",
+    "any_of",
+    "all_of",
 )
 COMPANY_MEASURES = ("enrolment", "accelerator_phase", "hire", "hire_retained")
+COMBINED_MEASURES = ("any_of", "all_of")
 
-Measure = Annotated[
+SimpleMeasure = Annotated[
     Union[
         Enrolment,
         OutcomeEvent,
@@ -383,6 +386,49 @@ Measure = Annotated[
     ],
     Field(discriminator="kind"),
 ]
+
+
+class AnyOf(Strict):
+    """Either-or: met whenever any one of the measures is met (each of their occurrences, in date order)."""
+
+    kind: Literal["any_of"]
+    measures: list[SimpleMeasure] = Field(min_length=2, max_length=8, description="Two to eight citizen measures.")
+
+
+class AllOf(Strict):
+    """All of them: the k-th occurrence is met on the day the last of the measures has its k-th occurrence."""
+
+    kind: Literal["all_of"]
+    measures: list[SimpleMeasure] = Field(min_length=2, max_length=8, description="Two to eight citizen measures.")
+
+
+Measure = Annotated[
+    Union[
+        Enrolment,
+        OutcomeEvent,
+        EmploymentWeeks,
+        JobStart,
+        SelfSupportingWeeks,
+        CumulativeEarnings,
+        CourseAttendance,
+        CourseCompletion,
+        FlexjobHoursIncrease,
+        AcceleratorPhase,
+        CompanyHire,
+        HireRetained,
+        AnyOf,
+        AllOf,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+def measure_window(measure) -> Window | None:
+    """The window a measure's occurrences are counted in; for any_of/all_of, their measures' common
+    window anchor (the loader checks they share one), as the window of the first that has one."""
+    if isinstance(measure, (AnyOf, AllOf)):
+        return next((m.window for m in measure.measures if getattr(m, "window", None) is not None), None)
+    return getattr(measure, "window", None)
 
 
 class Repeat(Strict):
@@ -567,6 +613,20 @@ class InvestorTerms(Strict):
     documentation: Prose | None = None
 
 
+class ExclusiveGroup(Strict):
+    """Milestones of which only one pays per participant (or company), e.g. a job outcome or an education outcome."""
+
+    milestones: list[Identifier] = Field(min_length=2, description="The milestones of the group, all on one side.")
+    pays: Literal["first_met", "highest_tariff"] = Field(
+        description=(
+            "Which one pays: 'first_met' the milestone met first (same day: the one listed first); 'highest_tariff' "
+            "the met milestone whose first occurrence's tariff is highest (equal: the one met first, then listed first)."
+        )
+    )
+    reference: Reference
+    documentation: Prose | None = None
+
+
 # --- the agreement --------------------------------------------------------------------
 
 
@@ -602,9 +662,20 @@ class Contract(Strict):
     version: str = Field(min_length=1)
     eligibility: Eligibility
     milestones: dict[Identifier, Milestone] = Field(min_length=1)
+    exclusive: dict[Identifier, ExclusiveGroup] = Field(
+        default_factory=dict, description="Groups of mutually exclusive milestones: only one of a group pays per subject."
+    )
     tariffs: dict[str, Tariff] = Field(default_factory=dict)
     payment: PaymentTerms
     caps: Caps = Field(default_factory=Caps)
     costs: dict[Identifier, CourseCost] = Field(default_factory=dict, description="Course costs on both sides.")
     business_case: BusinessCase | None = None
     investor: InvestorTerms | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_groups(self, handler):
+        # An agreement without exclusive groups dumps as before: its content hash is unchanged.
+        data = handler(self)
+        if data.get("exclusive", None) == {}:
+            del data["exclusive"]
+        return data
