@@ -37,6 +37,24 @@ WEEK = timedelta(days=7)
 # --- § 1 time ---------------------------------------------------------------------------
 
 
+def period_end(period: str) -> date:
+    """'2020' -> 2020-12-31; '2020-Q2' -> 2020-06-30."""
+    year = int(period[:4])
+    if "-Q" not in period:
+        return date(year, 12, 31)
+    q = int(period[-1])
+    return date(year, 3 * q, calendar.monthrange(year, 3 * q)[1])
+
+
+def following(a: str, b: str) -> bool:
+    """Whether period b comes right after period a (same kind)."""
+    if "-Q" not in a:
+        return int(b) == int(a) + 1
+    ya, qa = int(a[:4]), int(a[-1])
+    yb, qb = int(b[:4]), int(b[-1])
+    return (yb, qb) == ((ya + 1, 1) if qa == 4 else (ya, qa + 1))
+
+
 def in_band(spell, meas) -> bool:
     """§ 4 hours bands: at least min_hours_per_week and at most max_hours_per_week where given;
     with no minimum, paid work: some hours or some earnings."""
@@ -175,6 +193,7 @@ class _Subject:
         self.enrolments: dict = {}
         self.participants: dict = {}
         self.company_id = None
+        self.figures: list = []
 
     # -- weeks and windows
 
@@ -380,6 +399,49 @@ class _Subject:
 
         if kind == "course_completion":
             return [e.date for e in self.course_events("completion", first, last)]
+
+        if kind == "company_growth":
+            # § 5: each later calendar year whose yearly figure reaches the target over the baseline year
+            yearly = {int(f.period): getattr(f, meas.figure) for f in self.figures if "-" not in f.period and getattr(f, meas.figure) is not None}
+            base_year = self.start.year - 1 if meas.baseline == "year_before_start" else self.start.year
+            base = yearly.get(base_year)
+            if base is None:
+                return []
+            out = []
+            for year in sorted(yearly):
+                end = date(year, 12, 31)
+                if year <= base_year or not first <= end <= last:
+                    continue
+                if meas.increase_percent is not None:
+                    ok = base > 0 and Fraction(str(yearly[year])) >= Fraction(str(base)) * Fraction(100 + meas.increase_percent, 100)
+                else:
+                    ok = Fraction(str(yearly[year])) >= Fraction(str(base)) + meas.increase_by
+                if ok:
+                    out.append(end)
+            return out
+
+        if kind == "target_group_employees":
+            # § 5: quarters if the history gives any, else years; periods ending after the start,
+            # at least N in each of M adjacent periods; counting restarts after each occurrence
+            quarterly = any("-Q" in f.period for f in self.figures)
+            chosen = sorted(
+                (f for f in self.figures if ("-Q" in f.period) == quarterly and f.target_group_employees is not None),
+                key=lambda f: f.period,
+            )
+            out, run, prev = [], 0, None
+            for f in chosen:
+                end = period_end(f.period)
+                if not (end > self.start and first <= end <= last):
+                    continue
+                if f.target_group_employees >= meas.at_least:
+                    run = run + 1 if prev is not None and following(prev, f.period) else 1
+                else:
+                    run = 0
+                prev = f.period
+                if run >= meas.periods:
+                    out.append(end)
+                    run = 0
+            return out
 
         if kind == "accelerator_phase":
             phs = [p for p in self.phases if p.phase == meas.phase and first <= p.completed <= last]
@@ -732,6 +794,7 @@ def oracle_company(loaded: LoadedContract, company_history: CompanyHistory, elig
     sub.enrolments = dict(eligible_participants) if isinstance(eligible_participants, dict) else {}
     sub.participants = dict(participants or {})
     sub.company_id = h.company
+    sub.figures = [f for f in h.figures if period_end(f.period) <= A]
     cap = loaded.contract.caps.per_company
     return {
         "eligible": True,

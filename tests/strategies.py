@@ -302,6 +302,31 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
             again = {"participant": h["participant"], "date": (date.fromisoformat(h["end"]) + timedelta(days=draw(st.integers(1, 40)))).isoformat()}
             if again["date"] <= extracted.isoformat() and not any(x["participant"] == again["participant"] and _overlap(x, again) for x in hires):
                 hires.append(again)
+    # yearly or quarterly figures, around the targets of the contract's growth measures
+    figures = []
+    kinds = {m.kind for m in _measures(loaded)}
+    if kinds & {"company_growth", "target_group_employees"} and draw(st.integers(0, 4)):
+        quarterly = draw(st.booleans())
+        first_year = start.year - draw(st.sampled_from([1, 1, 0, 2]))
+        periods = []
+        for year in range(first_year, extracted.year + 1):
+            for q in (range(1, 5) if quarterly else [None]):
+                period = str(year) if q is None else f"{year}-Q{q}"
+                end = date(year, 12, 31) if q is None else date(year, 3 * q, [31, 30, 30, 31][q - 1])
+                if end <= extracted and draw(st.integers(0, 7)):  # now and then a period is missing
+                    periods.append(period)
+        if quarterly and draw(st.booleans()):  # yearly figures besides the quarters (for revenue growth)
+            periods += [str(y) for y in range(first_year, extracted.year) if date(y, 12, 31) <= extracted]
+        for period in periods:
+            figures.append(
+                {
+                    "period": period,
+                    "revenue": str(draw(st.sampled_from([0, 1000000, 1050000, 1100000, 1099999, 1200000, 900000]))),
+                    "employees_fte": Decimal(draw(st.sampled_from(["0", "10", "11", "12", "12.5", "9"]))),
+                    "target_group_employees": draw(st.sampled_from([0, 1, 2, 2, 3, 4])),
+                    "source": "annual report (synthetic)",
+                }
+            )
     data = {
         "kind": "company",
         "company": cid,
@@ -313,6 +338,8 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
         "phases": phases,
         "hires": hires,
     }
+    if figures:
+        data["figures"] = figures
     return CompanyHistory.model_validate(data)
 
 

@@ -31,6 +31,7 @@ CONTRACTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "contracts/agreemen
 CONTRACTS.append("tests/contracts/oracle-extra.yaml")
 CONTRACTS.append("tests/contracts/oracle-bands.yaml")
 CONTRACTS.append("tests/contracts/oracle-either.yaml")
+CONTRACTS.append("tests/contracts/oracle-growth.yaml")
 
 
 @lru_cache(maxsize=None)

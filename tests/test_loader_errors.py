@@ -89,7 +89,7 @@ EXPECTED = {
         "tests/broken/unknown_measure_kind.yaml:9:13: milestones.job_13_weeks.measure.kind:"
         " unknown kind 'employment_week' (did you mean 'employment_weeks'? allowed: enrolment, outcome_event,"
         " employment_weeks, job_start, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
-        " flexjob_hours_increase, accelerator_phase, hire, hire_retained, any_of, all_of)",
+        " flexjob_hours_increase, accelerator_phase, hire, hire_retained, company_growth, target_group_employees, any_of, all_of)",
     ],
     "text_too_long.yaml": [
         "tests/broken/text_too_long.yaml:6:14: description: string should have at most 1000 characters (got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...)"

@@ -24,6 +24,7 @@ from pbr_rules.models.contract import (
     AcceleratorPhase,
     AllOf,
     AnyOf,
+    CompanyGrowth,
     CompanyHire,
     CourseAttendance,
     CourseCompletion,
@@ -38,6 +39,7 @@ from pbr_rules.models.contract import (
     OutcomeEvent,
     SelfSupportingWeeks,
     Side,
+    TargetGroupEmployees,
     Window,
     measure_window,
 )
@@ -97,6 +99,10 @@ def threshold(definition: MilestoneDefinition) -> int:
         return m.sustained_weeks
     if isinstance(m, AllOf):
         return len(m.measures)  # every one of them met
+    if isinstance(m, CompanyGrowth):  # basis points over the baseline, or hundredths of the amount
+        return m.increase_percent * 100 if m.increase_percent is not None else m.increase_by * 100
+    if isinstance(m, TargetGroupEmployees):
+        return m.periods
     return 1
 
 
@@ -814,6 +820,10 @@ def derive_company(
             if isinstance(m, CompanyHire):
                 return out, "no hire of an eligible participant yet"
             return out, f"no hire retained {m.weeks} weeks yet"
+        if isinstance(m, CompanyGrowth):
+            return _growth(h, m, first_d, last_d)
+        if isinstance(m, TargetGroupEmployees):
+            return _target_group_held(h, m, first_d, last_d)
         raise TypeError(f"measure {m.kind} is not a company measure")  # the loader refuses this
 
     _derive_milestones(loaded, plan, derived, occurrences, h.start, H, side=Side.company)
@@ -826,6 +836,80 @@ def derive_company(
             if refused:
                 derived.refused[mid] = (refused, in_force[-1].reference)
     return derived
+
+
+def _growth(h: CompanyHistory, m: CompanyGrowth, first_d: date, last_d: date):
+    """docs/semantics.md § 5, "company_growth": each later year whose figure reaches the target over the baseline year."""
+    yearly = {int(f.period): (i, getattr(f, m.figure)) for i, f in enumerate(h.figures) if len(f.period) == 4 and getattr(f, m.figure) is not None}
+    base_year = h.start.year - (1 if m.baseline == "year_before_start" else 0)
+    if base_year not in yearly:
+        return [], f"no {m.figure} figures for the baseline year {base_year}"
+    bi, base = yearly[base_year]
+    if m.increase_percent is not None and base <= 0:
+        return [], f"the baseline {m.figure} of {base_year} is 0: a percentage of it cannot be met"
+    out = []
+    best = None
+    for year in sorted(y for y in yearly if y > base_year):
+        i, value = yearly[year]
+        day = date(year, 12, 31)
+        if not first_d <= day <= last_d:
+            continue
+        if m.increase_percent is not None:
+            measured = int((value - base) * 10000 // base)  # basis points over the baseline, rounded down
+            reached = value * 100 >= base * (100 + m.increase_percent)
+        else:
+            measured = int((value - base) * 100 // 1)  # hundredths over the baseline
+            reached = value >= base + m.increase_by
+        best = measured if best is None or measured > best else best
+        if reached:
+            out.append((day, measured, _figures_evidence(h, m.figure, [(bi, base_year), (i, year)])))
+    unit = "%" if m.increase_percent is not None else ""
+    target = m.increase_percent if m.increase_percent is not None else m.increase_by
+    done = "no later year yet" if best is None else (f"best {best / 100:g}{unit}" if unit else f"best {best / 100:g} more")
+    return out, f"{m.figure} +{target}{unit} over {base_year}: {done}"
+
+
+def _target_group_held(h: CompanyHistory, m: TargetGroupEmployees, first_d: date, last_d: date):
+    """docs/semantics.md § 5, "target_group_employees": at least N in each of M consecutive periods."""
+    quarterly = any(len(f.period) > 4 for f in h.figures)
+    periods = sorted(
+        (f.last_day(), i, f)
+        for i, f in enumerate(h.figures)
+        if (len(f.period) > 4) == quarterly and f.target_group_employees is not None and f.last_day() > h.start and first_d <= f.last_day() <= last_d
+    )
+    out, run, best, previous, used = [], 0, 0, None, []
+    for day, i, f in periods:
+        adjacent = previous is not None and _next_period(previous) == f.period
+        if f.target_group_employees >= m.at_least:
+            run = run + 1 if adjacent or run == 0 else 1
+            used = (used if adjacent else []) + [(i, f.period)]
+        else:
+            run, used = 0, []
+        previous = f.period
+        best = max(best, run)
+        if run >= m.periods:
+            out.append((day, run, _figures_evidence(h, "target_group_employees", list(used))))
+            run, used, best = 0, [], 0
+    kind = "quarters" if quarterly else "years"
+    return out, f"{best} of {m.periods} {kind} in a row with at least {m.at_least} target-group employees"
+
+
+def _next_period(period: str) -> str:
+    year = int(period[:4])
+    if len(period) == 4:
+        return str(year + 1)
+    q = int(period[-1])
+    return f"{year + 1}-Q1" if q == 4 else f"{year}-Q{q + 1}"
+
+
+def _figures_evidence(h: CompanyHistory, figure: str, items: list[tuple[int, object]]):
+    def build():
+        return [
+            _evidence(source=f"figures[{i}]", description=f"{figure} {getattr(h.figures[i], figure)} in {h.figures[i].period} ({h.figures[i].source})")
+            for i, _ in items
+        ]
+
+    return build
 
 
 def _hire_value(m) -> int:

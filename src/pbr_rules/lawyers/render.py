@@ -23,6 +23,7 @@ from pbr_rules.models.contract import (
     AcceleratorPhase,
     AllOf,
     AnyOf,
+    CompanyGrowth,
     CompanyHire,
     Contract,
     CourseAttendance,
@@ -38,6 +39,7 @@ from pbr_rules.models.contract import (
     OutcomeEvent,
     SelfSupportingWeeks,
     Side,
+    TargetGroupEmployees,
     Window,
 )
 from pbr_rules.i18n import N_, _, current_language, format_date, format_money
@@ -152,6 +154,21 @@ def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") 
         return _("The company completes the accelerator phase '{phase}'{window}.").format(phase=measure.phase, window=w)
     if isinstance(measure, CompanyHire):
         return _("The company hires a participant who is eligible under this agreement{window}.").format(window=w)
+    if isinstance(measure, CompanyGrowth):
+        figure = {"revenue": _("revenue"), "employees_fte": _("full-time employees"), "target_group_employees": _("employees from the target group")}[measure.figure]
+        base = _("the year before the accelerator start") if measure.baseline == "year_before_start" else _("the year of the accelerator start")
+        if measure.increase_percent is not None:
+            return _("The company's yearly figure for {figure} is at least {percent} % above that of {base}, met on the last day of the year{window}.").format(
+                figure=figure, percent=measure.increase_percent, base=base, window=w
+            )
+        return _("The company's yearly figure for {figure} is at least {amount} above that of {base}, met on the last day of the year{window}.").format(
+            figure=figure, amount=measure.increase_by, base=base, window=w
+        )
+    if isinstance(measure, TargetGroupEmployees):
+        return _(
+            "The company employs at least {count} people from the target group in each of {periods} periods in a row "
+            "(quarters when its figures are quarterly, else years), met on the last day of the last of them{window}."
+        ).format(count=measure.at_least, periods=measure.periods, window=w)
     if isinstance(measure, HireRetained):
         return _("A hire of an eligible participant is still in place {weeks} weeks after the hire date{window}.").format(weeks=measure.weeks, window=w)
     return _("Measure '{kind}'{window}.").format(kind=measure.kind, window=w)  # pragma: no cover - every measure kind is handled above

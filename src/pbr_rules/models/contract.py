@@ -301,6 +301,36 @@ class AcceleratorPhase(Strict):
     window: Window | None = None
 
 
+class CompanyGrowth(Strict):
+    """A company's yearly figure grows against its baseline year: by a percentage or by an amount."""
+
+    kind: Literal["company_growth"]
+    figure: Literal["revenue", "employees_fte", "target_group_employees"] = Field(
+        description="Which yearly figure of the company history: revenue, full-time equivalent employees, target-group employees."
+    )
+    baseline: Literal["year_before_start", "year_of_start"] = Field(
+        default="year_before_start", description="The baseline year: the calendar year before the accelerator start (default), or the year of the start."
+    )
+    increase_percent: int | None = Field(default=None, ge=1, le=1000, description="Growth in whole percent over the baseline, e.g. 10.")
+    increase_by: int | None = Field(default=None, ge=1, le=10**12, description="Growth by a whole number over the baseline: employees, or currency units of revenue.")
+    window: Window | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.increase_percent is None) == (self.increase_by is None):
+            raise ValueError("give exactly one of increase_percent (e.g. 10 for +10 %) and increase_by (e.g. 2 for two more employees)")
+        return self
+
+
+class TargetGroupEmployees(Strict):
+    """Employees from the programme's target group held: at least N in each of M periods in a row."""
+
+    kind: Literal["target_group_employees"]
+    at_least: int = Field(ge=1, le=100000, description="Target-group employees in a period.")
+    periods: int = Field(default=1, ge=1, le=40, description="Periods in a row (quarters if the history gives quarters, else years).")
+    window: Window | None = None
+
+
 DEFAULT_HIRE_MIN_HOURS = 1
 
 
@@ -366,7 +396,7 @@ CITIZEN_MEASURES = (
     "any_of",
     "all_of",
 )
-COMPANY_MEASURES = ("enrolment", "accelerator_phase", "hire", "hire_retained")
+COMPANY_MEASURES = ("enrolment", "accelerator_phase", "hire", "hire_retained", "company_growth", "target_group_employees")
 COMBINED_MEASURES = ("any_of", "all_of")
 
 SimpleMeasure = Annotated[
@@ -383,6 +413,8 @@ SimpleMeasure = Annotated[
         AcceleratorPhase,
         CompanyHire,
         HireRetained,
+        CompanyGrowth,
+        TargetGroupEmployees,
     ],
     Field(discriminator="kind"),
 ]
@@ -416,6 +448,8 @@ Measure = Annotated[
         AcceleratorPhase,
         CompanyHire,
         HireRetained,
+        CompanyGrowth,
+        TargetGroupEmployees,
         AnyOf,
         AllOf,
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, StrictBool, StrictInt, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator, model_serializer
 
 from pbr_rules.models.common import ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
 from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
@@ -189,6 +189,26 @@ class AcceleratorPhaseRecord(Strict):
     completed: ISODate
 
 
+class CompanyFigures(Strict):
+    """A company's figures for one year ('2020') or quarter ('2020-Q3'), with where they come from."""
+
+    period: str = Field(pattern=r"^\d{4}(-Q[1-4])?$", description="A year 'YYYY' or a quarter 'YYYY-Qn'.")
+    revenue: NonNegativeMoney | None = Field(default=None, description="Revenue in the period, in the agreement's currency.")
+    employees_fte: NonNegativeNumber | None = Field(
+        default=None, ge=0, le=100000, max_digits=9, decimal_places=2, description="Full-time equivalent employees (a JSON number)."
+    )
+    target_group_employees: StrictInt | None = Field(default=None, ge=0, le=100000, description="Employees from the programme's target group.")
+    source: Text(EVIDENCE_MAX, description="Where the figures come from, e.g. 'annual report 2020 (CVR)' or 'eIndkomst 2020-Q3'.")
+
+    def last_day(self) -> date:
+        """The period's last day: 31 December, or the quarter's last day."""
+        year = int(self.period[:4])
+        if len(self.period) == 4:
+            return date(year, 12, 31)
+        q = int(self.period[-1])
+        return date(year, 3 * q, 31 if q in (1, 4) else 30)
+
+
 class HireRecord(Strict):
     """The company hired a programme participant."""
 
@@ -211,9 +231,25 @@ class CompanyHistory(Strict):
     extracted: ISODate
     phases: list[AcceleratorPhaseRecord] = Field(default_factory=list)
     hires: list[HireRecord] = Field(default_factory=list)
+    figures: list[CompanyFigures] = Field(default_factory=list, description="Yearly or quarterly figures: revenue, employees, target-group employees.")
+
+    @model_serializer(mode="wrap")
+    def _drop_no_figures(self, handler):
+        # a history without figures dumps (and hashes) as before
+        data = handler(self)
+        if data.get("figures", None) == []:
+            del data["figures"]
+        return data
 
     def problems(self) -> list[tuple[tuple, str]]:
         out: list[tuple[tuple, str]] = []
+        periods: dict[str, int] = {}
+        for i, f in enumerate(self.figures):
+            first = periods.setdefault(f.period, i)
+            if first != i:
+                out.append((("figures", i, "period"), f"figures for {f.period} are given twice (also figures[{first}])"))
+            if f.last_day() > self.extracted:
+                out.append((("figures", i, "period"), f"period {f.period} ends {f.last_day()}, after the extraction date {self.extracted}"))
         if self.extracted < self.start:
             out.append((("extracted",), f"extracted {self.extracted} is before the accelerator start {self.start}"))
         for i, ph in enumerate(self.phases):
