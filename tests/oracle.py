@@ -194,6 +194,7 @@ class _Subject:
         self.participants: dict = {}
         self.company_id = None
         self.figures: list = []
+        self.statuses: list = []
 
     # -- weeks and windows
 
@@ -244,6 +245,12 @@ class _Subject:
         return first, last
 
     # -- histories
+
+    def in_status(self, kind: str, day: date) -> bool:
+        """§ 4: in a status on a day: a spell of that kind covers it (no end: up to H), and day <= H."""
+        if day > self.H:
+            return False
+        return any(s.kind == kind and s.start <= day <= (s.end if s.end is not None else self.H) for s in self.statuses)
 
     def spells_on(self, day: date) -> list:
         out = []
@@ -316,6 +323,55 @@ class _Subject:
 
     def measure_dates(self, meas, not_before: date | None) -> list[date] | None:
         kind = meas.kind
+        if kind == "status_weeks":
+            weeks = self.week_window(meas.window)
+            if weeks is None:
+                return []
+            q = [all(self.in_status(meas.status, m + timedelta(days=i)) for i in range(5)) for m in weeks]
+            return self.count(weeks, q, meas.pattern, meas.weeks, meas.out_of, not_before)
+        if kind == "status_months":
+            win = self.date_window(meas.window)
+            if win is None:
+                return []
+            first, last = win
+            out, run = [], 0
+            m = date(first.year, first.month, 1)
+            if m < first:
+                m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+            while True:
+                end = date(m.year, m.month, calendar.monthrange(m.year, m.month)[1])
+                if end > last:
+                    break
+                covered = all(self.in_status(meas.status, m + timedelta(days=i)) for i in range(end.day))
+                if covered:
+                    run += 1
+                elif meas.pattern == "consecutive":
+                    run = 0
+                if run >= meas.months:
+                    out.append(end)
+                    run = 0
+                m = end + DAY
+            return out
+        if kind == "status_at":
+            win = self.date_window(meas.window)
+            if win is None:
+                return []
+            first, last = win
+            origin = self.anchor(meas.window)
+            out = []
+            for months in meas.at_months:
+                y, mo = divmod(origin.month - 1 + months, 12)
+                year, month = origin.year + y, mo + 1
+                point = date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
+                # measured once the tolerance has passed (on or before the last day); the day in the
+                # status nearest the point, the earlier of two as near
+                if point + timedelta(days=meas.tolerance_days) > last:
+                    continue
+                days = [point + timedelta(days=o) for o in range(-meas.tolerance_days, meas.tolerance_days + 1)]
+                days = [d for d in days if d >= first and self.in_status(meas.status, d)]
+                if days:
+                    out.append(min(days, key=lambda d: (abs((d - point).days), d)))
+            return sorted(out)
         if kind == "any_of":
             # § 5: every occurrence of any of them (each counts), in date order
             return sorted(d for sub in meas.measures for d in (self.measure_dates(sub, not_before) or []))
@@ -755,6 +811,7 @@ def oracle_participant(loaded: LoadedContract, history: ParticipantHistory, as_o
     sub.spells = [s for s in history.employment if s.start <= H]
     sub.course = [e for e in history.course if e.date <= H]
     sub.events = [e for e in history.events if e.date <= H]
+    sub.statuses = list(history.statuses)
     cap = loaded.contract.caps.per_participant
     return {
         "eligible": True,

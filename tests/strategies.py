@@ -229,6 +229,21 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
             ev["name"] = draw(st.sampled_from(["level_1", "level_2"]))
         events.append(ev)
 
+    # --- status spells of the kinds the contract's measures use (and one it does not)
+    statuses = []
+    status_kinds = sorted({m.status for m in _measures(loaded) if m.kind.startswith("status_")})
+    if status_kinds:
+        for _ in range(draw(st.integers(0, 4))):
+            lo = enrolment - timedelta(days=60) if birth is None else max(enrolment - timedelta(days=60), birth)
+            start = day_between(lo, extracted)
+            if draw(st.booleans()):  # month boundaries matter for calendar months
+                start = date(start.year, start.month, 1) if draw(st.booleans()) else date(start.year, start.month, 1) + timedelta(days=draw(st.sampled_from([27, 28, 29, 30])))
+                start = min(max(start, lo), extracted)
+            spell = {"kind": draw(st.sampled_from(status_kinds + ["other_status"])), "start": start.isoformat()}
+            if draw(st.integers(0, 3)):
+                spell["end"] = min(start + timedelta(days=draw(st.one_of(st.integers(0, 500), st.sampled_from([27, 28, 30, 31, 59, 89, 181, 365])))), extracted).isoformat()
+            statuses.append(spell)
+
     exits = []
     if draw(st.integers(0, 5)) == 0:
         lo = enrolment if birth is None else max(enrolment, birth)
@@ -246,6 +261,7 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
         "course": course,
         "events": events,
         "exits": exits,
+        **({"statuses": statuses} if statuses else {}),
     }
     if birth is not None:
         data["birth_date"] = birth.isoformat()

@@ -32,6 +32,7 @@ CONTRACTS.append("tests/contracts/oracle-extra.yaml")
 CONTRACTS.append("tests/contracts/oracle-bands.yaml")
 CONTRACTS.append("tests/contracts/oracle-either.yaml")
 CONTRACTS.append("tests/contracts/oracle-growth.yaml")
+CONTRACTS.append("tests/contracts/oracle-status.yaml")
 
 
 @lru_cache(maxsize=None)

@@ -73,7 +73,7 @@ EXPECTED = {
     "unknown_key_typo.yaml": [
         "tests/broken/unknown_key_typo.yaml:6:1: tarifs: unknown key 'tarifs' (did you mean 'tariffs'?"
         " allowed: kind, id, title, description, documentation, illustrative, programme, benefit_codes,"
-        " municipality, parties, signed, term, currency, language, version, eligibility, milestones, exclusive, tariffs, payment, caps,"
+        " municipality, parties, signed, term, currency, language, version, eligibility, milestones, status_kinds, exclusive, tariffs, payment, caps,"
         " costs, business_case, investor)",
     ],
     "wrong_enum.yaml": [
@@ -88,7 +88,7 @@ EXPECTED = {
     "unknown_measure_kind.yaml": [
         "tests/broken/unknown_measure_kind.yaml:9:13: milestones.job_13_weeks.measure.kind:"
         " unknown kind 'employment_week' (did you mean 'employment_weeks'? allowed: enrolment, outcome_event,"
-        " employment_weeks, job_start, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
+        " employment_weeks, job_start, status_weeks, status_months, status_at, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
         " flexjob_hours_increase, accelerator_phase, hire, hire_retained, company_growth, target_group_employees, any_of, all_of)",
     ],
     "text_too_long.yaml": [

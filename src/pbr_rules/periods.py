@@ -147,6 +147,16 @@ def add_days(start: date, days: int, *, working: bool) -> date:
     return current
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later; a day the month lacks becomes its last day
+    (31 January + 1 month = 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
 def latest_on_or_before(effective_dates: list[date], day: date) -> int | None:
     """Index of the latest of the sorted ``effective_dates`` on or before ``day``, or None."""
     i = bisect_right(effective_dates, day)

@@ -39,6 +39,9 @@ from pbr_rules.models.contract import (
     OutcomeEvent,
     SelfSupportingWeeks,
     Side,
+    StatusAt,
+    StatusMonths,
+    StatusWeeks,
     TargetGroupEmployees,
     Window,
     measure_window,
@@ -46,7 +49,7 @@ from pbr_rules.models.contract import (
 from pbr_rules.models.history import CompanyHistory, HireRecord, ParticipantHistory
 from pbr_rules.models.common import construct
 from pbr_rules.models.results import Evidence
-from pbr_rules.periods import format_iso_week, week_index, week_monday, week_sunday
+from pbr_rules.periods import add_months, format_iso_week, week_index, week_monday, week_sunday
 
 ONE_DAY = timedelta(days=1)
 
@@ -99,6 +102,10 @@ def threshold(definition: MilestoneDefinition) -> int:
         return m.sustained_weeks
     if isinstance(m, AllOf):
         return len(m.measures)  # every one of them met
+    if isinstance(m, StatusWeeks):
+        return m.weeks
+    if isinstance(m, StatusMonths):
+        return m.months
     if isinstance(m, CompanyGrowth):  # basis points over the baseline, or hundredths of the amount
         return m.increase_percent * 100 if m.increase_percent is not None else m.increase_by * 100
     if isinstance(m, TargetGroupEmployees):
@@ -230,6 +237,17 @@ class _Participant:
             if end >= s.start:
                 out.append((i, s.start, end))
         out.sort(key=lambda t: t[1])
+        return out
+
+    def status_spells(self, kind: str) -> list[tuple[int, date, date]]:
+        """(index, first day, last day cut at the horizon) of the history's spells in a status, by start."""
+        key = ("status", kind)
+        out = self._spells.get(key)
+        if out is None:
+            out = self._spells[key] = sorted(
+                ((i, s.start, min(s.end or self.horizon, self.horizon)) for i, s in enumerate(self.h.statuses) if s.kind == kind and s.start <= self.horizon),
+                key=lambda t: (t[1], t[0]),
+            )
         return out
 
     def employment_weeks(self, m: EmploymentWeeks) -> set[int]:
@@ -490,6 +508,93 @@ def _job_evidence(p: _Participant, day: date, spells: list[int]):
     return build
 
 
+def _status_weeks(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 4: weeks whose Monday to Friday are all in the status, counted by the pattern."""
+    spells = p.status_spells(m.status)
+    if not spells:
+        return [], f"0 of {m.weeks} weeks in {m.status}"
+    first_w, last_w, _, _ = _bounds(p, m, anchor)
+    weeks = _covered_weeks([(a, z) for _, a, z in spells])
+    occ, best = count_weeks(weeks, False, first_w, last_w, m.weeks, m.pattern, m.out_of)
+    return [(week_sunday(w), value, _status_evidence(p, spells, f"{m.status} weeks up to {format_iso_week(w)}")) for w, value in occ], f"{best} of {m.weeks} weeks in {m.status}"
+
+
+def _status_months(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: calendar months in the status from their first to their last day."""
+    spells = p.status_spells(m.status)
+    if not spells:
+        return [], f"0 of {m.months} months in {m.status}"
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    full: set[int] = set()  # months as year * 12 + month - 1
+    for a, z in _merged([(a, z) for _, a, z in spells]):
+        first = a.year * 12 + a.month - 1 + (a.day != 1)
+        after = z + ONE_DAY
+        last = z.year * 12 + z.month - 1 - (after.month == z.month)  # z is the month's last day, or the month before counts
+        full.update(range(first, last + 1))
+    out, run, best = [], 0, 0
+    lo = first_d.year * 12 + first_d.month - 1 + (first_d.day != 1)
+    hi = last_d.year * 12 + last_d.month - 1 - ((last_d + ONE_DAY).month == last_d.month)
+    for month in range(lo, hi + 1):
+        if month in full:
+            run += 1
+        elif m.pattern == "consecutive":
+            run = 0
+        best = max(best, run)
+        if run >= m.months:
+            year, mo = divmod(month, 12)
+            end = date(year + (mo == 11), (mo + 1) % 12 + 1, 1) - ONE_DAY
+            out.append((end, run, _status_evidence(p, spells, f"{m.status} months up to {end:%Y-%m}")))
+            run = best = 0
+    return out, f"{best} of {m.months} months in {m.status}"
+
+
+def _status_at(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: in the status on a measurement point, or within its tolerance."""
+    spells = p.status_spells(m.status)
+    points = ", ".join(str(x) for x in m.at_months)
+    if not spells:
+        return [], f"not in {m.status} at any point yet ({points} months)"
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    start = anchor if m.window is not None else p.enrolment
+    out = []
+    for months in m.at_months:
+        point = add_months(start, months)
+        lo, hi = max(point - timedelta(days=m.tolerance_days), first_d), point + timedelta(days=m.tolerance_days)
+        if hi > last_d or lo > hi:
+            continue  # not measurable yet (its tolerance runs past the horizon or the window)
+        found = None  # the day nearest the point in the status (earlier on a tie)
+        for _, a, z in spells:
+            a, z = max(a, lo), min(z, hi)
+            if a <= z:
+                day = min(max(point, a), z)
+                if found is None or (abs(day - point), day) < (abs(found - point), found):
+                    found = day
+        if found is not None:
+            out.append((found, 1, _status_evidence(p, spells, f"in {m.status} on {found} (the {months}-month point {point}, ±{m.tolerance_days} days)")))
+    out.sort(key=lambda t: t[0])  # tolerances of close points may overlap
+    return out, f"in {m.status} at {len(out)} of the points {points} months after {start}"
+
+
+def _merged(intervals: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    out: list[list[date]] = []
+    for a, z in sorted(intervals):
+        if out and a <= out[-1][1] + ONE_DAY:
+            out[-1][1] = max(out[-1][1], z)
+        else:
+            out.append([a, z])
+    return [(a, z) for a, z in out]
+
+
+def _status_evidence(p: _Participant, spells, what: str):
+    def build():
+        return [_evidence(source="statuses", description=what)] + [
+            _evidence(source=f"statuses[{i}]", description=f"{p.h.statuses[i].kind} {p.h.statuses[i].start}..{p.h.statuses[i].end or 'ongoing'}" + (f" ({p.h.statuses[i].source})" if p.h.statuses[i].source else ""))
+            for i, _, _ in spells
+        ]
+
+    return build
+
+
 def _event(p: _Participant, m, anchor: date):
     _, _, first_d, last_d = _bounds(p, m, anchor)
     evs = sorted(
@@ -572,6 +677,9 @@ _CITIZEN_MEASURES = {
     Enrolment: _enrolment,
     EmploymentWeeks: _weeks,
     JobStart: _job_start,
+    StatusWeeks: _status_weeks,
+    StatusMonths: _status_months,
+    StatusAt: _status_at,
     SelfSupportingWeeks: _weeks,
     OutcomeEvent: _event,
     CourseAttendance: _course,

@@ -26,13 +26,18 @@ def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kind
     out: list[Problem] = []
     if where[-1] != "measure" and meas.kind not in allowed_kinds:
         out.append((where + ("kind",), f"measure '{meas.kind}' is not for the {m.side.value} side", f"allowed: {', '.join(k for k in allowed_kinds if k not in COMBINED_MEASURES)}"))
+    status = getattr(meas, "status", None)
+    if status is not None and status not in c.status_kinds:
+        declared = sorted(c.status_kinds)
+        hint = near(status, declared, "declared status kinds") if declared else "declare it under status_kinds, e.g. status_kinds: {education: In education}"
+        out.append((where + ("status",), f"status kind '{status}' is not declared in status_kinds", hint))
     window = getattr(meas, "window", None)
     if window is not None and window.after != "start":
         if window.after not in c.milestones:
             out.append((where + ("window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",))))
         else:
             graph[mid].add(window.after)
-    pattern = getattr(meas, "pattern", None)
+    pattern = getattr(meas, "pattern", None) if hasattr(meas, "out_of") else None  # week patterns (N of M)
     if pattern is not None:
         if pattern == "of" and meas.out_of is None:
             out.append((where + ("out_of",), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))

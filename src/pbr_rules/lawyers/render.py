@@ -39,6 +39,9 @@ from pbr_rules.models.contract import (
     OutcomeEvent,
     SelfSupportingWeeks,
     Side,
+    StatusAt,
+    StatusMonths,
+    StatusWeeks,
     TargetGroupEmployees,
     Window,
 )
@@ -132,6 +135,21 @@ def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") 
         return _("A job starts{window} ({band}; {extras}), met on its first day of work; a job already running when the window opens does not count.").format(
             band=band, window=w, extras="; ".join(extras)
         )
+    if isinstance(measure, StatusWeeks):
+        return _("In the status '{status}' {weeks}{window}.").format(
+            status=measure.status, weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w
+        )
+    if isinstance(measure, StatusMonths):
+        if measure.pattern == "consecutive":
+            text = _("In the status '{status}' for {months} whole calendar months in a row{window}.")
+        else:
+            text = _("In the status '{status}' for {months} whole calendar months in total{window}.")
+        return text.format(status=measure.status, months=measure.months, window=w)
+    if isinstance(measure, StatusAt):
+        return _(
+            "In the status '{status}' {points} months after the start (the same day of the month, or the month's last day), "
+            "within {days} days either way; each point is measured once its tolerance has passed{window}."
+        ).format(status=measure.status, points=", ".join(str(x) for x in measure.at_months), days=measure.tolerance_days, window=w)
     if isinstance(measure, SelfSupportingWeeks):
         return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):

@@ -269,6 +269,43 @@ class CumulativeEarnings(Strict):
     window: Window | None = None
 
 
+class StatusWeeks(Strict):
+    """Weeks in a status (education, training, ...): N consecutive, N of M, or N in total."""
+
+    kind: Literal["status_weeks"]
+    status: Identifier = Field(description="A status kind the agreement declares in status_kinds.")
+    weeks: int = Field(ge=1, le=520)
+    pattern: WeekPattern = "consecutive"
+    out_of: int | None = Field(default=None, ge=1, le=520, description="M in 'N of M weeks' (pattern 'of').")
+    window: Window | None = None
+
+
+class StatusMonths(Strict):
+    """Calendar months in a status, each covered from its first to its last day: N in a row, or N in total."""
+
+    kind: Literal["status_months"]
+    status: Identifier = Field(description="A status kind the agreement declares in status_kinds.")
+    months: int = Field(ge=1, le=120)
+    pattern: Literal["consecutive", "total"] = "consecutive"
+    window: Window | None = None
+
+
+class StatusAt(Strict):
+    """In a status at fixed measurement points: so many months after the window's start, within a tolerance."""
+
+    kind: Literal["status_at"]
+    status: Identifier = Field(description="A status kind the agreement declares in status_kinds.")
+    at_months: list[int] = Field(min_length=1, max_length=20, description="Measurement points in months after the start, e.g. [6, 12, 18, 24].")
+    tolerance_days: int = Field(default=0, ge=0, le=92, description="Days either side of a point on which the status still counts.")
+    window: Window | None = Field(default=None, description="The months are counted from the window's start (default the enrolment); points after its end do not count.")
+
+    @model_validator(mode="after")
+    def _points_in_order(self):
+        if sorted(set(self.at_months)) != self.at_months or self.at_months[0] < 1:
+            raise ValueError(f"at_months {self.at_months} must be whole months from 1, each once, in order (e.g. [6, 12, 18, 24])")
+        return self
+
+
 class CourseAttendance(Strict):
     """The participant has attended at least N course sessions."""
 
@@ -388,6 +425,9 @@ CITIZEN_MEASURES = (
     "outcome_event",
     "employment_weeks",
     "job_start",
+    "status_weeks",
+    "status_months",
+    "status_at",
     "self_supporting_weeks",
     "cumulative_earnings",
     "course_attendance",
@@ -405,6 +445,9 @@ SimpleMeasure = Annotated[
         OutcomeEvent,
         EmploymentWeeks,
         JobStart,
+        StatusWeeks,
+        StatusMonths,
+        StatusAt,
         SelfSupportingWeeks,
         CumulativeEarnings,
         CourseAttendance,
@@ -440,6 +483,9 @@ Measure = Annotated[
         OutcomeEvent,
         EmploymentWeeks,
         JobStart,
+        StatusWeeks,
+        StatusMonths,
+        StatusAt,
         SelfSupportingWeeks,
         CumulativeEarnings,
         CourseAttendance,
@@ -696,6 +742,9 @@ class Contract(Strict):
     version: str = Field(min_length=1)
     eligibility: Eligibility
     milestones: dict[Identifier, Milestone] = Field(min_length=1)
+    status_kinds: dict[Identifier, Label] = Field(
+        default_factory=dict, description="The status kinds histories may carry that the agreement's measures use, each with its meaning."
+    )
     exclusive: dict[Identifier, ExclusiveGroup] = Field(
         default_factory=dict, description="Groups of mutually exclusive milestones: only one of a group pays per subject."
     )
@@ -710,6 +759,7 @@ class Contract(Strict):
     def _drop_empty_groups(self, handler):
         # An agreement without exclusive groups dumps as before: its content hash is unchanged.
         data = handler(self)
-        if data.get("exclusive", None) == {}:
-            del data["exclusive"]
+        for key in ("exclusive", "status_kinds"):
+            if data.get(key, None) == {}:
+                del data[key]
         return data

@@ -73,6 +73,15 @@ class OutcomeEventRecord(Strict):
     evidence: Text(EVIDENCE_MAX) | None = Field(default=None, description="Where the evidence is kept, e.g. a document id.")
 
 
+class StatusSpell(Strict):
+    """A spell in a status of a kind the agreement declares (education, training, volunteering, tenancy, ...)."""
+
+    kind: Text(CODE_MAX, description="The status kind, e.g. 'education'; the agreement's status_kinds say which count.")
+    start: ISODate
+    end: ISODate | None = Field(default=None, description="Last day in the status (included); none = still in it when extracted.")
+    source: Text(EVIDENCE_MAX) | None = Field(default=None, description="Where it is recorded, e.g. a register or document id.")
+
+
 class Exit(Strict):
     """The participant left the programme; nothing after this date counts."""
 
@@ -96,8 +105,17 @@ class ParticipantHistory(Strict):
     benefits: list[BenefitWeeks] = Field(default_factory=list)
     employment: list[EmploymentSpell] = Field(default_factory=list)
     exits: list[Exit] = Field(default_factory=list)
+    statuses: list[StatusSpell] = Field(default_factory=list, description="Spells in other statuses: education, training, tenancy, ...")
 
     _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
+
+    @model_serializer(mode="wrap")
+    def _drop_no_statuses(self, handler):
+        # a history without status spells dumps (and hashes) as before
+        data = handler(self)
+        if data.get("statuses", None) == []:
+            del data["statuses"]
+        return data
 
     def age_on(self, day) -> int:
         if self.age_at_enrolment is not None:
@@ -133,6 +151,12 @@ class ParticipantHistory(Strict):
             check_day(("events", i, "date"), ev.date, "event")
         for i, ex in enumerate(self.exits):
             check_day(("exits", i, "date"), ex.date, "exit")
+        for i, st in enumerate(self.statuses):
+            check_day(("statuses", i, "start"), st.start, f"{st.kind} start")
+            if st.end is not None and st.end < st.start:
+                out.append((("statuses", i, "end"), f"the {st.kind} spell ends ({st.end}) before it starts ({st.start})"))
+            if st.end is not None and st.end > self.extracted:
+                out.append((("statuses", i, "end"), f"end {st.end} is after the extraction date {self.extracted}"))
         if len(self.exits) > 1:
             out.append((("exits", 1), "a participant exits at most once; keep the first exit"))
 
