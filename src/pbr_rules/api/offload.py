@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from pbr_rules.ledger import DecisionEntry, Ledger
 
@@ -76,7 +77,7 @@ class Offload:
                 error: BaseException | None = None
                 try:
                     ledger.log_decision_entries([e for _, entries, _, _ in mine for e in entries])
-                except BaseException as exc:  # handed to every waiting request; the writer goes on
+                except BaseException as exc:  # noqa: BLE001 - handed to every waiting request (a 503 or a 500 there); the writer goes on
                     error = exc
                 for _, _, loop, done in mine:
                     try:

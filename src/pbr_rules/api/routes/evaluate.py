@@ -6,13 +6,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pbr_rules.api.auth import Reader, contract_for
-from pbr_rules.api.bodies import EvaluateSource, evaluate_source, parse_cohort, parse_evaluate
+from pbr_rules.api.bodies import (
+    EvaluateSource,
+    evaluate_source,
+    parse_cohort,
+    parse_evaluate,
+)
 from pbr_rules.api.deps import FairUseDep, LedgerDep, SettingsDep
-from pbr_rules.api.offload import Offload
 from pbr_rules.api.examples import EXAMPLE_RESULT
+from pbr_rules.api.offload import Offload
 from pbr_rules.api.routes.contracts import ContractId, ReadableContract
+from pbr_rules.api.schemas import (
+    COHORT_EXAMPLES,
+    EVALUATE_EXAMPLES,
+    CohortResponse,
+    request_body,
+    responses,
+)
 from pbr_rules.api.settings import Settings
-from pbr_rules.api.schemas import COHORT_EXAMPLES, EVALUATE_EXAMPLES, CohortResponse, request_body, responses
 from pbr_rules.evaluation import evaluate, evaluate_cohort, total_of
 from pbr_rules.ledger import DecisionEntry, Ledger
 from pbr_rules.models.results import EvaluationResult
