@@ -251,3 +251,21 @@ def test_a_paid_line_keeps_the_evidence_its_milestone_was_met_on(ledger, koebenh
     assert evidence["met_on"] == "2019-10-07" and evidence["evidence"]
     assert all(set(e) == {"source", "description"} for e in evidence["evidence"])
     assert any(e["source"].startswith("employment[0]") for e in evidence["evidence"])
+
+
+def test_decisions_of_several_callers_kept_in_one_transaction_are_one_event_per_contract_and_actor(ledger, koebenhavn):
+    from pbr_rules.evaluation import evaluate_cohort
+    from pbr_rules.ledger import DecisionEntry
+
+    hs = cohort(koebenhavn)
+    results = evaluate_cohort(koebenhavn, hs, AS_OF)
+    entries = [DecisionEntry(koebenhavn, h, r, AS_OF, actor) for h, r, actor in zip(hs, results, ["token:t-a", "token:t-b", "token:t-a"])]
+    assert ledger.log_decision_entries(entries) == 3
+    events = ledger.audit()
+    # the contract version once, then one event per actor in the order each first appears
+    assert [(e.kind, e.actor) for e in events] == [("contract.loaded", "token:t-a"), ("decisions.logged", "token:t-a"), ("decisions.logged", "token:t-b")]
+    assert events[1].ref.endswith(" x2") and events[2].ref.endswith(" x1")
+    assert [d["actor"] for d in ledger.decisions_of("participant", "p-led-002")] == ["token:t-b"]
+    assert ledger.log_decisions(koebenhavn, hs[:1], results[:1], AS_OF, "token:t-c") == 1
+    assert [e.kind for e in ledger.audit(after=3)] == ["decisions.logged"]  # the contract version is not recorded twice
+    assert ledger.verify().ok

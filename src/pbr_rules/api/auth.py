@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Annotated, Callable
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pbr_rules.api.deps import FairUseDep, TokenStoreDep
 from pbr_rules.api.errors import ApiError
-from pbr_rules.api.tokens import TokenExpired, TokensUnavailable
+from pbr_rules.api.fairuse import FairUse
+from pbr_rules.api.tokens import TokenExpired, TokensUnavailable, TokenStore, utc_today
 from pbr_rules.evaluation import Registry
 from pbr_rules.language import LoadedContract
 
@@ -53,17 +54,21 @@ def forbidden() -> ApiError:
     return ApiError(403, FORBIDDEN_MESSAGE)
 
 
-def current_principal(
-    request: Request,
-    tokens: TokenStoreDep,
-    fair_use: FairUseDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown."""
+async def current_principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The caller, from ``Authorization: Bearer <token>``; 401 when missing or unknown.
+
+    On the event loop: a hash, a ``stat`` of the tokens file and the rate bucket take
+    microseconds, and a sync dependency would cost a thread hop on every request. The only
+    blocking work, writing a token's first use of the day into the file, goes to the threadpool.
+    The token store and fair use are the app's own (``app.state``), read directly: every
+    dependency FastAPI solves costs tens of microseconds per request, on every route."""
+    tokens: TokenStore = request.app.state.tokens
+    fair_use: FairUse = request.app.state.fair_use
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized()
+    today = utc_today()
     try:
-        record = tokens.authenticate(credentials.credentials)
+        record = tokens.authenticate(credentials.credentials, today, note=False)
     except TokensUnavailable:
         raise ApiError(
             503,
@@ -76,6 +81,8 @@ def current_principal(
         raise ApiError(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     if record is None:
         raise unauthorized()
+    if tokens.needs_note(record, today):
+        await run_in_threadpool(tokens.note_use, record, today)
     fair_use.check_rate(record.id)  # 429 over the token's request rate (api/fairuse.py)
     principal = Principal(token_id=record.id, role=record.role, municipality=record.municipality)
     request.state.token_id = record.id
@@ -88,7 +95,7 @@ def require_role(*roles: str) -> Callable[..., Principal]:
     if unknown or not roles:
         raise ValueError(f"unknown roles {sorted(unknown)}; roles are {', '.join(ALL_ROLES)}")
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise forbidden()
         return principal

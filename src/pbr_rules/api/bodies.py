@@ -200,9 +200,9 @@ def parse_evaluate(
 
     ``participants``: the hired participants' histories, which verify a company's hires
     (docs/semantics.md § 5, "Hires verified"); at most ``max_participants`` of them.
+    ``source`` comes from ``parse_document``, which has refused what no body may hold.
     """
-    data = source.data
-    check_values(source)
+    data = source.data  # already checked by parse_document (check_values): not walked again
     if _is_bare_history(data):
         _check_events(data, (), settings)
         return history_from_data(data, source, known_codes), None, [], {}
@@ -249,8 +249,7 @@ def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]
                 )
             ]
         )
-    check_values(source)
-    envelope: CohortEnvelope = validate_model(CohortEnvelope, source, InputInvalid)
+    envelope: CohortEnvelope = validate_model(CohortEnvelope, source, InputInvalid)  # source checked by parse_document
     histories: list[History] = []
     problems: list[Diagnostic] = []
     for i, item in enumerate(data["histories"]):
@@ -265,9 +264,18 @@ def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]
     return histories, envelope.as_of
 
 
+INLINE_JSON_BYTES = 64_000  # a JSON body this small parses and is checked in well under a millisecond
+
+
 async def evaluate_source(request: Request, settings: SettingsDep) -> Source:
-    """The evaluate body (JSON or YAML), parsed off the event loop (a large YAML body takes a while)."""
-    return await run_in_threadpool(parse_document, await read_body(request), media_type(request), settings)
+    """The evaluate body (JSON or YAML), parsed and checked once (``parse_document``).
+
+    A small JSON body (a history or two) is parsed on the event loop: the thread hop would
+    cost more than the parse. A YAML body, or a larger one, is parsed off the event loop."""
+    raw, kind = await read_body(request), media_type(request)
+    if kind in JSON_TYPES and len(raw) <= INLINE_JSON_BYTES:
+        return parse_document(raw, kind, settings)
+    return await run_in_threadpool(parse_document, raw, kind, settings)
 
 
 EvaluateSource = Annotated[Source, Depends(evaluate_source)]

@@ -1,4 +1,7 @@
-"""Typed dependencies shared by the routes: settings, the registry, the token store, fair use, the ledger."""
+"""Typed dependencies shared by the routes: settings, the registry, the token store, fair use, the ledger.
+
+Each is an attribute read, so each is ``async``: FastAPI runs a plain ``def`` dependency in its
+threadpool, a thread hop per dependency per request for nothing."""
 
 from __future__ import annotations
 
@@ -13,19 +16,19 @@ from pbr_rules.evaluation import Registry
 from pbr_rules.ledger import Ledger
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_token_store(request: Request) -> TokenStore:
+async def get_token_store(request: Request) -> TokenStore:
     return request.app.state.tokens
 
 
-def get_fair_use(request: Request) -> FairUse:
+async def get_fair_use(request: Request) -> FairUse:
     return request.app.state.fair_use
 
 
@@ -34,7 +37,7 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 TokenStoreDep = Annotated[TokenStore, Depends(get_token_store)]
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger
 
 

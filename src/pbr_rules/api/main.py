@@ -17,6 +17,7 @@ from pbr_rules.api.docs import install_docs
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.fairuse import FairUse
 from pbr_rules.api.middleware import RequestMiddleware
+from pbr_rules.api.offload import Offload
 from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
 from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
 from pbr_rules.api.settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.fair_use.close()
+            app.state.offload.close()
             app.state.ledger.close()
 
     app = FastAPI(
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.tokens = TokenStore(settings.tokens_file, production=settings.production)
     app.state.registry = None
     app.state.ledger = None
+    app.state.offload = Offload()
     app.state.fair_use = FairUse(settings.rate_limit_per_minute, settings.max_heavy_per_token, settings.heavy_time_limit_seconds)
     install_error_handlers(app)
     install_docs(app)

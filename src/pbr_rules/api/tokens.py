@@ -322,6 +322,10 @@ class TokenStore:
         records, problem = self._state
         if problem:
             return None
+        return self._match(records, token)
+
+    @staticmethod
+    def _match(records: list[TokenRecord], token: str) -> TokenRecord | None:
         presented = hash_token(token)
         found = None
         for rec in records:
@@ -329,24 +333,37 @@ class TokenStore:
                 found = rec
         return found
 
-    def authenticate(self, token: str, today: date | None = None) -> TokenRecord | None:
-        """The valid record for ``token``, None if unknown; TokenExpired, or TokensUnavailable while the file is unusable."""
+    def authenticate(self, token: str, today: date | None = None, *, note: bool = True) -> TokenRecord | None:
+        """The valid record for ``token``, None if unknown; TokenExpired, or TokensUnavailable while the file is unusable.
+
+        With ``note`` the day of use is written to the file when it is a new day (``note_use``);
+        without it nothing here blocks beyond a ``stat`` of the file, and the caller notes the use
+        itself when ``needs_note`` says so (the API does it off the event loop)."""
         self.refresh()
-        if self._problem:
-            raise TokensUnavailable(self._problem)
-        record = self.lookup(token)
+        records, problem = self._state
+        if problem:
+            raise TokensUnavailable(problem)
+        record = self._match(records, token)
         if record is None:
             return None
         today = today or utc_today()
         if record.expired(today):
             raise TokenExpired(record)
-        if record.last_used != today.isoformat() and not self._cant_note:
-            try:
-                note_last_used(self.path, record.id, today)
-            except (OSError, TokenFileInvalid) as exc:
-                self._cant_note = True
-                log.warning("cannot note when tokens were last used in %s (%s); 'pbr token list' will not show it", self.path, type(exc).__name__)
+        if note and self.needs_note(record, today):
+            self.note_use(record, today)
         return record
+
+    def needs_note(self, record: TokenRecord, today: date) -> bool:
+        """Whether the file does not yet say that ``record`` was used on ``today`` (at most once a day per token)."""
+        return record.last_used != today.isoformat() and not self._cant_note
+
+    def note_use(self, record: TokenRecord, today: date) -> None:
+        """Write the day of use into the tokens file (under its lock): blocking file work."""
+        try:
+            note_last_used(self.path, record.id, today)
+        except (OSError, TokenFileInvalid) as exc:
+            self._cant_note = True
+            log.warning("cannot note when tokens were last used in %s (%s); 'pbr token list' will not show it", self.path, type(exc).__name__)
 
     def lookup_hash(self, sha256: str) -> TokenRecord | None:
         """The record with this token hash (a web session names its token by hash, never the token); None while the file is unusable."""

@@ -30,6 +30,7 @@ from pbr_rules.ledger.database import (
 from pbr_rules.ledger.service import (
     AuditEvent,
     ClaimView,
+    DecisionEntry,
     Idempotency,
     IdempotencyConflict,
     Ledger,
@@ -51,6 +52,7 @@ __all__ = [
     "AuditEvent",
     "ClaimState",
     "ClaimView",
+    "DecisionEntry",
     "Idempotency",
     "IdempotencyConflict",
     "Ledger",

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/contracts", tags=["contracts"])
 ContractId = Annotated[str, Path(description="The contract id, e.g. 'dk-101-koebenhavn'.", max_length=200)]
 
 
-def readable_contract(principal: Reader, registry: RegistryDep, contract_id: ContractId) -> LoadedContract:
+async def readable_contract(principal: Reader, registry: RegistryDep, contract_id: ContractId) -> LoadedContract:
     """The contract in the path, if the caller may read it (403 for another municipality, 404 if unknown)."""
     return contract_for(principal, registry, contract_id)
 
