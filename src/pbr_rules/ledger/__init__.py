@@ -40,6 +40,7 @@ from pbr_rules.ledger.service import (
     RunView,
     VerifyReport,
     cli_actor,
+    decision_record,
 )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "cli_actor",
     "create_engine",
     "current_revision",
+    "decision_record",
     "head_revision",
     "resolve_url",
     "script_directory",

@@ -100,6 +100,15 @@ def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
+def decision_record(history: History, result, as_of: date | None) -> tuple[str, str, str, str]:
+    """What the decision log keeps of one evaluation, before the subject is keyed: (kind, id,
+    the result's JSON, the inputs' hash). Made where the history is, so a cohort evaluated
+    on workers is logged without sending histories back."""
+    plain = json.dumps(result.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    inputs = sha256(canonical_json({"history": history.model_dump(mode="json"), "as_of": as_of.isoformat() if as_of else None}))
+    return result.subject.kind, result.subject.id, plain, inputs
+
+
 # --- what the reads return ------------------------------------------------------------------
 
 
@@ -393,21 +402,24 @@ class Ledger:
 
     def log_decisions(self, loaded: LoadedContract, histories: list[History], results: list, as_of: date | None, actor: str) -> int:
         """Keep each evaluation (subject by keyed hash, never the id); the number logged."""
-        if not results:
+        return self.log_decision_records(loaded, [decision_record(h, r, as_of) for h, r in zip(histories, results)], as_of, actor)
+
+    def log_decision_records(self, loaded: LoadedContract, records: list[tuple[str, str, str, str]], as_of: date | None, actor: str) -> int:
+        """``log_decisions`` from ``decision_record``s (made where the histories were evaluated): one ledger event."""
+        if not records:
             return 0
         at = now_iso()
         rows = []
-        for h, r in zip(histories, results):
-            kind = r.subject.kind
-            key = self.subject_key(kind, r.subject.id)
-            result_json = _pseudonymise(json.dumps(r.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False), r.subject.id, key)
+        for kind, subject_id, plain_json, inputs_hash in records:
+            key = self.subject_key(kind, subject_id)
+            result_json = _pseudonymise(plain_json, subject_id, key)
             rows.append(
                 {
                     "subject_key": key,
                     "subject_kind": kind,
                     "contract_hash": loaded.content_hash,
                     "as_of": as_of,
-                    "inputs_hash": sha256(canonical_json({"history": h.model_dump(mode="json"), "as_of": as_of.isoformat() if as_of else None})),
+                    "inputs_hash": inputs_hash,
                     "result_hash": sha256(result_json),
                     "result_json": result_json,
                     "actor": actor,
