@@ -10,6 +10,8 @@ from pbr_rules.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_language_option,
+    add_scheduler_option,
+    scheduler_executor,
     add_spreadsheet_options,
     choose_language,
     iso_date,
@@ -55,16 +57,6 @@ def add_commands(sub) -> None:
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
     add_database_option(st)
     st.set_defaults(func=cmd_settle)
-
-
-def add_scheduler_option(parser) -> None:
-    """``--scheduler``: run the work on a Dask cluster (docs/engine.md, "Scale")."""
-    parser.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N local worker processes "
-        "(needs pip install 'pbr-rules[scale]')",
-    )
 
 
 # Below this many histories a cohort is evaluated in this process: starting workers costs more.
@@ -176,16 +168,22 @@ def cmd_settle(args) -> int:
         except ValueError as exc:
             print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
-        result = settle(
-            loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, on_progress=Progress("evaluating")
-        )
+        with scheduler_executor(args) as executor:
+            result = settle(
+                loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, executor=executor,
+                on_progress=Progress("evaluating"),
+            )
     elif args.dry_run:
-        result = open_ledger(args).preview(loaded, histories, args.as_of, period=args.period, workers=args.workers, on_progress=Progress("evaluating"))
+        with scheduler_executor(args) as executor:
+            result = open_ledger(args).preview(
+                loaded, histories, args.as_of, period=args.period, workers=args.workers, executor=executor, on_progress=Progress("evaluating")
+            )
     else:
-        recorded = open_ledger(args).settle(
-            loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers,
-            on_progress=Progress("evaluating"), on_recording=Progress("recording"),
-        )
+        with scheduler_executor(args) as executor:
+            recorded = open_ledger(args).settle(
+                loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers, executor=executor,
+                on_progress=Progress("evaluating"), on_recording=Progress("recording"),
+            )
         result = recorded.settlement
     if args.format == "xlsx":
         tables = settlement_tables(result)

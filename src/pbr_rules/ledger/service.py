@@ -462,11 +462,12 @@ class Ledger:
         period: str = "month",
         results: list | None = None,
         workers: int | None = 1,
+        executor=None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> Settlement:
         """The settlement ``settle`` would record now, against the ledger's latest run; nothing is written."""
         if results is None:
-            results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+            results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
         with self.engine.connect() as conn:
             parent = self.latest_run(loaded.contract.id, conn)
             rejected = self._rejected(conn, loaded.contract.id)
@@ -482,6 +483,7 @@ class Ledger:
         period: str = "month",
         results: list | None = None,
         workers: int | None = 1,
+        executor=None,
         on_progress: Callable[[int, int], None] | None = None,
         on_recording: Callable[[int, int], None] | None = None,
         idempotency: Idempotency | None = None,
@@ -499,7 +501,7 @@ class Ledger:
             if replay is not None:
                 return replay
         if results is None:
-            results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+            results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
         with write_transaction(self.engine) as conn:
             if idempotency is not None:
                 replay = self._replay(idempotency, conn)

@@ -59,10 +59,12 @@ def settle(
     period: Period = "month",
     previous: Settlement | None = None,
     workers: int | None = 1,
+    executor=None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Settlement:
-    """Settle a cohort as of a date; with ``previous``, list what changed since it."""
-    results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+    """Settle a cohort as of a date; with ``previous``, list what changed since it. ``executor``:
+    evaluate on it (a process pool, a Dask cluster's; evaluation.executor_for)."""
+    results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
     return settle_results(loaded, histories, results, as_of, period=period, previous=previous)
 
 
