@@ -20,6 +20,7 @@ from typing import IO
 
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.money import format_dkk
+from pbr_rules.reports.text import PAYMENT_COLUMNS, csv_rows, result_text, table
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +40,6 @@ class CohortDigest:
 
 def cohort_digest(history, result: EvaluationResult, *, fmt: str = "table", details: bool = False, explain: bool = False, log: bool = False, log_as_of: date | None = None) -> CohortDigest:
     """The digest of one history's result for ``CohortReport`` (picklable; made in the worker)."""
-    from pbr_rules.reports.text import csv_rows, result_text
-
     if fmt == "json":
         text = "\n".join("  " + line for line in result.model_dump_json(indent=2).split("\n"))
     elif fmt == "csv":
@@ -70,6 +69,19 @@ def digest_of(r: EvaluationResult, text: str = "", log=None) -> CohortDigest:
         text=text,
         log=log,
     )
+
+
+def cohort_text(results: list[EvaluationResult], *, details: bool = False, explain: bool = False) -> str:
+    """A cohort's evaluation, answer first: the totals, who is not eligible grouped by the rule
+    they fail (with counts), payments by milestone; each history's own lines only with ``details``.
+    The same text ``CohortReport`` writes for a streamed cohort."""
+    report = CohortReport("table", details=details)
+    try:
+        for r in results:
+            report.add(digest_of(r, result_text(r, explain=explain) if details else ""))
+        return report.text()
+    finally:
+        report.close()
 
 
 class CohortReport:
@@ -120,8 +132,6 @@ class CohortReport:
 
     def summary(self) -> str:
         """The table's summary: totals, refusals by the rule failed, payments by milestone (``cohort_text``'s head)."""
-        from pbr_rules.reports.text import table
-
         out = []
         if self.first is not None:
             cid, version, content = self.first.contract
@@ -157,8 +167,6 @@ class CohortReport:
             shutil.copyfileobj(self._spool, out)
             out.write("\n]\n")
         elif self.fmt == "csv":
-            from pbr_rules.reports.text import PAYMENT_COLUMNS
-
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerow(PAYMENT_COLUMNS)
             out.write(buf.getvalue())

@@ -138,21 +138,6 @@ def csv_rows(r: EvaluationResult) -> str:
     return buf.getvalue()
 
 
-def cohort_text(results: list[EvaluationResult], *, details: bool = False, explain: bool = False) -> str:
-    """A cohort's evaluation, answer first: the totals, who is not eligible grouped by the rule
-    they fail (with counts), payments by milestone; each history's own lines only with ``details``.
-    The same text ``CohortReport`` writes for a streamed cohort (reports/cohort.py)."""
-    from pbr_rules.reports.cohort import CohortReport, digest_of
-
-    report = CohortReport("table", details=details)
-    try:
-        for r in results:
-            report.add(digest_of(r, result_text(r, explain=explain) if details else ""))
-        return report.text()
-    finally:
-        report.close()
-
-
 SETTLEMENT_ORDER = N_(
     "trigger date, then subject id, then milestone, then occurrence; caps in the order: "
     "per participant (or company), per milestone line, per payer, per contract"
