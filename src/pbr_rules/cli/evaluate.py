@@ -62,7 +62,7 @@ def add_commands(sub) -> None:
 # Below this many histories a cohort is evaluated in this process: starting workers costs more.
 SMALL_COHORT = 400
 # Decisions kept in the ledger's log per event, so a large cohort is never held whole.
-LOG_BATCH = 5000
+LOG_BATCH = 200
 
 
 def cmd_evaluate(args) -> int:
