@@ -190,3 +190,42 @@ def test_only_the_executors_module_imports_dask_and_only_inside_a_function():
             if any(n.split(".")[0] in {"dask", "distributed"} for n in names):
                 users.setdefault(path.relative_to(SRC).as_posix(), []).append("top" if id(node) in top else "lazy")
     assert users == {"evaluation/executors.py": ["lazy"]}
+
+
+# --- settling a stream -----------------------------------------------------------------------------
+
+SETTLED = [
+    ("101-koebenhavn", ["fixtures/participants/101", "fixtures/companies/101", "fixtures/cohorts/koebenhavn-1000.jsonl"], {"cohort_size", "cap:per_participant"}),
+    ("461-odense", ["fixtures/participants/461", "fixtures/companies/461", "fixtures/cohorts/odense-1000.jsonl"], {"cohort_size", "volume_tier"}),
+]
+
+
+@pytest.mark.parametrize(("agreement", "paths", "terms"), SETTLED)
+def test_settling_a_stream_gives_exactly_the_in_memory_settlement_with_its_cohort_terms(agreement, paths, terms):
+    from pbr_rules.settlement import settle_stream
+
+    lc = load_checked_contract(str(ROOT / f"contracts/agreements/{agreement}.yaml"))
+    files = [str(ROOT / p) for p in paths]
+    histories = load_cohorts(files, frozenset(lc.codes.codes))
+    earlier = settle(lc, histories, date(2020, 12, 31))
+    expected = settle(lc, histories, date(2021, 6, 30), previous=earlier)
+    got = settle_stream(lc, files, date(2021, 6, 30), previous=earlier, chunk_size=97)
+    assert got.model_dump_json() == expected.model_dump_json()
+    kinds = {a.kind for x in got.lines for a in x.adjustments}
+    assert terms <= kinds  # the cohort-wide terms really were at work in this comparison
+    assert got.changes
+
+
+def test_settling_a_stream_refuses_a_cohort_missing_a_subject_the_previous_settlement_paid(tmp_path):
+    from pbr_rules.settlement import SettlementInvalid, settle_stream
+
+    lc = load_checked_contract(KBH)
+    files = [str(ROOT / "fixtures/cohorts/koebenhavn-1000.jsonl")]
+    previous = settle(lc, load_cohorts(files, frozenset(lc.codes.codes)), date(2021, 6, 30))
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join((ROOT / files[0]).read_text(encoding="utf-8").splitlines(keepends=True)[1:]), encoding="utf-8")
+    paid_first = any(x.subject == "syn-101-00001" for x in previous.lines)
+    if not paid_first:
+        pytest.skip("the first generated participant is not paid")
+    with pytest.raises(SettlementInvalid, match="the previous settlement paid subjects that are not in this cohort: participant syn-101-00001"):
+        settle_stream(lc, [str(part)], date(2021, 6, 30), previous=previous)
