@@ -217,7 +217,8 @@ def test_settling_a_stream_gives_exactly_the_in_memory_settlement_with_its_cohor
 
 
 def test_settling_a_stream_refuses_a_cohort_missing_a_subject_the_previous_settlement_paid(tmp_path):
-    from pbr_rules.settlement import SettlementInvalid, settle_stream
+    from pbr_rules.errors import InputInvalid as SettlementInvalid  # settlement.SettlementInvalid is one
+    from pbr_rules.settlement import settle_stream
 
     lc = load_checked_contract(KBH)
     files = [str(ROOT / "fixtures/cohorts/koebenhavn-1000.jsonl")]
