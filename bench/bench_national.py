@@ -11,7 +11,8 @@ process for each way of running:
 - ``dask``: a Dask ``LocalCluster`` of ``--workers`` worker processes (``--scheduler local:N``),
 
 it evaluates every municipality's cohort as a stream (``stream_cohort``: raw lines to the
-workers, digests back) and settles it (``settle``: cohort caps, tiers, order), and prints wall
+workers, digests back) and settles it (``settle_stream``: compact payments sorted on disk,
+cohort size, tiers, caps in order), and prints wall
 time, participants per second and the peak resident memory of every process: the main
 process and each worker (target: under 2 GB each).
 
@@ -70,9 +71,8 @@ def prepare(folder: Path, participants: int, seed: int) -> dict:
 def run_mode(folder: Path, mode: str, workers: int) -> dict:
     """In this (fresh) process: evaluate and settle every municipality; wall times and peak memory."""
     from pbr_rules.evaluation import DaskExecutor, load_checked_contract, stream_cohort
-    from pbr_rules.language import load_cohort
     from pbr_rules.reports import CohortReport, cohort_digest
-    from pbr_rules.settlement import settle
+    from pbr_rules.settlement import settle_stream
 
     if mode == "dask":
         import distributed
@@ -104,11 +104,10 @@ def run_mode(folder: Path, mode: str, workers: int) -> dict:
     t1 = time.perf_counter()
     for f in files:
         loaded = load_checked_contract(folder / "contracts/agreements" / f"{f.stem}-national.yaml")
-        histories = load_cohort(f, frozenset(loaded.codes.codes))
-        s = settle(loaded, histories, AS_OF, executor=executor)
+        s = settle_stream(loaded, [f], AS_OF, executor=executor)
         totals["settled_lines"] += len(s.lines)
         st_total += s.total
-        del histories, s
+        del s
     t_settle = time.perf_counter() - t1
     totals["evaluated_total"], totals["settled_total"] = str(ev_total), str(st_total)
     worker_peaks = []

@@ -147,7 +147,7 @@ def cmd_settle(args) -> int:
     from pbr_rules.ledger import cli_actor
     from pbr_rules.models.settlement import Settlement
     from pbr_rules.reports import Progress, export_xlsx, run_text, settlement_csv, settlement_tables, settlement_text, to_json
-    from pbr_rules.settlement import settle
+    from pbr_rules.settlement import settle_stream
 
     if xlsx_needs_output(args):
         return EXIT_USAGE
@@ -160,7 +160,6 @@ def cmd_settle(args) -> int:
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
     choose_language(args, [loaded.contract.language])
-    histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
     recorded = None
     if args.previous:
         try:
@@ -168,17 +167,22 @@ def cmd_settle(args) -> int:
         except ValueError as exc:
             print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
-        with scheduler_executor(args) as executor:
-            result = settle(
-                loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, executor=executor,
-                on_progress=Progress("evaluating"),
+        # nothing goes to the ledger: the cohort is read and settled as a stream (flat memory)
+        from pbr_rules.evaluation import count_histories, executor_for
+
+        workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
+        with executor_for(args.scheduler, workers) as executor:
+            result = settle_stream(
+                loaded, args.cohort, args.as_of, period=args.period, previous=previous, executor=executor, on_progress=Progress("evaluating")
             )
     elif args.dry_run:
+        histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
         with scheduler_executor(args) as executor:
             result = open_ledger(args).preview(
                 loaded, histories, args.as_of, period=args.period, workers=args.workers, executor=executor, on_progress=Progress("evaluating")
             )
     else:
+        histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
         with scheduler_executor(args) as executor:
             recorded = open_ledger(args).settle(
                 loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers, executor=executor,
