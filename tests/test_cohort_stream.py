@@ -230,3 +230,12 @@ def test_settling_a_stream_refuses_a_cohort_missing_a_subject_the_previous_settl
         pytest.skip("the first generated participant is not paid")
     with pytest.raises(SettlementInvalid, match="the previous settlement paid subjects that are not in this cohort: participant syn-101-00001"):
         settle_stream(lc, [str(part)], date(2021, 6, 30), previous=previous)
+
+
+def test_a_line_that_is_not_utf8_is_reported_at_its_line_as_the_loader_does(loaded, tmp_path):
+    good = (ROOT / "fixtures/cohorts/koebenhavn-1000.jsonl").read_bytes().splitlines(keepends=True)[:2]
+    f = tmp_path / "latin1.jsonl"
+    f.write_bytes(good[0] + good[1].replace(b"kontanthjaelp", "kontanthjælp".encode("latin-1"), 1))
+    with pytest.raises(HistoryInvalid) as exc:
+        list(stream_cohort(loaded, [str(f)]))
+    assert f"{f}:2:" in str(exc.value) and "the file is not UTF-8 text (byte 0xe6 cannot be read)" in str(exc.value)

@@ -212,13 +212,24 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, probl
     for f in files:
         if f.suffix == ".jsonl":
             try:
-                fh = f.open(encoding="utf-8")
+                fh = f.open("rb")
             except OSError as exc:
-                problems.append(Diagnostic(file=str(f), message=f"cannot read the file: {exc.strerror}"))
+                problems.append(Diagnostic(file=str(f), message=f"cannot read the file: {exc.strerror or exc}"))
                 continue
             with fh:
                 lines: list[tuple[int, str]] = []
-                for n, line in enumerate(fh, start=1):
+                for n, raw in enumerate(fh, start=1):
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:  # as the loader says it, at the line and column
+                        col = len(raw[: exc.start].decode("utf-8", "replace")) + 1
+                        problems.append(
+                            Diagnostic(
+                                file=str(f), line=n, col=col, message=f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)",
+                                hint="save the file with the encoding UTF-8",
+                            )
+                        )
+                        continue
                     if line.strip():
                         lines.append((n, line))
                     if len(lines) >= chunk_size:
