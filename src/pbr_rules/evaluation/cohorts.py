@@ -291,10 +291,10 @@ def stream_cohort(
             db.execute("CREATE TABLE digests (position INTEGER PRIMARY KEY, digest BLOB)")
             companies: list[tuple[int, CompanyHistory]] = []
             company_lines: list[tuple[int, str, int, str]] = []
-            done = 0
+            done = shown = 0
 
             def absorb(d: _Done) -> None:
-                nonlocal done
+                nonlocal done, shown
                 problems.extend(d.problems)
                 db.execute("BEGIN")
                 for pos, pid, eligible, enrolment, record, dig in d.participants:
@@ -307,8 +307,9 @@ def stream_cohort(
                 company_lines.extend((pos, d.file, n, text) for pos, n, text in d.companies)
                 companies.extend(d.company_histories)
                 done += d.count
-                if on_progress:
-                    on_progress(min(done, total), total)
+                if on_progress and min(done, total) > shown:
+                    shown = min(done, total)
+                    on_progress(shown, total)
 
             tasks = _tasks(files, make, chunk_size, problems)
             if executor is None:
@@ -335,7 +336,7 @@ def stream_cohort(
                 raise HistoryInvalid(problems)
 
             _evaluate_companies(loaded, db, companies, as_of, digest)
-            if on_progress and total:
+            if on_progress and total and shown < total:  # the count was an estimate (CSV, YAML): close the bar
                 on_progress(total, total)
             for (blob,) in db.execute("SELECT digest FROM digests ORDER BY position"):
                 yield pickle.loads(blob)
