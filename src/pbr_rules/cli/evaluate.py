@@ -167,7 +167,7 @@ def cmd_settle(args) -> int:
         except ValueError as exc:
             print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
-        # nothing goes to the ledger: the cohort is read and settled as a stream (flat memory)
+        # nothing is recorded: the cohort is read and settled as a stream (flat memory)
         from pbr_rules.evaluation import count_histories, executor_for
 
         workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
@@ -176,11 +176,11 @@ def cmd_settle(args) -> int:
                 loaded, args.cohort, args.as_of, period=args.period, previous=previous, executor=executor, on_progress=Progress("evaluating")
             )
     elif args.dry_run:
-        histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
-        with scheduler_executor(args) as executor:
-            result = open_ledger(args).preview(
-                loaded, histories, args.as_of, period=args.period, workers=args.workers, executor=executor, on_progress=Progress("evaluating")
-            )
+        from pbr_rules.evaluation import count_histories, executor_for
+
+        workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
+        with executor_for(args.scheduler, workers) as executor:
+            result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
     else:
         histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
         with scheduler_executor(args) as executor:

@@ -48,7 +48,7 @@ from pbr_rules.ledger.database import (
     write_transaction,
 )
 from pbr_rules.models.settlement import Settlement
-from pbr_rules.settlement import settle_results
+from pbr_rules.settlement import settle_results, settle_stream
 
 GENESIS = "0" * 64
 BATCH = 2000  # rows per INSERT batch
@@ -516,7 +516,30 @@ class Ledger:
                 self._remember(conn, idempotency, 201, render(recorded))
         return recorded
 
-    def _settle_against(self, loaded, histories, results, as_of, period, parent: RunView | None, rejected: frozenset[str]) -> Settlement:
+    def preview_stream(
+        self,
+        loaded: LoadedContract,
+        paths: list,
+        as_of: date,
+        *,
+        period: str = "month",
+        executor=None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Settlement:
+        """``preview`` of the cohort in ``paths`` read as a stream (settlement.settle_stream): the same
+        settlement, without holding the histories or their results; nothing is written."""
+        with self.engine.connect() as conn:
+            parent = self.latest_run(loaded.contract.id, conn)
+            rejected = self._rejected(conn, loaded.contract.id)
+
+        def streamed(previous):
+            return settle_stream(
+                loaded, paths, as_of, period=period, previous=previous, not_proposed=rejected, executor=executor, on_progress=on_progress
+            )
+
+        return self._settle_against(loaded, None, None, as_of, period, parent, rejected, settle_with=streamed)
+
+    def _settle_against(self, loaded, histories, results, as_of, period, parent: RunView | None, rejected: frozenset[str], settle_with=None) -> Settlement:
         previous = Settlement.model_validate_json(parent.settlement_json) if parent else None
         if previous is not None and previous.as_of > as_of:
             raise RunRefused(
@@ -524,6 +547,8 @@ class Ledger:
                 "settle as of that date or later"
             )
         try:
+            if settle_with is not None:
+                return settle_with(previous)
             return settle_results(loaded, histories, results, as_of, period=period, previous=previous, not_proposed=rejected)
         except InputInvalid as exc:
             if previous is None:
