@@ -239,3 +239,20 @@ def test_a_line_that_is_not_utf8_is_reported_at_its_line_as_the_loader_does(load
     with pytest.raises(HistoryInvalid) as exc:
         list(stream_cohort(loaded, [str(f)]))
     assert f"{f}:2:" in str(exc.value) and "the file is not UTF-8 text (byte 0xe6 cannot be read)" in str(exc.value)
+
+
+def test_a_streamed_dry_run_is_the_ledgers_preview_against_its_latest_run_and_rejected_claims(tmp_path):
+    from pbr_rules.ledger import Ledger
+
+    lc = load_checked_contract(str(ROOT / "contracts/agreements/461-odense.yaml"))
+    files = [str(ROOT / p) for p in ("fixtures/participants/461", "fixtures/companies/461", "fixtures/cohorts/odense-1000.jsonl")]
+    histories = load_cohorts(files, frozenset(lc.codes.codes))
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", secret_file=tmp_path / "key")
+    first = ledger.settle(lc, histories, date(2020, 12, 31), "cli:test").settlement
+    rejected = next(x.payment_id for x in first.lines if x.amount > 0)
+    ledger.act(rejected, "reject", "token:fund", "failed verification: no payslips")
+    expected = ledger.preview(lc, histories, date(2021, 6, 30))
+    got = ledger.preview_stream(lc, files, date(2021, 6, 30))
+    assert got.model_dump_json() == expected.model_dump_json()
+    assert got.previous_as_of == date(2020, 12, 31)
+    assert rejected not in {ch.payment_id for ch in got.changes}
