@@ -85,7 +85,6 @@ def run_mode(folder: Path, mode: str, workers: int) -> dict:
         executor = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     files = sorted((folder / "cohorts").glob("*.jsonl"))
     totals = {"histories": 0, "eligible": 0, "payments": 0, "evaluated_total": "0", "settled_lines": 0, "settled_total": "0"}
-    evaluated, settled = 0, 0
     from decimal import Decimal
 
     ev_total, st_total = Decimal(0), Decimal(0)

@@ -11,10 +11,10 @@ from pbr_rules.cli.common import (
     EXIT_USAGE,
     add_language_option,
     add_scheduler_option,
-    scheduler_executor,
     add_spreadsheet_options,
     choose_language,
     iso_date,
+    scheduler_executor,
     write_output,
     xlsx_needs_output,
 )
