@@ -195,16 +195,38 @@ def test_only_the_executors_module_imports_dask_and_only_inside_a_function():
 # --- settling a stream -----------------------------------------------------------------------------
 
 SETTLED = [
-    ("101-koebenhavn", ["fixtures/participants/101", "fixtures/companies/101", "fixtures/cohorts/koebenhavn-1000.jsonl"], {"cohort_size", "cap:per_participant"}),
-    ("461-odense", ["fixtures/participants/461", "fixtures/companies/461", "fixtures/cohorts/odense-1000.jsonl"], {"cohort_size", "volume_tier"}),
+    ("101-koebenhavn", ["fixtures/participants/101", "fixtures/companies/101", "fixtures/cohorts/koebenhavn-1000.jsonl"], {}, {"cohort_size", "cap:per_participant"}),
+    # Odense's tier after 3 job outcomes instead of 30 and DSK's cap at 300,000 instead of 1,200,000,
+    # so that within the cohort size of 100 the tiers and the payer cap are at work too
+    (
+        "461-odense",
+        ["fixtures/participants/461", "fixtures/companies/461", "fixtures/cohorts/odense-1000.jsonl"],
+        {"after_outcomes: 30": "after_outcomes: 3", '{value: "1200000"': '{value: "300000"'},
+        {"cohort_size", "volume_tier", "cap:per_payer"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("agreement", "paths", "terms"), SETTLED)
-def test_settling_a_stream_gives_exactly_the_in_memory_settlement_with_its_cohort_terms(agreement, paths, terms):
+def _agreement(tmp_path, name: str, changes: dict[str, str]):
+    if not changes:
+        return load_checked_contract(str(ROOT / f"contracts/agreements/{name}.yaml"))
+    import shutil
+
+    shutil.copytree(ROOT / "contracts", tmp_path / "contracts", ignore=shutil.ignore_patterns("*.scenarios.yaml"))
+    f = tmp_path / "contracts/agreements" / f"{name}.yaml"
+    text = f.read_text(encoding="utf-8")
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new)
+    f.write_text(text, encoding="utf-8")
+    return load_checked_contract(str(f))
+
+
+@pytest.mark.parametrize(("agreement", "paths", "changes", "terms"), SETTLED)
+def test_settling_a_stream_gives_exactly_the_in_memory_settlement_with_its_cohort_terms(tmp_path, agreement, paths, changes, terms):
     from pbr_rules.settlement import settle_stream
 
-    lc = load_checked_contract(str(ROOT / f"contracts/agreements/{agreement}.yaml"))
+    lc = _agreement(tmp_path, agreement, changes)
     files = [str(ROOT / p) for p in paths]
     histories = load_cohorts(files, frozenset(lc.codes.codes))
     earlier = settle(lc, histories, date(2020, 12, 31))
