@@ -315,15 +315,26 @@ def generate_participants(contract_municipality_code: str, n: int, seed: int,
         enrolment_end = date.fromisoformat(enrolment_end)
     if enrolment_end < enrolment_start:
         raise ValueError("enrolment_end is before enrolment_start")
-    return [_one(contract_municipality_code, i, seed, enrolment_start, enrolment_end) for i in range(1, n + 1)]
+    return list(iter_participants(contract_municipality_code, n, seed, enrolment_start, enrolment_end))
 
 
-def write_jsonl(histories: list[dict], out: Path) -> None:
+def iter_participants(municipality: str, n: int, seed: int,
+                      enrolment_start: date = date(2019, 3, 1), enrolment_end: date = date(2021, 9, 30), first: int = 1):
+    """The same histories one at a time (participants ``first`` .. ``first + n - 1``), for cohorts too large to hold."""
+    for i in range(first, first + n):
+        yield _one(municipality, i, seed, enrolment_start, enrolment_end)
+
+
+def write_jsonl(histories, out: Path, mode: str = "w") -> int:
+    """Write histories (any iterable, consumed one at a time) as JSON Lines; the number written."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="\n") as f:
+    n = 0
+    with out.open(mode, encoding="utf-8", newline="\n") as f:
         for h in histories:
             f.write(json.dumps(h, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
             f.write("\n")
+            n += 1
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,9 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--enrolment-end", type=date.fromisoformat, default=date(2021, 9, 30))
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
-    hs = generate_participants(a.municipality, a.n, a.seed, a.enrolment_start, a.enrolment_end)
-    write_jsonl(hs, a.out)
-    print(f"wrote {len(hs)} histories to {a.out} ({a.out.stat().st_size:,} bytes)", file=sys.stderr)
+    if a.enrolment_end < a.enrolment_start:
+        p.error("--enrolment-end is before --enrolment-start")
+    # streamed: one history generated and written at a time, so any n fits in memory
+    n = write_jsonl(iter_participants(a.municipality, a.n, a.seed, a.enrolment_start, a.enrolment_end), a.out)
+    print(f"wrote {n} histories to {a.out} ({a.out.stat().st_size:,} bytes)", file=sys.stderr)
     return 0
 
 

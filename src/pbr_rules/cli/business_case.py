@@ -10,9 +10,11 @@ from pbr_rules.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_language_option,
+    add_scheduler_option,
     add_spreadsheet_options,
     choose_language,
     iso_date,
+    scheduler_executor,
     write_output,
     xlsx_needs_output,
 )
@@ -40,6 +42,7 @@ def add_commands(sub) -> None:
     )
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    add_scheduler_option(b)
     b.add_argument("-o", "--output", help="write to this file instead of standard output")
     b.set_defaults(func=cmd_business_case)
 
@@ -86,9 +89,11 @@ def cmd_business_case(args) -> int:
     choose_language(args, [lc.contract.language for lc in contracts])
     histories = load_cohorts(args.cohort)
     comparison = load_cohorts(args.comparison) if args.comparison else None
-    report = business_case(
-        contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers, on_progress=Progress("municipalities")
-    )
+    with scheduler_executor(args) as executor:
+        report = business_case(
+            contracts, histories, args.as_of, rate, comparison=comparison, workers=args.workers, executor=executor,
+            on_progress=Progress("municipalities"),
+        )
     if args.format == "xlsx":
         tables = business_case_tables(report)
         export_xlsx(tables, args.output, formats=BUSINESS_CASE_FORMATS)

@@ -76,3 +76,25 @@ def choose_language(args, languages) -> str:
         chosen = found.pop() if len(found) == 1 else "en"
     set_language(chosen)
     return chosen
+
+
+def add_scheduler_option(parser) -> None:
+    """``--scheduler``: run the work on a Dask cluster (docs/engine.md, "Scale")."""
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N local worker processes "
+        "(needs pip install 'pbr-rules[scale]')",
+    )
+
+
+def scheduler_executor(args):
+    """A context manager giving the Dask executor ``--scheduler`` asks for, or ``None`` without it
+    (the command then uses ``--workers`` as before)."""
+    from contextlib import nullcontext
+
+    if not getattr(args, "scheduler", None):
+        return nullcontext(None)
+    from pbr_rules.evaluation import executor_for
+
+    return executor_for(args.scheduler, args.workers)

@@ -10,9 +10,11 @@ from pbr_rules.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_language_option,
+    add_scheduler_option,
     add_spreadsheet_options,
     choose_language,
     iso_date,
+    scheduler_executor,
     write_output,
     xlsx_needs_output,
 )
@@ -33,6 +35,7 @@ def add_commands(sub) -> None:
     e.add_argument("--explain", action="store_true", help="show evidence, rule details and why milestones are not met (with a cohort: implies --details)")
     e.add_argument("--details", action="store_true", help="with a cohort: after the summary, each history's milestones and payments")
     e.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for a cohort (default: one per core)")
+    add_scheduler_option(e)
     e.add_argument("-o", "--output", help="write to this file instead of standard output")
     e.add_argument("--no-log", action="store_true", help="do not keep this evaluation in the ledger's decision log (for what-if runs)")
     add_database_option(e)
@@ -50,15 +53,22 @@ def add_commands(sub) -> None:
     add_language_option(st)
     st.add_argument("--details", action="store_true", help="after the summary, each reduced or refused payment, adjustment and claw-back")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    add_scheduler_option(st)
     st.add_argument("-o", "--output", help="write to this file instead of standard output")
     add_database_option(st)
     st.set_defaults(func=cmd_settle)
 
 
+# Below this many histories a cohort is evaluated in this process: starting workers costs more.
+SMALL_COHORT = 400
+# Decisions kept in the ledger's log per event, so a large cohort is never held whole.
+LOG_BATCH = 200
+
+
 def cmd_evaluate(args) -> int:
-    from pbr_rules.evaluation import evaluate, evaluate_cohort, load_checked_contract
-    from pbr_rules.language import load_cohorts, load_history
-    from pbr_rules.reports import Progress, cohort_text, payments_csv, result_text, to_json
+    from pbr_rules.evaluation import evaluate, load_checked_contract
+    from pbr_rules.language import load_history
+    from pbr_rules.reports import payments_csv, result_text, to_json
 
     try:
         loaded = load_checked_contract(args.contract)
@@ -66,25 +76,68 @@ def cmd_evaluate(args) -> int:
         print(f"the contract is not valid:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
     codes = frozenset(loaded.codes.codes)
-    if args.history:
-        histories = [load_history(args.history, codes)]
-        results = [evaluate(loaded, histories[0], args.as_of)]
-    else:
-        histories = load_cohorts(args.cohort, codes)
-        results = evaluate_cohort(loaded, histories, args.as_of, workers=args.workers, on_progress=Progress("evaluating"))
+    if args.cohort:
+        return _evaluate_cohort(args, loaded)
+    histories = [load_history(args.history, codes)]
+    results = [evaluate(loaded, histories[0], args.as_of)]
     if not args.no_log:
         from pbr_rules.ledger import cli_actor
 
         open_ledger(args).log_decisions(loaded, histories, results, args.as_of, cli_actor())
     if args.format == "json":
-        text = to_json(results[0] if args.history else results)
+        text = to_json(results[0])
     elif args.format == "csv":
         text = payments_csv(results)
-    elif args.history:
-        text = result_text(results[0], explain=args.explain)
     else:
-        text = cohort_text(results, details=args.details or args.explain, explain=args.explain)
+        text = result_text(results[0], explain=args.explain)
     write_output(text, args.output)
+    return EXIT_OK
+
+
+def _evaluate_cohort(args, loaded) -> int:
+    """A cohort as a stream: chunks to the workers, digests back, the summary first (flat memory)."""
+    from functools import partial
+
+    from pbr_rules.evaluation import count_histories, executor_for, stream_cohort
+    from pbr_rules.reports import CohortReport, Progress, cohort_digest
+
+    details = args.details or args.explain
+    log = not args.no_log
+    digest = partial(cohort_digest, fmt=args.format, details=details, explain=args.explain, log=log, log_as_of=args.as_of)
+    workers = args.workers
+    if not args.scheduler and count_histories(args.cohort) < SMALL_COHORT:
+        workers = 1
+    report = CohortReport(args.format, details=details)
+    try:
+        batch: list = []
+        ledger = None
+
+        def flush():
+            nonlocal ledger, batch
+            if batch:
+                from pbr_rules.ledger import cli_actor
+
+                ledger = ledger or open_ledger(args)
+                ledger.log_decision_records(loaded, batch, args.as_of, cli_actor())
+                batch = []
+
+        with executor_for(args.scheduler, workers) as executor:
+            for d in stream_cohort(loaded, args.cohort, args.as_of, digest=digest, executor=executor, on_progress=Progress("evaluating")):
+                report.add(d)
+                if log:
+                    batch.append(d.log)
+                    if len(batch) >= LOG_BATCH:
+                        flush()
+        flush()
+        if args.output:
+            tmp = Path(args.output + ".tmp")
+            with tmp.open("w", encoding="utf-8") as fh:
+                report.write(fh)
+            tmp.replace(args.output)
+        else:
+            report.write(sys.stdout)
+    finally:
+        report.close()
     return EXIT_OK
 
 
@@ -94,7 +147,7 @@ def cmd_settle(args) -> int:
     from pbr_rules.ledger import cli_actor
     from pbr_rules.models.settlement import Settlement
     from pbr_rules.reports import Progress, export_xlsx, run_text, settlement_csv, settlement_tables, settlement_text, to_json
-    from pbr_rules.settlement import settle
+    from pbr_rules.settlement import settle_stream
 
     if xlsx_needs_output(args):
         return EXIT_USAGE
@@ -107,7 +160,6 @@ def cmd_settle(args) -> int:
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
     choose_language(args, [loaded.contract.language])
-    histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
     recorded = None
     if args.previous:
         try:
@@ -115,16 +167,27 @@ def cmd_settle(args) -> int:
         except ValueError as exc:
             print(f"{args.previous}: not a settlement written by 'pbr settle --format json' ({str(exc).splitlines()[0]})", file=sys.stderr)
             return EXIT_USAGE
-        result = settle(
-            loaded, histories, args.as_of, period=args.period, previous=previous, workers=args.workers, on_progress=Progress("evaluating")
-        )
+        # nothing is recorded: the cohort is read and settled as a stream (flat memory)
+        from pbr_rules.evaluation import count_histories, executor_for
+
+        workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
+        with executor_for(args.scheduler, workers) as executor:
+            result = settle_stream(
+                loaded, args.cohort, args.as_of, period=args.period, previous=previous, executor=executor, on_progress=Progress("evaluating")
+            )
     elif args.dry_run:
-        result = open_ledger(args).preview(loaded, histories, args.as_of, period=args.period, workers=args.workers, on_progress=Progress("evaluating"))
+        from pbr_rules.evaluation import count_histories, executor_for
+
+        workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
+        with executor_for(args.scheduler, workers) as executor:
+            result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
     else:
-        recorded = open_ledger(args).settle(
-            loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers,
-            on_progress=Progress("evaluating"), on_recording=Progress("recording"),
-        )
+        histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
+        with scheduler_executor(args) as executor:
+            recorded = open_ledger(args).settle(
+                loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers, executor=executor,
+                on_progress=Progress("evaluating"), on_recording=Progress("recording"),
+            )
         result = recorded.settlement
     if args.format == "xlsx":
         tables = settlement_tables(result)

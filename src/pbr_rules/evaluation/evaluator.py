@@ -698,12 +698,15 @@ def evaluate_cohort(
     *,
     workers: int | None = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    executor=None,
 ) -> list[EvaluationResult]:
     """Evaluate participants, then companies (whose hires need the participants' eligibility).
 
-    With ``workers`` > 1 the histories are spread over processes; the results are exactly
-    those of one-by-one evaluation, in input order. Histories extracted before ``as_of``
-    are evaluated as of their own extraction date.
+    With ``workers`` > 1 the histories are spread over processes, with ``executor`` (a
+    ``concurrent.futures.Executor``: a process pool, a Dask cluster's) over its workers in
+    chunks; the results are exactly those of one-by-one evaluation, in input order.
+    Histories extracted before ``as_of`` are evaluated as of their own extraction date.
+    For a cohort too large to hold in memory, see ``cohorts.stream_cohort``.
     """
     participants = [h for h in histories if isinstance(h, ParticipantHistory)]
     companies = [h for h in histories if isinstance(h, CompanyHistory)]
@@ -721,7 +724,16 @@ def evaluate_cohort(
 
     workers = workers or os.cpu_count() or 1
     results: dict[int, EvaluationResult] = {}
-    if workers > 1 and len(participants) >= 200 and loaded.path and not loaded.path.startswith("<"):
+    if executor is not None and participants:
+        size = max(20, min(500, len(participants) // (4 * max(1, getattr(executor, "workers", None) or getattr(executor, "_max_workers", 2)))))
+        ref = (loaded.path, loaded.content_hash, None) if _is_file(loaded.path) else (None, loaded.content_hash, loaded)
+        parts = [participants[i : i + size] for i in range(0, len(participants), size)]
+        futures = [executor.submit(_worker_chunk, ref, part, [when(h) for h in part]) for part in parts]
+        for part, fut in zip(parts, futures):
+            for h, r in zip(part, fut.result()):
+                results[id(h)] = r
+            tick(len(part))
+    elif workers > 1 and len(participants) >= 200 and _is_file(loaded.path):
         chunk = max(50, len(participants) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(loaded.path, loaded.content_hash)) as pool:
             args = [(h, when(h)) for h in participants]
@@ -740,6 +752,10 @@ def evaluate_cohort(
     return [results[id(h)] for h in histories]
 
 
+def _is_file(path: str | None) -> bool:
+    return bool(path) and not path.startswith("<")
+
+
 _WORKER: dict = {}
 
 
@@ -753,6 +769,19 @@ def _worker_init(path: str, content_hash: str) -> None:
 def _worker_eval(args) -> EvaluationResult:
     history, as_of = args
     return evaluate(_WORKER["loaded"], history, as_of)
+
+
+def _worker_chunk(ref, histories, as_ofs) -> list[EvaluationResult]:
+    """A chunk of participants on an executor's worker; the agreement loaded once per worker process."""
+    path, content_hash, loaded = ref
+    if loaded is None:
+        loaded = _WORKER.get(content_hash)
+        if loaded is None:
+            loaded = load_contract(path)
+            if loaded.content_hash != content_hash:
+                raise RuntimeError(f"{path} on this worker is not the agreement being evaluated: give every worker the same agreement files")
+            _WORKER[content_hash] = loaded
+    return [evaluate(loaded, h, d) for h, d in zip(histories, as_ofs)]
 
 
 def total_of(results: list[EvaluationResult]) -> Decimal:

@@ -90,12 +90,13 @@ def municipality_case(
     comparison: list[ParticipantHistory] | None = None,
     workers: int | None = 1,
     results=None,
+    executor=None,
 ) -> tuple[MunicipalityCase, Settlement]:
     c = loaded.contract
     if c.business_case is None:
         raise EvaluationRefused(f"contract {c.id} has no business_case section: add one (docs/business-case.md)")
     if results is None:
-        results = evaluate_cohort(loaded, histories, as_of, workers=workers)
+        results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor)
     settlement = settle_results(loaded, histories, results, as_of, with_changes=False)
     admitted = admitted_subjects(loaded, histories, results)
     mine = municipal_parties(loaded)
@@ -316,6 +317,7 @@ def business_case(
     comparison: list[ParticipantHistory] | None = None,
     workers: int | None = 1,
     on_progress=None,
+    executor=None,
 ) -> BusinessCaseReport:
     """The business case of every municipality with histories, and of the programme.
 
@@ -330,7 +332,7 @@ def business_case(
         hs = groups[lc.contract.id]
         if not hs:
             continue
-        case, _settlement = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers)
+        case, _settlement = municipality_case(lc, hs, as_of, discount_rate, comparison=comparison, workers=workers, executor=executor)
         cases.append(case)
         if on_progress:
             on_progress(len(cases), len(todo))

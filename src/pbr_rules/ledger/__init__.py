@@ -41,6 +41,7 @@ from pbr_rules.ledger.service import (
     RunView,
     VerifyReport,
     cli_actor,
+    decision_record,
 )
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "cli_actor",
     "create_engine",
     "current_revision",
+    "decision_record",
     "head_revision",
     "resolve_url",
     "script_directory",

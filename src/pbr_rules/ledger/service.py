@@ -50,7 +50,7 @@ from pbr_rules.ledger.database import (
 )
 from pbr_rules.models.settlement import Settlement
 from pbr_rules.money import DEFAULT_CURRENCY
-from pbr_rules.settlement import settle_results
+from pbr_rules.settlement import settle_results, settle_stream
 
 GENESIS = "0" * 64
 BATCH = 2000  # rows per INSERT batch
@@ -100,6 +100,15 @@ def from_ore(ore: int) -> Decimal:
 
 def sha256(text: str | bytes) -> str:
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+def decision_record(history: History, result, as_of: date | None) -> tuple[str, str, str, str]:
+    """What the decision log keeps of one evaluation, before the subject is keyed: (kind, id,
+    the result's JSON, the inputs' hash). Made where the history is, so a cohort evaluated
+    on workers is logged without sending histories back."""
+    plain = result.model_dump_json()  # as the decision log writes every result (Ledger._decision_row)
+    inputs = sha256(canonical_json({"history": history.model_dump(mode="json"), "as_of": as_of.isoformat() if as_of else None}))
+    return result.subject.kind, result.subject.id, plain, inputs
 
 
 # --- what the reads return ------------------------------------------------------------------
@@ -417,6 +426,38 @@ class Ledger:
         """Keep each evaluation (subject by keyed hash, never the id); the number logged."""
         return self.log_decision_entries([DecisionEntry(loaded, h, r, as_of, actor) for h, r in zip(histories, results)])
 
+    def log_decision_records(self, loaded: LoadedContract, records: list[tuple[str, str, str, str]], as_of: date | None, actor: str) -> int:
+        """``log_decisions`` from ``decision_record``s (made where the histories were evaluated, e.g. on
+        workers): one ledger event, rows as ``log_decision_entries`` writes them."""
+        if not records:
+            return 0
+        rows = []
+        for kind, subject_id, plain_json, inputs_hash in records:
+            key = self.subject_key(kind, subject_id)
+            result_json = _pseudonymise(plain_json, subject_id, key)
+            rows.append(
+                {
+                    "subject_key": key,
+                    "subject_kind": kind,
+                    "contract_hash": loaded.content_hash,
+                    "as_of": as_of,
+                    "inputs_hash": inputs_hash,
+                    "result_hash": sha256(result_json),
+                    "result_json": result_json,
+                    "actor": actor,
+                    "at": None,
+                }
+            )
+        with write_transaction(self.engine) as conn:
+            at = now_iso()  # read under the lock, so the chain's times never go backwards
+            for row in rows:
+                row["at"] = at
+            if loaded.content_hash not in self._recorded_contracts:
+                self.record_contract(loaded, actor, conn)
+            self._append(conn, "decisions.logged", f"{loaded.contract.id}@{loaded.content_hash} x{len(rows)}", actor, at, {"decisions": rows})
+        self._recorded_contracts.add(loaded.content_hash)
+        return len(rows)
+
     def log_decision_entries(self, entries: list[DecisionEntry]) -> int:
         """Keep many evaluations in one transaction (one commit): one ``decisions.logged`` event per
         contract version and actor, in the order each first appears; the number logged.
@@ -486,11 +527,12 @@ class Ledger:
         period: str = "month",
         results: list | None = None,
         workers: int | None = 1,
+        executor=None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> Settlement:
         """The settlement ``settle`` would record now, against the ledger's latest run; nothing is written."""
         if results is None:
-            results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+            results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
         with self.engine.connect() as conn:
             parent = self.latest_run(loaded.contract.id, conn)
             rejected = self._rejected(conn, loaded.contract.id)
@@ -506,6 +548,7 @@ class Ledger:
         period: str = "month",
         results: list | None = None,
         workers: int | None = 1,
+        executor=None,
         on_progress: Callable[[int, int], None] | None = None,
         on_recording: Callable[[int, int], None] | None = None,
         idempotency: Idempotency | None = None,
@@ -523,7 +566,7 @@ class Ledger:
             if replay is not None:
                 return replay
         if results is None:
-            results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+            results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
         with write_transaction(self.engine) as conn:
             if idempotency is not None:
                 replay = self._replay(idempotency, conn)
@@ -538,7 +581,30 @@ class Ledger:
                 self._remember(conn, idempotency, 201, render(recorded))
         return recorded
 
-    def _settle_against(self, loaded, histories, results, as_of, period, parent: RunView | None, rejected: frozenset[str]) -> Settlement:
+    def preview_stream(
+        self,
+        loaded: LoadedContract,
+        paths: list,
+        as_of: date,
+        *,
+        period: str = "month",
+        executor=None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Settlement:
+        """``preview`` of the cohort in ``paths`` read as a stream (settlement.settle_stream): the same
+        settlement, without holding the histories or their results; nothing is written."""
+        with self.engine.connect() as conn:
+            parent = self.latest_run(loaded.contract.id, conn)
+            rejected = self._rejected(conn, loaded.contract.id)
+
+        def streamed(previous):
+            return settle_stream(
+                loaded, paths, as_of, period=period, previous=previous, not_proposed=rejected, executor=executor, on_progress=on_progress
+            )
+
+        return self._settle_against(loaded, None, None, as_of, period, parent, rejected, settle_with=streamed)
+
+    def _settle_against(self, loaded, histories, results, as_of, period, parent: RunView | None, rejected: frozenset[str], settle_with=None) -> Settlement:
         previous = Settlement.model_validate_json(parent.settlement_json) if parent else None
         if previous is not None and previous.as_of > as_of:
             raise RunRefused(
@@ -546,6 +612,8 @@ class Ledger:
                 "settle as of that date or later"
             )
         try:
+            if settle_with is not None:
+                return settle_with(previous)
             return settle_results(loaded, histories, results, as_of, period=period, previous=previous, not_proposed=rejected)
         except InputInvalid as exc:
             if previous is None:

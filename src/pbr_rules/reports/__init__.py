@@ -1,5 +1,6 @@
 """Formatting for people and files: text tables, CSV, JSON, the ledger's exports and the self-contained HTML report."""
 
+from pbr_rules.reports.cohort import CohortDigest, CohortReport, cohort_digest, cohort_text
 from pbr_rules.reports.exports import CSV_DIALECTS, export_csv, export_json, export_xlsx
 from pbr_rules.reports.html import render_report, simulation_section, write_report
 from pbr_rules.reports.ledger import (
@@ -15,7 +16,6 @@ from pbr_rules.reports.text import (
     BUSINESS_CASE_FORMATS,
     business_case_tables,
     business_case_text,
-    cohort_text,
     payments_csv,
     rates_check_text,
     result_text,
@@ -28,6 +28,9 @@ from pbr_rules.reports.text import (
 )
 
 __all__ = [
+    "CohortDigest",
+    "CohortReport",
+    "cohort_digest",
     "BUSINESS_CASE_FORMATS",
     "business_case_tables",
     "settlement_tables",

@@ -127,68 +127,29 @@ PAYMENT_COLUMNS = [
 
 def payments_csv(results: Iterable[EvaluationResult]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(PAYMENT_COLUMNS)
+    csv.writer(buf, lineterminator="\n").writerow(PAYMENT_COLUMNS)
     for r in results:
-        for p in r.payments:
-            w.writerow(
-                [
-                    p.payment_id, r.contract.id, r.contract.content_hash, r.subject.kind, r.subject.id,
-                    r.subject.target_group or "", p.milestone, p.occurrence, p.trigger_date, p.due_date,
-                    p.amount, p.tariff.value, p.tariff.effective, p.tariff.reference, p.reference, p.payee,
-                    ";".join(f"{x.party}={x.amount}" for x in p.payers),
-                    f"{p.cap.cap}:{p.cap.reduced_by}" if p.cap else "",
-                    ";".join(p.subject_to),
-                    r.currency,
-                ]
-            )
+        buf.write(csv_rows(r))
     return buf.getvalue()
 
 
-def cohort_text(results: list[EvaluationResult], *, details: bool = False, explain: bool = False) -> str:
-    """A cohort's evaluation, answer first: the totals, who is not eligible grouped by the rule
-    they fail (with counts), payments by milestone; each history's own lines only with ``details``."""
-    out = []
-    if results:
-        c = results[0].contract
-        days = sorted({r.as_of for r in results})
-        when = f"as of {days[0]}" if len(days) == 1 else f"each history as of its own date ({days[0]} to {days[-1]})"
-        out.append(f"Contract {c.id} version {c.version} (content {c.content_hash[:12]}), {when}")
-    eligible = sum(r.eligibility.eligible for r in results)
-    payments = [p for r in results for p in r.payments]
-    total = sum((r.total for r in results), Decimal(0))
-    currency = results[0].currency if results else None
-    shown = format_money(total, currency, "en") if currency else f"{total:,.2f}"
-    out.append(f"{len(results)} histories, {eligible} eligible, {len(payments)} payments, total {shown}")
-    refused = [r for r in results if not r.eligibility.eligible]
-    if refused:
-        failed: dict[tuple[str, str], int] = {}
-        for r in refused:
-            for rule in r.eligibility.rules:
-                if not rule.passed:
-                    failed[(rule.rule, rule.reference)] = failed.get((rule.rule, rule.reference), 0) + 1
-        out.append("")
-        several = " (a history may fail more than one rule)" if sum(failed.values()) > len(refused) else ""
-        out.append(f"Not eligible: {len(refused)}, by the rule they fail{several}")
-        rows = [[rule, str(n), ref] for (rule, ref), n in sorted(failed.items(), key=lambda x: (-x[1], x[0]))]
-        out.append(table(rows, ["rule", "histories", "clause"]))
-    if payments:
-        by_milestone: dict[str, list] = {}
-        for p in payments:
-            entry = by_milestone.setdefault(p.milestone, [0, Decimal(0), p.reference])
-            entry[0] += 1
-            entry[1] += p.amount
-        out.append("")
-        out.append("Payments by milestone (before cohort caps and tiers: 'pbr settle' applies those)")
-        order = {m.milestone: i for i, m in enumerate(results[0].milestones)}  # the contract's order
-        rows = [[m, str(n), f"{amount:,.2f}", ref] for m, (n, amount, ref) in sorted(by_milestone.items(), key=lambda x: order.get(x[0], len(order)))]
-        out.append(table(rows, ["milestone", "payments", money_header("amount", currency, "en"), "clause"]))
-    out.append("")
-    if details:
-        out.append("\n".join(result_text(r, explain=explain) for r in results))
-    else:
-        out.append("Each history's milestones and payments: add --details.\n")
-    return "\n".join(out)
+def csv_rows(r: EvaluationResult) -> str:
+    """One result's payments as rows of ``payments_csv`` (no header)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for p in r.payments:
+        w.writerow(
+            [
+                p.payment_id, r.contract.id, r.contract.content_hash, r.subject.kind, r.subject.id,
+                r.subject.target_group or "", p.milestone, p.occurrence, p.trigger_date, p.due_date,
+                p.amount, p.tariff.value, p.tariff.effective, p.tariff.reference, p.reference, p.payee,
+                ";".join(f"{x.party}={x.amount}" for x in p.payers),
+                f"{p.cap.cap}:{p.cap.reduced_by}" if p.cap else "",
+                ";".join(p.subject_to),
+                r.currency,
+            ]
+        )
+    return buf.getvalue()
 
 
 SETTLEMENT_ORDER = N_(

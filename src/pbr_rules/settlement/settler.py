@@ -59,10 +59,12 @@ def settle(
     period: Period = "month",
     previous: Settlement | None = None,
     workers: int | None = 1,
+    executor=None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Settlement:
-    """Settle a cohort as of a date; with ``previous``, list what changed since it."""
-    results = evaluate_cohort(loaded, histories, as_of, workers=workers, on_progress=on_progress)
+    """Settle a cohort as of a date; with ``previous``, list what changed since it. ``executor``:
+    evaluate on it (a process pool, a Dask cluster's; evaluation.executor_for)."""
+    results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor, on_progress=on_progress)
     return settle_results(loaded, histories, results, as_of, period=period, previous=previous)
 
 
@@ -81,9 +83,8 @@ def settle_results(
     schedule empty (the business case needs only the lines and totals). Payment ids in
     ``not_proposed`` (claims the ledger holds as rejected) keep their lines but are never
     listed as changes, so nothing is proposed as due for them."""
-    c = loaded.contract
     if previous is not None:
-        _check_previous(loaded, previous, as_of, results)
+        _check_previous(loaded, previous, as_of, {(r.subject.kind, r.subject.id) for r in results})
     admitted = admitted_subjects(loaded, histories, results)
 
     dues: list[_Due] = []
@@ -95,7 +96,17 @@ def settle_results(
             ids.add(p.payment_id)
             dues.append(_Due(r, p, (p.trigger_date, r.subject.id, p.milestone, p.occurrence)))
     dues.sort(key=lambda d: d.order)
+    return _settle_dues(
+        loaded, ((d.result.subject, d.payment) for d in dues), lambda kind, sid: sid in admitted[kind], as_of,
+        period=period, previous=previous, with_changes=with_changes, not_proposed=not_proposed,
+    )
 
+
+def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_changes, not_proposed) -> Settlement:
+    """The cohort terms over the payments in settlement order: (subject, payment) pairs sorted by
+    trigger date, subject id, milestone, occurrence (docs/semantics.md); ``is_admitted(kind, id)``
+    says whether the subject is within the cohort size."""
+    c = loaded.contract
     outcomes_of: dict[str, int] = defaultdict(int)
     paid_subject: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id)
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -104,8 +115,7 @@ def settle_results(
     lines: list[SettlementLine] = []
     refused = ZERO
 
-    for due in dues:
-        r, p = due.result, due.payment
+    for subject, p in dues:
         day = p.trigger_date
         tariff = c.tariffs[p.milestone]
         payers = [(x.party, x.share) for x in p.payers]
@@ -114,13 +124,13 @@ def settle_results(
         t = p.tariff
         tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference)
 
-        if r.subject.id not in admitted[r.subject.kind]:
-            size = _cohort_size(loaded, r.subject.kind)
-            el = c.eligibility.citizens if r.subject.kind == "participant" else c.eligibility.companies
+        if not is_admitted(subject.kind, subject.id):
+            size = _cohort_size(loaded, subject.kind)
+            el = c.eligibility.citizens if subject.kind == "participant" else c.eligibility.companies
             adjustments.append(
                 Adjustment(kind="cohort_size", change=-gross, reference=el.reference, note=f"beyond the cohort size of {size}, counted in order of start")
             )
-            lines.append(_line(loaded, r, p, period, tariff_applied, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
+            lines.append(_line(loaded, subject, p, period, tariff_applied, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
             refused += gross
             continue
 
@@ -143,8 +153,8 @@ def settle_results(
                 tariff_applied = TariffApplied(line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference)
 
         amount = gross
-        subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}", c.currency)
+        subject_cap = "cap:per_participant" if subject.kind == "participant" else "cap:per_company"
+        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, f"{subject.kind} {subject.id}", c.currency)
         amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'", c.currency)
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
@@ -173,13 +183,13 @@ def settle_results(
                 capped_parts = list(zip([party for party, _ in capped_parts], split_by_shares(room, weights)))
                 amount = room
 
-        paid_subject[(r.subject.kind, r.subject.id)] += amount
+        paid_subject[(subject.kind, subject.id)] += amount
         paid_milestone[p.milestone] += amount
         for party, part in capped_parts:
             paid_payer[party] += part
         paid_total += amount
         refused += gross - amount
-        lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
+        lines.append(_line(loaded, subject, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
 
     changes = [ch for ch in _changes(lines, previous, as_of, period, c.currency) if ch.payment_id not in not_proposed] if with_changes else []
     return Settlement(
@@ -210,14 +220,14 @@ def _cap(amount, dated, day, paid, kind, adjustments, what, currency) -> Decimal
     return amount
 
 
-def _line(loaded, r, p, period, tariff, gross, amount, parts, adjustments) -> SettlementLine:
+def _line(loaded, subject, p, period, tariff, gross, amount, parts, adjustments) -> SettlementLine:
     # Settlement re-applies the per-subject cap itself (after volume tiers), so every
     # reduction of the line is among its adjustments.
     status = "refused" if amount == 0 and gross > 0 else ("reduced" if amount < gross else "paid")
     return SettlementLine(
         payment_id=p.payment_id,
-        subject_kind=r.subject.kind,
-        subject=r.subject.id,
+        subject_kind=subject.kind,
+        subject=subject.id,
         milestone=p.milestone,
         occurrence=p.occurrence,
         trigger_date=p.trigger_date,
@@ -330,9 +340,9 @@ def _contract_ref(loaded) -> ContractRef:
     return ContractRef(id=c.id, version=c.version, content_hash=loaded.content_hash, municipality=c.municipality.code)
 
 
-def _check_previous(loaded, previous: Settlement, as_of: date, results) -> None:
+def _check_previous(loaded, previous: Settlement, as_of: date, present: set[tuple[str, str]]) -> None:
+    """``present``: the (kind, id) of the cohort's subjects (at least those the previous settlement paid)."""
     problems = []
-    present = {(r.subject.kind, r.subject.id) for r in results}
     missing = sorted({(x.subject_kind, x.subject) for x in previous.lines} - present)
     if missing:
         shown = ", ".join(f"{k} {i}" for k, i in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")

@@ -1,0 +1,395 @@
+"""Cohorts as streams: read, evaluate and hand on a cohort without holding it in memory.
+
+Owns evaluating a cohort of any size in flat memory, in one process, in a pool of
+processes or on a Dask cluster (any ``concurrent.futures.Executor``; see ``executors``).
+
+How (docs/engine.md, "Scale"):
+
+1. The cohort is read in *chunks* of a few hundred histories. A JSON Lines file is sent to
+   the workers as its raw lines (with their line numbers), never as parsed histories: each
+   worker parses, validates and evaluates its chunk itself, with the agreement loaded and
+   compiled once per worker process. Other formats (CSV, YAML, folders of files) are read
+   file by file in the main process.
+2. What the caller keeps of each history is its *digest*: a small picklable value made in
+   the worker from the history and its result (``digest(history, result)``), e.g. the
+   summary's counts, the JSON text of the result, or the payments settlement needs.
+3. A participant leaves behind a compact record on disk (a temporary SQLite file): its
+   eligibility, enrolment and its employment spells (the history with benefits, course
+   and events left out). That is all a company's hires are verified against
+   (docs/semantics.md § 5, "Hires verified"), so companies are evaluated after every
+   participant, against exactly what ``evaluate_cohort`` would have given them.
+4. The digests are spooled to the same file by input position and handed back in input
+   order. Results are those of ``evaluate_cohort``: the same histories, the same as-of
+   dates, the same participants behind each hire; the number of workers and the chunk
+   size change nothing.
+
+Every invalid history in the whole cohort is reported at once (``HistoryInvalid``), as
+``load_cohorts`` does, and nothing is handed back then.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+import tempfile
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
+from pbr_rules.evaluation.evaluator import evaluate
+from pbr_rules.language import History, LoadedContract, Source, cohort_problems, history_from_data, load_cohort, load_contract
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.results import EvaluationResult
+
+CHUNK_SIZE = 250  # histories per task: big enough to amortise the hand-over, small enough to stay flat
+_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".csv")
+
+Digest = Callable[[History, EvaluationResult], Any]
+
+
+def keep_result(history: History, result: EvaluationResult) -> EvaluationResult:
+    """The digest that keeps the whole result (for small cohorts and tests)."""
+    return result
+
+
+def when(as_of: date | None, history: History) -> date | None:
+    """The as-of date a cohort member is evaluated at: never after its own extraction."""
+    return min(as_of, history.extracted) if as_of else None
+
+
+def evaluate_chunk(loaded: LoadedContract, histories: list[ParticipantHistory], as_of: date | None) -> list[EvaluationResult]:
+    """One chunk of participants, one result each, in order: the one place a batch API plugs in."""
+    return [evaluate(loaded, h, when(as_of, h)) for h in histories]
+
+
+# --- the work a worker does -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ContractRef:
+    """How a worker finds the agreement: its file (checked by content hash), or the loaded agreement itself."""
+
+    path: str | None
+    content_hash: str
+    loaded: LoadedContract | None = None
+
+
+_CONTRACTS: dict[str, LoadedContract] = {}
+
+
+def _contract(ref: _ContractRef) -> LoadedContract:
+    """The agreement, loaded (and compiled on first use) once per worker process."""
+    loaded = _CONTRACTS.get(ref.content_hash)
+    if loaded is None:
+        if ref.loaded is not None:
+            loaded = ref.loaded
+        else:
+            loaded = load_contract(ref.path)
+            if loaded.content_hash != ref.content_hash:
+                raise RuntimeError(
+                    f"{ref.path} on this worker is not the agreement being evaluated (content {loaded.content_hash[:12]}, "
+                    f"expected {ref.content_hash[:12]}): give every worker the same agreement files"
+                )
+        _CONTRACTS[ref.content_hash] = loaded
+    return loaded
+
+
+def _ref(loaded: LoadedContract) -> _ContractRef:
+    if loaded.path and not loaded.path.startswith("<") and Path(loaded.path).is_file():
+        _CONTRACTS.setdefault(loaded.content_hash, loaded)
+        return _ContractRef(loaded.path, loaded.content_hash)
+    return _ContractRef(None, loaded.content_hash, loaded)
+
+
+@dataclass(frozen=True)
+class _Task:
+    contract: _ContractRef
+    as_of: date | None
+    digest: Digest
+    known_codes: frozenset[str]
+    file: str
+    first: int  # input position of the first history in this chunk
+    lines: tuple[tuple[int, str], ...] = ()  # JSON Lines: (line number, text)
+    histories: tuple[History, ...] = ()  # already read (CSV, YAML)
+
+
+@dataclass(frozen=True)
+class _Done:
+    problems: tuple[Diagnostic, ...]
+    # participants: (position, id, eligible, enrolment, compact history pickled, digest pickled)
+    participants: tuple[tuple[int, str, bool, str, bytes, bytes], ...]
+    companies: tuple[tuple[int, int, str], ...]  # (position, line number, text) of JSON Lines companies
+    company_histories: tuple[tuple[int, CompanyHistory], ...]  # companies already read
+    count: int
+    file: str
+
+
+def _pack(value) -> bytes:
+    """Pickled and lightly compressed (digests carry JSON text: about a fifth of the bytes on disk)."""
+    return zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(blob: bytes):
+    return pickle.loads(zlib.decompress(blob))
+
+
+def _compact(h: ParticipantHistory) -> ParticipantHistory:
+    """What verifying a hire reads of a participant: enrolment, extraction and employment spells."""
+    return h.model_copy(update={"benefits": [], "course": [], "events": []})
+
+
+def run_task(task: _Task) -> _Done:
+    """Parse, validate and evaluate one chunk (in a worker); companies are only handed back."""
+    loaded = _contract(task.contract)
+    problems: list[Diagnostic] = []
+    people: list[tuple[int, ParticipantHistory]] = []
+    companies: list[tuple[int, int, str]] = []
+    company_histories: list[tuple[int, CompanyHistory]] = []
+    for i, (n, text) in enumerate(task.lines):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(Diagnostic(file=task.file, line=n, col=exc.colno, message=f"not valid JSON: {exc.msg}"))
+            continue
+        source = Source(file=task.file, data=data, positions={(): (task.file, n, 1)})
+        try:
+            h = history_from_data(data, source, task.known_codes)
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if isinstance(h, CompanyHistory):
+            companies.append((task.first + i, n, text))
+        else:
+            people.append((task.first + i, h))
+    for i, h in enumerate(task.histories):
+        if isinstance(h, CompanyHistory):
+            company_histories.append((task.first + i, h))
+        else:
+            people.append((task.first + i, h))
+    out = []
+    if not problems and people:
+        try:
+            results = evaluate_chunk(loaded, [h for _, h in people], task.as_of)
+        except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
+            return _Done(tuple(problems) + exc.diagnostics, (), (), (), len(task.lines) + len(task.histories), task.file)
+        for (pos, h), r in zip(people, results):
+            out.append(
+                (
+                    pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(),
+                    _pack(_compact(h)), _pack(task.digest(h, r)),
+                )
+            )
+    return _Done(tuple(problems), tuple(out), tuple(companies), tuple(company_histories), len(task.lines) + len(task.histories), task.file)
+
+
+# --- reading the cohort in chunks ---------------------------------------------------------------
+
+
+def cohort_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files of a cohort, in the order ``load_cohorts`` reads them (folders searched recursively)."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in _SUFFIXES)
+            if not files:
+                raise HistoryInvalid([Diagnostic(file=str(p), message="no .yaml, .json, .jsonl or .csv files in this folder")])
+            out.extend(files)
+        else:
+            out.append(p)
+    return out
+
+
+def count_histories(paths: Iterable[str | Path]) -> int:
+    """About how many histories a cohort holds (the lines of its JSON Lines files), for progress."""
+    total = 0
+    for f in cohort_files(paths):
+        if f.suffix == ".jsonl" and f.is_file():
+            with f.open("rb") as fh:
+                total += sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+        else:
+            total += 1
+    return total
+
+
+def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, problems: list[Diagnostic]) -> Iterator[_Task]:
+    position = 0
+    for f in files:
+        if f.suffix == ".jsonl":
+            try:
+                fh = f.open("rb")
+            except OSError as exc:
+                problems.append(Diagnostic(file=str(f), message=f"cannot read the file: {exc.strerror or exc}"))
+                continue
+            with fh:
+                lines: list[tuple[int, str]] = []
+                for n, raw in enumerate(fh, start=1):
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:  # as the loader says it, at the line and column
+                        col = len(raw[: exc.start].decode("utf-8", "replace")) + 1
+                        problems.append(
+                            Diagnostic(
+                                file=str(f), line=n, col=col, message=f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be read)",
+                                hint="save the file with the encoding UTF-8",
+                            )
+                        )
+                        continue
+                    if line.strip():
+                        lines.append((n, line))
+                    if len(lines) >= chunk_size:
+                        yield make(file=str(f), first=position, lines=tuple(lines))
+                        position += len(lines)
+                        lines = []
+                if lines:
+                    yield make(file=str(f), first=position, lines=tuple(lines))
+                    position += len(lines)
+            continue
+        try:
+            histories = load_cohort(f, None)  # the codes are checked in the worker, as for JSON Lines
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        for i in range(0, len(histories), chunk_size):
+            chunk = tuple(histories[i : i + chunk_size])
+            yield make(file=str(f), first=position, histories=chunk)
+            position += len(chunk)
+
+
+# --- the stream -----------------------------------------------------------------------------------
+
+
+def stream_cohort(
+    loaded: LoadedContract,
+    paths: Iterable[str | Path],
+    as_of: date | None = None,
+    *,
+    digest: Digest = keep_result,
+    executor=None,
+    chunk_size: int = CHUNK_SIZE,
+    in_flight: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Any]:
+    """The digest of each history of the cohort files, in input order (participants and companies).
+
+    ``executor``: any ``concurrent.futures.Executor`` (a process pool, Dask's); ``None``
+    evaluates in this process. At most ``in_flight`` chunks are out at once, so memory stays
+    flat however large the cohort. Raises ``HistoryInvalid`` with every problem of the
+    cohort before handing anything back.
+    """
+    files = cohort_files(paths)
+    total = count_histories(files) if on_progress else 0
+    problems: list[Diagnostic] = []
+    ref = _ref(loaded)
+    codes = frozenset(loaded.codes.codes)
+
+    def make(**kw) -> _Task:
+        return _Task(contract=ref, as_of=as_of, digest=digest, known_codes=codes, **kw)
+
+    with tempfile.TemporaryDirectory(prefix="pbr-cohort-") as tmp:
+        db = sqlite3.connect(Path(tmp) / "cohort.sqlite", isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("PRAGMA cache_size=-8000")  # at most about 8 MB of pages in memory
+            db.execute("CREATE TABLE people (id TEXT PRIMARY KEY, eligible INTEGER, enrolment TEXT, record BLOB)")
+            db.execute("CREATE TABLE digests (position INTEGER PRIMARY KEY, digest BLOB)")
+            companies: list[tuple[int, CompanyHistory]] = []
+            company_lines: list[tuple[int, str, int, str]] = []
+            done = shown = 0
+
+            def absorb(d: _Done) -> None:
+                nonlocal done, shown
+                problems.extend(d.problems)
+                db.execute("BEGIN")
+                for pos, pid, eligible, enrolment, record, dig in d.participants:
+                    try:
+                        db.execute("INSERT INTO people VALUES (?, ?, ?, ?)", (pid, int(eligible), enrolment, record))
+                    except sqlite3.IntegrityError:
+                        problems.append(Diagnostic(message=f"participant '{pid}' appears twice in the cohort", hint="give each subject once"))
+                    db.execute("INSERT INTO digests VALUES (?, ?)", (pos, dig))
+                db.execute("COMMIT")
+                company_lines.extend((pos, d.file, n, text) for pos, n, text in d.companies)
+                companies.extend(d.company_histories)
+                done += d.count
+                if on_progress and min(done, total) > shown:
+                    shown = min(done, total)
+                    on_progress(shown, total)
+
+            tasks = _tasks(files, make, chunk_size, problems)
+            if executor is None:
+                for t in tasks:
+                    absorb(run_task(t))
+            else:
+                limit = in_flight or 2 * max(1, _workers_of(executor)) + 2
+                pending: deque = deque()
+                for t in tasks:
+                    pending.append(executor.submit(run_task, t))
+                    while len(pending) >= limit:
+                        absorb(pending.popleft().result())
+                while pending:
+                    absorb(pending.popleft().result())
+
+            for pos, file, n, text in company_lines:  # read again here, so their hires' lines are known for the checks
+                data = json.loads(text)
+                companies.append((pos, history_from_data(data, Source(file=file, data=data, positions={(): (file, n, 1)}), codes)))
+            companies.sort(key=lambda t: t[0])
+            if problems:
+                raise HistoryInvalid(problems)
+            problems.extend(cohort_problems([h for _, h in companies]))
+            if problems:
+                raise HistoryInvalid(problems)
+
+            _evaluate_companies(loaded, db, companies, as_of, digest)
+            if on_progress and total and shown < total:  # the count was an estimate (CSV, YAML): close the bar
+                on_progress(total, total)
+            for (blob,) in db.execute("SELECT digest FROM digests ORDER BY position"):
+                yield _unpack(blob)
+        finally:
+            db.close()
+
+
+def _workers_of(executor) -> int:
+    n = getattr(executor, "_max_workers", None)
+    if n:
+        return n
+    workers = getattr(executor, "workers", None)
+    return workers if isinstance(workers, int) else 2
+
+
+def _evaluate_companies(loaded: LoadedContract, db: sqlite3.Connection, companies: list[tuple[int, CompanyHistory]], as_of, digest: Digest) -> None:
+    """Companies after every participant: each hire checked against the hired person's compact record."""
+    if not companies:
+        return
+    hired = sorted({hire.participant for _, h in companies for hire in h.hires})
+    eligible: dict[str, date] = {}
+    people: dict[str, ParticipantHistory] = {}
+    for i in range(0, len(hired), 500):
+        ids = hired[i : i + 500]
+        marks = ",".join("?" * len(ids))
+        for pid, is_eligible, enrolment, record in db.execute(f"SELECT id, eligible, enrolment, record FROM people WHERE id IN ({marks})", ids):
+            people[pid] = _unpack(record)
+            if is_eligible:
+                eligible[pid] = date.fromisoformat(enrolment)
+    db.execute("BEGIN")
+    for pos, h in companies:
+        r = evaluate(loaded, h, when(as_of, h), eligible, people)
+        db.execute("INSERT INTO digests VALUES (?, ?)", (pos, _pack(digest(h, r))))
+    db.execute("COMMIT")
+
+
+def evaluate_stream(
+    loaded: LoadedContract,
+    paths: Iterable[str | Path],
+    as_of: date | None = None,
+    *,
+    executor=None,
+    chunk_size: int = CHUNK_SIZE,
+) -> list[EvaluationResult]:
+    """Every result of the cohort files, in input order: what ``evaluate_cohort(load_cohorts(paths))`` gives."""
+    return list(stream_cohort(loaded, paths, as_of, executor=executor, chunk_size=chunk_size))
