@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
-from pbr_rules.evaluation.evaluator import evaluate
+from pbr_rules.evaluation.evaluator import evaluate, evaluate_batch
 from pbr_rules.language import History, LoadedContract, Source, cohort_problems, history_from_data, load_cohort, load_contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
@@ -63,8 +63,9 @@ def when(as_of: date | None, history: History) -> date | None:
 
 
 def evaluate_chunk(loaded: LoadedContract, histories: list[ParticipantHistory], as_of: date | None) -> list[EvaluationResult]:
-    """One chunk of participants, one result each, in order: the one place a batch API plugs in."""
-    return [evaluate(loaded, h, when(as_of, h)) for h in histories]
+    """One chunk of participants, one result each, in order: decided many to an engine session
+    (``evaluate_batch``: exactly the one-by-one results), each as of ``when(as_of, history)``."""
+    return evaluate_batch(loaded, histories, as_of)
 
 
 # --- the work a worker does -------------------------------------------------------------------

@@ -719,36 +719,38 @@ def evaluate_cohort(
         if on_progress:
             on_progress(done, total)
 
-    def when(h):
-        return min(as_of, h.extracted) if as_of else None
-
     workers = workers or os.cpu_count() or 1
     results: dict[int, EvaluationResult] = {}
     if executor is not None and participants:
         size = max(20, min(500, len(participants) // (4 * max(1, getattr(executor, "workers", None) or getattr(executor, "_max_workers", 2)))))
         ref = (loaded.path, loaded.content_hash, None) if _is_file(loaded.path) else (None, loaded.content_hash, loaded)
         parts = [participants[i : i + size] for i in range(0, len(participants), size)]
-        futures = [executor.submit(_worker_chunk, ref, part, [when(h) for h in part]) for part in parts]
+        futures = [executor.submit(_worker_chunk, ref, part, as_of) for part in parts]
         for part, fut in zip(parts, futures):
             for h, r in zip(part, fut.result()):
                 results[id(h)] = r
             tick(len(part))
     elif workers > 1 and len(participants) >= 200 and _is_file(loaded.path):
-        chunk = max(50, len(participants) // (workers * 8))
+        size = max(50, len(participants) // (workers * 8))
+        parts = [participants[i : i + size] for i in range(0, len(participants), size)]
         with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(loaded.path, loaded.content_hash)) as pool:
-            args = [(h, when(h)) for h in participants]
-            for i, r in enumerate(pool.map(_worker_eval, args, chunksize=chunk)):
-                results[id(participants[i])] = r
-                tick()
+            ref = (loaded.path, loaded.content_hash, None)
+            for part, rs in zip(parts, pool.map(_worker_chunk, [ref] * len(parts), parts, [as_of] * len(parts))):
+                for h, r in zip(part, rs):
+                    results[id(h)] = r
+                tick(len(part))
     else:
-        for h in participants:
-            results[id(h)] = evaluate(loaded, h, when(h))
-            tick()
+        for start in range(0, len(participants), 250):
+            part = participants[start : start + 250]
+            for h, r in zip(part, evaluate_batch(loaded, part, as_of)):
+                results[id(h)] = r
+            tick(len(part))
     eligible = {h.participant: h.enrolment for h in participants if results[id(h)].eligibility.eligible}
     by_id = {h.participant: h for h in participants}  # a hire is verified by the participant's own history
-    for h in companies:
-        results[id(h)] = evaluate(loaded, h, when(h), eligible, by_id)
-        tick()
+    for h, r in zip(companies, evaluate_batch(loaded, companies, as_of, eligible, by_id)):
+        results[id(h)] = r
+    if companies:
+        tick(len(companies))
     return [results[id(h)] for h in histories]
 
 
@@ -763,15 +765,10 @@ def _worker_init(path: str, content_hash: str) -> None:
     loaded = load_contract(path)
     if loaded.content_hash != content_hash:
         raise RuntimeError(f"{path} changed while the cohort was being evaluated")
-    _WORKER["loaded"] = loaded
+    _WORKER[content_hash] = loaded
 
 
-def _worker_eval(args) -> EvaluationResult:
-    history, as_of = args
-    return evaluate(_WORKER["loaded"], history, as_of)
-
-
-def _worker_chunk(ref, histories, as_ofs) -> list[EvaluationResult]:
+def _worker_chunk(ref, histories, as_of) -> list[EvaluationResult]:
     """A chunk of participants on an executor's worker; the agreement loaded once per worker process."""
     path, content_hash, loaded = ref
     if loaded is None:
@@ -781,7 +778,7 @@ def _worker_chunk(ref, histories, as_ofs) -> list[EvaluationResult]:
             if loaded.content_hash != content_hash:
                 raise RuntimeError(f"{path} on this worker is not the agreement being evaluated: give every worker the same agreement files")
             _WORKER[content_hash] = loaded
-    return [evaluate(loaded, h, d) for h, d in zip(histories, as_ofs)]
+    return evaluate_batch(loaded, histories, as_of)  # each as of min(as_of, its extraction date)
 
 
 def total_of(results: list[EvaluationResult]) -> Decimal:
