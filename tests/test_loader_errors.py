@@ -39,7 +39,7 @@ SEPARATOR_HINT = (
 
 EXPECTED = {
     "syntax_error.yaml": [
-        # 'title: Vækstpartnerskaber: Testby Kommune': the second ':' is column 26.
+        # 'title: Vækstpartnerskaber: Herlev Kommune': the second ':' is column 26.
         "tests/broken/syntax_error.yaml:4:26: YAML syntax: mapping values are not allowed in this context"
         " (a value containing ': ' must be quoted)",
     ],

@@ -139,7 +139,7 @@ HANDWORKED_CASES: list[dict] = [
         "name": "Outcome event, repeatable at most 3: two events on one date are two occurrences; the 4th does not count.",
         "contract": EXTRA,
         "history": citizen(
-            municipality="999",
+            municipality="630",
             events=[
                 {"date": "2019-03-01", "kind": "certificate"},  # before enrolment
                 {"date": "2019-05-01", "kind": "certificate", "name": "a"},
@@ -167,7 +167,7 @@ HANDWORKED_CASES: list[dict] = [
         "name": "The docs' employment example: a 20-hour job from Wed 2019-05-08 with a break in 2019-W26, under 13 of 16, 13 consecutive and 26 total.",
         "contract": EXTRA,
         "history": citizen(
-            municipality="999",
+            municipality="630",
             employment=[
                 job("2019-05-08", "2019-06-21", hours=20, monthly="10000"),  # Wed W19 .. Fri W25
                 job("2019-07-01", "2019-12-20", hours=20, monthly="10000"),  # Mon W27 .. Fri W51
@@ -594,7 +594,7 @@ HANDWORKED_CASES: list[dict] = [
         "eligible_participants": ["p1"],
         "participants": [employee("p1", "2019-03-20", [job("2019-04-01", "2019-05-31", hours=10, employer="c1"), job("2019-09-02", hours=20, employer="c1")], extracted="2020-06-30")],
         "history": {
-            "kind": "company", "company": "c1", "municipality": "999", "size_band": "small", "partner": True,
+            "kind": "company", "company": "c1", "municipality": "630", "size_band": "small", "partner": True,
             "start": "2019-03-01", "extracted": "2020-06-30",
             "hires": [{"participant": "p1", "date": "2019-04-01", "end": "2019-05-31"}, {"participant": "p1", "date": "2019-09-02"}],
         },
@@ -702,7 +702,7 @@ HANDWORKED_CASES: list[dict] = [
         "contract": EXTRA,
         # Enrolment week 2022-W40; baseline 2021-W40..2022-W39.
         "history": citizen(
-            municipality="999",
+            municipality="630",
             enrolment="2022-10-05",
             extracted="2022-12-31",
             benefits=[{"weeks": "2021-W40..2022-W39", "code": "kontanthjaelp"}],

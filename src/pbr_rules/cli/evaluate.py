@@ -65,7 +65,7 @@ def cmd_evaluate(args) -> int:
     except InputInvalid as exc:
         print(f"the contract is not valid:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
-    codes = frozenset(loaded.codes.codes)
+    codes = loaded.known
     if args.history:
         histories = [load_history(args.history, codes)]
         results = [evaluate(loaded, histories[0], args.as_of)]
@@ -107,7 +107,7 @@ def cmd_settle(args) -> int:
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
     choose_language(args, [loaded.contract.language])
-    histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
+    histories = load_cohorts(args.cohort, loaded.known)
     recorded = None
     if args.previous:
         try:

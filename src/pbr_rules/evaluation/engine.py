@@ -123,7 +123,7 @@ def _rules(loaded: LoadedContract) -> tuple[dict, list[str], list[str]]:
     term_start, term_end = c.term.start.toordinal(), c.term.end.toordinal()
     rule("e:municipality", "p", {"mun": c.municipality.code}, side=citizen)
     # The $or stands last in its $and (durable-rules skips conditions after a true $or in joins).
-    rule("e:target_group", "p", {"$or": [{"grp": g.value} for g in el.target_groups]}, side=citizen)
+    rule("e:target_group", "p", {"$or": [{"grp": g} for g in el.target_groups]}, side=citizen)
     if el.age is not None:
         bounds = []
         if el.age.min is not None:

@@ -23,7 +23,7 @@ from pbr_rules.evaluation.engine import compile_contract
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
 from pbr_rules.models.contract import Side
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory, vocabulary_problems
 from pbr_rules.models.results import (
     CapApplied,
     ContractRef,
@@ -38,7 +38,7 @@ from pbr_rules.models.results import (
     TariffApplied,
 )
 from pbr_rules.money import ZERO, round_money, split_by_shares
-from pbr_rules.periods import add_days, latest_on_or_before
+from pbr_rules.periods import Calendar, add_days, latest_on_or_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +99,10 @@ def decide(
             "the history cannot know what happened after it was extracted"
         )
     compiled = compile_contract(loaded)
+    _check_words(loaded, history)
     if isinstance(history, ParticipantHistory):
-        _check_codes(loaded, history)
         derived = derive_participant(loaded, history, as_of)
-        side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group.value
+        side, rule_names, sid, group = Side.citizen, compiled.citizen_rules, history.participant, history.target_group
     else:
         derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
         side, rule_names, sid, group = Side.company, compiled.company_rules, history.company, None
@@ -176,13 +176,16 @@ def evaluate(
     )
 
 
-def _check_codes(loaded: LoadedContract, h: ParticipantHistory) -> None:
-    known = loaded.codes.codes
-    unknown = [(i, b.code) for i, b in enumerate(h.benefits) if b.code not in known]
-    if h.benefit_at_enrolment is not None and h.benefit_at_enrolment not in known:
-        unknown.append((None, h.benefit_at_enrolment))
-    if unknown:
-        problems = [p for p in h.problems(frozenset(known)) if "benefit code" in p[1]]
+def _check_words(loaded: LoadedContract, h: History) -> None:
+    """A history is read in the vocabulary of the agreement it is evaluated under: every
+    benefit code, its target group and its area must be words of that jurisdiction."""
+    known = loaded.known
+    problems = vocabulary_problems(h, known)
+    if isinstance(h, ParticipantHistory):
+        codes = known.benefit_codes
+        if any(b.code not in codes for b in h.benefits) or (h.benefit_at_enrolment is not None and h.benefit_at_enrolment not in codes):
+            problems += [p for p in h.problems(codes) if "benefit code" in p[1]]
+    if problems:
         raise HistoryInvalid([Diagnostic(path=format_path(path), message=msg) for path, msg in problems])
 
 
@@ -310,6 +313,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
     cap_days, cap_entries = _subject_cap(loaded, cap_name)
     lag = c.payment.claim_lag
+    calendar = c.calendar
     plan_versions = plan_for(loaded).versions
     paid = ZERO
     out = []
@@ -331,7 +335,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 milestone=mid,
                 occurrence=k,
                 trigger_date=day,
-                due_date=_due(day, lag.days, lag.kind == "working"),
+                due_date=_due(day, lag.days, lag.kind == "working", calendar),
                 amount=amount,
                 tariff_value=entry.value,
                 line=line,
@@ -362,8 +366,8 @@ def _subject_cap(loaded: LoadedContract, name: str) -> tuple[list[date], list]:
 
 
 @lru_cache(maxsize=65536)
-def _due(day: date, days: int, working: bool) -> date:
-    return add_days(day, days, working=working)
+def _due(day: date, days: int, working: bool, calendar: Calendar) -> date:
+    return add_days(day, days, working=working, calendar=calendar)
 
 
 def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:

@@ -275,7 +275,7 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
     baseline_weeks = 0
     rule_details: dict[str, str] = {
         "municipality": f"municipality {h.municipality}; the contract's is {c.municipality.code}",
-        "target_group": f"target group {h.target_group.value}; admitted: {', '.join(g.value for g in el.target_groups)}",
+        "target_group": f"target group {h.target_group}; admitted: {', '.join(el.target_groups)}",
         "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
         "term": f"enrolled {h.enrolment}; term {c.term.start}..{c.term.end}",
     }
@@ -302,7 +302,7 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
         "t": "p",
         "id": "s",
         "mun": h.municipality,
-        "grp": h.target_group.value,
+        "grp": h.target_group,
         "age": age,
         "res": 1 if h.resident else 0,
         "bw": baseline_weeks,

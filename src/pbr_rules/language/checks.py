@@ -5,7 +5,8 @@ right line. The checks: unknown milestones in prerequisites, windows and tariffs
 prerequisite cycles; measures on the wrong side; effective dates outside the term or
 overlapping the original definition; tariffs for target groups the contract does not
 admit; payer shares that do not sum to 1; unknown parties and roles; caps below a single
-tariff; unknown benefit codes; inconsistent week patterns.
+tariff; unknown benefit codes, target groups and area codes (the jurisdiction's
+vocabulary); inconsistent week patterns.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from datetime import date
 from decimal import Decimal
 from difflib import get_close_matches
 
-from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
+from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side
+from pbr_rules.models.vocabulary import Vocabulary
 
 Problem = tuple[tuple, str, str]
 
 
-def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
+def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabulary) -> list[Problem]:
     out: list[Problem] = []
     milestone_ids = sorted(c.milestones)
-    groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
+    groups_admitted = set(c.eligibility.citizens.target_groups)
+    known_groups = sorted(vocabulary.target_groups)
+    where = vocabulary.jurisdiction.code
 
     def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
         """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
@@ -31,6 +35,17 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         if m:
             return f"did you mean '{m[0]}'?"
         return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
+
+    # --- the jurisdiction's vocabulary: the municipality and the target groups
+    areas = vocabulary.areas.codes
+    if c.municipality.code not in areas:
+        close = get_close_matches(c.municipality.code, list(areas), n=3, cutoff=0.6)
+        listed = ", ".join(f"{code} {areas[code]}" for code in (close or list(areas)[:5]))
+        hint = (f"did you mean: {listed}?" if close else f"the vocabulary of {where} lists {len(areas)} codes, e.g. {listed}")
+        out.append((("municipality", "code"), f"unknown area code '{c.municipality.code}' in {where} ({vocabulary.areas.description})", hint))
+    for i, group in enumerate(c.eligibility.citizens.target_groups):
+        if group not in vocabulary.target_groups:
+            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", near(group, known_groups, f"target groups of {where}")))
 
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
@@ -167,8 +182,8 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         for group, dated in t.amounts.items():
             gp = base + ("amounts", group)
             if group != "all":
-                if group not in {g.value for g in TargetGroup}:
-                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup], "target groups", ("all",))))
+                if group not in vocabulary.target_groups:
+                    out.append((gp, f"unknown target group '{group}' in {where}", near(group, known_groups, f"target groups of {where}", ("all",))))
                 elif side == Side.company:
                     out.append((gp, "company milestones are priced for 'all', not by target group", ""))
                 elif group not in groups_admitted:

@@ -33,7 +33,7 @@ def _json(text: str) -> Response:
 )
 def evaluate_history(principal: Reader, loaded: ReadableContract, source: EvaluateSource, settings: SettingsDep, ledger: LedgerDep) -> Response:
     """Evaluate one participant or company history: eligibility, milestones met, payments triggered (kept in the decision log)."""
-    history, as_of, eligible, participants = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
+    history, as_of, eligible, participants = parse_evaluate(source, settings, loaded.known)
     result = evaluate(loaded, history, as_of, eligible, participants)
     ledger.log_decisions(loaded, [history], [result], as_of, f"token:{principal.token_id}")
     return _json(to_json(result))
@@ -54,7 +54,7 @@ async def evaluate_many(
     """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total (kept in the decision log). A heavy request (fair use)."""
 
     def work() -> Response:
-        histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
+        histories, as_of = parse_cohort(source, settings, loaded.known)
         results = evaluate_cohort(loaded, histories, as_of, workers=1)
         ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
         body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results))}
