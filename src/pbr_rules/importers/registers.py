@@ -43,8 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from pbr_rules.errors import Diagnostic, InputInvalid
-from pbr_rules.language import load_benefit_codes, load_vocabulary, load_yaml_file, require_kind, validate_model
-from pbr_rules.language.loader import VOCABULARY_FILE
+from pbr_rules.language import VOCABULARY_FILE, load_benefit_codes, load_vocabulary, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.vocabulary import Known
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.importing import ImportMapping

@@ -16,7 +16,7 @@ from decimal import Decimal
 from difflib import get_close_matches
 
 from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side
-from pbr_rules.models.vocabulary import Vocabulary
+from pbr_rules.models.vocabulary import Vocabulary, nearest_codes
 
 Problem = tuple[tuple, str, str]
 
@@ -25,8 +25,6 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     out: list[Problem] = []
     milestone_ids = sorted(c.milestones)
     groups_admitted = set(c.eligibility.citizens.target_groups)
-    known_groups = sorted(vocabulary.target_groups)
-    where = vocabulary.jurisdiction.code
 
     def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
         """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
@@ -37,15 +35,8 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
 
     # --- the jurisdiction's vocabulary: the municipality and the target groups
-    areas = vocabulary.areas.codes
-    if c.municipality.code not in areas:
-        close = get_close_matches(c.municipality.code, list(areas), n=3, cutoff=0.6)
-        listed = ", ".join(f"{code} {areas[code]}" for code in (close or list(areas)[:5]))
-        hint = (f"did you mean: {listed}?" if close else f"the vocabulary of {where} lists {len(areas)} codes, e.g. {listed}")
-        out.append((("municipality", "code"), f"unknown area code '{c.municipality.code}' in {where} ({vocabulary.areas.description})", hint))
-    for i, group in enumerate(c.eligibility.citizens.target_groups):
-        if group not in vocabulary.target_groups:
-            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", near(group, known_groups, f"target groups of {where}")))
+    tariff_lines = [(mid, group) for mid, t in c.tariffs.items() if mid in c.milestones for group in t.amounts]
+    out.extend(check_words(c.municipality.code, list(enumerate(c.eligibility.citizens.target_groups)), tariff_lines, vocabulary))
 
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
@@ -183,7 +174,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
             gp = base + ("amounts", group)
             if group != "all":
                 if group not in vocabulary.target_groups:
-                    out.append((gp, f"unknown target group '{group}' in {where}", near(group, known_groups, f"target groups of {where}", ("all",))))
+                    pass  # check_words said so
                 elif side == Side.company:
                     out.append((gp, "company milestones are priced for 'all', not by target group", ""))
                 elif group not in groups_admitted:
@@ -262,6 +253,39 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         for i, party in enumerate(c.investor.repaid_from):
             check_party(("investor", "repaid_from", i), party, payer_roles, "a payer whose outcome payments repay investors")
     return out
+
+
+def check_words(
+    municipality: str | None, target_groups: list[tuple[int, str]], tariff_lines: list[tuple[str, str]], vocabulary: Vocabulary
+) -> list[Problem]:
+    """The agreement's words that its jurisdiction's vocabulary does not know: the municipality
+    (area) code, the admitted target groups, and the target groups tariffs are priced for.
+
+    Plain values, so that the loader can also check them in a file whose other values fail
+    validation (every problem at once)."""
+    out: list[Problem] = []
+    where = vocabulary.jurisdiction.code
+    areas = vocabulary.areas.codes
+    groups = sorted(vocabulary.target_groups)
+    if municipality is not None and municipality not in areas:
+        close = nearest_codes(municipality, areas)
+        listed = ", ".join(f"{code} ({areas[code]})" for code in (close or list(areas)[:5]))
+        hint = f"did you mean {listed}?" if close else f"the {len(areas)} codes of {where} are in its vocabulary, e.g. {listed}"
+        out.append((("municipality", "code"), f"unknown area code '{municipality}' in {where}", hint))
+    for i, group in target_groups:
+        if group not in vocabulary.target_groups:
+            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}")))
+    for mid, group in tariff_lines:
+        if group != "all" and group not in vocabulary.target_groups:
+            out.append((("tariffs", mid, "amounts", group), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}", ("all",))))
+    return out
+
+
+def _near(name: str, choices, label: str, extra: tuple[str, ...] = ()) -> str:
+    m = get_close_matches(str(name), list(choices) + list(extra), n=1, cutoff=0.6)
+    if m:
+        return f"did you mean '{m[0]}'?"
+    return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}"
 
 
 def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> list[Problem]:

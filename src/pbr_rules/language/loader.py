@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, HistoryInvalid, InputInvalid
-from pbr_rules.language.checks import check_contract
+from pbr_rules.language.checks import check_contract, check_words
 from pbr_rules.language.validation import validate_model
 from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 from pbr_rules.models.contract import Contract
@@ -155,7 +155,12 @@ def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedCont
         source = merge_sources(template, source)
         template_path = str(tpath)
 
-    contract: Contract = validate_model(Contract, source, ContractInvalid)
+    try:
+        contract: Contract = validate_model(Contract, source, ContractInvalid)
+    except ContractInvalid as exc:
+        # Every problem at once: the words the vocabulary does not know (formerly enums, found
+        # with the other values' mistakes) are reported beside them.
+        raise ContractInvalid(list(exc.diagnostics) + _unknown_words_in(source, exc.diagnostics)) from None
 
     # The vocabulary path is relative to the file that named it (often the template).
     vfile, _, _ = source.where(("benefit_codes",))
@@ -178,6 +183,39 @@ def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedCont
     return LoadedContract(
         contract=contract, codes=codes, path=source.file, content_hash=digest, template=template_path, source=source, vocabulary=vocabulary
     )
+
+
+def _unknown_words_in(source: Source, found: list[Diagnostic]) -> list[Diagnostic]:
+    """The target groups and area code of an agreement that failed validation, checked against
+    its vocabulary when that can be found from the raw file (else nothing: the next round will)."""
+    data = source.data
+    codes_at, _, _ = source.where(("benefit_codes",))
+    named = data.get("benefit_codes")
+    if not isinstance(named, str) or not codes_at or codes_at.startswith("<"):
+        return []
+    words = Path(codes_at).parent / named
+    words = words.parent / VOCABULARY_FILE
+    raw_j = data.get("jurisdiction")
+    if not words.exists() or not (raw_j is None or isinstance(raw_j, dict)):
+        return []
+    try:
+        vocabulary = load_vocabulary(words)
+    except ContractInvalid:
+        return []
+    if (raw_j or {"country": "DK"}) != vocabulary.jurisdiction.model_dump():
+        return []
+
+    def strings(value) -> list:
+        return value if isinstance(value, list) else []
+
+    municipality = (data.get("municipality") or {}).get("code") if isinstance(data.get("municipality"), dict) else None
+    citizens = ((data.get("eligibility") or {}).get("citizens") or {}) if isinstance(data.get("eligibility"), dict) else {}
+    groups = [(i, g) for i, g in enumerate(strings(citizens.get("target_groups") if isinstance(citizens, dict) else None)) if isinstance(g, str)]
+    tariffs = data.get("tariffs") if isinstance(data.get("tariffs"), dict) else {}
+    lines = [(mid, g) for mid, t in tariffs.items() if isinstance(t, dict) and isinstance(t.get("amounts"), dict) for g in t["amounts"] if isinstance(g, str)]
+    problems = check_words(municipality if isinstance(municipality, str) else None, groups, lines, vocabulary)
+    already = {d.path for d in found}
+    return [d for d in (_at(source, p, m, h) for p, m, h in problems) if d.path not in already]
 
 
 def _vocabulary_for(contract: Contract, codes_path: Path) -> tuple[Vocabulary | None, list]:

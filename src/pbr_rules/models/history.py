@@ -15,7 +15,7 @@ from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from pbr_rules.models.common import Identifier, ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
 from pbr_rules.models.contract import JobKind, SizeBand
-from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, Known
+from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, Known, nearest_codes
 from pbr_rules.periods import format_iso_week, parse_week_range, week_index
 from pbr_rules.personal_data import refuse_cpr
 
@@ -270,7 +270,11 @@ def vocabulary_problems(h: "ParticipantHistory | CompanyHistory", known: Known) 
     """
     out: list[tuple[tuple, str]] = []
     if known.areas is not None and h.municipality not in known.areas:
-        out.append((("municipality",), _unknown("area (municipality) code", h.municipality, known.areas, "known areas")))
+        near = nearest_codes(h.municipality, known.areas)
+        if near:
+            out.append((("municipality",), f"unknown area (municipality) code '{h.municipality}'; did you mean {' or '.join(repr(c) for c in near)}?"))
+        else:
+            out.append((("municipality",), _unknown("area (municipality) code", h.municipality, known.areas, "known areas")))
     group = getattr(h, "target_group", None)
     if known.target_groups is not None and group is not None and group not in known.target_groups:
         out.append((("target_group",), _unknown("target group", group, known.target_groups, "known target groups")))

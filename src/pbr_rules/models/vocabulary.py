@@ -131,6 +131,17 @@ class Vocabulary(Strict):
     areas: Areas
 
 
+def nearest_codes(code: str, codes, n: int = 3) -> list[str]:
+    """The known area codes a mistyped one most likely meant: the same characters in another
+    order ('136' for '163'), then one character different, then by spelling distance."""
+    from difflib import get_close_matches
+
+    same_letters = [c for c in sorted(codes) if c != code and sorted(c) == sorted(code)]
+    one_off = [c for c in sorted(codes) if len(c) == len(code) and sum(a != b for a, b in zip(c, code)) == 1]
+    near = list(dict.fromkeys(same_letters + one_off))
+    return near[:n] if near else get_close_matches(code, sorted(codes), n=n, cutoff=0.6)
+
+
 @dataclass(frozen=True)
 class Known:
     """What a history may name under one agreement: its benefit codes, target groups and areas."""
