@@ -212,5 +212,5 @@ def test_a_vocabulary_of_another_jurisdiction_is_refused(tmp_path):
     assert _problems(path) == [
         "agreement.yaml:8:1: jurisdiction: the agreement's jurisdiction is FI, but its benefit codes "
         f"{ROOT}/contracts/data/gb-eng/benefit-codes.yaml and the vocabulary.yaml beside them are for GB-ENG"
-        f" (name the benefit-code file of FI in benefit_codes, or set jurisdiction to GB-ENG)"
+        f" (name the benefit-code file of FI in benefit_codes, or write jurisdiction: {{country: GB, subdivision: ENG}})"
     ]

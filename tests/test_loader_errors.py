@@ -156,7 +156,7 @@ EXPECTED = {
         # England named, but the template's benefit codes (and the vocabulary beside them) are Danish.
         "tests/broken/jurisdiction_mismatch.yaml:5:1: jurisdiction: the agreement's jurisdiction is GB-ENG, but its"
         " benefit codes ../data/benefit-codes.yaml and the vocabulary.yaml beside them are for DK"
-        " (name the benefit-code file of GB-ENG in benefit_codes, or set jurisdiction to DK)",
+        " (name the benefit-code file of GB-ENG in benefit_codes, or write jurisdiction: {country: DK})",
     ],
     "unknown_subdivision.yaml": [
         "tests/broken/unknown_subdivision.yaml:7:16: jurisdiction.subdivision: DK has no subdivisions with holidays"

@@ -107,11 +107,15 @@ def easter_sunday(year: int) -> date:
 
 
 class UnknownCalendar(ValueError):
-    """The ``holidays`` package has no calendar for this country or subdivision."""
+    """The ``holidays`` package has no calendar for this country or subdivision.
 
-    def __init__(self, message: str, hint: str):
+    ``part`` says which was wrong ('country' or 'subdivision'); ``hint`` what is supported nearby.
+    """
+
+    def __init__(self, message: str, hint: str, part: str):
         super().__init__(message)
         self.hint = hint
+        self.part = part
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +188,13 @@ def check_calendar(country: str, subdivision: str | None) -> None:
         near = [country.upper()] if country.upper() in known else _iso_code_of(country) or _same_first_letter(country, known)
         hint = (f"did you mean {' or '.join(near) if len(near) < 3 else 'one of ' + ', '.join(near)}? " if near else "")
         hint += "a country is its ISO 3166-1 code in capitals, e.g. DK, GB, FI"
-        raise UnknownCalendar(f"no working-day calendar for country '{country}'", hint)
+        raise UnknownCalendar(f"no working-day calendar for country '{country}'", hint, "country")
     subs = known[country]
     if not subs:
-        raise UnknownCalendar(f"{country} has no subdivisions with holidays of their own", f"leave subdivision out for {country}")
+        raise UnknownCalendar(f"{country} has no subdivisions with holidays of their own", f"leave subdivision out for {country}", "subdivision")
     near = [subdivision.upper()] if subdivision.upper() in subs else get_close_matches(subdivision, subs, n=3, cutoff=0.4)
     hint = (f"did you mean {', '.join(near)}? " if near else "") + f"subdivisions of {country}: {', '.join(subs)}"
-    raise UnknownCalendar(f"no working-day calendar for subdivision '{subdivision}' of {country}", hint)
+    raise UnknownCalendar(f"no working-day calendar for subdivision '{subdivision}' of {country}", hint, "subdivision")
 
 
 DANISH = Calendar("DK")

@@ -21,8 +21,8 @@ import json
 import re
 import weakref
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -193,8 +193,7 @@ def _unknown_words_in(source: Source, found: list[Diagnostic]) -> list[Diagnosti
     named = data.get("benefit_codes")
     if not isinstance(named, str) or not codes_at or codes_at.startswith("<"):
         return []
-    words = Path(codes_at).parent / named
-    words = words.parent / VOCABULARY_FILE
+    words = (Path(codes_at).parent / named).parent / VOCABULARY_FILE
     raw_j = data.get("jurisdiction")
     if not words.exists() or not (raw_j is None or isinstance(raw_j, dict)):
         return []
@@ -227,8 +226,7 @@ def _vocabulary_for(contract: Contract, codes_path: Path) -> tuple[Vocabulary | 
         try:
             check_calendar(j.country, j.subdivision)
         except UnknownCalendar as exc:
-            where = ("jurisdiction", "subdivision") if j.subdivision is not None and "subdivision" in str(exc) else ("jurisdiction", "country")
-            return None, [(where, str(exc), exc.hint)]
+            return None, [(("jurisdiction", exc.part), str(exc), exc.hint)]
     vfile = codes_path.parent / VOCABULARY_FILE
     if not vfile.exists():
         problems.append(
@@ -249,7 +247,7 @@ def _vocabulary_for(contract: Contract, codes_path: Path) -> tuple[Vocabulary | 
                 here,
                 f"the agreement's jurisdiction is {want.code}{said}, but its benefit codes {contract.benefit_codes} "
                 f"and the {VOCABULARY_FILE} beside them are for {vocabulary.jurisdiction.code}",
-                f"name the benefit-code file of {want.code} in benefit_codes, or set jurisdiction to {vocabulary.jurisdiction.code}",
+                f"name the benefit-code file of {want.code} in benefit_codes, or write jurisdiction: {vocabulary.jurisdiction.as_yaml}",
             )
         )
         return None, problems

@@ -76,6 +76,11 @@ class Jurisdiction(Strict):
         return self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
 
     @property
+    def as_yaml(self) -> str:
+        """``{country: GB, subdivision: ENG}``: as an agreement writes it."""
+        return "{" + ", ".join(f"{k}: {v}" for k, v in self.model_dump().items()) + "}"
+
+    @property
     def calendar(self) -> Calendar:
         return Calendar(self.country, self.subdivision)
 
