@@ -2,7 +2,9 @@
 
 Written from docs/semantics.md alone, without reading the engine. It imports only the
 models and the loader (never pbr_rules.periods, pbr_rules.money or the engine) and is
-deliberately naive: loops day by day and week by week. Where the text is ambiguous the
+deliberately naive: loops day by day and week by week. Working days: Denmark's from the list
+of helligdage in semantics.md § 1, written out below; any other jurisdiction's straight
+from the ``holidays`` package, as § 1 says. Where the text is ambiguous the
 chosen reading is marked ``# AMBIGUOUS:``.
 
 Output shape (plain, comparable)::
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+
+import holidays as holiday_package
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -135,11 +139,17 @@ def holidays(year: int) -> set[date]:
     return out
 
 
-def is_working_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in holidays(d.year)
+def is_working_day(d: date, jurisdiction=None) -> bool:
+    """§ 1: not a weekend day and not a public holiday of the agreement's jurisdiction."""
+    if jurisdiction is None or jurisdiction.country == "DK":  # no jurisdiction named: Denmark
+        return d.weekday() < 5 and d not in holidays(d.year)
+    # AMBIGUOUS: "public holidays as the holidays package gives them" read as its category
+    # 'public' with observed (substitute) days, for the year of the day asked about.
+    cal = holiday_package.country_holidays(jurisdiction.country, subdiv=jurisdiction.subdivision, years=d.year)
+    return d.weekday() not in cal.weekend and d not in cal
 
 
-def due_date(trigger: date, days: int, kind: str) -> date:
+def due_date(trigger: date, days: int, kind: str, jurisdiction=None) -> date:
     if kind == "calendar":
         return trigger + timedelta(days=days)
     # AMBIGUOUS: a lag of 0 working days leaves the due date on the trigger date, even
@@ -148,7 +158,7 @@ def due_date(trigger: date, days: int, kind: str) -> date:
     counted = 0
     while counted < days:
         d += DAY
-        if is_working_day(d):
+        if is_working_day(d, jurisdiction):
             counted += 1
     return d
 
@@ -710,7 +720,7 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> l
             whole[best] += 1
             exact[best] = Fraction(whole[best])  # this payer's remainder is used up
         parts = [[p.party, money(Decimal(w) / 100)] for p, w in zip(payers, whole)]
-        due = due_date(d, c.payment.claim_lag.days, c.payment.claim_lag.kind)
+        due = due_date(d, c.payment.claim_lag.days, c.payment.claim_lag.kind, c.jurisdiction)
         out.append(
             [
                 f"{c.id}/{subject_id}/{mid}/{k}",
@@ -762,7 +772,7 @@ def citizen_rules(loaded: LoadedContract, h: ParticipantHistory) -> dict[str, bo
     el = c.eligibility.citizens
     rules: dict[str, bool] = {}
     rules["municipality"] = h.municipality == c.municipality.code
-    rules["target_group"] = h.target_group.value in {g.value for g in el.target_groups}
+    rules["target_group"] = h.target_group in el.target_groups
     if el.age is not None:
         age = h.age_at_enrolment if h.age_at_enrolment is not None else age_in_years(h.birth_date, h.enrolment)
         ok = True
@@ -817,7 +827,7 @@ def oracle_participant(loaded: LoadedContract, history: ParticipantHistory, as_o
         "eligible": True,
         "rules": rules,
         "occurrences": _occurrences(sub),
-        "payments": _payments(sub, history.participant, history.target_group.value, cap),
+        "payments": _payments(sub, history.participant, history.target_group, cap),
     }
 
 

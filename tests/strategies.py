@@ -18,16 +18,14 @@ from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
-ALL_GROUPS = [
-    "flexjob_visitated",
-    "early_retirement_pension",
-    "resource_course",
-    "cash_benefit",
-    "cash_benefit_youth",
-    "cash_benefit_immigrant",
-    "newly_arrived_refugee",
-    "other_vulnerable",
-]
+def _all_groups(loaded) -> list[str]:
+    """Every target group of the contract's jurisdiction (a history may be in one the contract does not admit)."""
+    return sorted(loaded.known.target_groups)
+
+
+def _another_area(loaded) -> str:
+    """An area of the contract's jurisdiction other than its own (a history from elsewhere is ineligible, not invalid)."""
+    return sorted(loaded.known.areas - {loaded.contract.municipality.code})[0]
 
 
 def _iso_week(d: date) -> str:
@@ -76,11 +74,11 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
     codes = sorted(loaded.codes.codes)
     public = [k for k in codes if loaded.codes.codes[k].public_support]
     baseline_codes = (el.baseline.codes if el.baseline and el.baseline.codes else public) or codes
-    admitted = [g.value for g in el.target_groups]
+    admitted = list(el.target_groups)
 
     pid = participant_id or draw(st.from_regex(r"p[0-9]{1,6}", fullmatch=True))
-    municipality = draw(st.sampled_from([c.municipality.code] * 9 + ["999"]))
-    group = draw(st.one_of(st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(ALL_GROUPS)))
+    municipality = draw(st.sampled_from([c.municipality.code] * 9 + [_another_area(loaded)]))
+    group = draw(st.one_of(st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(admitted), st.sampled_from(_all_groups(loaded))))
 
     # --- enrolment around the enrolment window and the term
     anchors = [c.term.start, c.term.end]
@@ -346,7 +344,7 @@ def company_histories(draw, loaded, participant_ids, company_id: str | None = No
     data = {
         "kind": "company",
         "company": cid,
-        "municipality": draw(st.sampled_from([c.municipality.code] * 5 + ["999"])),
+        "municipality": draw(st.sampled_from([c.municipality.code] * 5 + [_another_area(loaded)])),
         "size_band": draw(st.sampled_from([s.value for s in el.size_bands] if el else ["small"])),
         "partner": draw(st.sampled_from([True, True, True, False])),
         "start": start.isoformat(),

@@ -55,7 +55,7 @@ def contract():
 PERSON = ParticipantHistory.model_validate(
     {
         "participant": "p-1",
-        "municipality": "997",
+        "municipality": "741",
         "birth_date": "1985-01-01",
         "target_group": "cash_benefit",
         "enrolment": "2019-04-01",

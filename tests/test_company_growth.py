@@ -27,7 +27,7 @@ def company(*figures, extracted="2022-06-30") -> CompanyHistory:
     return CompanyHistory.model_validate(
         {
             "company": "c-996-01",
-            "municipality": "996",
+            "municipality": "155",
             "size_band": "small",
             "partner": True,
             "start": "2020-03-01",

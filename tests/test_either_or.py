@@ -30,7 +30,7 @@ def person(jobs=(), events=()) -> ParticipantHistory:
     return ParticipantHistory.model_validate(
         {
             "participant": "either-1",
-            "municipality": "997",
+            "municipality": "153",
             "birth_date": "1985-04-02",
             "target_group": "cash_benefit",
             "enrolment": "2020-01-06",

@@ -2,14 +2,14 @@
 
 1. Every ```yaml example in the guide is checked:
    - a complete file (its first key is ``kind:``) is written where it would live in the
-     contracts folder (agreements/999-eksempelby.yaml, data/...) of a temporary copy of
+     contracts folder (agreements/607-fredericia.yaml, data/...) of a temporary copy of
      the real templates and benefit codes, and loaded with the real loader;
      when its first line starts with ``# invalid`` it is an agreement that must be
      refused (it may even be broken YAML), and if the next fenced block is ```text, that
      must be exactly the error the loader prints;
    - a fragment starts with ``# fragment: ModelName`` (or ``# fragment: ModelName
      (invalid)``) and is validated with ``ModelName.model_validate``.
-2. Every key of every model reachable from Contract and BenefitCodes is documented in the
+2. Every key of every model reachable from Contract, BenefitCodes and Vocabulary is documented in the
    model's own section of the guide (the section whose heading says ``(model: Name)``):
    in a table row (first cell `` `key` ``) and as a key in a ```yaml example there.
    Every allowed value of a key with a fixed list of values appears there too.
@@ -31,12 +31,12 @@ from pydantic import BaseModel, ValidationError
 
 from pbr_rules.errors import InputInvalid
 from pbr_rules.finance.savings import load_benefit_rates
-from pbr_rules.language.loader import load_benefit_codes, load_contract, load_template
+from pbr_rules.language.loader import load_benefit_codes, load_contract, load_template, load_vocabulary
 from pbr_rules.models import contract as contract_models
 from pbr_rules.models import rates as rates_models
 from pbr_rules.models import vocabulary as vocabulary_models
-from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract
-from pbr_rules.models.vocabulary import BenefitCodes
+from pbr_rules.models.contract import Contract
+from pbr_rules.models.vocabulary import BenefitCodes, Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "contract-language.md"
@@ -48,7 +48,7 @@ MODEL_MARK = re.compile(r"\(model:\s*([A-Za-z_][A-Za-z0-9_]*)\)")
 FRAGMENT = re.compile(r"^#\s*fragment:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\(invalid\))?\s*$")
 
 # The file an agreement example is written to, relative to the temporary working folder.
-EXAMPLE_AGREEMENT = "contracts/agreements/999-eksempelby.yaml"
+EXAMPLE_AGREEMENT = "contracts/agreements/607-fredericia.yaml"
 
 
 # --- reading the guide ------------------------------------------------------------------
@@ -185,7 +185,7 @@ def walk_models(roots) -> tuple[dict[str, list[str]], dict[tuple[str, str], list
     return fields, values
 
 
-MODELS, ALLOWED_VALUES = walk_models([Contract, BenefitCodes])
+MODELS, ALLOWED_VALUES = walk_models([Contract, BenefitCodes, Vocabulary])
 
 
 def test_the_walk_reaches_every_model():
@@ -193,7 +193,7 @@ def test_the_walk_reaches_every_model():
         "Contract", "Municipality", "Party", "Term", "Eligibility", "CitizenEligibility", "AgeRange",
         "BaselineRequirement", "DateRange", "CompanyEligibility", "Milestone", "Window", "Repeat",
         "MilestoneDefinition", "DatedEntry", "Tariff", "VolumeTier", "PayerShare", "PaymentTerms",
-        "ClaimLag", "Caps", "BenefitCodes", "BenefitCode",
+        "ClaimLag", "Caps", "BenefitCodes", "BenefitCode", "Jurisdiction", "Vocabulary", "TargetGroupEntry", "Areas",
         "Enrolment", "OutcomeEvent", "EmploymentWeeks", "SelfSupportingWeeks", "CumulativeEarnings",
         "CourseAttendance", "CourseCompletion", "FlexjobHoursIncrease", "AcceleratorPhase",
         "CompanyHire", "HireRetained",
@@ -243,6 +243,11 @@ def _load_complete(block: Block, data: dict, folder: Path):
         rel = "contracts/data/example-benefit-codes.yaml"
         (folder / rel).write_text(block.text, encoding="utf-8")
         return load_benefit_codes(rel)
+    if kind == "vocabulary":
+        rel = "contracts/data/example/vocabulary.yaml"
+        (folder / rel).parent.mkdir(exist_ok=True)
+        (folder / rel).write_text(block.text, encoding="utf-8")
+        return load_vocabulary(rel)
     if kind == "benefit_rates":
         rel = "contracts/data/example-benefit-rates.yaml"
         (folder / rel).write_text(block.text, encoding="utf-8")
@@ -370,9 +375,9 @@ def test_every_model_key_is_documented():
 def test_every_target_group_has_its_danish_name():
     rows = [line for line in guide_text().splitlines() if line.lstrip().startswith("|")]
     problems = []
-    for group, name_da in TARGET_GROUP_NAMES_DA.items():
-        if not any(f"`{group.value}`" in r and name_da in r for r in rows):
-            problems.append(f"| `{group.value}` | {name_da} | ... |")
+    for group, entry in load_vocabulary(CONTRACTS / "data" / "vocabulary.yaml").target_groups.items():
+        if not any(f"`{group}`" in r and entry.name in r for r in rows):
+            problems.append(f"| `{group}` | {entry.name} | ... |")
     assert not problems, "Add these rows to the target-group table of the guide:\n" + "\n".join(problems)
 
 
@@ -389,6 +394,8 @@ def test_every_cross_check_is_listed():
         "unknown part",
         "below",
         "unknown benefit code",
+        "unknown target group",
+        "unknown area code",
         "out_of",
     ):
         assert phrase in text, f"the list of cross-checks in the guide should mention '{phrase}'"

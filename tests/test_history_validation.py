@@ -265,3 +265,83 @@ employment:
         "h.yaml:9:32: employment[0].end: end 2019-02-01 is after the extraction date 2019-01-31",
         "h.yaml:9:32: employment[0].end: the spell ends (2019-02-01) before it starts (2019-02-04)",
     ]
+
+
+# --- the words of the agreement's jurisdiction (target groups, areas, benefit codes) ---------------
+
+
+def _evaluate_refused(contract: str, history: dict) -> list[str]:
+    from pbr_rules.errors import HistoryInvalid
+    from pbr_rules.evaluation.evaluator import evaluate
+    from pbr_rules.language.loader import load_contract
+    from pbr_rules.models.history import ParticipantHistory
+
+    loaded = load_contract(ROOT / contract)
+    with pytest.raises(HistoryInvalid) as info:
+        evaluate(loaded, ParticipantHistory.model_validate(history))
+    return [f"{d.path}: {d.message}" for d in info.value.diagnostics]
+
+
+ENGLISH = {
+    "participant": "gb-001", "municipality": "E08000003", "age_at_enrolment": 30, "target_group": "long_term_unemployed",
+    "enrolment": "2024-05-03", "extracted": "2024-12-31", "benefits": [{"weeks": "2024-W01..2024-W18", "code": "universal_credit"}],
+}  # fmt: skip
+
+
+def test_a_history_is_checked_against_the_vocabulary_of_the_agreement_it_is_evaluated_under():
+    # Valid under the English test agreement (tests/contracts/gb-eng-calendar.yaml) ...
+    from pbr_rules.evaluation.evaluator import evaluate
+    from pbr_rules.language.loader import load_contract
+    from pbr_rules.models.history import ParticipantHistory
+
+    assert evaluate(load_contract(ROOT / "tests/contracts/gb-eng-calendar.yaml"), ParticipantHistory.model_validate(ENGLISH)).eligibility.eligible
+    # ... but every word of it is unknown in Denmark's.
+    assert _evaluate_refused("contracts/agreements/101-koebenhavn.yaml", ENGLISH) == [
+        "benefits[0].code: unknown benefit code 'universal_credit'; known codes: a_dagpenge, fleksloentilskud,"
+        " foertidspension, integrationsydelse, jobafklaringsydelse, kontanthjaelp, ledighedsydelse, loentilskud,"
+        " ressourceforloebsydelse, sygedagpenge, uddannelseshjaelp",
+        "municipality: unknown area (municipality) code 'E08000003'; known areas: 101, 147, 151, 153, 155, 157, 159,"
+        " 161, 163, 165, 167, 169, 173, 175, 183, 185, 187, 190, 201, 210 and 78 more",
+        "target_group: unknown target group 'long_term_unemployed'; known target groups: cash_benefit,"
+        " cash_benefit_immigrant, cash_benefit_youth, early_retirement_pension, flexjob_visitated,"
+        " newly_arrived_refugee, other_vulnerable, resource_course",
+    ]
+
+
+def test_a_mistyped_target_group_or_area_gets_the_nearest_word():
+    danish = {**ENGLISH, "municipality": "110", "target_group": "cash_benfit", "benefits": []}
+    assert _evaluate_refused("contracts/agreements/101-koebenhavn.yaml", danish) == [
+        "municipality: unknown area (municipality) code '110'; did you mean '101' or '190' or '210'?",
+        "target_group: unknown target group 'cash_benfit'; did you mean 'cash_benefit'?",
+    ]
+
+
+def test_another_municipality_of_the_jurisdiction_is_valid_and_not_eligible():
+    from pbr_rules.evaluation.evaluator import evaluate
+    from pbr_rules.language.loader import load_contract
+    from pbr_rules.models.history import ParticipantHistory
+
+    h = {**ENGLISH, "municipality": "147", "target_group": "cash_benefit", "enrolment": "2019-04-03", "extracted": "2020-12-31", "benefits": []}
+    r = evaluate(load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml"), ParticipantHistory.model_validate(h))
+    assert not r.eligibility.eligible
+    assert [x.rule for x in r.eligibility.rules if not x.passed][0] == "municipality"
+
+
+def test_a_history_file_is_refused_at_the_line_of_the_unknown_word(tmp_path):
+    from pbr_rules.errors import HistoryInvalid
+    from pbr_rules.language.loader import load_contract
+
+    known = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml").known
+    path = tmp_path / "h.yaml"
+    path.write_text(
+        "participant: p1\nmunicipality: '101'\nage_at_enrolment: 30\ntarget_group: long_term_unemployed\n"
+        "enrolment: 2019-04-03\nextracted: 2020-12-31\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(HistoryInvalid) as info:
+        load_history(path, known)
+    assert [str(d).replace(str(path), "h.yaml") for d in info.value.diagnostics] == [
+        "h.yaml:4:15: target_group: unknown target group 'long_term_unemployed'; known target groups: cash_benefit,"
+        " cash_benefit_immigrant, cash_benefit_youth, early_retirement_pension, flexjob_visitated,"
+        " newly_arrived_refugee, other_vulnerable, resource_course"
+    ]

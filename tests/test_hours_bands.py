@@ -31,7 +31,7 @@ def person(*jobs) -> ParticipantHistory:
     return ParticipantHistory.model_validate(
         {
             "participant": "band-1",
-            "municipality": "998",
+            "municipality": "151",
             "birth_date": "1985-04-02",
             "target_group": "cash_benefit",
             "enrolment": "2020-01-06",

@@ -206,6 +206,16 @@ def test_a_mapping_to_an_unknown_benefit_code_imports_nothing(small, capsys, tmp
     assert "benefits.codes maps to 'sygedagpenger', which is not in the benefit-code vocabulary" in capsys.readouterr().err
 
 
+def test_a_mapping_to_a_target_group_the_vocabulary_does_not_know_imports_nothing(small, capsys, tmp_path):
+    # The target groups are the jurisdiction's: the vocabulary.yaml beside the benefit codes.
+    mapping = small / "mapping.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("UNG: cash_benefit_youth", "UNG: long_term_unemployed"), encoding="utf-8")
+    assert main(["import", str(mapping), "-o", str(tmp_path / "o.jsonl"), "--key-file", str(tmp_path / "key")]) == 2
+    err = capsys.readouterr().err
+    assert "participants.target_groups maps to 'long_term_unemployed', which is not a target group of the vocabulary" in err
+    assert "known target groups: cash_benefit, cash_benefit_immigrant" in err
+
+
 def test_an_employer_shaped_like_a_cpr_number_is_pseudonymised(small):
     path = small / "eindkomst.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(";31000001", ";0202801112"), encoding="utf-8")

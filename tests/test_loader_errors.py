@@ -44,7 +44,7 @@ EXPECTED = {
         " max_hours_per_week: 29)",
     ],
     "syntax_error.yaml": [
-        # 'title: Vækstpartnerskaber: Testby Kommune': the second ':' is column 26.
+        # 'title: Vækstpartnerskaber: Herlev Kommune': the second ':' is column 26.
         "tests/broken/syntax_error.yaml:4:26: YAML syntax: mapping values are not allowed in this context"
         " (a value containing ': ' must be quoted)",
     ],
@@ -72,7 +72,7 @@ EXPECTED = {
     ],
     "unknown_key_typo.yaml": [
         "tests/broken/unknown_key_typo.yaml:6:1: tarifs: unknown key 'tarifs' (did you mean 'tariffs'?"
-        " allowed: kind, id, title, description, documentation, illustrative, programme, benefit_codes,"
+        " allowed: kind, id, title, description, documentation, illustrative, programme, jurisdiction, benefit_codes,"
         " municipality, parties, signed, term, currency, language, version, eligibility, milestones, status_kinds, exclusive, tariffs, payment, caps,"
         " costs, business_case, investor)",
     ],
@@ -165,6 +165,27 @@ EXPECTED = {
         "tests/broken/currency_lowercase.yaml:6:11: currency: 'eur' does not have the required form"
         " (three capital letters, e.g. 'DKK')",
     ],
+    "unknown_area_and_group.yaml": [
+        # '136' is not a kommunekode (Herlev is 163): the codes with the same digits come first.
+        "tests/broken/unknown_area_and_group.yaml:5:36: municipality.code: unknown area code '136' in DK"
+        " (did you mean 163 (Herlev), 316 (Holbæk), 336 (Stevns)?)",
+        # An English target group in a Danish agreement: nothing is near, so the known ones are listed.
+        "tests/broken/unknown_area_and_group.yaml:8:35: eligibility.citizens.target_groups[1]: unknown target group"
+        " 'long_term_unemployed' in DK (target groups of DK: cash_benefit, cash_benefit_immigrant, cash_benefit_youth,"
+        " early_retirement_pension, flexjob_visitated, newly_arrived_refugee, other_vulnerable, resource_course)",
+        "tests/broken/unknown_area_and_group.yaml:12:7: tariffs.job_13_weeks.amounts.cash_benfit: unknown target group"
+        " 'cash_benfit' in DK (did you mean 'cash_benefit'?)",
+    ],
+    "jurisdiction_mismatch.yaml": [
+        # England named, but the template's benefit codes (and the vocabulary beside them) are Danish.
+        "tests/broken/jurisdiction_mismatch.yaml:5:1: jurisdiction: the agreement's jurisdiction is GB-ENG, but its"
+        " benefit codes ../data/benefit-codes.yaml and the vocabulary.yaml beside them are for DK"
+        " (name the benefit-code file of GB-ENG in benefit_codes, or write jurisdiction: {country: DK})",
+    ],
+    "unknown_subdivision.yaml": [
+        "tests/broken/unknown_subdivision.yaml:7:16: jurisdiction.subdivision: DK has no subdivisions with holidays"
+        " of their own (leave subdivision out for DK)",
+    ],
     "payer_shares.yaml": [
         "tests/broken/payer_shares.yaml:7:3: payment.payers: payer shares sum to 0.9, not 1"
         " (adjust the shares so they add up to exactly 1)",
@@ -202,10 +223,11 @@ EXPECTED = {
         " (the first key of every file says what it is, e.g. 'kind: agreement')",
     ],
     "three_mistakes.yaml": [
-        # A target group that does not exist (the nearest real one is too far for a suggestion).
-        "tests/broken/three_mistakes.yaml:17:35: eligibility.citizens.target_groups[1]: 'refugee' is not allowed here"
-        " (allowed: flexjob_visitated, early_retirement_pension, resource_course, cash_benefit, cash_benefit_youth,"
-        " cash_benefit_immigrant, newly_arrived_refugee, other_vulnerable)",
+        # A target group that Denmark's vocabulary does not have (the nearest real one is too far for
+        # a suggestion), found in the same round as the other two although it is a cross-check.
+        "tests/broken/three_mistakes.yaml:17:35: eligibility.citizens.target_groups[1]: unknown target group 'refugee'"
+        " in DK (target groups of DK: cash_benefit, cash_benefit_immigrant, cash_benefit_youth, early_retirement_pension,"
+        " flexjob_visitated, newly_arrived_refugee, other_vulnerable, resource_course)",
         # A typo: one mistake, one diagnostic (no second "missing required key 'reference'").
         "tests/broken/three_mistakes.yaml:22:5: milestones.citizen_start.refrence: unknown key 'refrence'"
         " (did you mean 'reference'? allowed: side, description, documentation, reference, measure,"

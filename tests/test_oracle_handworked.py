@@ -42,6 +42,8 @@ KBH = "contracts/agreements/101-koebenhavn.yaml"
 ODENSE = "contracts/agreements/461-odense.yaml"
 AARHUS = "contracts/agreements/751-aarhus.yaml"
 EXTRA = "tests/contracts/oracle-extra.yaml"  # the template + a repeatable event + 13 consecutive weeks, no enrolment window
+ENGLAND = "tests/contracts/gb-eng-calendar.yaml"  # England's calendar and vocabulary, 10 working days' claim lag
+EN = "gb-e08000003-manchester-test"
 AGREEMENTS = [KBH, ODENSE, AARHUS]
 
 SPLIT_60_40 = lambda a, b: [["municipality", a], ["dsk", b]]  # noqa: E731
@@ -139,7 +141,7 @@ HANDWORKED_CASES: list[dict] = [
         "name": "Outcome event, repeatable at most 3: two events on one date are two occurrences; the 4th does not count.",
         "contract": EXTRA,
         "history": citizen(
-            municipality="999",
+            municipality="630",
             events=[
                 {"date": "2019-03-01", "kind": "certificate"},  # before enrolment
                 {"date": "2019-05-01", "kind": "certificate", "name": "a"},
@@ -167,7 +169,7 @@ HANDWORKED_CASES: list[dict] = [
         "name": "The docs' employment example: a 20-hour job from Wed 2019-05-08 with a break in 2019-W26, under 13 of 16, 13 consecutive and 26 total.",
         "contract": EXTRA,
         "history": citizen(
-            municipality="999",
+            municipality="630",
             employment=[
                 job("2019-05-08", "2019-06-21", hours=20, monthly="10000"),  # Wed W19 .. Fri W25
                 job("2019-07-01", "2019-12-20", hours=20, monthly="10000"),  # Mon W27 .. Fri W51
@@ -594,7 +596,7 @@ HANDWORKED_CASES: list[dict] = [
         "eligible_participants": ["p1"],
         "participants": [employee("p1", "2019-03-20", [job("2019-04-01", "2019-05-31", hours=10, employer="c1"), job("2019-09-02", hours=20, employer="c1")], extracted="2020-06-30")],
         "history": {
-            "kind": "company", "company": "c1", "municipality": "999", "size_band": "small", "partner": True,
+            "kind": "company", "company": "c1", "municipality": "630", "size_band": "small", "partner": True,
             "start": "2019-03-01", "extracted": "2020-06-30",
             "hires": [{"participant": "p1", "date": "2019-04-01", "end": "2019-05-31"}, {"participant": "p1", "date": "2019-09-02"}],
         },
@@ -702,7 +704,7 @@ HANDWORKED_CASES: list[dict] = [
         "contract": EXTRA,
         # Enrolment week 2022-W40; baseline 2021-W40..2022-W39.
         "history": citizen(
-            municipality="999",
+            municipality="630",
             enrolment="2022-10-05",
             extracted="2022-12-31",
             benefits=[{"weeks": "2021-W40..2022-W39", "code": "kontanthjaelp"}],
@@ -733,6 +735,28 @@ HANDWORKED_CASES: list[dict] = [
         "expect_occurrences": [],
         "expect_payments": [],
     },
+    # ---------------------------------------------------------------- the jurisdiction's working days
+    {
+        "name": "England: 10 working days from Friday 2024-05-03 skip the early May bank holiday but not Ascension Day; the job outcome's lag skips the summer bank holiday.",
+        "contract": ENGLAND,
+        "history": {
+            "participant": "p1", "municipality": "E08000003", "age_at_enrolment": 34, "target_group": "long_term_unemployed",
+            "enrolment": "2024-05-03", "extracted": "2024-12-31",
+            "benefits": [{"weeks": "2023-W01..2024-W20", "code": "universal_credit"}],
+            "employment": [job("2024-05-20", hours=30, monthly="1900")],
+        },
+        "as_of": None,
+        # Enrolment: Mon 6 May off (bank holiday); Tue 7 .. Fri 10 (4, Thu 9 Ascension works);
+        # 13-17 (9); Mon 20 (10) -> 2024-05-20. Job from Mon 2024-05-20 (W21): 13 consecutive
+        # weeks W21..W33, met Sunday 2024-08-18; 19-23 (5); Mon 26 August off (bank holiday);
+        # 27-30 (9); Mon 2 September (10) -> 2024-09-02. One payer, the council, pays all.
+        "expect_eligible": True,
+        "expect_occurrences": [["citizen_start", 1, "2024-05-03"], ["job_13_weeks", 1, "2024-08-18"]],
+        "expect_payments": [
+            pay(EN, "p1", "citizen_start", 1, "2024-05-03", "2024-05-20", "400.00", "400.00", "provider", [["council", "400.00"]]),
+            pay(EN, "p1", "job_13_weeks", 1, "2024-08-18", "2024-09-02", "1200.00", "1200.00", "provider", [["council", "1200.00"]]),
+        ],
+    },
 ]
 
 
@@ -749,7 +773,7 @@ def run_case(case: dict) -> dict:
         people = {p["participant"]: ParticipantHistory.model_validate(deepcopy(p)) for p in case.get("participants", [])}
         return oracle_company(lc, h, set(case.get("eligible_participants", [])), case.get("as_of"), people)
     h = ParticipantHistory.model_validate(deepcopy(case["history"]))
-    assert h.problems(frozenset(lc.codes.codes)) == []
+    assert h.problems(lc.known) == []
     return oracle_participant(lc, h, case.get("as_of"))
 
 
@@ -797,10 +821,10 @@ def test_payment_order_and_occurrence_order_are_sorted():
 # ---------------------------------------------------------------- smoke: strategies + oracle
 
 
-@pytest.mark.parametrize("path", AGREEMENTS)
+@pytest.mark.parametrize("path", AGREEMENTS + [ENGLAND])
 def test_strategy_histories_are_valid_and_the_oracle_runs(path):
     lc = loaded(path)
-    known = frozenset(lc.codes.codes)
+    known = lc.known
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     @given(h=participant_histories(lc), data=st.data())
@@ -848,3 +872,8 @@ def test_calendar_helpers():
     assert oracle.due_date(date(2019, 6, 30), 15, "working") == date(2019, 7, 19)
     assert oracle.due_date(date(2019, 4, 14), 15, "working") == date(2019, 5, 8)
     assert oracle.due_date(date(2019, 4, 14), 30, "calendar") == date(2019, 5, 14)
+    # The working days of another jurisdiction (semantics.md § 1, the examples of two jurisdictions).
+    england = loaded(ENGLAND).contract.jurisdiction
+    assert oracle.due_date(date(2024, 5, 3), 10, "working", england) == date(2024, 5, 20)
+    assert oracle.due_date(date(2024, 5, 3), 10, "working") == date(2024, 5, 21)  # Denmark
+    assert oracle.due_date(date(2021, 12, 24), 4, "working", england) == date(2022, 1, 4)  # substitute days

@@ -48,6 +48,10 @@ def rates_file(folder: Path, kontanthjaelp: str) -> Path:
     return path
 
 
+# Real kommunekoder (the vocabulary knows only real ones), one per test agreement.
+REAL_CODES = {"dk-998-ratecheck": "825", "dk-996-other": "741"}
+
+
 def agreement(folder: Path, ident: str, rates: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{ident}.yaml"
@@ -57,7 +61,7 @@ extends: {os.path.relpath(TEMPLATE, folder)}
 id: {ident}
 title: Rate-check test agreement
 version: "1"
-municipality: {{name: Testrup, code: "{ident[3:6]}"}}
+municipality: {{name: Testrup, code: "{REAL_CODES[ident]}"}}
 business_case:
   benefit_rates: {rates}
   savings_weeks: 4

@@ -21,7 +21,7 @@ HERE = ROOT / "tests/settlement"
 
 def company(cid: str, hires: list[dict]) -> CompanyHistory:
     return CompanyHistory.model_validate(
-        {"company": cid, "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-12-31", "hires": hires}
+        {"company": cid, "municipality": "825", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-12-31", "hires": hires}
     )
 
 
@@ -34,7 +34,7 @@ def test_one_hire_claimed_by_two_companies_is_refused_in_a_cohort(tmp_path):
     import json
 
     rows = [
-        {"kind": "company", "company": cid, "municipality": "998", "size_band": "small", "partner": True,
+        {"kind": "company", "company": cid, "municipality": "825", "size_band": "small", "partner": True,
          "start": "2019-03-01", "extracted": "2019-12-31", "hires": [{"participant": "p-a", "date": "2019-07-01"}]}
         for cid in ("c-1", "c-2")
     ]
@@ -59,7 +59,7 @@ def test_a_participant_and_a_company_with_the_same_id_do_not_share_a_cap():
 
     def participant_amounts(company_id):
         c = CompanyHistory.model_validate(
-            {"company": company_id, "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07"}
+            {"company": company_id, "municipality": "825", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07"}
         )
         s = settle(contract, [COHORT[0], c], date(2019, 7, 31))
         return [(x.payment_id, x.amount) for x in s.lines if x.subject_kind == "participant"]
@@ -136,7 +136,7 @@ def test_a_hire_before_the_participant_enrolled_does_not_pay_the_company():
 
     contract = load_contract(HERE / "settle-small.yaml")
     firm = CompanyHistory.model_validate(
-        {"company": "c-1", "municipality": "998", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07",
+        {"company": "c-1", "municipality": "825", "size_band": "small", "partner": True, "start": "2019-03-01", "extracted": "2019-07-07",
          "hires": [{"participant": "p-a", "date": "2019-03-15"}, {"participant": "p-b", "date": "2019-04-15"}]}
     )
     # Both jobs are with c-1 (since 2019-04-08), so both hires are verified by paid work.

@@ -55,7 +55,7 @@ def person(pid: str, enrolment: str, job: bool = True) -> ParticipantHistory:
     return ParticipantHistory.model_validate(
         {
             "participant": pid,
-            "municipality": "998",
+            "municipality": "825",
             "birth_date": "1985-01-01",
             "target_group": "cash_benefit",
             "enrolment": enrolment,

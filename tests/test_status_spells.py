@@ -28,7 +28,7 @@ def person(*spells, extracted="2022-03-31") -> ParticipantHistory:
     return ParticipantHistory.model_validate(
         {
             "participant": "status-1",
-            "municipality": "995",
+            "municipality": "157",
             "birth_date": "1990-02-02",
             "target_group": "cash_benefit",
             "enrolment": "2020-01-06",

@@ -4,15 +4,22 @@ Conventions (see docs/semantics.md):
 - dates are ISO strings ``YYYY-MM-DD`` in files and JSON; ``datetime.date`` inside;
 - a week is an ISO week ``YYYY-Www`` (Monday to Sunday); its index is a plain integer
   so the rules engine, which has no date type, can compare weeks and days as numbers;
-- working days are Monday to Friday except Danish public holidays (helligdage).
+- working days are the days that are neither weekend nor public holiday in the agreement's
+  jurisdiction (``Calendar``), from the ``holidays`` package by country and subdivision;
+  Denmark (the bundled default) gives exactly the helligdage of the hand-written list this
+  module used to hold (tests/test_calendars.py compares them day by day).
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import date, timedelta
+from difflib import get_close_matches
 from functools import lru_cache
+
+import holidays as holiday_calendars
 
 MIN_YEAR, MAX_YEAR = 1900, 2199  # far enough; keeps week and claim-lag arithmetic inside date's range
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -100,51 +107,150 @@ def easter_sunday(year: int) -> date:
     return date(year, month, day + 1)
 
 
-@lru_cache(maxsize=256)
+class UnknownCalendar(ValueError):
+    """The ``holidays`` package has no calendar for this country or subdivision.
+
+    ``part`` says which was wrong ('country' or 'subdivision'); ``hint`` what is supported nearby.
+    """
+
+    def __init__(self, message: str, hint: str, part: str):
+        super().__init__(message)
+        self.hint = hint
+        self.part = part
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """The working-day calendar of a jurisdiction: an ISO 3166-1 country and, where the
+    holidays differ inside it, an ISO 3166-2 subdivision (``GB`` + ``ENG`` for England).
+    ``check_calendar`` says whether the ``holidays`` package has it (the contract loader asks).
+
+    A working day is one that is neither a weekend day nor a public holiday there, as the
+    ``holidays`` package gives them (category ``public``, with the substitute days the
+    package marks "observed", e.g. an English bank holiday moved off a weekend).
+    """
+
+    country: str = "DK"
+    subdivision: str | None = None
+
+    @property
+    def code(self) -> str:
+        """``DK``, ``GB-ENG``: how the calendar is named in messages and file names."""
+        return self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
+
+    def public_holidays(self, year: int) -> frozenset[date]:
+        return _public_holidays(self.country, self.subdivision, year)
+
+    def is_working_day(self, day: date) -> bool:
+        first, table = _working_days(self.country, self.subdivision, day.year)
+        return table[day.toordinal() - first] == 1
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """``start`` plus ``days`` working days, counted from the day after ``start``."""
+        day = start.toordinal()
+        year = start.year
+        first, table = _working_days(self.country, self.subdivision, year)
+        remaining = days
+        while remaining > 0:
+            day += 1
+            if day - first >= len(table):
+                year += 1
+                first, table = _working_days(self.country, self.subdivision, year)
+            remaining -= table[day - first]
+        return date.fromordinal(day)
+
+
+@lru_cache(maxsize=1)
+def supported_calendars() -> dict[str, tuple[str, ...]]:
+    """Every country the ``holidays`` package knows by its ISO 3166-1 code (no aliases such as UK), with its subdivisions."""
+    return {country: tuple(subs) for country, subs in holiday_calendars.list_supported_countries(include_aliases=False).items()}
+
+
+def _same_first_letter(code: str, known) -> list[str]:
+    """Two-letter codes are too short for spelling distance: the supported ones that start alike."""
+    return sorted(k for k in known if k[:1] == code[:1].upper())[:12]
+
+
+def _iso_code_of(alias: str) -> list[str]:
+    """The ISO code the ``holidays`` package knows another name by (UK is GB), if any."""
+    if alias not in holiday_calendars.list_supported_countries(include_aliases=True):
+        return []
+    return [holiday_calendars.country_holidays(alias, years=[]).country]
+
+
+@lru_cache(maxsize=1024)
+def check_calendar(country: str, subdivision: str | None) -> None:
+    """Raise ``UnknownCalendar`` (with a hint naming what is supported nearby) unless the
+    ``holidays`` package has a calendar for the country and subdivision."""
+    known = supported_calendars()
+    if country in known and (subdivision is None or subdivision in known[country]):
+        return
+    if country not in known:
+        near = [country.upper()] if country.upper() in known else _iso_code_of(country) or _same_first_letter(country, known)
+        hint = (f"did you mean {' or '.join(near) if len(near) < 3 else 'one of ' + ', '.join(near)}? " if near else "")
+        hint += "a country is its ISO 3166-1 code in capitals, e.g. DK, GB, FI"
+        raise UnknownCalendar(f"no working-day calendar for country '{country}'", hint, "country")
+    subs = known[country]
+    if not subs:
+        raise UnknownCalendar(f"{country} has no subdivisions with holidays of their own", f"leave subdivision out for {country}", "subdivision")
+    near = [subdivision.upper()] if subdivision.upper() in subs else get_close_matches(subdivision, subs, n=3, cutoff=0.4)
+    hint = (f"did you mean {', '.join(near)}? " if near else "") + f"subdivisions of {country}: {', '.join(subs)}"
+    raise UnknownCalendar(f"no working-day calendar for subdivision '{subdivision}' of {country}", hint, "subdivision")
+
+
+DANISH = Calendar("DK")
+
+
+def _year_of(country: str, subdivision: str | None, year: int):
+    """The package's calendar with ``year`` filled in (and only that year)."""
+    entity = holiday_calendars.country_holidays(country, subdiv=subdivision, categories=("public",), years=[])
+    # The package stops at its DEFAULT_END_YEAR (2100): later laws are unknown. Dates here run
+    # to MAX_YEAR, and the hand-written Danish list extended today's rules that far; so do we.
+    entity.end_year = max(entity.end_year, MAX_YEAR + 1)
+    date(year, 1, 1) in entity  # noqa: B015 - asking about a day of a year not yet filled in fills that year in
+    return entity
+
+
+@lru_cache(maxsize=4096)
+def _public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    return frozenset(d for d in _year_of(country, subdivision, year) if d.year == year)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(country: str, subdivision: str | None, year: int) -> tuple[int, bytes]:
+    """The ordinal of 1 January of ``year`` and one byte per day of the year (1 = a working day).
+
+    Computed once per (country, subdivision, year): due dates are worked out in hot paths.
+    """
+    entity = _year_of(country, subdivision, year)
+    first = date(year, 1, 1)
+    n = (date(year + 1, 1, 1) - first).days
+    return first.toordinal(), bytes(1 if entity.is_working_day(first + timedelta(days=i)) else 0 for i in range(n))
+
+
 def danish_public_holidays(year: int) -> frozenset[date]:
-    """Danish public holidays (helligdage) of ``year``.
+    """Danish public holidays (helligdage) of ``year``: the DK calendar's public holidays.
 
     Store bededag is a holiday until 2023; it was abolished from 2024 (lov nr. 54 af 28/02/2023).
     Grundlovsdag, juleaftensdag and nytårsaftensdag are customary days off, not public
     holidays, and are working days here.
     """
-    e = easter_sunday(year)
-    days = {
-        date(year, 1, 1),  # Nytårsdag
-        e - timedelta(days=3),  # Skærtorsdag
-        e - timedelta(days=2),  # Langfredag
-        e,  # Påskedag
-        e + timedelta(days=1),  # 2. påskedag
-        e + timedelta(days=39),  # Kristi himmelfartsdag
-        e + timedelta(days=49),  # Pinsedag
-        e + timedelta(days=50),  # 2. pinsedag
-        date(year, 12, 25),  # Juledag
-        date(year, 12, 26),  # 2. juledag
-    }
-    if year <= 2023:
-        days.add(e + timedelta(days=26))  # Store bededag
-    return frozenset(days)
+    return DANISH.public_holidays(year)
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in danish_public_holidays(day.year)
+def is_working_day(day: date, calendar: Calendar = DANISH) -> bool:
+    return calendar.is_working_day(day)
 
 
-def add_days(start: date, days: int, *, working: bool) -> date:
-    """``start`` plus ``days`` calendar days, or plus ``days`` working days.
+def add_days(start: date, days: int, *, working: bool, calendar: Calendar = DANISH) -> date:
+    """``start`` plus ``days`` calendar days, or plus ``days`` working days of ``calendar``.
 
     Working days are counted from the day after ``start``: with a lag of 15 working
     days, a claim for an outcome met on Friday 2019-03-01 is due on Friday 2019-03-22.
     """
     if not working:
         return start + timedelta(days=days)
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
-    return current
+    return calendar.add_working_days(start, days)
 
 
 def add_months(day: date, months: int) -> date:

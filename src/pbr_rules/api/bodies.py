@@ -23,6 +23,7 @@ from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
 from pbr_rules.language import History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
 from pbr_rules.models.common import ISODate, Strict
 from pbr_rules.models.history import SUBJECT_ID_PATTERN, ParticipantHistory
+from pbr_rules.models.vocabulary import Known
 from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, refuse_cpr
 
 REQUEST_FILE = "<request>"
@@ -194,7 +195,7 @@ def _is_bare_history(data: Any) -> bool:
 
 
 def parse_evaluate(
-    source: Source, settings: Settings, known_codes: frozenset[str]
+    source: Source, settings: Settings, known_codes: Known | frozenset[str]
 ) -> tuple[History, date | None, list[str], dict[str, ParticipantHistory]]:
     """``{history, as_of?, eligible_participants?, participants?}``, or a bare history document: validated, limits enforced.
 
@@ -234,7 +235,7 @@ def parse_evaluate(
     return history, envelope.as_of, list(envelope.eligible_participants), people
 
 
-def parse_cohort(source: Source, settings: Settings, known_codes: frozenset[str]) -> tuple[list[History], date | None]:
+def parse_cohort(source: Source, settings: Settings, known_codes: Known | frozenset[str]) -> tuple[list[History], date | None]:
     """``{histories: [...], as_of?}``: at most ``max_participants`` histories, every problem reported at once."""
     data = source.data
     if isinstance(data, dict) and isinstance(data.get("histories"), list) and len(data["histories"]) > settings.max_participants:

@@ -19,6 +19,7 @@ from pbr_rules.language import (
     LoadedContract,
     find_yaml,
     load_benefit_codes,
+    load_vocabulary,
     load_template,
     load_yaml_file,
     require_kind,
@@ -63,6 +64,11 @@ def validate_file(path: Path) -> FileReport:
         elif report.kind == "benefit_codes":
             codes = load_benefit_codes(path)
             report.summary = _("{n} benefit codes").format(n=len(codes.codes))
+        elif report.kind == "vocabulary":
+            words = load_vocabulary(path)
+            report.summary = _("vocabulary of {jurisdiction}: {groups} target groups, {areas} area codes").format(
+                jurisdiction=words.jurisdiction.code, groups=len(words.target_groups), areas=len(words.areas.codes)
+            )
         elif report.kind == "benefit_rates":
             rates = load_benefit_rates(path)
             report.summary = _("benefit rates for {n} codes").format(n=len(rates.rates))

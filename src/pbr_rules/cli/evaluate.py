@@ -75,7 +75,7 @@ def cmd_evaluate(args) -> int:
     except InputInvalid as exc:
         print(f"the contract is not valid:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
-    codes = frozenset(loaded.codes.codes)
+    codes = loaded.known
     if args.cohort:
         return _evaluate_cohort(args, loaded)
     histories = [load_history(args.history, codes)]
@@ -182,7 +182,7 @@ def cmd_settle(args) -> int:
         with executor_for(args.scheduler, workers) as executor:
             result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
     else:
-        histories = load_cohorts(args.cohort, frozenset(loaded.codes.codes))
+        histories = load_cohorts(args.cohort, loaded.known)
         with scheduler_executor(args) as executor:
             recorded = open_ledger(args).settle(
                 loaded, histories, args.as_of, cli_actor(), period=args.period, workers=args.workers, executor=executor,

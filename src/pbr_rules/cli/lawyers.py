@@ -152,7 +152,7 @@ def cmd_diff(args) -> int:
             from pbr_rules.lawyers import what_if
 
             try:
-                histories = load_cohort(args.cohort, frozenset(new.codes.codes))
+                histories = load_cohort(args.cohort, new.known)
                 from pbr_rules.reports import Progress
 
                 w = what_if(old, new, histories, args.as_of, on_progress=Progress("evaluating"))

@@ -287,7 +287,7 @@ def stream_cohort(
     total = count_histories(files) if on_progress else 0
     problems: list[Diagnostic] = []
     ref = _ref(loaded)
-    codes = frozenset(loaded.codes.codes)
+    codes = loaded.known
 
     def make(**kw) -> _Task:
         return _Task(contract=ref, as_of=as_of, digest=digest, known_codes=codes, **kw)

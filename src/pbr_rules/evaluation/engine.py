@@ -239,7 +239,7 @@ def _rules(loaded: LoadedContract) -> tuple[dict, list[str], list[str]]:
     el = c.eligibility.citizens
     term_start, term_end = c.term.start.toordinal(), c.term.end.toordinal()
     eligibility("e:municipality", "p", {"mun": c.municipality.code}, side=citizen)
-    eligibility("e:target_group", "p", {"$or": [{"grp": g.value} for g in el.target_groups]}, side=citizen)
+    eligibility("e:target_group", "p", {"$or": [{"grp": g} for g in el.target_groups]}, side=citizen)
     if el.age is not None:
         bounds = []
         if el.age.min is not None:

@@ -24,7 +24,7 @@ from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, de
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
 from pbr_rules.models.common import construct
 from pbr_rules.models.contract import Side
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.history import CompanyHistory, ParticipantHistory, vocabulary_problems
 from pbr_rules.models.results import (
     CapApplied,
     ContractRef,
@@ -39,7 +39,7 @@ from pbr_rules.models.results import (
     TariffApplied,
 )
 from pbr_rules.money import ZERO, round_money, split_by_shares
-from pbr_rules.periods import add_days, latest_on_or_before
+from pbr_rules.periods import Calendar, add_days, latest_on_or_before
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +153,10 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
             f"as-of date {as_of} is after the history's extraction date {history.extracted}: "
             "the history cannot know what happened after it was extracted"
         )
+    _check_words(loaded, history)
     if isinstance(history, ParticipantHistory):
-        _check_codes(loaded, history)
         derived = derive_participant(loaded, history, as_of)
-        side, sid, group = Side.citizen, history.participant, history.target_group.value
+        side, sid, group = Side.citizen, history.participant, history.target_group
     else:
         derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
         side, sid, group = Side.company, history.company, None
@@ -307,13 +307,16 @@ def _explain(loaded: LoadedContract, d: Decision, evidence: bool) -> EvaluationR
     )
 
 
-def _check_codes(loaded: LoadedContract, h: ParticipantHistory) -> None:
-    known = loaded.codes.codes
-    unknown = [(i, b.code) for i, b in enumerate(h.benefits) if b.code not in known]
-    if h.benefit_at_enrolment is not None and h.benefit_at_enrolment not in known:
-        unknown.append((None, h.benefit_at_enrolment))
-    if unknown:
-        problems = [p for p in h.problems(frozenset(known)) if "benefit code" in p[1]]
+def _check_words(loaded: LoadedContract, h: History) -> None:
+    """A history is read in the vocabulary of the agreement it is evaluated under: every
+    benefit code, its target group and its area must be words of that jurisdiction."""
+    known = loaded.known
+    problems = vocabulary_problems(h, known)
+    if isinstance(h, ParticipantHistory):
+        codes = known.benefit_codes
+        if any(b.code not in codes for b in h.benefits) or (h.benefit_at_enrolment is not None and h.benefit_at_enrolment not in codes):
+            problems += [p for p in h.problems(codes) if "benefit code" in p[1]]
+    if problems:
         raise HistoryInvalid([Diagnostic(path=format_path(path), message=msg) for path, msg in problems])
 
 
@@ -507,6 +510,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
     cap_days, cap_entries = _subject_cap(loaded, cap_name)
     lag = c.payment.claim_lag
+    calendar = c.calendar
     plan_versions = plan_for(loaded).versions
     paid = ZERO
     out = []
@@ -528,7 +532,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 milestone=mid,
                 occurrence=k,
                 trigger_date=day,
-                due_date=_due(day, lag.days, lag.kind == "working"),
+                due_date=_due(day, lag.days, lag.kind == "working", calendar),
                 amount=amount,
                 tariff_value=entry.value,
                 line=line,
@@ -559,8 +563,8 @@ def _subject_cap(loaded: LoadedContract, name: str) -> tuple[list[date], list]:
 
 
 @lru_cache(maxsize=65536)
-def _due(day: date, days: int, working: bool) -> date:
-    return add_days(day, days, working=working)
+def _due(day: date, days: int, working: bool, calendar: Calendar) -> date:
+    return add_days(day, days, working=working, calendar=calendar)
 
 
 def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:

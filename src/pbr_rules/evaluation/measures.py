@@ -374,7 +374,7 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
             if spell.code in counted:
                 a, z = spell.week_range()
                 baseline_weeks += max(0, min(z, hi) - max(a, lo) + 1)
-    group = h.target_group.value
+    group = h.target_group
     fact = {
         "t": "p",
         "mun": h.municipality,
@@ -417,7 +417,7 @@ def _citizen_words(loaded: LoadedContract) -> dict[str, str]:
         el = c.eligibility.citizens
         words = {
             "municipality": f"the contract's is {c.municipality.code}",
-            "target_group": f"admitted: {', '.join(g.value for g in el.target_groups)}",
+            "target_group": f"admitted: {', '.join(el.target_groups)}",
             "term": f"term {c.term.start}..{c.term.end}",
         }
         if el.age is not None:

@@ -50,7 +50,7 @@ def run_scenario(ls: LoadedScenarios, index: int) -> ScenarioOutcome:
     _, line, _ = ls.source.where(("scenarios", index, "name"))
     out = ScenarioOutcome(file=ls.path, line=line, name=sc.name)
     try:
-        codes = frozenset(ls.contract.codes.codes)
+        codes = ls.contract.known
         history = history_from_data(sc.history, ls.source, codes, ("scenarios", index, "history"))
         hired = [history_from_data(p, ls.source, codes, ("scenarios", index, "participants", i)) for i, p in enumerate(sc.participants)]
         participants = {p.participant: p for p in hired if isinstance(p, ParticipantHistory)}

@@ -30,7 +30,6 @@ from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import decide_view
 from pbr_rules.finance.cases import municipality_case
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
-from pbr_rules.models.contract import TargetGroup
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.simulation import (
     Choice,
@@ -65,7 +64,7 @@ class MunicipalityPlan:
     name: str
     loaded: LoadedContract
     scenario: MunicipalityScenario
-    groups: dict[TargetGroup, TargetGroupBehaviour]
+    groups: dict[str, TargetGroupBehaviour]
     companies: CompanyBehaviour
 
 
@@ -130,15 +129,20 @@ def load_scenario(path: str | Path) -> LoadedScenario:
             at(base + ("agreement",), f"agreement {c.id} has no business_case section, so it cannot be simulated")
         groups = {**scenario.target_groups, **m.target_groups}
         known = loaded.codes.codes
+        known_groups = loaded.known.target_groups or frozenset()
+        for g in sorted(set(m.target_group_mix.value) | set(groups)):
+            if g not in known_groups:
+                where = (base + ("target_group_mix", "value", g)) if g in m.target_group_mix.value else (base + ("target_groups", g)) if g in m.target_groups else ("target_groups", g)
+                at(where, f"unknown target group '{g}' in the agreement's vocabulary ({c.effective_jurisdiction.code})", f"known target groups: {', '.join(sorted(known_groups))}")
         for g, w in m.target_group_mix.value.items():
             if w < 0:
-                at(base + ("target_group_mix", "value", g.value), f"weight {w} is negative")
+                at(base + ("target_group_mix", "value", g), f"weight {w} is negative")
             if g not in groups:
-                at(base + ("target_group_mix", "value", g.value), f"target group '{g.value}' has no behaviour", "add it under target_groups")
+                at(base + ("target_group_mix", "value", g), f"target group '{g}' has no behaviour", "add it under target_groups")
         if sum(m.target_group_mix.value.values()) <= 0:
             at(base + ("target_group_mix", "value"), "the weights must not all be zero")
         for g, b in groups.items():
-            where = (base + ("target_groups", g.value)) if g in m.target_groups else ("target_groups", g.value)
+            where = (base + ("target_groups", g)) if g in m.target_groups else ("target_groups", g)
             if b.benefit.value not in known:
                 at(where + ("benefit", "value"), f"unknown benefit code '{b.benefit.value}'", f"known codes: {', '.join(sorted(known))}")
         if FLEXJOB_CODE not in known:
@@ -393,7 +397,7 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
         "participant": pid,
         "municipality": plan.code,
         "birth_date": birth.isoformat(),
-        "target_group": group.value,
+        "target_group": group,
         "benefit_at_enrolment": codes[WEEKS_BEFORE - 1] or code,
         "resident": resident,
         "enrolment": enrolment.isoformat(),

@@ -43,7 +43,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from pbr_rules.errors import Diagnostic, InputInvalid
-from pbr_rules.language import load_benefit_codes, load_yaml_file, require_kind, validate_model
+from pbr_rules.language import VOCABULARY_FILE, load_benefit_codes, load_vocabulary, load_yaml_file, require_kind, validate_model
+from pbr_rules.models.vocabulary import Known
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.importing import ImportMapping
 from pbr_rules.money import separator_fix
@@ -311,11 +312,18 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
     base = mapping_path.parent
     codes = load_benefit_codes(base / m.benefit_codes)
     vocabulary = codes.codes
+    # The target groups are the jurisdiction's: vocabulary.yaml beside the benefit codes.
+    words = base / m.benefit_codes
+    words = words.parent / VOCABULARY_FILE
+    groups = frozenset(load_vocabulary(words).target_groups) if words.exists() else None
     unknown = sorted(v for v in set(m.benefits.codes.values()) if v not in vocabulary)
-    if unknown:
+    unknown_groups = sorted(g for g in set(m.participants.target_groups.values()) if groups is not None and g not in groups)
+    if unknown or unknown_groups:
         raise MappingInvalid(
             [Diagnostic(file=str(mapping_path), message=f"benefits.codes maps to '{u}', which is not in the benefit-code vocabulary",
                         hint=f"known codes: {', '.join(sorted(vocabulary))}") for u in unknown]
+            + [Diagnostic(file=str(mapping_path), message=f"participants.target_groups maps to '{g}', which is not a target group of the vocabulary",
+                          hint=f"known target groups: {', '.join(sorted(groups or ()))}") for g in unknown_groups]
         )
     flexjob_codes = {c for c, v in vocabulary.items() if v.category == "flexjob"}
     last_week = week_index(m.extracted)
@@ -356,7 +364,7 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
         if why:
             problems.append(RowProblem(*where, "; ".join(why)))
             continue
-        people[digits] = _Person(pseudonym(key, digits), born, n, enrolment, group.value, resident)
+        people[digits] = _Person(pseudonym(key, digits), born, n, enrolment, group, resident)
     cohort_size = len(first_row)
 
     # --- (a) the weekly benefit register
@@ -492,7 +500,7 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
         except ValueError as exc:  # pragma: no cover - the importer builds only valid shapes
             problems.append(RowProblem(*where, f"the history is not valid: {str(exc).splitlines()[0]}"))
             continue
-        found = model.problems(frozenset(vocabulary))
+        found = model.problems(Known(frozenset(vocabulary), groups))
         if found:
             problems.append(RowProblem(*where, "the participant is not imported: " + "; ".join(f"{'.'.join(map(str, path))}: {msg}" for path, msg in found)))
             continue

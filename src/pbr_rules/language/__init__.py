@@ -7,6 +7,7 @@ vocabularies) and turns it into frozen models, or into every problem at once as
 
 from pbr_rules.language.loader import (
     FILE_KINDS,
+    VOCABULARY_FILE,
     History,
     LoadedContract,
     canonical_json,
@@ -15,6 +16,7 @@ from pbr_rules.language.loader import (
     file_kind,
     history_from_data,
     load_benefit_codes,
+    load_vocabulary,
     load_cohort,
     load_cohorts,
     load_contract,
@@ -26,4 +28,4 @@ from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 from pbr_rules.language.validation import diagnostics_from, validate_model
 from pbr_rules.language.yaml_source import Source, find_yaml, format_path, load_yaml_file, parse_yaml
 
-__all__ = ["FILE_KINDS", "History", "LoadedContract", "SCHEMA_DIR", "Source", "canonical_json", "cohort_problems", "contract_from_source", "diagnostics_from", "file_kind", "find_yaml", "format_path", "history_from_data", "load_benefit_codes", "load_cohort", "load_cohorts", "load_contract", "load_history", "load_template", "load_yaml_file", "parse_yaml", "require_kind", "stale_schemas", "validate_model", "write_schemas"]
+__all__ = ["FILE_KINDS", "VOCABULARY_FILE", "History", "LoadedContract", "SCHEMA_DIR", "Source", "canonical_json", "cohort_problems", "contract_from_source", "diagnostics_from", "file_kind", "find_yaml", "format_path", "history_from_data", "load_benefit_codes", "load_vocabulary", "load_cohort", "load_cohorts", "load_contract", "load_history", "load_template", "load_yaml_file", "parse_yaml", "require_kind", "stale_schemas", "validate_model", "write_schemas"]

@@ -6,7 +6,8 @@ prerequisite cycles; measures on the wrong side; effective dates outside the ter
 overlapping the original definition; tariffs for target groups the contract does not
 admit; a currency that is not ISO 4217, not legal tender on the signing date or without two
 minor units; payer shares that do not sum to 1; unknown parties and roles; caps below a single
-tariff; unknown benefit codes; inconsistent week patterns.
+tariff; unknown benefit codes, target groups and area codes (the jurisdiction's
+vocabulary); inconsistent week patterns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from decimal import Decimal
 from difflib import get_close_matches
 
 from pbr_rules.money import currency_problem
-from pbr_rules.models.contract import CITIZEN_MEASURES, COMBINED_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side, TargetGroup
+from pbr_rules.models.contract import CITIZEN_MEASURES, COMBINED_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side
+from pbr_rules.models.vocabulary import Vocabulary, nearest_codes
 
 Problem = tuple[tuple, str, str]
 
@@ -50,10 +52,10 @@ def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kind
     return out
 
 
-def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
+def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabulary) -> list[Problem]:
     out: list[Problem] = []
     milestone_ids = sorted(c.milestones)
-    groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
+    groups_admitted = set(c.eligibility.citizens.target_groups)
 
     def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
         """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
@@ -62,6 +64,10 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         if m:
             return f"did you mean '{m[0]}'?"
         return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
+
+    # --- the jurisdiction's vocabulary: the municipality and the target groups
+    tariff_lines = [(mid, group) for mid, t in c.tariffs.items() if mid in c.milestones for group in t.amounts]
+    out.extend(check_words(c.municipality.code, list(enumerate(c.eligibility.citizens.target_groups)), tariff_lines, vocabulary))
 
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
@@ -220,8 +226,8 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         for group, dated in t.amounts.items():
             gp = base + ("amounts", group)
             if group != "all":
-                if group not in {g.value for g in TargetGroup}:
-                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup], "target groups", ("all",))))
+                if group not in vocabulary.target_groups:
+                    pass  # check_words said so
                 elif side == Side.company:
                     out.append((gp, "company milestones are priced for 'all', not by target group", ""))
                 elif group not in groups_admitted:
@@ -300,6 +306,39 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         for i, party in enumerate(c.investor.repaid_from):
             check_party(("investor", "repaid_from", i), party, payer_roles, "a payer whose outcome payments repay investors")
     return out
+
+
+def check_words(
+    municipality: str | None, target_groups: list[tuple[int, str]], tariff_lines: list[tuple[str, str]], vocabulary: Vocabulary
+) -> list[Problem]:
+    """The agreement's words that its jurisdiction's vocabulary does not know: the municipality
+    (area) code, the admitted target groups, and the target groups tariffs are priced for.
+
+    Plain values, so that the loader can also check them in a file whose other values fail
+    validation (every problem at once)."""
+    out: list[Problem] = []
+    where = vocabulary.jurisdiction.code
+    areas = vocabulary.areas.codes
+    groups = sorted(vocabulary.target_groups)
+    if municipality is not None and municipality not in areas:
+        close = nearest_codes(municipality, areas)
+        listed = ", ".join(f"{code} ({areas[code]})" for code in (close or list(areas)[:5]))
+        hint = f"did you mean {listed}?" if close else f"the {len(areas)} codes of {where} are in its vocabulary, e.g. {listed}"
+        out.append((("municipality", "code"), f"unknown area code '{municipality}' in {where}", hint))
+    for i, group in target_groups:
+        if group not in vocabulary.target_groups:
+            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}")))
+    for mid, group in tariff_lines:
+        if group != "all" and group not in vocabulary.target_groups:
+            out.append((("tariffs", mid, "amounts", group), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}", ("all",))))
+    return out
+
+
+def _near(name: str, choices, label: str, extra: tuple[str, ...] = ()) -> str:
+    m = get_close_matches(str(name), list(choices) + list(extra), n=1, cutoff=0.6)
+    if m:
+        return f"did you mean '{m[0]}'?"
+    return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}"
 
 
 def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> list[Problem]:

@@ -22,23 +22,32 @@ import re
 import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, HistoryInvalid, InputInvalid
-from pbr_rules.language.checks import check_contract
+from pbr_rules.language.checks import check_contract, check_words
 from pbr_rules.language.validation import validate_model
 from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory, describe_hire, hires_overlap
-from pbr_rules.models.vocabulary import BenefitCodes
+from pbr_rules.models.vocabulary import BenefitCodes, Known, Vocabulary
+from pbr_rules.periods import UnknownCalendar, check_calendar
 
-FILE_KINDS = ("agreement", "template", "benefit_codes", "scenarios", "benefit_rates", "changelog", "simulation")
+FILE_KINDS = ("agreement", "template", "benefit_codes", "vocabulary", "scenarios", "benefit_rates", "changelog", "simulation")
+
+# The jurisdiction's target groups and areas live in this file, beside its benefit-code file.
+VOCABULARY_FILE = "vocabulary.yaml"
 
 
 @dataclass(frozen=True)
 class LoadedContract:
-    """A validated agreement with its vocabulary, where it came from and its content hash."""
+    """A validated agreement with its vocabulary, where it came from and its content hash.
+
+    The content hash covers the merged agreement and its benefit codes (which decide what is
+    paid); the target groups and areas of ``vocabulary`` only decide which words are known.
+    """
 
     contract: Contract
     codes: BenefitCodes
@@ -46,10 +55,21 @@ class LoadedContract:
     content_hash: str
     template: str | None = None
     source: Source | None = field(default=None, compare=False, repr=False)
+    vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     @property
     def ruleset_name(self) -> str:
         return f"{self.contract.id}@{self.content_hash[:16]}"
+
+    @cached_property
+    def known(self) -> Known:
+        """The words a history evaluated under this agreement may use."""
+        v = self.vocabulary
+        return Known(
+            benefit_codes=frozenset(self.codes.codes),
+            target_groups=frozenset(v.target_groups) if v is not None else None,
+            areas=frozenset(v.areas.codes) if v is not None else None,
+        )
 
 
 def canonical_json(data: Any) -> str:
@@ -135,7 +155,12 @@ def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedCont
         source = merge_sources(template, source)
         template_path = str(tpath)
 
-    contract: Contract = validate_model(Contract, source, ContractInvalid)
+    try:
+        contract: Contract = validate_model(Contract, source, ContractInvalid)
+    except ContractInvalid as exc:
+        # Every problem at once: the words the vocabulary does not know (formerly enums, found
+        # with the other values' mistakes) are reported beside them.
+        raise ContractInvalid(list(exc.diagnostics) + _unknown_words_in(source, exc.diagnostics)) from None
 
     # The vocabulary path is relative to the file that named it (often the template).
     vfile, _, _ = source.where(("benefit_codes",))
@@ -146,15 +171,87 @@ def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedCont
             [Diagnostic(file=file, line=line, col=col, path="benefit_codes", message=f"benefit-code file not found: {contract.benefit_codes}")]
         )
     codes = load_benefit_codes(vpath)
-
-    problems = check_contract(contract, frozenset(codes.codes))
+    vocabulary, problems = _vocabulary_for(contract, vpath)
+    if vocabulary is not None:
+        problems += check_contract(contract, frozenset(codes.codes), vocabulary)
     if problems:
         raise ContractInvalid([_at(source, p, m, h) for p, m, h in problems])
 
     digest = hashlib.sha256(
         canonical_json({"contract": contract.model_dump(mode="json"), "benefit_codes": codes.model_dump(mode="json")}).encode()
     ).hexdigest()
-    return LoadedContract(contract=contract, codes=codes, path=source.file, content_hash=digest, template=template_path, source=source)
+    return LoadedContract(
+        contract=contract, codes=codes, path=source.file, content_hash=digest, template=template_path, source=source, vocabulary=vocabulary
+    )
+
+
+def _unknown_words_in(source: Source, found: list[Diagnostic]) -> list[Diagnostic]:
+    """The target groups and area code of an agreement that failed validation, checked against
+    its vocabulary when that can be found from the raw file (else nothing: the next round will)."""
+    data = source.data
+    codes_at, _, _ = source.where(("benefit_codes",))
+    named = data.get("benefit_codes")
+    if not isinstance(named, str) or not codes_at or codes_at.startswith("<"):
+        return []
+    words = (Path(codes_at).parent / named).parent / VOCABULARY_FILE
+    raw_j = data.get("jurisdiction")
+    if not words.exists() or not (raw_j is None or isinstance(raw_j, dict)):
+        return []
+    try:
+        vocabulary = load_vocabulary(words)
+    except ContractInvalid:
+        return []
+    if (raw_j or {"country": "DK"}) != vocabulary.jurisdiction.model_dump():
+        return []
+
+    def strings(value) -> list:
+        return value if isinstance(value, list) else []
+
+    municipality = (data.get("municipality") or {}).get("code") if isinstance(data.get("municipality"), dict) else None
+    citizens = ((data.get("eligibility") or {}).get("citizens") or {}) if isinstance(data.get("eligibility"), dict) else {}
+    groups = [(i, g) for i, g in enumerate(strings(citizens.get("target_groups") if isinstance(citizens, dict) else None)) if isinstance(g, str)]
+    tariffs = data.get("tariffs") if isinstance(data.get("tariffs"), dict) else {}
+    lines = [(mid, g) for mid, t in tariffs.items() if isinstance(t, dict) and isinstance(t.get("amounts"), dict) for g in t["amounts"] if isinstance(g, str)]
+    problems = check_words(municipality if isinstance(municipality, str) else None, groups, lines, vocabulary)
+    already = {d.path for d in found}
+    return [d for d in (_at(source, p, m, h) for p, m, h in problems) if d.path not in already]
+
+
+def _vocabulary_for(contract: Contract, codes_path: Path) -> tuple[Vocabulary | None, list]:
+    """The jurisdiction's vocabulary (``vocabulary.yaml`` beside the benefit codes), and what
+    does not fit: an unknown calendar, a missing vocabulary, a vocabulary of another jurisdiction."""
+    problems: list = []
+    j = contract.jurisdiction
+    if j is not None:
+        try:
+            check_calendar(j.country, j.subdivision)
+        except UnknownCalendar as exc:
+            return None, [(("jurisdiction", exc.part), str(exc), exc.hint)]
+    vfile = codes_path.parent / VOCABULARY_FILE
+    if not vfile.exists():
+        problems.append(
+            (
+                ("benefit_codes",),
+                f"no {VOCABULARY_FILE} beside the benefit-code file {contract.benefit_codes}",
+                f"the target groups and areas of the jurisdiction live in {VOCABULARY_FILE} in the same folder as its benefit codes",
+            )
+        )
+        return None, problems
+    vocabulary = load_vocabulary(vfile)
+    want = contract.effective_jurisdiction
+    if vocabulary.jurisdiction != want:
+        here = ("jurisdiction",) if j is not None else ("benefit_codes",)
+        said = "" if j is not None else " (an agreement that names no jurisdiction is Danish)"
+        problems.append(
+            (
+                here,
+                f"the agreement's jurisdiction is {want.code}{said}, but its benefit codes {contract.benefit_codes} "
+                f"and the {VOCABULARY_FILE} beside them are for {vocabulary.jurisdiction.code}",
+                f"name the benefit-code file of {want.code} in benefit_codes, or write jurisdiction: {vocabulary.jurisdiction.as_yaml}",
+            )
+        )
+        return None, problems
+    return vocabulary, problems
 
 
 def _at(source: Source, path: tuple, message: str, hint: str) -> Diagnostic:
@@ -230,12 +327,32 @@ def load_benefit_codes(path: str | Path) -> BenefitCodes:
     return _CODES_CACHE[key]
 
 
+_VOCABULARY_CACHE: dict[tuple[str, float], Vocabulary] = {}
+
+
+def load_vocabulary(path: str | Path) -> Vocabulary:
+    """A jurisdiction's target groups and areas (``kind: vocabulary``), its calendar checked."""
+    path = Path(path).resolve()
+    key = (str(path), path.stat().st_mtime)
+    if key not in _VOCABULARY_CACHE:
+        source = load_yaml_file(path)
+        require_kind(source, ("vocabulary",))
+        vocabulary: Vocabulary = validate_model(Vocabulary, source, ContractInvalid)
+        j = vocabulary.jurisdiction
+        try:
+            check_calendar(j.country, j.subdivision)
+        except UnknownCalendar as exc:
+            raise ContractInvalid([_at(source, ("jurisdiction",), str(exc), exc.hint)]) from None
+        _VOCABULARY_CACHE[key] = vocabulary
+    return _VOCABULARY_CACHE[key]
+
+
 # --- histories --------------------------------------------------------------------------
 
 History = ParticipantHistory | CompanyHistory
 
 
-def history_from_data(data: Any, source: Source, known_codes: frozenset[str] | None, prefix: tuple = ()) -> History:
+def history_from_data(data: Any, source: Source, known_codes: Known | frozenset[str] | None, prefix: tuple = ()) -> History:
     """Validate one history (participant or company) from parsed data; every problem at once."""
     if not isinstance(data, dict):
         file, line, col = source.where(prefix)
@@ -248,7 +365,7 @@ def history_from_data(data: Any, source: Source, known_codes: frozenset[str] | N
             [Diagnostic(file=file, line=line, col=col, path=format_path(prefix + ("kind",)), message=f"kind '{kind}' is not a history", hint="allowed: participant, company")]
         )
     history = validate_model(cls, source, HistoryInvalid, prefix=prefix)
-    problems = history.problems(known_codes) if cls is ParticipantHistory else history.problems()
+    problems = history.problems(known_codes)
     if problems:
         raise HistoryInvalid([_at(source, prefix + p, m, "") for p, m in problems])
     if cls is CompanyHistory and history.hires:
@@ -274,14 +391,14 @@ def _hire_at(h: CompanyHistory, i: int) -> tuple[str, int, int]:
     return entry[1][i]
 
 
-def load_history(path: str | Path, known_codes: frozenset[str] | None = None) -> History:
+def load_history(path: str | Path, known_codes: Known | frozenset[str] | None = None) -> History:
     """One history from a YAML or JSON file."""
     path = Path(path)
     source = parse_yaml(read_text(path, error=HistoryInvalid), file=str(path), error=HistoryInvalid)
     return history_from_data(source.data, source, known_codes)
 
 
-def load_cohorts(paths: list[str | Path], known_codes: frozenset[str] | None = None) -> list[History]:
+def load_cohorts(paths: list[str | Path], known_codes: Known | frozenset[str] | None = None) -> list[History]:
     """Histories from several files or folders (e.g. participants and companies), each subject once."""
     out: list[History] = []
     problems: list[Diagnostic] = []
@@ -295,7 +412,7 @@ def load_cohorts(paths: list[str | Path], known_codes: frozenset[str] | None = N
     return _unique(out)
 
 
-def load_cohort(path: str | Path, known_codes: frozenset[str] | None = None) -> list[History]:
+def load_cohort(path: str | Path, known_codes: Known | frozenset[str] | None = None) -> list[History]:
     """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder (searched recursively)."""
     path = Path(path)
     if path.is_dir():

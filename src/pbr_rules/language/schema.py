@@ -18,7 +18,7 @@ from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.results import EvaluationResult
 from pbr_rules.models.scenario import ScenarioFile
 from pbr_rules.models.simulation import Scenario
-from pbr_rules.models.vocabulary import BenefitCodes
+from pbr_rules.models.vocabulary import BenefitCodes, Vocabulary
 
 SCHEMA_DIR = Path("contracts/schema")
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -75,6 +75,7 @@ def all_schemas() -> dict[str, dict]:
     return {
         "contract.schema.json": contract_schema(),
         "benefit-codes.schema.json": _plain(BenefitCodes),
+        "vocabulary.schema.json": _plain(Vocabulary),
         "benefit-rates.schema.json": _plain(BenefitRates),
         "simulation.schema.json": _plain(Scenario),
         "scenarios.schema.json": _plain(ScenarioFile),

@@ -69,6 +69,9 @@ def _hide_cpr(text: str) -> str:
 _PATTERN_WORDS = {
     r"^\d{3}$": N_("three digits, e.g. '101'"),
     r"^[A-Z]{3}$": N_("three capital letters, e.g. 'DKK'"),
+    r"^[A-Za-z0-9]{1,16}$": N_("letters and digits only (at most 16), e.g. '101' or 'E08000003'"),
+    r"^[A-Z]{2}$": N_("two capital letters (an ISO 3166-1 country code), e.g. 'DK' or 'GB'"),
+    r"^[A-Z0-9]{1,3}$": N_("one to three capital letters or digits (an ISO 3166-2 subdivision code), e.g. 'ENG'"),
     r"^[a-z0-9][a-z0-9_\-]{0,63}$": N_("lower-case letters, digits, '_' and '-' only (no spaces, at most 64), e.g. 'job_13_weeks'"),
     r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$": N_("letters, digits, '_', '.', ':' and '-' only (no spaces, at most 64), e.g. 'P-0001'"),
 }

@@ -6,9 +6,9 @@ the canonical JSON of the payment-relevant terms only: the term, municipality co
 currency, eligibility, each milestone's side, measure, prerequisites, repeat and dated
 amendments, the tariffs (values, effective dates, tiers, payer split, payee), the payment
 terms (payers, payees, claim lag) and the caps, plus the benefit-code vocabulary's
-meaning (public support, wage subsidy). Descriptions, documentation, titles, party names
-and clause references are left out: rewording the agreement needs no changelog entry,
-changing what it pays does.
+meaning (public support, wage subsidy), and the jurisdiction when named (its calendar moves
+due dates). Descriptions, documentation, titles, party names and clause references are
+left out: rewording the agreement needs no changelog entry, changing what it pays does.
 
 The changelog (``kind: changelog``) lists entries; each names the contract, its version,
 the date the change takes effect, the clause, what changes for payments (prose) and the
@@ -77,6 +77,8 @@ def payment_terms(loaded: LoadedContract) -> dict[str, Any]:
             for code, entry in loaded.codes.model_dump(mode="json")["codes"].items()
         },
     }
+    if "jurisdiction" in c:  # its calendar decides due dates; left out when unset, so Danish fingerprints stay
+        terms["jurisdiction"] = c["jurisdiction"]
     return _strip(terms)
 
 

@@ -29,7 +29,8 @@ from pydantic import Field
 
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.common import DatedEntry, ISODate, Strict
-from pbr_rules.models.contract import TARGET_GROUP_NAMES_DA, Contract, MilestoneDefinition, TargetGroup
+from pbr_rules.models.contract import Contract, MilestoneDefinition
+from pbr_rules.models.vocabulary import Vocabulary
 from pbr_rules.i18n import N_, _, format_date, format_money
 from pbr_rules.money import money_str
 
@@ -153,13 +154,12 @@ def _value_on(dated: dict[date, DatedEntry] | None, day: date) -> Decimal | None
     return dated[days[-1]].value if days else None
 
 
-def group_label(line: str) -> str:
+def group_label(line: str, vocabulary: Vocabulary | None = None) -> str:
+    """A tariff line or target group with its name in the jurisdiction's language: 'cash_benefit (udsatte kontanthjælpsmodtagere)'."""
     if line == "all":
         return _("all target groups")
-    try:
-        return f"{line} ({TARGET_GROUP_NAMES_DA[TargetGroup(line)]})"
-    except ValueError:
-        return line
+    entry = vocabulary.target_groups.get(line) if vocabulary is not None else None
+    return f"{line} ({entry.name})" if entry is not None else line
 
 
 class _Collector:
@@ -265,9 +265,9 @@ def diff_contracts(old: LoadedContract, new: LoadedContract) -> ContractDiff:
     out = _Collector(a.currency, b.currency)
     _agreement(out, old, new)
     _term(out, a, b)
-    _eligibility(out, a, b)
+    _eligibility(out, a, b, new.vocabulary)
     _milestones(out, a, b)
-    _tariffs(out, a, b)
+    _tariffs(out, a, b, new.vocabulary)
     _payment(out, a, b)
     _caps(out, a, b)
     _parties(out, a, b)
@@ -336,17 +336,17 @@ def _admitted(out: _Collector, path: str, old: list, new: list, what: str, label
     """Members of an admitted list (target groups, size bands) added (widened) or removed (narrowed)."""
     for v in new:
         if v not in old:
-            out.add("eligibility", path, "widened", _("{what} admitted: {value}").format(what=what, value=label(v)), None, v.value, references=refs, affects=True)
+            out.add("eligibility", path, "widened", _("{what} admitted: {value}").format(what=what, value=label(v)), None, getattr(v, "value", v), references=refs, affects=True)
     for v in old:
         if v not in new:
-            out.add("eligibility", path, "narrowed", _("{what} no longer admitted: {value}").format(what=what, value=label(v)), v.value, None, references=refs, affects=True)
+            out.add("eligibility", path, "narrowed", _("{what} no longer admitted: {value}").format(what=what, value=label(v)), getattr(v, "value", v), None, references=refs, affects=True)
 
 
-def _eligibility(out: _Collector, a: Contract, b: Contract) -> None:
+def _eligibility(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary | None) -> None:
     x, y = a.eligibility.citizens, b.eligibility.citizens
     p = "eligibility.citizens"
     refs = [y.reference]
-    _admitted(out, f"{p}.target_groups", x.target_groups, y.target_groups, _("target group"), lambda g: group_label(g.value), refs)
+    _admitted(out, f"{p}.target_groups", x.target_groups, y.target_groups, _("target group"), lambda g: group_label(g, vocabulary), refs)
     amin, amax = (x.age.min, x.age.max) if x.age else (None, None)
     bmin, bmax = (y.age.min, y.age.max) if y.age else (None, None)
     if amin != bmin:
@@ -518,7 +518,7 @@ def _definition_before(m, day: date) -> MilestoneDefinition | None:
     return current
 
 
-def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
+def _tariffs(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary | None) -> None:
     ids = list(a.tariffs) + [m for m in b.tariffs if m not in a.tariffs]
     for mid in ids:
         x, y = a.tariffs.get(mid), b.tariffs.get(mid)
@@ -534,7 +534,7 @@ def _tariffs(out: _Collector, a: Contract, b: Contract) -> None:
         for line in lines:
             da, db = x.amounts.get(line), y.amounts.get(line)
             lp = f"{p}.amounts.{line}"
-            label = f"{mid}, {group_label(line)}"
+            label = f"{mid}, {group_label(line, vocabulary)}"
             if da is None:
                 first = ", ".join(_("{amount} from {date}").format(amount=_money(db[d].value, out.new_currency), date=format_date(d)) for d in sorted(db))
                 out.add("tariffs", lp, "added", _("{label}: own tariff line added ({values})").format(label=label, values=first), None, line,
@@ -586,6 +586,11 @@ def _payment(out: _Collector, a: Contract, b: Contract) -> None:
     if (la.days, la.kind) != (lb.days, lb.kind):
         out.add("payment", "payment.claim_lag", "changed", _("claim lag {old_days} {old_kind} days -> {new_days} {new_kind} days").format(old_days=la.days, old_kind=_(LAG_KINDS[la.kind]), new_days=lb.days, new_kind=_(LAG_KINDS[lb.kind])),
                 f"{la.days} {la.kind}", f"{lb.days} {lb.kind}", references=[lb.reference], affects=True)
+    ja, jb = a.effective_jurisdiction, b.effective_jurisdiction
+    if ja != jb:
+        # Another calendar moves every due date counted in working days; another vocabulary other words.
+        out.add("payment", "jurisdiction", "changed", _("jurisdiction {old} -> {new} (working days and vocabulary)").format(old=ja.code, new=jb.code),
+                ja.code, jb.code, references=[lb.reference], affects=True)
     out.reference("payment.claim_lag.reference", _("claim lag"), la.reference, lb.reference)
     out.reference("payment.reference", _("payment terms"), x.reference, y.reference)
 
@@ -619,7 +624,7 @@ def _parties(out: _Collector, a: Contract, b: Contract) -> None:
 # Top-level keys compared above; any other key (e.g. course costs and the business case,
 # which move no outcome payment) is compared field by field by ``_other_terms``.
 _COMPARED = frozenset({
-    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
+    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "jurisdiction", "benefit_codes", "municipality",
     "parties", "signed", "term", "currency", "version", "eligibility", "milestones", "tariffs", "payment", "caps",
 })
 

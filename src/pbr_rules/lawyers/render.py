@@ -18,8 +18,8 @@ from typing import Literal
 from pbr_rules.language import LoadedContract
 from pbr_rules.lawyers.diff import definition_changes, group_label
 from pbr_rules.models.common import DatedEntry
+from pbr_rules.models.vocabulary import Vocabulary
 from pbr_rules.models.contract import (
-    TARGET_GROUP_NAMES_DA,
     AcceleratorPhase,
     AllOf,
     AnyOf,
@@ -251,7 +251,7 @@ def outline(loaded: LoadedContract) -> list[Block]:
     meta = [
         (_("Contract id"), c.id),
         (_("Version"), c.version),
-        (_("Municipality"), f"{c.municipality.name} (kommunekode {c.municipality.code})"),
+        (_("Municipality"), f"{c.municipality.name} (kommunekode {c.municipality.code})" if c.effective_jurisdiction.country == "DK" else f"{c.municipality.name} ({c.municipality.code})"),
         (_("Signed"), format_date(c.signed)),
         (_("Term"), _("{start} to {end}, both days included").format(start=format_date(c.term.start), end=format_date(c.term.end))),
         (_("Currency"), c.currency),
@@ -260,6 +260,8 @@ def outline(loaded: LoadedContract) -> list[Block]:
     ]
     if c.programme:
         meta.insert(1, (_("Programme"), c.programme))
+    if c.jurisdiction is not None:  # named: shown (an agreement that names none is Danish, as it always was)
+        meta.insert(meta.index((_("Currency"), c.currency)), (_("Jurisdiction"), c.jurisdiction.code))
     out.append(B("meta", items=tuple(meta)))
     if c.description:
         out.append(B("p", c.description))
@@ -272,8 +274,8 @@ def outline(loaded: LoadedContract) -> list[Block]:
         rows.append((pid, party.name, ", ".join(_(ROLE_NAMES.get(r.value, r.value.replace("_", " "))) for r in party.roles), party.documentation or ""))
     out.append(B("table", header=(_("party"), _("name"), _("roles"), _("notes")), items=tuple(rows)))
 
-    out.extend(_eligibility(c))
-    out.extend(_milestones(c))
+    out.extend(_eligibility(c, loaded.vocabulary))
+    out.extend(_milestones(c, loaded.vocabulary))
     out.extend(_exclusive_groups(c))
     out.extend(_payment(c))
     out.extend(_caps(c))
@@ -286,13 +288,14 @@ def _paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
 
 
-def _eligibility(c: Contract) -> list[Block]:
+def _eligibility(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
     B = Block
     el = c.eligibility.citizens
     out = [B("h2", _("Who may take part")), B("h3", _("Citizens [{reference}]").format(reference=el.reference))]
     if el.description:
         out.append(B("p", el.description))
-    groups = "; ".join(f"{TARGET_GROUP_NAMES_DA[g]} ({g.value})" for g in el.target_groups)
+    names = vocabulary.target_groups if vocabulary is not None else {}
+    groups = "; ".join(f"{names[g].name} ({g})" if g in names else g for g in el.target_groups)
     items = [_("Target groups: {groups}.").format(groups=groups)]
     if el.age and (el.age.min is not None or el.age.max is not None):
         lo, hi = el.age.min, el.age.max
@@ -350,7 +353,7 @@ def _money_or_withdrawn(entry: DatedEntry, currency: str) -> str:
     return _("withdrawn") if entry.value is None else format_money(entry.value, currency)
 
 
-def _milestones(c: Contract) -> list[Block]:
+def _milestones(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
     B = Block
     out = [B("h2", _("Milestones and tariffs"))]
     for side in (Side.citizen, Side.company):
@@ -394,7 +397,7 @@ def _milestones(c: Contract) -> list[Block]:
             for line, dated in t.amounts.items():
                 for day in sorted(dated):
                     e = dated[day]
-                    rows.append((group_label(line), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
+                    rows.append((group_label(line, vocabulary), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
             out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
             out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
             if t.volume_tiers:
@@ -498,7 +501,7 @@ def _caps(c: Contract) -> list[Block]:
 # Top-level keys rendered above; any other key (course costs, the business case, investor
 # terms...) is listed term by term by ``_other_terms``, so no clause is ever left out.
 _RENDERED = frozenset({
-    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "benefit_codes", "municipality",
+    "kind", "id", "title", "description", "documentation", "illustrative", "programme", "jurisdiction", "benefit_codes", "municipality",
     "parties", "signed", "term", "currency", "language", "version", "eligibility", "milestones", "exclusive", "tariffs", "payment", "caps",
 })
 

@@ -16,31 +16,8 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, StrictBool, model_serializer, model_validator
 
 from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Reference, Share, Strict
-
-
-class TargetGroup(str, Enum):
-    """The citizen target groups of the programme (the seed text's list)."""
-
-    flexjob_visitated = "flexjob_visitated"  # fleksjobvisiteret med lille arbejdsevne
-    early_retirement_pension = "early_retirement_pension"  # førtidspensionist
-    resource_course = "resource_course"  # person i ressourceforløb
-    cash_benefit = "cash_benefit"  # udsat kontanthjælpsmodtager
-    cash_benefit_youth = "cash_benefit_youth"  # ung udsat kontanthjælpsmodtager
-    cash_benefit_immigrant = "cash_benefit_immigrant"  # indvandrer på kontanthjælp i risiko for førtidspension
-    newly_arrived_refugee = "newly_arrived_refugee"  # nyankommen flygtning med særlige udfordringer, fx traumer
-    other_vulnerable = "other_vulnerable"  # øvrige udsatte langt fra arbejdsmarkedet
-
-
-TARGET_GROUP_NAMES_DA = {
-    TargetGroup.flexjob_visitated: "fleksjobvisiterede med lille arbejdsevne",
-    TargetGroup.early_retirement_pension: "førtidspensionister",
-    TargetGroup.resource_course: "personer i ressourceforløb",
-    TargetGroup.cash_benefit: "udsatte kontanthjælpsmodtagere",
-    TargetGroup.cash_benefit_youth: "unge udsatte kontanthjælpsmodtagere",
-    TargetGroup.cash_benefit_immigrant: "indvandrere på kontanthjælp i risiko for førtidspension",
-    TargetGroup.newly_arrived_refugee: "nyankomne flygtninge med særlige udfordringer, fx traumer",
-    TargetGroup.other_vulnerable: "øvrige udsatte personer langt fra arbejdsmarkedet",
-}
+from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, DENMARK, Jurisdiction
+from pbr_rules.periods import Calendar
 
 
 class PartyRole(str, Enum):
@@ -73,10 +50,13 @@ class Side(str, Enum):
 
 
 class Municipality(Strict):
-    """The municipality (kommune) that is party to the agreement."""
+    """The municipality (kommune, local authority) that is party to the agreement."""
 
     name: Label = Field(min_length=1, description="Official name, e.g. 'København'.")
-    code: str = Field(pattern=r"^\d{3}$", description="Official three-digit municipality code (kommunekode), e.g. '101'.")
+    code: str = Field(
+        pattern=AREA_CODE_PATTERN,
+        description="Official area code in the jurisdiction's vocabulary: a kommunekode such as '101' in Denmark, an ONS code such as 'E08000003' in England.",
+    )
 
 
 class Party(Strict):
@@ -129,7 +109,7 @@ class CitizenEligibility(Strict):
     description: Label | None = None
     documentation: Prose | None = None
     reference: Reference
-    target_groups: list[TargetGroup] = Field(min_length=1)
+    target_groups: list[Identifier] = Field(min_length=1, description="Target groups of the jurisdiction's vocabulary.")
     age: AgeRange | None = None
     residence_in_municipality: bool = True
     baseline: BaselineRequirement | None = None
@@ -722,7 +702,13 @@ class Contract(Strict):
         description="True for an illustrative example, not a signed agreement: figures are not real."
     )
     programme: str | None = Field(default=None, description="The programme this agreement belongs to.")
-    benefit_codes: str = Field(description="Relative path of the benefit-code vocabulary file.")
+    jurisdiction: Jurisdiction | None = Field(
+        default=None,
+        description="Where the agreement applies: its working-day calendar and its vocabulary. Omitted = Denmark ({country: DK}).",
+    )
+    benefit_codes: str = Field(
+        description="Relative path of the jurisdiction's benefit-code file; its target groups and areas are in vocabulary.yaml beside it."
+    )
     municipality: Municipality
     parties: dict[Identifier, Party] = Field(min_length=1)
     signed: ISODate
@@ -756,10 +742,23 @@ class Contract(Strict):
     investor: InvestorTerms | None = None
 
     @model_serializer(mode="wrap")
-    def _drop_empty_groups(self, handler):
-        # An agreement without exclusive groups dumps as before: its content hash is unchanged.
+    def _drop_unset(self, handler):
+        # An agreement that does not name its jurisdiction (Denmark), exclusive groups or status
+        # kinds dumps as before: its content hash is unchanged.
         data = handler(self)
+        if data.get("jurisdiction", 0) is None:
+            del data["jurisdiction"]
         for key in ("exclusive", "status_kinds"):
             if data.get(key, None) == {}:
                 del data[key]
         return data
+
+    @property
+    def effective_jurisdiction(self) -> Jurisdiction:
+        """The jurisdiction, Denmark when the agreement does not name one."""
+        return self.jurisdiction or DENMARK
+
+    @property
+    def calendar(self) -> Calendar:
+        """The working-day calendar of the agreement's jurisdiction (claim lags in working days)."""
+        return self.effective_jurisdiction.calendar

@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_serializer
 
-from pbr_rules.models.common import ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
-from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
+from pbr_rules.models.common import Identifier, ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
+from pbr_rules.models.contract import JobKind, SizeBand
+from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, Known, nearest_codes
 from pbr_rules.periods import format_iso_week, parse_week_range, week_index
 from pbr_rules.personal_data import refuse_cpr
 
@@ -92,10 +93,10 @@ class Exit(Strict):
 class ParticipantHistory(Strict):
     kind: Literal["participant"] = "participant"
     participant: str = Field(pattern=SUBJECT_ID_PATTERN, description="Pseudonymous id; never a CPR number.")
-    municipality: str = Field(pattern=r"^\d{3}$")
+    municipality: str = Field(pattern=AREA_CODE_PATTERN, description="The area code (kommunekode) in the agreement's vocabulary, e.g. '101'.")
     birth_date: ISODate | None = None
     age_at_enrolment: StrictInt | None = Field(default=None, ge=0, le=130)
-    target_group: TargetGroup
+    target_group: Identifier = Field(description="A target group of the agreement's vocabulary, e.g. 'cash_benefit'.")
     benefit_at_enrolment: Text(CODE_MAX) | None = None
     resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
     enrolment: ISODate
@@ -123,9 +124,17 @@ class ParticipantHistory(Strict):
         b = self.birth_date
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
-    def problems(self, known_codes: set[str] | frozenset[str] | None = None) -> list[tuple[tuple, str]]:
-        """Everything impossible in this history, as (path, message) pairs."""
+    def problems(self, known: Known | set[str] | frozenset[str] | None = None) -> list[tuple[tuple, str]]:
+        """Everything impossible in this history, as (path, message) pairs.
+
+        ``known``: the words of the agreement's vocabulary (or a set of benefit codes alone);
+        a benefit code, target group or area outside them is a problem.
+        """
         out: list[tuple[tuple, str]] = []
+        known = Known.of(known)
+        known_codes = known.benefit_codes if known is not None else None
+        if known is not None:
+            out.extend(vocabulary_problems(self, known))
         if (self.birth_date is None) == (self.age_at_enrolment is None):
             out.append((("birth_date",), "give exactly one of birth_date and age_at_enrolment"))
         if self.extracted < self.enrolment:
@@ -248,7 +257,7 @@ class CompanyHistory(Strict):
     company: str = Field(pattern=SUBJECT_ID_PATTERN, description="Company id (e.g. a CVR-based pseudonym); never a CPR number.")
 
     _refuse_cpr = field_validator("company", mode="before")(lambda cls, v: refuse_cpr(v))
-    municipality: str = Field(pattern=r"^\d{3}$")
+    municipality: str = Field(pattern=AREA_CODE_PATTERN, description="The area code (kommunekode) in the agreement's vocabulary, e.g. '101'.")
     size_band: SizeBand
     partner: StrictBool = Field(description="A partner company of the programme.")
     start: ISODate = Field(description="The date the company started the social accelerator.")
@@ -265,7 +274,7 @@ class CompanyHistory(Strict):
             del data["figures"]
         return data
 
-    def problems(self) -> list[tuple[tuple, str]]:
+    def problems(self, known: Known | set[str] | frozenset[str] | None = None) -> list[tuple[tuple, str]]:
         out: list[tuple[tuple, str]] = []
         periods: dict[str, int] = {}
         for i, f in enumerate(self.figures):
@@ -274,6 +283,9 @@ class CompanyHistory(Strict):
                 out.append((("figures", i, "period"), f"figures for {f.period} are given twice (also figures[{first}])"))
             if f.last_day() > self.extracted:
                 out.append((("figures", i, "period"), f"period {f.period} ends {f.last_day()}, after the extraction date {self.extracted}"))
+        known = Known.of(known)
+        if known is not None:
+            out.extend(vocabulary_problems(self, known))
         if self.extracted < self.start:
             out.append((("extracted",), f"extracted {self.extracted} is before the accelerator start {self.start}"))
         for i, ph in enumerate(self.phases):
@@ -311,9 +323,35 @@ def describe_hire(h: HireRecord) -> str:
     return f"the hire of '{h.participant}' from {h.date} to {h.end or 'ongoing'}"
 
 
+def vocabulary_problems(h: "ParticipantHistory | CompanyHistory", known: Known) -> list[tuple[tuple, str]]:
+    """The target group and area of a history that its agreement's vocabulary does not know.
+
+    (Benefit codes are checked week by week in ``ParticipantHistory.problems``.)
+    """
+    out: list[tuple[tuple, str]] = []
+    if known.areas is not None and h.municipality not in known.areas:
+        near = nearest_codes(h.municipality, known.areas)
+        if near:
+            out.append((("municipality",), f"unknown area (municipality) code '{h.municipality}'; did you mean {' or '.join(repr(c) for c in near)}?"))
+        else:
+            out.append((("municipality",), _unknown("area (municipality) code", h.municipality, known.areas, "known areas")))
+    group = getattr(h, "target_group", None)
+    if known.target_groups is not None and group is not None and group not in known.target_groups:
+        out.append((("target_group",), _unknown("target group", group, known.target_groups, "known target groups")))
+    return out
+
+
 def _unknown_code(code: str, known: set[str] | frozenset[str]) -> str:
+    return _unknown("benefit code", code, known, "known codes")
+
+
+def _unknown(what: str, value: str, known: set[str] | frozenset[str], label: str) -> str:
+    """"unknown benefit code 'x'; did you mean 'y'?", or the known values when none is near (at most 20 shown)."""
     from difflib import get_close_matches
 
-    near = get_close_matches(code, sorted(known), n=1)
-    hint = f"; did you mean '{near[0]}'?" if near else f"; known codes: {', '.join(sorted(known))}"
-    return f"unknown benefit code '{code}'{hint}"
+    near = get_close_matches(value, sorted(known), n=1)
+    if near:
+        return f"unknown {what} '{value}'; did you mean '{near[0]}'?"
+    shown = sorted(known)
+    more = f" and {len(shown) - 20} more" if len(shown) > 20 else ""
+    return f"unknown {what} '{value}'; {label}: {', '.join(shown[:20])}{more}"

@@ -10,8 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pbr_rules.models.common import ISODate, Strict
-from pbr_rules.models.contract import TargetGroup
+from pbr_rules.models.common import Identifier, ISODate, Strict
 
 Column = str  # the header of a column, exactly as in the file
 
@@ -39,7 +38,7 @@ class ParticipantsFile(FileSpec):
     """The cohort: who is enrolled, when, and in which target group."""
 
     columns: ParticipantColumns
-    target_groups: dict[str, TargetGroup] = Field(min_length=1, description="Local target-group code -> the vocabulary's target group.")
+    target_groups: dict[str, Identifier] = Field(min_length=1, description="Local target-group code -> a target group of the vocabulary beside the benefit codes.")
 
 
 class BenefitsFile(FileSpec):

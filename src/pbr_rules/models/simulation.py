@@ -13,8 +13,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import Field, model_validator
 
-from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
-from pbr_rules.models.contract import SizeBand, TargetGroup
+from pbr_rules.models.common import CurrencyCode, Identifier, ISODate, Money, Strict
+from pbr_rules.models.contract import SizeBand
 
 T = TypeVar("T")
 
@@ -206,10 +206,10 @@ class MunicipalityScenario(Strict):
     enrolment_window: Noted[EnrolmentWindow] = Field(description="Enrolments fall on working days, uniformly in this window.")
     age: Noted[AgeRange] = Field(description="Age at enrolment, uniformly in this range (both ends included).")
     resident: Noted[Probability] = Field(description="Probability that a participant is resident in the municipality.")
-    target_group_mix: Noted[dict[TargetGroup, float]] = Field(
+    target_group_mix: Noted[dict[Identifier, float]] = Field(
         description="Weights of the target groups among referred participants (groups the agreement does not admit make ineligible referrals)."
     )
-    target_groups: dict[TargetGroup, TargetGroupBehaviour] = Field(
+    target_groups: dict[Identifier, TargetGroupBehaviour] = Field(
         default_factory=dict, description="This municipality's own behaviour for some groups; replaces the programme's for those groups."
     )
     company_behaviour: CompanyBehaviour | None = Field(default=None, description="This municipality's own company behaviour; replaces the programme's.")
@@ -226,7 +226,7 @@ class Scenario(Strict):
     shared: dict[str, Any] | None = Field(
         default=None, description="Blocks written once with a YAML anchor (&name) and used below with an alias (*name); not read on their own."
     )
-    target_groups: dict[TargetGroup, TargetGroupBehaviour] = Field(description="Behaviour of each target group (programme-wide).")
+    target_groups: dict[Identifier, TargetGroupBehaviour] = Field(description="Behaviour of each target group (programme-wide).")
     company_behaviour: CompanyBehaviour = Field(description="Company behaviour (programme-wide).")
     municipalities: list[MunicipalityScenario] = Field(min_length=1)
 

@@ -155,7 +155,7 @@ class Workspace:
         files = {p.name: p for p in self.cohort_files()}
         if name not in files:
             raise InputInvalid([])
-        histories = load_cohorts([files[name]], frozenset(loaded.codes.codes))
+        histories = load_cohorts([files[name]], loaded.known)
         code = loaded.contract.municipality.code
         return [h for h in histories if getattr(h, "municipality", code) == code]
 

@@ -58,8 +58,8 @@ VALIDATE_BROKEN_EXAMPLE = {
     ],
 }
 VALIDATE_REQUEST_YAML = (
-    "kind: agreement\nextends: ../templates/vaekstpartnerskaber.yaml\nid: dk-999-testby\n"
-    "title: Draft agreement\nversion: \"0.1\"\nmunicipality: {name: Testby, code: \"999\"}\n"
+    "kind: agreement\nextends: ../templates/vaekstpartnerskaber.yaml\nid: dk-163-herlev\n"
+    "title: Draft agreement\nversion: \"0.1\"\nmunicipality: {name: Herlev, code: \"163\"}\n"
 )
 
 

@@ -58,7 +58,7 @@ async def evaluate_history(request: Request, principal: Reader, contract_id: Con
     source = await evaluate_source(request, settings)
 
     def work() -> tuple[DecisionEntry, bytes]:  # validate, evaluate, serialise: one hop off the event loop
-        history, as_of, eligible, participants = parse_evaluate(source, settings, frozenset(loaded.codes.codes))
+        history, as_of, eligible, participants = parse_evaluate(source, settings, loaded.known)
         result = evaluate(loaded, history, as_of, eligible, participants)
         return DecisionEntry(loaded, history, result, as_of, f"token:{principal.token_id}"), to_json(result).encode("utf-8")
 
@@ -82,7 +82,7 @@ async def evaluate_many(
     """Evaluate a cohort of histories (at most PBR_MAX_PARTICIPANTS); results in input order and their total (kept in the decision log). A heavy request (fair use)."""
 
     def work() -> Response:
-        histories, as_of = parse_cohort(source, settings, frozenset(loaded.codes.codes))
+        histories, as_of = parse_cohort(source, settings, loaded.known)
         results = evaluate_cohort(loaded, histories, as_of, workers=1)
         ledger.log_decisions(loaded, histories, results, as_of, f"token:{principal.token_id}")
         body = {"results": [r.model_dump(mode="json") for r in results], "total": money_str(total_of(results)), "currency": loaded.contract.currency}

@@ -141,7 +141,7 @@ async def record_settlement(
 
     def work() -> Response:
         rest = Source(file=source.file, data={"histories": data.get("histories")}, positions=source.positions, key_positions=source.key_positions)
-        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        histories, _ = parse_cohort(rest, settings, loaded.known)
         recorded = ledger.settle(loaded, histories, opts.as_of, actor(principal), period=opts.period, workers=1, idempotency=idem, render=settlement_body)
         replayed = getattr(recorded, "replayed_body", None)
         if replayed is not None:

@@ -100,7 +100,7 @@ async def settle_cohort(
 
     def work() -> Response:
         rest, opts = _split(source, SettleOptions, ("period",))
-        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        histories, _ = parse_cohort(rest, settings, loaded.known)
         return _json(to_json(ledger.preview(loaded, histories, opts.as_of, period=opts.period, workers=1)))
 
     return await fair_use.run_heavy(principal.token_id, work)
@@ -117,7 +117,7 @@ async def business_case_of(principal: Payer, loaded: PayerContract, source: Eval
 
     def work() -> Response:
         rest, opts = _split(source, BusinessCaseOptions, ("discount_rate",))
-        histories, _ = parse_cohort(rest, settings, frozenset(loaded.codes.codes))
+        histories, _ = parse_cohort(rest, settings, loaded.known)
         case, _ = municipality_case(loaded, histories, opts.as_of, opts.discount_rate)
         return _json(to_json(case))
 
