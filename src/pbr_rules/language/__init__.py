@@ -9,6 +9,7 @@ from pbr_rules.language.loader import (
     FILE_KINDS,
     History,
     LoadedContract,
+    agreement_warnings,
     canonical_json,
     cohort_problems,
     contract_from_source,
@@ -20,10 +21,13 @@ from pbr_rules.language.loader import (
     load_contract,
     load_history,
     load_template,
+    read_agreement,
     require_kind,
 )
+from pbr_rules.language.checks import suggest
+from pbr_rules.language.drafting import DEFAULT_CURRENCY
 from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 from pbr_rules.language.validation import diagnostics_from, validate_model
 from pbr_rules.language.yaml_source import Source, find_yaml, format_path, load_yaml_file, parse_yaml
 
-__all__ = ["FILE_KINDS", "History", "LoadedContract", "SCHEMA_DIR", "Source", "canonical_json", "cohort_problems", "contract_from_source", "diagnostics_from", "file_kind", "find_yaml", "format_path", "history_from_data", "load_benefit_codes", "load_cohort", "load_cohorts", "load_contract", "load_history", "load_template", "load_yaml_file", "parse_yaml", "require_kind", "stale_schemas", "validate_model", "write_schemas"]
+__all__ = ["DEFAULT_CURRENCY", "FILE_KINDS", "History", "LoadedContract", "SCHEMA_DIR", "agreement_warnings", "Source", "canonical_json", "cohort_problems", "contract_from_source", "diagnostics_from", "file_kind", "find_yaml", "format_path", "history_from_data", "load_benefit_codes", "load_cohort", "load_cohorts", "load_contract", "load_history", "load_template", "load_yaml_file", "parse_yaml", "read_agreement", "require_kind", "stale_schemas", "suggest", "validate_model", "write_schemas"]

@@ -19,21 +19,33 @@ from pbr_rules.models.contract import CITIZEN_MEASURES, COMPANY_MEASURES, Contra
 Problem = tuple[tuple, str, str]
 
 
+def suggest(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
+    """'did you mean X?' for a near miss (difflib); otherwise (with a label) the valid choices."""
+    options = list(choices) + list(extra)
+    m = get_close_matches(str(name), options, n=1, cutoff=0.6)
+    if m:
+        return f"did you mean '{m[0]}'?"
+    return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
+
+
+# What names a milestone by its id, besides the milestones themselves (the first key under each).
+MILESTONE_KEYED = {("tariffs",): "tariff", ("caps", "per_milestone"): "cap"}
+
+
+def unknown_milestone(where: tuple, mid: str, milestone_ids) -> Problem:
+    """A tariff or cap under an id that is not a milestone of the agreement, with the nearest id."""
+    return (where + (mid,), f"{MILESTONE_KEYED[where]} for unknown milestone '{mid}'", suggest(mid, sorted(milestone_ids), "milestones"))
+
+
 def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     out: list[Problem] = []
     milestone_ids = sorted(c.milestones)
     groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
 
-    def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
-        """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
-        options = list(choices) + list(extra)
-        m = get_close_matches(str(name), options, n=1, cutoff=0.6)
-        if m:
-            return f"did you mean '{m[0]}'?"
-        return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
+    near = suggest
 
     if c.term.end < c.term.start:
-        out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
+        out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", "correct the date that is wrong; both days belong to the term"))
 
     # --- parties and payment terms
     def check_party(path, party_id, roles: set[PartyRole], what: str):
@@ -41,7 +53,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties, "parties")))
         elif not roles & set(c.parties[party_id].roles):
             out.append(
-                (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(r.value for r in roles)}")
+                (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(sorted(r.value for r in roles))}")
             )
 
     payer_roles = {PartyRole.outcome_payer, PartyRole.fund}
@@ -65,12 +77,12 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     elif has_company_side:
         out.append((("payment",), "company milestones exist but no company_payee is named", "add payment.company_payee"))
     if has_company_side and c.eligibility.companies is None:
-        out.append((("eligibility",), "company milestones exist but there is no eligibility.companies", "add it"))
+        out.append((("eligibility",), "company milestones exist but there is no eligibility.companies", "add eligibility.companies with its reference and size_bands"))
 
     # --- eligibility
     cit = c.eligibility.citizens
     if cit.age and cit.age.min is not None and cit.age.max is not None and cit.age.max < cit.age.min:
-        out.append((("eligibility", "citizens", "age"), f"age max {cit.age.max} is below min {cit.age.min}", ""))
+        out.append((("eligibility", "citizens", "age"), f"age max {cit.age.max} is below min {cit.age.min}", "min is the youngest age enrolled, max the oldest"))
     if cit.baseline:
         b = cit.baseline
         if b.benefit_weeks_at_least > b.of_weeks_before_enrolment:
@@ -78,7 +90,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 (
                     ("eligibility", "citizens", "baseline", "benefit_weeks_at_least"),
                     f"{b.benefit_weeks_at_least} weeks cannot be met within {b.of_weeks_before_enrolment} weeks",
-                    "",
+                    "benefit_weeks_at_least (N) can be at most of_weeks_before_enrolment (M): 'N of the M weeks before enrolment'",
                 )
             )
         for i, code in enumerate(b.codes or []):
@@ -89,13 +101,13 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     if cit.enrolment_window:
         w = cit.enrolment_window
         if w.end < w.start:
-            out.append((("eligibility", "citizens", "enrolment_window", "end"), "the window ends before it starts", ""))
+            out.append((("eligibility", "citizens", "enrolment_window", "end"), "the window ends before it starts", "correct the date that is wrong; both days belong to the window"))
         if w.start < c.term.start or w.end > c.term.end:
             out.append(
                 (
                     ("eligibility", "citizens", "enrolment_window"),
                     f"enrolment window {w.start}..{w.end} reaches outside the term {c.term.start}..{c.term.end}",
-                    "",
+                    "enrolments count only within the term: write an enrolment_window within it in this agreement",
                 )
             )
 
@@ -134,11 +146,11 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 if pattern == "of" and meas.out_of is None:
                     out.append((p + ("measure", "out_of"), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))
                 if pattern == "of" and meas.out_of is not None and meas.out_of < meas.weeks:
-                    out.append((p + ("measure", "out_of"), f"{meas.weeks} of {meas.out_of} weeks can never be met", ""))
+                    out.append((p + ("measure", "out_of"), f"{meas.weeks} of {meas.out_of} weeks can never be met", "out_of (the M in 'N of M weeks') must be at least weeks (the N)"))
                 if pattern != "of" and meas.out_of is not None:
-                    out.append((p + ("measure", "out_of"), f"out_of is only used with pattern 'of', not '{pattern}'", ""))
+                    out.append((p + ("measure", "out_of"), f"out_of is only used with pattern 'of', not '{pattern}'", "write pattern: of, or leave out_of out"))
                 if window is not None and window.weeks < meas.weeks:
-                    out.append((p + ("measure", "window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", ""))
+                    out.append((p + ("measure", "window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", "lengthen the window, or ask for fewer weeks"))
         for day in m.amendments:
             if day <= c.term.start:
                 out.append(
@@ -149,7 +161,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                     )
                 )
             if day > c.term.end:
-                out.append((base + ("amendments", day.isoformat()), f"amendment {day} is after the term end {c.term.end}", ""))
+                out.append((base + ("amendments", day.isoformat()), f"amendment {day} is after the term end {c.term.end}", "date it within the term, or extend the term"))
 
     for cycle in _cycles(graph):
         out.append(
@@ -161,7 +173,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     for mid, t in c.tariffs.items():
         base = ("tariffs", mid)
         if mid not in c.milestones:
-            out.append((base, f"tariff for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
+            out.append(unknown_milestone(("tariffs",), mid, milestone_ids))
             continue
         side = c.milestones[mid].side
         for group, dated in t.amounts.items():
@@ -170,7 +182,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 if group not in {g.value for g in TargetGroup}:
                     out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup], "target groups", ("all",))))
                 elif side == Side.company:
-                    out.append((gp, "company milestones are priced for 'all', not by target group", ""))
+                    out.append((gp, "company milestones are priced for 'all', not by target group", "write the company tariff under 'all'"))
                 elif group not in groups_admitted:
                     out.append(
                         (gp, f"tariff for target group '{group}', which the contract does not admit", "add it to eligibility.citizens.target_groups or remove this line")
@@ -184,7 +196,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             out.extend(_check_dated(c, base + ("volume_tiers", i, "amount"), tier.amount, need_start=False))
         for a, b in zip(tiers, tiers[1:]):
             if a.after_outcomes == b.after_outcomes:
-                out.append((base + ("volume_tiers",), f"two tiers start after {a.after_outcomes} outcomes (they overlap)", ""))
+                out.append((base + ("volume_tiers",), f"two tiers start after {a.after_outcomes} outcomes (they overlap)", "give each tier its own after_outcomes, or keep one of them"))
         if t.payers is not None:
             check_payers(base + ("payers",), t.payers)
         if t.payee is not None:
@@ -217,7 +229,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         cap_check(("caps", "per_contract"), caps.per_contract, biggest, "the largest single tariff")
     for mid, dated in caps.per_milestone.items():
         if mid not in c.milestones:
-            out.append((("caps", "per_milestone", mid), f"cap for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
+            out.append(unknown_milestone(("caps", "per_milestone"), mid, milestone_ids))
             continue
         cap_check(("caps", "per_milestone", mid), dated, max_tariff.get(mid, Decimal(0)), f"the single tariff of '{mid}'")
     for party, dated in caps.per_payer.items():
@@ -234,7 +246,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         if cf.method == "deadweight" and cf.deadweight is None:
             out.append((("business_case", "counterfactual"), "method 'deadweight' needs a deadweight share", "e.g. deadweight: '0.25'"))
         if cf.method != "deadweight" and cf.deadweight is not None:
-            out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", ""))
+            out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", "write method: deadweight, or leave deadweight out"))
         if bc.projection is not None:
             for outcome in bc.projection.persistence:
                 if outcome != "otherwise" and outcome not in c.milestones:
@@ -268,7 +280,7 @@ def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> 
         )
     for d in days:
         if d > c.term.end:
-            out.append((path + (d.isoformat(),), f"effective date {d} is after the term end {c.term.end}", ""))
+            out.append((path + (d.isoformat(),), f"effective date {d} is after the term end {c.term.end}", "date it within the term, or extend the term"))
     return out
 
 
