@@ -18,7 +18,7 @@ mistake but that the engine can still pay correctly (see docs/contract-language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -44,9 +44,6 @@ class Diagnostic:
             where += ": warning"
         text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
-
-    def as_warning(self) -> Diagnostic:
-        return replace(self, severity="warning")
 
     def to_dict(self) -> dict:
         return {

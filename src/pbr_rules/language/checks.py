@@ -42,15 +42,13 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     milestone_ids = sorted(c.milestones)
     groups_admitted = {g.value for g in c.eligibility.citizens.target_groups}
 
-    near = suggest
-
     if c.term.end < c.term.start:
         out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", "correct the date that is wrong; both days belong to the term"))
 
     # --- parties and payment terms
     def check_party(path, party_id, roles: set[PartyRole], what: str):
         if party_id not in c.parties:
-            out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties, "parties")))
+            out.append((path, f"unknown party '{party_id}'", suggest(party_id, c.parties, "parties")))
         elif not roles & set(c.parties[party_id].roles):
             out.append(
                 (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(sorted(r.value for r in roles))}")
@@ -96,7 +94,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
         for i, code in enumerate(b.codes or []):
             if code not in known_codes:
                 out.append(
-                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", near(code, known_codes, "known codes"))
+                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", suggest(code, known_codes, "known codes"))
                 )
     if cit.enrolment_window:
         w = cit.enrolment_window
@@ -128,7 +126,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                 )
             for i, pre in enumerate(definition.prerequisites):
                 if pre not in c.milestones:
-                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", near(pre, milestone_ids, "milestones")))
+                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", suggest(pre, milestone_ids, "milestones")))
                 else:
                     graph[mid].add(pre)
                     if c.milestones[pre].side != m.side:
@@ -137,7 +135,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             if window is not None and window.after != "start":
                 if window.after not in c.milestones:
                     out.append(
-                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",)))
+                        (p + ("measure", "window", "after"), f"unknown milestone '{window.after}'", suggest(window.after, milestone_ids, "milestones", ("start",)))
                     )
                 else:
                     graph[mid].add(window.after)
@@ -180,7 +178,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             gp = base + ("amounts", group)
             if group != "all":
                 if group not in {g.value for g in TargetGroup}:
-                    out.append((gp, f"unknown target group '{group}'", near(group, [g.value for g in TargetGroup], "target groups", ("all",))))
+                    out.append((gp, f"unknown target group '{group}'", suggest(group, [g.value for g in TargetGroup], "target groups", ("all",))))
                 elif side == Side.company:
                     out.append((gp, "company milestones are priced for 'all', not by target group", "write the company tariff under 'all'"))
                 elif group not in groups_admitted:
@@ -238,7 +236,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
     # --- business case
     for cid, cost in c.costs.items():
         if cost.payer not in c.parties:  # any party may carry a cost (a provider paid by results carries its course)
-            out.append((("costs", cid, "payer"), f"unknown party '{cost.payer}'", near(cost.payer, c.parties, "parties")))
+            out.append((("costs", cid, "payer"), f"unknown party '{cost.payer}'", suggest(cost.payer, c.parties, "parties")))
         out.extend(_check_dated(c, ("costs", cid, "amount"), cost.amount, need_start=True))
     bc = c.business_case
     if bc is not None:
@@ -253,7 +251,7 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                     out.append((
                         ("business_case", "projection", "persistence", outcome),
                         f"persistence for unknown milestone '{outcome}'",
-                        near(outcome, milestone_ids, "milestones", extra=("otherwise",)),
+                        suggest(outcome, milestone_ids, "milestones", extra=("otherwise",)),
                     ))
     if c.investor is not None:
         for i, party in enumerate(c.investor.repaid_from):
