@@ -12,6 +12,10 @@ import pytest
 
 from pbr_rules.pytest_plugin import pytest_collect_file  # noqa: F401
 
+# A contracts folder broken on purpose (tests/test_catalogue.py validates it): its scenarios
+# cannot run, and are not collected as tests.
+collect_ignore = ["tests/broken_folder"]
+
 # Apps built at import time (before any fixture runs) must not write var/ in the working tree either.
 _SCRATCH = tempfile.mkdtemp(prefix="pbr-tests-")
 os.environ.setdefault("PBR_DATABASE_URL", os.path.join(_SCRATCH, "import-time.db"))

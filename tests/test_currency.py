@@ -197,8 +197,20 @@ def test_a_business_case_across_currencies_is_refused(capsys):
     )
 
 
+def _copied(text: str) -> str:
+    """The euro agreement's text for a copy in another folder: its template and the project's files by absolute path."""
+    return text.replace("extends: template-eur.yaml", f"extends: {HERE / 'template-eur.yaml'}").replace("../../contracts/", str(ROOT / "contracts") + "/")
+
+
+def _in_kroner(text: str) -> str:
+    """A copied euro agreement as it was in kroner: on the programme's own (DKK) template."""
+    return text.replace("currency: EUR", "currency: DKK").replace(
+        f"extends: {HERE / 'template-eur.yaml'}", f"extends: {ROOT / 'contracts/templates/vaekstpartnerskaber.yaml'}"
+    )
+
+
 def test_an_agreement_with_rates_in_another_currency_is_refused_at_their_line(capsys, tmp_path):
-    text = Path(EUR).read_text(encoding="utf-8").replace("rates-eur.yaml", "rates-dkk.yaml").replace("../../contracts/", str(ROOT / "contracts") + "/")
+    text = _copied(Path(EUR).read_text(encoding="utf-8").replace("rates-eur.yaml", "rates-dkk.yaml"))
     agreement = tmp_path / "eur-with-dkk-rates.yaml"
     agreement.write_text(text, encoding="utf-8")
     shutil.copy(HERE / "rates-dkk.yaml", tmp_path / "rates-dkk.yaml")
@@ -214,8 +226,7 @@ def test_a_settlement_against_a_run_in_another_currency_is_refused(capsys, tmp_p
     # The agreement as it was before an amendment changed its currency: the same id, in DKK.
     dkk = tmp_path / "eur-agreement.yaml"
     dkk.write_text(
-        Path(EUR).read_text(encoding="utf-8").replace("currency: EUR", "currency: DKK").replace("rates-eur.yaml", "rates-dkk.yaml")
-        .replace("../../contracts/", str(ROOT / "contracts") + "/"),
+        _in_kroner(_copied(Path(EUR).read_text(encoding="utf-8"))).replace("rates-eur.yaml", "rates-dkk.yaml"),
         encoding="utf-8",
     )
     shutil.copy(HERE / "rates-dkk.yaml", tmp_path / "rates-dkk.yaml")
@@ -261,7 +272,7 @@ def api(tmp_path):
 
     folder = tmp_path / "contracts"
     folder.mkdir()
-    text = Path(EUR).read_text(encoding="utf-8").replace("../../contracts/", str(ROOT / "contracts") + "/")
+    text = _copied(Path(EUR).read_text(encoding="utf-8"))
     (folder / "eur-agreement.yaml").write_text(text, encoding="utf-8")
     shutil.copy(HERE / "rates-eur.yaml", folder / "rates-eur.yaml")
     shutil.copy(HERE / "rates-dkk.yaml", folder / "rates-dkk.yaml")
@@ -324,7 +335,7 @@ def test_the_api_refuses_to_settle_against_a_run_in_another_currency(api):
     h = _history()
     path = folder / "eur-agreement.yaml"
     euro = path.read_text(encoding="utf-8")
-    path.write_text(euro.replace("currency: EUR", "currency: DKK").replace("rates-eur.yaml", "rates-dkk.yaml"), encoding="utf-8")
+    path.write_text(_in_kroner(euro).replace("rates-eur.yaml", "rates-dkk.yaml"), encoding="utf-8")
     _reload(client, folder)
     r = client.post("/v1/settlements", json={"contract": "eu-996-eurotown", "histories": [h], "as_of": "2021-06-30"}, headers=auth)
     assert r.status_code == 201, r.text

@@ -438,3 +438,104 @@ def test_merge_rules_are_the_loaders():
     guide = norm(guide_text())
     for rule in rules:
         assert norm(rule) in guide, f"copy this merge rule from loader.py into section 2 of the guide:\n{rule.strip()}"
+
+
+# --- 3. every check of section 8 shows a message the project really prints -------------------
+
+VALIDATION = "## 8. Validation: every check, with an example message"
+_PLACE = re.compile(r"^(?:.+?\.ya?ml|<[^>]+>)(?::\d+:\d+)?: (warning: )?(.*)$", re.S)
+
+
+def _test_module(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"guide_{name}", ROOT / "tests" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _printed(lines) -> dict[str, str]:
+    """'path: message (hint)' -> 'error' or 'warning', from whole printed lines."""
+    out = {}
+    for line in lines:
+        m = _PLACE.match(line)
+        if m:
+            out[m.group(2)] = "warning" if m.group(1) else "error"
+    return out
+
+
+def _produced_here(tmp_path: Path) -> list[str]:
+    """Messages no broken file in the repository shows (files built here), printed as the loader prints them."""
+    from pbr_rules.evaluation.registry import load_checked_contract
+    from pbr_rules.language.yaml_source import MAX_BYTES, parse_yaml
+
+    out = []
+
+    def refused(call):
+        try:
+            call()
+        except InputInvalid as exc:
+            out.extend(str(d) for d in exc.diagnostics)
+
+    refused(lambda: parse_yaml("", file="empty.yaml"))
+    refused(lambda: parse_yaml("a: &a [*a]\n", file="r.yaml"))
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("kind: agreement\nid: latin1\ntitle: København\n".encode("latin-1"))
+    refused(lambda: load_contract(latin1))
+    big = tmp_path / "big.yaml"
+    head = b"kind: agreement\nid: too-big\n"
+    big.write_bytes(head + b"#" * (MAX_BYTES - len(head)) + b"\n")
+    refused(lambda: load_contract(big))
+    # One milestone definition beyond the engine's limit (400): the template's 14 and 387 more.
+    doc = {
+        "kind": "agreement", "extends": str(CONTRACTS / "templates" / "vaekstpartnerskaber.yaml"), "id": "dk-999-many",
+        "version": "1.0", "municipality": {"name": "Testby", "code": "999"},
+        "milestones": {
+            f"extra_{i:03d}": {"side": "citizen", "description": f"Extra {i}", "reference": f"§ 9.{i}", "measure": {"kind": "outcome_event", "event": f"e{i}"}}
+            for i in range(387)
+        },
+    }
+    many = tmp_path / "999-many.yaml"
+    many.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    refused(lambda: load_checked_contract(many))
+    return out
+
+
+def _guide_examples_shown(text: str) -> list[str]:
+    """The messages the guide shows after its '# invalid' examples (test_every_example_is_valid checks them)."""
+    all_blocks = blocks(text)
+    out = []
+    for b in yaml_blocks(text):
+        shown = _next_block(all_blocks, b)
+        if b.text.startswith("# invalid") and shown is not None and shown.lang == "text":
+            out.extend(shown.text.strip().splitlines())
+    return out
+
+
+def test_every_check_in_section_8_shows_a_real_message(tmp_path):
+    text = guide_text()
+    section = text[text.index(VALIDATION) : text.index("## 9. ")]
+    loader_errors, catalogue = _test_module("test_loader_errors"), _test_module("test_catalogue")
+    printed = _printed(
+        [line for lines in loader_errors.EXPECTED.values() for line in lines]
+        + catalogue.BROKEN_FOLDER
+        + [line for lines in catalogue.WARNED.values() for line in lines]
+        + [f"x.yaml:1:1: {catalogue.SCENARIO_MESSAGE}"]
+        + _guide_examples_shown(text)
+        + _produced_here(tmp_path)
+    )
+    rows = re.findall(r"^\| (.+?) \| (error|warning|kind) \| (.+?) \|$", section, re.M)
+    assert len(rows) > 60, "section 8 lists every check in tables: | check | kind | example message |"
+    problems = []
+    for check, kind, example in rows:
+        if kind == "kind":
+            continue  # a table's header
+        shown = example.strip().strip("`")
+        wanted = re.compile(".*".join(map(re.escape, shown.split("…"))) + r"\Z", re.S)
+        found = [k for message, k in printed.items() if wanted.match(message)]
+        if not found:
+            problems.append(f"{check}: no test prints `{shown}`; copy the message from a test's expectation")
+        elif kind not in found:
+            problems.append(f"{check}: the message is printed as {found[0]}, not {kind}")
+    assert not problems, "\n".join(problems)

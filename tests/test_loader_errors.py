@@ -160,6 +160,10 @@ EXPECTED = {
         # Signed 2019-01-15 (the template); the Deutsche Mark ended in 2002.
         "tests/broken/currency_not_in_use.yaml:7:11: currency: DEM (German Mark) was not legal tender anywhere on"
         " 2019-01-15, the day the agreement was signed (write the currency the agreement's amounts are paid in on that day)",
+        # a real currency code, but not the template's: the amounts kept from the template are kroner
+        "tests/broken/currency_not_in_use.yaml:7:11: currency: currency DEM differs from the template's currency DKK"
+        " (../../contracts/templates/vaekstpartnerskaber.yaml:21) (the tariffs, caps and costs this agreement keeps from"
+        " its template are amounts in DKK; leave 'currency' out, or extend a template in DEM)",
     ],
     "currency_lowercase.yaml": [
         "tests/broken/currency_lowercase.yaml:6:11: currency: 'eur' does not have the required form"
@@ -221,6 +225,137 @@ EXPECTED = {
     "wrong_kind.yaml": [
         "tests/broken/wrong_kind.yaml:2:7: kind: kind is 'agrement'; this file must be one of: agreement"
         " (the first key of every file says what it is, e.g. 'kind: agreement')",
+    ],
+    # --- mistakes of copying and overriding a template (pbr_rules.language.drafting) -----------
+    "currency_not_the_templates.yaml": [
+        # The amounts kept from the template are in its currency: an agreement cannot change it.
+        "tests/broken/currency_not_the_templates.yaml:6:11: currency: currency EUR differs from the template's currency DKK"
+        " (../../contracts/templates/vaekstpartnerskaber.yaml:21)"
+        " (the tariffs, caps and costs this agreement keeps from its template are amounts in DKK;"
+        " leave 'currency' out, or extend a template in EUR)",
+    ],
+    "id_names_another_municipality.yaml": [
+        "tests/broken/id_names_another_municipality.yaml:3:5: id: id 'dk-461-odense' names the municipality code 461,"
+        " but municipality.code is '163' (payments are named after the id: make the id dk-163-<name>, or correct the code)",
+    ],
+    "461-file-name-names-another-municipality.yaml": [
+        # At the code the file name contradicts (line 6: the file starts with a comment).
+        "tests/broken/461-file-name-names-another-municipality.yaml:6:36: municipality.code: the file name"
+        " 461-file-name-names-another-municipality.yaml starts with the municipality code 461, but municipality.code is '163'"
+        " (agreements are named <municipality code>-<name>.yaml: rename the file to"
+        " 163-file-name-names-another-municipality.yaml, or correct the code)",
+    ],
+    "misspelt_milestone_in_tariffs.yaml": [
+        # Not "missing required key 'reference'": the misspelt id is the mistake.
+        "tests/broken/misspelt_milestone_in_tariffs.yaml:9:3: tariffs.job_13_week:"
+        " tariff for unknown milestone 'job_13_week' (did you mean 'job_13_weeks'?)",
+    ],
+    "misspelt_milestone.yaml": [
+        # Not three "missing required key" messages: one, naming the template milestone meant.
+        "tests/broken/misspelt_milestone.yaml:8:3: milestones.job_13_week: milestone 'job_13_week' is not in the template,"
+        " so it is a new milestone, and it misses side, description and reference"
+        " (did you mean 'job_13_weeks'? To change a template milestone, write its id exactly)",
+    ],
+    "typo_beside_a_cross_check.yaml": [
+        # The misspelt key is left out and the rest cross-checked: both problems in one run.
+        "tests/broken/typo_beside_a_cross_check.yaml:7:1: cap: unknown key 'cap' (did you mean 'caps'?"
+        " allowed: kind, id, title, description, documentation, illustrative, programme, jurisdiction, benefit_codes,"
+        " municipality, parties, signed, term, currency, language, version, eligibility, milestones, status_kinds, exclusive, tariffs, payment, caps,"
+        " costs, business_case, investor)",
+        "tests/broken/typo_beside_a_cross_check.yaml:10:3: payment.payers: payer shares sum to 0.9, not 1"
+        " (adjust the shares so they add up to exactly 1)",
+    ],
+    # --- the other cross-checks, one file each (docs/contract-language.md, section 8, shows each message)
+    "term_ends_before_it_starts.yaml": [
+        # The template's enrolment window no longer fits the (impossible) term either: in the template's file.
+        f"{ROOT / 'contracts/templates/vaekstpartnerskaber.yaml'}:68:5: eligibility.citizens.enrolment_window: enrolment window 2019-03-01..2021-09-30 reaches outside the term 2019-02-01..2019-01-31 (enrolments count only within the term: write an enrolment_window within it in this agreement)",
+        'tests/broken/term_ends_before_it_starts.yaml:6:34: term.end: the term ends (2019-01-31) before it starts (2019-02-01) (correct the date that is wrong; both days belong to the term)',
+    ],
+    "party_without_the_role.yaml": [
+        "tests/broken/party_without_the_role.yaml:7:18: payment.citizen_payee: party 'dsk' cannot be the citizen payee (give it one of the roles: citizen_course_provider)",
+    ],
+    "payer_listed_twice.yaml": [
+        "tests/broken/payer_listed_twice.yaml:9:15: payment.payers[1].party: payer 'municipality' is listed twice (merge its shares)",
+    ],
+    "company_milestones_without_payee.yaml": [
+        'tests/broken/company_milestones_without_payee.yaml:6:1: payment: company milestones exist but no company_payee is named (add payment.company_payee)',
+    ],
+    "company_milestones_without_companies.yaml": [
+        'tests/broken/company_milestones_without_companies.yaml:6:1: eligibility: company milestones exist but there is no eligibility.companies (add eligibility.companies with its reference and size_bands)',
+    ],
+    "age_max_below_min.yaml": [
+        'tests/broken/age_max_below_min.yaml:8:5: eligibility.citizens.age: age max 25 is below min 30 (min is the youngest age enrolled, max the oldest)',
+    ],
+    "baseline_cannot_be_met.yaml": [
+        "tests/broken/baseline_cannot_be_met.yaml:8:40: eligibility.citizens.baseline.benefit_weeks_at_least: 60 weeks cannot be met within 52 weeks (benefit_weeks_at_least (N) can be at most of_weeks_before_enrolment (M): 'N of the M weeks before enrolment')",
+    ],
+    "enrolment_window_reversed.yaml": [
+        'tests/broken/enrolment_window_reversed.yaml:8:50: eligibility.citizens.enrolment_window.end: the window ends before it starts (correct the date that is wrong; both days belong to the window)',
+    ],
+    "enrolment_window_outside_term.yaml": [
+        'tests/broken/enrolment_window_outside_term.yaml:8:5: eligibility.citizens.enrolment_window: enrolment window 2019-03-01..2023-03-01 reaches outside the term 2019-01-01..2022-09-30 (enrolments count only within the term: write an enrolment_window within it in this agreement)',
+    ],
+    "measure_on_the_wrong_side.yaml": [
+        "tests/broken/measure_on_the_wrong_side.yaml:11:21: milestones.citizen_hired.measure.kind: measure 'hire' is not for the citizen side (allowed: enrolment, outcome_event, employment_weeks, job_start, status_weeks, status_months, status_at, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion, flexjob_hours_increase, any_of, all_of)",
+    ],
+    "prerequisite_on_the_other_side.yaml": [
+        "tests/broken/prerequisite_on_the_other_side.yaml:8:21: milestones.job_26_weeks.prerequisites[0]: 'company_start' is on the other side (prerequisites stay on one side)",
+    ],
+    "window_after_unknown_milestone.yaml": [
+        "tests/broken/window_after_unknown_milestone.yaml:8:70: milestones.self_support_blocks.measure.window.after: unknown milestone 'job_13_week' (did you mean 'job_13_weeks'?)",
+    ],
+    "pattern_of_without_out_of.yaml": [
+        "tests/broken/pattern_of_without_out_of.yaml:8:5: milestones.job_26_weeks.measure.out_of: pattern 'of' needs out_of (the M in 'N of M weeks')",
+    ],
+    "weeks_of_fewer_weeks.yaml": [
+        "tests/broken/weeks_of_fewer_weeks.yaml:8:95: milestones.job_13_weeks.measure.out_of: 13 of 10 weeks can never be met (out_of (the M in 'N of M weeks') must be at least weeks (the N))",
+    ],
+    "out_of_without_pattern_of.yaml": [
+        "tests/broken/out_of_without_pattern_of.yaml:8:23: milestones.job_26_weeks.measure.out_of: out_of is only used with pattern 'of', not 'total' (write pattern: of, or leave out_of out)",
+    ],
+    "weeks_longer_than_window.yaml": [
+        'tests/broken/weeks_longer_than_window.yaml:8:104: milestones.job_13_weeks.measure.window.weeks: 13 weeks cannot fit in a 10-week window (lengthen the window, or ask for fewer weeks)',
+    ],
+    "amendment_after_term_end.yaml": [
+        'tests/broken/amendment_after_term_end.yaml:9:7: milestones.job_13_weeks.amendments.2023-01-01: amendment 2023-01-01 is after the term end 2022-09-30 (date it within the term, or extend the term)',
+    ],
+    "unknown_target_group_tariff.yaml": [
+        "tests/broken/unknown_target_group_tariff.yaml:9:7: tariffs.job_13_weeks.amounts.refugees: unknown target group 'refugees' in DK (target groups of DK: cash_benefit, cash_benefit_immigrant, cash_benefit_youth, early_retirement_pension, flexjob_visitated, newly_arrived_refugee, other_vulnerable, resource_course or 'all')",
+    ],
+    "company_tariff_by_target_group.yaml": [
+        "tests/broken/company_tariff_by_target_group.yaml:9:7: tariffs.company_hire.amounts.cash_benefit: company milestones are priced for 'all', not by target group (write the company tariff under 'all')",
+    ],
+    "negative_amount.yaml": [
+        'tests/broken/negative_amount.yaml:10:31: tariffs.qualification.amounts.all.2020-01-01.value: amount -8000.00 is negative (tariffs and caps are amounts of 0 or more)',
+    ],
+    "volume_tier_without_dates.yaml": [
+        "tests/broken/volume_tier_without_dates.yaml:9:30: tariffs.job_13_weeks.volume_tiers[0].amount: no effective dates given (add at least one 'YYYY-MM-DD: {value, reference}')",
+    ],
+    "date_after_term_end.yaml": [
+        'tests/broken/date_after_term_end.yaml:10:9: tariffs.qualification.amounts.all.2023-01-01: effective date 2023-01-01 is after the term end 2022-09-30 (date it within the term, or extend the term)',
+    ],
+    "tiers_after_the_same_outcome.yaml": [
+        'tests/broken/tiers_after_the_same_outcome.yaml:8:5: tariffs.job_13_weeks.volume_tiers: two tiers start after 30 outcomes (they overlap) (give each tier its own after_outcomes, or keep one of them)',
+    ],
+    "cap_for_unknown_milestone.yaml": [
+        "tests/broken/cap_for_unknown_milestone.yaml:8:5: caps.per_milestone.job_13_week: cap for unknown milestone 'job_13_week' (did you mean 'job_13_weeks'?)",
+    ],
+    "cost_paid_by_unknown_party.yaml": [
+        "tests/broken/cost_paid_by_unknown_party.yaml:8:12: costs.citizen_course.payer: unknown party 'jobcentret' (parties: accelerator, dsk, municipality, provider)",
+    ],
+    "deadweight_missing.yaml": [
+        "tests/broken/deadweight_missing.yaml:7:3: business_case.counterfactual: method 'deadweight' needs a deadweight share (e.g. deadweight: '0.25')",
+    ],
+    "deadweight_with_another_method.yaml": [
+        "tests/broken/deadweight_with_another_method.yaml:7:32: business_case.counterfactual.deadweight: deadweight is only used with method 'deadweight', not 'baseline' (write method: deadweight, or leave deadweight out)",
+    ],
+    "investor_repaid_from_a_provider.yaml": [
+        "tests/broken/investor_repaid_from_a_provider.yaml:7:17: investor.repaid_from[0]: party 'provider' cannot be a payer whose outcome payments repay investors (give it one of the roles: fund, outcome_payer)",
+    ],
+    "template_extends_a_template.yaml": [
+        # In the template's file: a template is the last step (tests/broken/templates/extends_another.yaml).
+        f"{ROOT / 'tests/broken/templates/extends_another.yaml'}:3:10: extends: a template cannot extend another template"
+        " (an agreement extends one template: write the local values in the agreement itself)",
     ],
     "three_mistakes.yaml": [
         # A target group that Denmark's vocabulary does not have (the nearest real one is too far for

@@ -92,7 +92,7 @@ def pay(contract_id, subject, mid, k, trigger, due, amount, tariff, payee, parts
 
 KB = "dk-101-koebenhavn"
 AA = "dk-751-aarhus"
-EX = "dk-999-oracle"
+EX = "dk-630-oracle"
 
 HANDWORKED_CASES: list[dict] = [
     # ---------------------------------------------------------------- enrolment

@@ -136,7 +136,7 @@ def test_a_previous_settlement_of_another_contract_is_refused(contract):
     other = first.model_copy(update={"contract": first.contract.model_copy(update={"id": "dk-101-koebenhavn"})})
     with pytest.raises(SettlementInvalid) as exc:
         settle(contract, COHORT, date(2019, 8, 31), previous=other)
-    assert "the previous settlement is of contract 'dk-101-koebenhavn', not 'dk-998-settle'" in str(exc.value)
+    assert "the previous settlement is of contract 'dk-101-koebenhavn', not 'dk-825-settle'" in str(exc.value)
 
 
 def test_settling_from_bare_decisions_gives_the_same_settlement(contract):

@@ -11,12 +11,18 @@ The tree::
     └── EngineFailure             the rules engine misbehaved; never the user's fault
 
 A Diagnostic prints as ``file:line:col: dotted.path: message (hint)``, the form editors
-and CI understand.
+and CI understand. A warning (``severity="warning"``) prints as
+``file:line:col: warning: dotted.path: message (hint)``: something that is probably a
+mistake but that the engine can still pay correctly (see docs/contract-language.md,
+"Validation").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -29,11 +35,14 @@ class Diagnostic:
     path: str = ""
     message: str = ""
     hint: str = field(default="", compare=False)
+    severity: Severity = field(default="error", compare=False)
 
     def __str__(self) -> str:
         where = self.file or "<input>"
         if self.line:
             where += f":{self.line}:{self.col}"
+        if self.severity == "warning":
+            where += ": warning"
         text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
@@ -53,10 +62,11 @@ class PbrError(Exception):
 
 
 class InputInvalid(PbrError):
-    """An input failed validation; every problem found is in ``diagnostics``."""
+    """An input failed validation; every problem found is in ``diagnostics`` (and any warning found beside them in ``warnings``)."""
 
-    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], *, warnings: list[Diagnostic] | tuple[Diagnostic, ...] = ()):
         self.diagnostics = tuple(sorted(set(diagnostics), key=_diag_order))
+        self.warnings = tuple(warnings)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 

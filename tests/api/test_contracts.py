@@ -75,11 +75,14 @@ def test_validate_reports_what_pbr_validate_reports(client, fund, sandbox, broke
             load_checked_contract(copy)  # the loader, as 'pbr validate' calls it for an agreement
         expected = loaded.value.diagnostics
         assert pbr_main(["validate", "-q", str(copy)]) == 1
-        cli_lines = capsys.readouterr().out.splitlines()
+        # The errors (a file can have warnings too: the API's are compared in the test below).
+        cli_lines = [line for line in capsys.readouterr().out.splitlines() if ": warning: " not in line]
     finally:
         copy.unlink()
     if broken.stem != "wrong_kind":  # for a file of no known kind the CLI lists every file kind, not just agreement
         assert cli_lines == [str(d) for d in expected]
+    if broken.name == "461-file-name-names-another-municipality.yaml":
+        return  # a posted contract has no file name to hold against its municipality code
 
     resp = client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=text.encode())
     assert resp.status_code == 422, resp.text
@@ -113,3 +116,43 @@ def test_validate_json_without_yaml_key(client, fund):
     assert resp.status_code == 422 and body["valid"] is False
     assert {e["path"] for e in body["errors"]} >= {"yml"}
     assert_error_shape(client.post("/v1/contracts/validate", headers={**fund, "content-type": "image/png"}, content=b"x"), 415)
+
+
+WARNED = sorted((ROOT / "tests" / "warned").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("warned", WARNED, ids=lambda p: p.stem)
+def test_validate_returns_the_warnings_pbr_validate_prints(client, fund, sandbox, warned, capsys):
+    text = _as_in_agreements(warned)
+    copy = sandbox / "agreements" / warned.name
+    copy.write_text(text, encoding="utf-8")
+    try:
+        assert pbr_main(["validate", "-q", "--lang", "en", str(copy)]) == 0
+        cli_lines = capsys.readouterr().out.splitlines()
+    finally:
+        copy.unlink()
+    assert cli_lines and all(": warning: " in line for line in cli_lines)
+
+    resp = client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=text.encode())
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["valid"] is True
+    # The same diagnostics, the posted text named <request> and the template as the request wrote it.
+    api = [f"{w['file']}:{w['line']}:{w['col']}: warning: {w['path']}: {w['message']} ({w['hint']})" for w in body["warnings"]]
+    assert api == [line.replace(str(copy), "<request>") for line in cli_lines]
+
+
+def test_validate_lists_warnings_beside_errors(client, fund):
+    text = _as_in_agreements(ROOT / "tests" / "warned" / "kept_description_says_15_hours.yaml") + "tarifs: {}\n"
+    resp = client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=text.encode())
+    body = resp.json()
+    assert resp.status_code == 422 and body["valid"] is False
+    assert [e["path"] for e in body["errors"]] == ["tarifs"]
+    assert [w["path"] for w in body["warnings"]] == ["milestones.job_13_weeks.measure.min_hours_per_week"] * 2
+    assert "/work" not in resp.text and str(ROOT) not in resp.text
+
+
+def test_a_valid_contract_has_no_warnings(client, fund):
+    text = (CONTRACTS / "agreements" / "461-odense.yaml").read_text()
+    body = client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=text).json()
+    assert body["valid"] is True and body["warnings"] == []

@@ -153,3 +153,16 @@ def test_sign_out_needs_csrf_and_ends_the_session(app, world):
     token = csrf_of(c.get("/app/agreements").text)
     resp = c.post("/app/sign-out", data={"csrf": token}, follow_redirects=False)
     assert resp.status_code == 303 and 'pbr_session=""' in resp.headers["set-cookie"]
+
+
+def test_check_shows_the_warnings_of_pbr_validate(app, world):
+    # Odense's hours lowered to 10 in København's agreement, under the template's "15 hours" description.
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    lowered = text + "milestones:\n  job_13_weeks:\n    measure: {min_hours_per_week: 10}\n"
+    page = c.get("/app/agreements/dk-101-koebenhavn/try")
+    resp = c.post("/app/agreements/dk-101-koebenhavn/try", data={"yaml": lowered, "csrf": csrf_of(page.text), "action": "check"})
+    assert resp.status_code == 200 and 'id="no-problems"' in resp.text
+    warnings = re.search(r'<ul id="warnings">(.*?)</ul>', resp.text, re.S).group(1)
+    line = len(lowered.splitlines())
+    assert f"Linje {line}:" in warnings and "milestones.job_13_weeks.measure.min_hours_per_week: 10 here, but the template&#39;s description" in warnings

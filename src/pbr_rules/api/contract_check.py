@@ -4,7 +4,8 @@
 extend the programme template), but only to files inside the contracts folder: a posted
 contract must not make the service read any other file. Diagnostics name the posted text
 ``<request>`` and other files relative to the contracts folder, never the server's paths.
-The contract is checked against the rules engine's limits; no ruleset is registered.
+The contract is checked against the rules engine's limits; no ruleset is registered. Its
+warnings (figures changed under the template's wording) are returned beside it.
 """
 
 from __future__ import annotations
@@ -14,27 +15,32 @@ from pathlib import Path
 from pbr_rules.api.bodies import check_values
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import limit_diagnostics
-from pbr_rules.language import LoadedContract, contract_from_source, parse_yaml
+from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, parse_yaml, read_agreement
 
 REQUEST_FILE = "<request>"
 
 
-def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) -> LoadedContract:
-    """The posted agreement, validated exactly as 'pbr validate' would; ContractInvalid lists every problem."""
+def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) -> tuple[LoadedContract, tuple[Diagnostic, ...]]:
+    """The posted agreement, validated exactly as 'pbr validate' would, and its warnings;
+    ContractInvalid lists every problem (and the warnings, in ``warnings``)."""
     root = contracts_root.resolve()
     base = root / "agreements" if (root / "agreements").is_dir() else root
     virtual = str(base / REQUEST_FILE)
+    warnings: tuple[Diagnostic, ...] = ()
     try:
         source = parse_yaml(text, file=virtual, max_bytes=max_bytes)
         check_values(source, ContractInvalid)  # no CPR number, no 16-digit number, anywhere in the text
         _stay_inside(source, base, root)
+        if isinstance(source.data, dict) and source.data.get("kind") == "agreement":
+            found = agreement_warnings(source, *read_agreement(source, base_dir=base))
+            warnings = tuple(_public(w, virtual, root) for w in found)
         loaded = contract_from_source(source, base_dir=base)
         problems = limit_diagnostics(loaded)
         if problems:
             raise ContractInvalid(problems)
     except ContractInvalid as exc:
-        raise ContractInvalid([_public(d, virtual, root) for d in exc.diagnostics]) from None
-    return loaded
+        raise ContractInvalid([_public(d, virtual, root) for d in exc.diagnostics], warnings=warnings) from None
+    return loaded, warnings
 
 
 def _stay_inside(source, base: Path, root: Path) -> None:
@@ -69,4 +75,4 @@ def _public(d: Diagnostic, virtual: str, root: Path) -> Diagnostic:
     elif file:
         p = Path(file)
         file = str(p.resolve().relative_to(root)) if p.is_absolute() and p.resolve().is_relative_to(root) else p.name
-    return Diagnostic(file=file, line=d.line, col=d.col, path=d.path, message=hide(d.message), hint=hide(d.hint))
+    return Diagnostic(file=file, line=d.line, col=d.col, path=d.path, message=hide(d.message), hint=hide(d.hint), severity=d.severity)

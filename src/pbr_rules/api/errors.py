@@ -202,6 +202,11 @@ def diagnostics_to_errors(exc: InputInvalid) -> list[dict]:
     return [_clean_error(d.to_dict()) for d in exc.diagnostics]
 
 
+def warnings_to_errors(warnings) -> list[dict]:
+    """Warnings (Diagnostic with severity 'warning') in the shape of the error items."""
+    return [_clean_error(w.to_dict()) for w in warnings]
+
+
 def _loc_path(loc: tuple) -> str:
     out = ""
     for part in loc:

@@ -257,15 +257,23 @@ DETAIL_EXAMPLE = {
 }
 
 
+WARNINGS_DESCRIPTION = (
+    "What 'pbr validate' warns about: probably a mistake, though the contract can be paid as written "
+    "(e.g. a figure changed while the template's description of it is kept); same shape as 'errors'."
+)
+
+
 class ValidationOk(Out):
     valid: Literal[True]
     contract: ContractSummary
+    warnings: list[ErrorItem] = Field(default_factory=list, description=WARNINGS_DESCRIPTION)
 
 
 class ValidationFailed(Problem):
     """A contract that does not validate: a problem listing every diagnostic, as 'pbr validate' reports it, and ``valid: false``."""
 
     valid: Literal[False]
+    warnings: list[ErrorItem] = Field(default_factory=list, description=WARNINGS_DESCRIPTION)
 
 
 # --- evaluation ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ def add_commands(sub) -> None:
     v = sub.add_parser("validate", help="check contract files (a file or a whole folder) and list every problem")
     v.add_argument("paths", nargs="*", help="files or folders (default: contracts/)")
     v.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    v.add_argument("--strict", action="store_true", help="warnings fail validation too (exit 1)")
     add_language_option(v)
     v.set_defaults(func=cmd_validate)
 
@@ -48,6 +49,8 @@ def _declared_languages(paths: list[str]) -> list[str]:
 
 
 def cmd_validate(args) -> int:
+    """Exit 0 when no file has an error (warnings are printed but pass, unless --strict); 1 when
+    one has (or, with --strict, any warning); 2 when there is nothing to validate."""
     from pbr_rules.catalogue import validate_paths
 
     paths = args.paths or ["contracts"]
@@ -69,17 +72,24 @@ def cmd_validate(args) -> int:
             bad += 1
             for d in r.diagnostics:
                 print(str(d))
+        for w in r.warnings:
+            print(str(w))
     n = len(reports)
     problems = sum(len(r.diagnostics) for r in reports)
+    warnings = sum(len(r.warnings) for r in reports)
     if bad:
         print(
             _("{bad} of {n} files have problems ({problems} in all); fix them and run 'pbr validate' again.").format(bad=bad, n=n, problems=problems),
             file=sys.stderr,
         )
-        return EXIT_PROBLEMS
-    if not args.quiet:
-        print(_("{n} files checked, no problems.").format(n=n))
-    return EXIT_OK
+    elif not args.quiet:
+        print(_("{n} files checked, no problems.").format(n=n) if not warnings else _("{n} files checked, no errors.").format(n=n))
+    if warnings:
+        print(
+            _("Warnings: {warnings} (each is probably a mistake, though the agreement can be paid as written; --strict fails on them).").format(warnings=warnings),
+            file=sys.stderr,
+        )
+    return EXIT_PROBLEMS if bad or (warnings and args.strict) else EXIT_OK
 
 
 def cmd_test(args) -> int:

@@ -10,9 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
+from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid, PbrError
 from pbr_rules.evaluation.evaluator import evaluate
-from pbr_rules.language import LoadedContract, Source, history_from_data, load_contract, load_yaml_file, validate_model
+from pbr_rules.language import (
+    LoadedContract,
+    Source,
+    format_path,
+    history_from_data,
+    load_contract,
+    load_yaml_file,
+    suggest,
+    validate_model,
+)
 from pbr_rules.models.scenario import Scenario, ScenarioFile
 from pbr_rules.models.history import ParticipantHistory
 
@@ -42,7 +51,27 @@ def load_scenarios(path: str | Path) -> LoadedScenarios:
     source = load_yaml_file(path)
     sf: ScenarioFile = validate_model(ScenarioFile, source, ContractInvalid)
     contract = load_contract(path.parent / sf.contract)
+    problems = unknown_milestones(sf, source, contract)
+    if problems:
+        raise ContractInvalid(problems)
     return LoadedScenarios(path=str(path), source=source, scenarios=sf, contract=contract)
+
+
+def unknown_milestones(sf: ScenarioFile, source: Source, contract: LoadedContract) -> list[Diagnostic]:
+    """Expectations that name a milestone the agreement does not have (with the nearest id): such a
+    scenario could never pass, and the misspelt id is the mistake to fix, not the evaluation."""
+    ids = sorted(contract.contract.milestones)
+    named = []
+    for i, sc in enumerate(sf.scenarios):
+        named += [(("scenarios", i, "expect", "milestones", mid), mid) for mid in sc.expect.milestones]
+        named += [(("scenarios", i, "expect", "payments", j, "milestone"), p.milestone) for j, p in enumerate(sc.expect.payments or [])]
+    out = []
+    for path, mid in named:
+        if mid not in contract.contract.milestones:
+            file, line, col = source.where(path, key=path[-1] == mid)
+            hint = suggest(mid, ids, "milestones of " + contract.contract.id)
+            out.append(Diagnostic(file=file, line=line, col=col, path=format_path(path), message=f"unknown milestone '{mid}'", hint=hint))
+    return out
 
 
 def run_scenario(ls: LoadedScenarios, index: int) -> ScenarioOutcome:

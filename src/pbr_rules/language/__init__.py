@@ -10,6 +10,7 @@ from pbr_rules.language.loader import (
     VOCABULARY_FILE,
     History,
     LoadedContract,
+    agreement_warnings,
     canonical_json,
     cohort_problems,
     contract_from_source,
@@ -22,10 +23,45 @@ from pbr_rules.language.loader import (
     load_contract,
     load_history,
     load_template,
+    read_agreement,
     require_kind,
 )
+from pbr_rules.language.checks import suggest
+from pbr_rules.language.drafting import DEFAULT_CURRENCY
 from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 from pbr_rules.language.validation import diagnostics_from, validate_model
 from pbr_rules.language.yaml_source import Source, find_yaml, format_path, load_yaml_file, parse_yaml
 
-__all__ = ["FILE_KINDS", "VOCABULARY_FILE", "History", "LoadedContract", "SCHEMA_DIR", "Source", "canonical_json", "cohort_problems", "contract_from_source", "diagnostics_from", "file_kind", "find_yaml", "format_path", "history_from_data", "load_benefit_codes", "load_vocabulary", "load_cohort", "load_cohorts", "load_contract", "load_history", "load_template", "load_yaml_file", "parse_yaml", "require_kind", "stale_schemas", "validate_model", "write_schemas"]
+__all__ = [
+    "agreement_warnings",
+    "canonical_json",
+    "cohort_problems",
+    "contract_from_source",
+    "DEFAULT_CURRENCY",
+    "diagnostics_from",
+    "file_kind",
+    "FILE_KINDS",
+    "find_yaml",
+    "format_path",
+    "History",
+    "history_from_data",
+    "load_benefit_codes",
+    "load_cohort",
+    "load_cohorts",
+    "load_contract",
+    "load_history",
+    "load_template",
+    "load_vocabulary",
+    "load_yaml_file",
+    "LoadedContract",
+    "parse_yaml",
+    "read_agreement",
+    "require_kind",
+    "SCHEMA_DIR",
+    "Source",
+    "stale_schemas",
+    "suggest",
+    "validate_model",
+    "VOCABULARY_FILE",
+    "write_schemas",
+]

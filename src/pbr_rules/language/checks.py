@@ -23,7 +23,25 @@ from pbr_rules.models.vocabulary import Vocabulary, nearest_codes
 Problem = tuple[tuple, str, str]
 
 
-def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kinds, graph, near, milestone_ids) -> list[Problem]:
+def suggest(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
+    """'did you mean X?' for a near miss (difflib); otherwise (with a label) the valid choices."""
+    options = list(choices) + list(extra)
+    m = get_close_matches(str(name), options, n=1, cutoff=0.6)
+    if m:
+        return f"did you mean '{m[0]}'?"
+    return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
+
+
+# What names a milestone by its id, besides the milestones themselves (the first key under each).
+MILESTONE_KEYED = {("tariffs",): "tariff", ("caps", "per_milestone"): "cap"}
+
+
+def unknown_milestone(where: tuple, mid: str, milestone_ids) -> Problem:
+    """A tariff or cap under an id that is not a milestone of the agreement, with the nearest id."""
+    return (where + (mid,), f"{MILESTONE_KEYED[where]} for unknown milestone '{mid}'", suggest(mid, sorted(milestone_ids), "milestones"))
+
+
+def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kinds, graph, milestone_ids) -> list[Problem]:
     """A single measure's problems (one of an any_of/all_of's measures too): its side, window and week pattern."""
     out: list[Problem] = []
     if where[-1] != "measure" and meas.kind not in allowed_kinds:
@@ -31,12 +49,12 @@ def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kind
     status = getattr(meas, "status", None)
     if status is not None and status not in c.status_kinds:
         declared = sorted(c.status_kinds)
-        hint = near(status, declared, "declared status kinds") if declared else "declare it under status_kinds, e.g. status_kinds: {education: In education}"
+        hint = suggest(status, declared, "declared status kinds") if declared else "declare it under status_kinds, e.g. status_kinds: {education: In education}"
         out.append((where + ("status",), f"status kind '{status}' is not declared in status_kinds", hint))
     window = getattr(meas, "window", None)
     if window is not None and window.after != "start":
         if window.after not in c.milestones:
-            out.append((where + ("window", "after"), f"unknown milestone '{window.after}'", near(window.after, milestone_ids, "milestones", ("start",))))
+            out.append((where + ("window", "after"), f"unknown milestone '{window.after}'", suggest(window.after, milestone_ids, "milestones", ("start",))))
         else:
             graph[mid].add(window.after)
     pattern = getattr(meas, "pattern", None) if hasattr(meas, "out_of") else None  # week patterns (N of M)
@@ -44,11 +62,11 @@ def _measure_problems(c: Contract, mid: str, m, meas, where: tuple, allowed_kind
         if pattern == "of" and meas.out_of is None:
             out.append((where + ("out_of",), "pattern 'of' needs out_of (the M in 'N of M weeks')", ""))
         if pattern == "of" and meas.out_of is not None and meas.out_of < meas.weeks:
-            out.append((where + ("out_of",), f"{meas.weeks} of {meas.out_of} weeks can never be met", ""))
+            out.append((where + ("out_of",), f"{meas.weeks} of {meas.out_of} weeks can never be met", "out_of (the M in 'N of M weeks') must be at least weeks (the N)"))
         if pattern != "of" and meas.out_of is not None:
-            out.append((where + ("out_of",), f"out_of is only used with pattern 'of', not '{pattern}'", ""))
+            out.append((where + ("out_of",), f"out_of is only used with pattern 'of', not '{pattern}'", "write pattern: of, or leave out_of out"))
         if window is not None and window.weeks < meas.weeks:
-            out.append((where + ("window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", ""))
+            out.append((where + ("window", "weeks"), f"{meas.weeks} weeks cannot fit in a {window.weeks}-week window", "lengthen the window, or ask for fewer weeks"))
     return out
 
 
@@ -57,20 +75,12 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     milestone_ids = sorted(c.milestones)
     groups_admitted = set(c.eligibility.citizens.target_groups)
 
-    def near(name: str, choices, label: str = "", extra: tuple[str, ...] = ()) -> str:
-        """'did you mean X?' for a near miss; otherwise (with a label) the valid choices."""
-        options = list(choices) + list(extra)
-        m = get_close_matches(str(name), options, n=1, cutoff=0.6)
-        if m:
-            return f"did you mean '{m[0]}'?"
-        return f"{label}: {', '.join(sorted(choices)) + ''.join(f' or {e!r}' for e in extra)}" if label else ""
-
     # --- the jurisdiction's vocabulary: the municipality and the target groups
     tariff_lines = [(mid, group) for mid, t in c.tariffs.items() if mid in c.milestones for group in t.amounts]
     out.extend(check_words(c.municipality.code, list(enumerate(c.eligibility.citizens.target_groups)), tariff_lines, vocabulary))
 
     if c.term.end < c.term.start:
-        out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", ""))
+        out.append((("term", "end"), f"the term ends ({c.term.end}) before it starts ({c.term.start})", "correct the date that is wrong; both days belong to the term"))
 
     # --- the currency every amount is in: ISO 4217, legal tender when signed, two minor units
     currency = currency_problem(c.currency, c.signed)
@@ -80,10 +90,10 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     # --- parties and payment terms
     def check_party(path, party_id, roles: set[PartyRole], what: str):
         if party_id not in c.parties:
-            out.append((path, f"unknown party '{party_id}'", near(party_id, c.parties, "parties")))
+            out.append((path, f"unknown party '{party_id}'", suggest(party_id, c.parties, "parties")))
         elif not roles & set(c.parties[party_id].roles):
             out.append(
-                (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(r.value for r in roles)}")
+                (path, f"party '{party_id}' cannot be {what}", f"give it one of the roles: {', '.join(sorted(r.value for r in roles))}")
             )
 
     payer_roles = {PartyRole.outcome_payer, PartyRole.fund}
@@ -107,12 +117,12 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     elif has_company_side:
         out.append((("payment",), "company milestones exist but no company_payee is named", "add payment.company_payee"))
     if has_company_side and c.eligibility.companies is None:
-        out.append((("eligibility",), "company milestones exist but there is no eligibility.companies", "add it"))
+        out.append((("eligibility",), "company milestones exist but there is no eligibility.companies", "add eligibility.companies with its reference and size_bands"))
 
     # --- eligibility
     cit = c.eligibility.citizens
     if cit.age and cit.age.min is not None and cit.age.max is not None and cit.age.max < cit.age.min:
-        out.append((("eligibility", "citizens", "age"), f"age max {cit.age.max} is below min {cit.age.min}", ""))
+        out.append((("eligibility", "citizens", "age"), f"age max {cit.age.max} is below min {cit.age.min}", "min is the youngest age enrolled, max the oldest"))
     if cit.baseline:
         b = cit.baseline
         if b.benefit_weeks_at_least > b.of_weeks_before_enrolment:
@@ -120,24 +130,24 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
                 (
                     ("eligibility", "citizens", "baseline", "benefit_weeks_at_least"),
                     f"{b.benefit_weeks_at_least} weeks cannot be met within {b.of_weeks_before_enrolment} weeks",
-                    "",
+                    "benefit_weeks_at_least (N) can be at most of_weeks_before_enrolment (M): 'N of the M weeks before enrolment'",
                 )
             )
         for i, code in enumerate(b.codes or []):
             if code not in known_codes:
                 out.append(
-                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", near(code, known_codes, "known codes"))
+                    (("eligibility", "citizens", "baseline", "codes", i), f"unknown benefit code '{code}'", suggest(code, known_codes, "known codes"))
                 )
     if cit.enrolment_window:
         w = cit.enrolment_window
         if w.end < w.start:
-            out.append((("eligibility", "citizens", "enrolment_window", "end"), "the window ends before it starts", ""))
+            out.append((("eligibility", "citizens", "enrolment_window", "end"), "the window ends before it starts", "correct the date that is wrong; both days belong to the window"))
         if w.start < c.term.start or w.end > c.term.end:
             out.append(
                 (
                     ("eligibility", "citizens", "enrolment_window"),
                     f"enrolment window {w.start}..{w.end} reaches outside the term {c.term.start}..{c.term.end}",
-                    "",
+                    "enrolments count only within the term: write an enrolment_window within it in this agreement",
                 )
             )
 
@@ -172,13 +182,13 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
                 )
             for i, pre in enumerate(definition.prerequisites):
                 if pre not in c.milestones:
-                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", near(pre, milestone_ids, "milestones")))
+                    out.append((p + ("prerequisites", i), f"unknown milestone '{pre}'", suggest(pre, milestone_ids, "milestones")))
                 else:
                     graph[mid].add(pre)
                     if c.milestones[pre].side != m.side:
                         out.append((p + ("prerequisites", i), f"'{pre}' is on the other side", "prerequisites stay on one side"))
             for part, where in parts:
-                out.extend(_measure_problems(c, mid, m, part, where, allowed_kinds, graph, near, milestone_ids))
+                out.extend(_measure_problems(c, mid, m, part, where, allowed_kinds, graph, milestone_ids))
         for day in m.amendments:
             if day <= c.term.start:
                 out.append(
@@ -189,7 +199,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
                     )
                 )
             if day > c.term.end:
-                out.append((base + ("amendments", day.isoformat()), f"amendment {day} is after the term end {c.term.end}", ""))
+                out.append((base + ("amendments", day.isoformat()), f"amendment {day} is after the term end {c.term.end}", "date it within the term, or extend the term"))
 
     for cycle in _cycles(graph):
         out.append(
@@ -203,7 +213,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         sides = set()
         for i, ms in enumerate(g.milestones):
             if ms not in c.milestones:
-                out.append((base + (i,), f"unknown milestone '{ms}'", near(ms, milestone_ids, "milestones")))
+                out.append((base + (i,), f"unknown milestone '{ms}'", suggest(ms, milestone_ids, "milestones")))
                 continue
             sides.add(c.milestones[ms].side)
             if ms in grouped:
@@ -220,7 +230,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     for mid, t in c.tariffs.items():
         base = ("tariffs", mid)
         if mid not in c.milestones:
-            out.append((base, f"tariff for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
+            out.append(unknown_milestone(("tariffs",), mid, milestone_ids))
             continue
         side = c.milestones[mid].side
         for group, dated in t.amounts.items():
@@ -229,7 +239,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
                 if group not in vocabulary.target_groups:
                     pass  # check_words said so
                 elif side == Side.company:
-                    out.append((gp, "company milestones are priced for 'all', not by target group", ""))
+                    out.append((gp, "company milestones are priced for 'all', not by target group", "write the company tariff under 'all'"))
                 elif group not in groups_admitted:
                     out.append(
                         (gp, f"tariff for target group '{group}', which the contract does not admit", "add it to eligibility.citizens.target_groups or remove this line")
@@ -243,7 +253,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
             out.extend(_check_dated(c, base + ("volume_tiers", i, "amount"), tier.amount, need_start=False))
         for a, b in zip(tiers, tiers[1:]):
             if a.after_outcomes == b.after_outcomes:
-                out.append((base + ("volume_tiers",), f"two tiers start after {a.after_outcomes} outcomes (they overlap)", ""))
+                out.append((base + ("volume_tiers",), f"two tiers start after {a.after_outcomes} outcomes (they overlap)", "give each tier its own after_outcomes, or keep one of them"))
         if t.payers is not None:
             check_payers(base + ("payers",), t.payers)
         if t.payee is not None:
@@ -276,7 +286,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         cap_check(("caps", "per_contract"), caps.per_contract, biggest, "the largest single tariff")
     for mid, dated in caps.per_milestone.items():
         if mid not in c.milestones:
-            out.append((("caps", "per_milestone", mid), f"cap for unknown milestone '{mid}'", near(mid, milestone_ids, "milestones")))
+            out.append(unknown_milestone(("caps", "per_milestone"), mid, milestone_ids))
             continue
         cap_check(("caps", "per_milestone", mid), dated, max_tariff.get(mid, Decimal(0)), f"the single tariff of '{mid}'")
     for party, dated in caps.per_payer.items():
@@ -285,7 +295,7 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     # --- business case
     for cid, cost in c.costs.items():
         if cost.payer not in c.parties:  # any party may carry a cost (a provider paid by results carries its course)
-            out.append((("costs", cid, "payer"), f"unknown party '{cost.payer}'", near(cost.payer, c.parties, "parties")))
+            out.append((("costs", cid, "payer"), f"unknown party '{cost.payer}'", suggest(cost.payer, c.parties, "parties")))
         out.extend(_check_dated(c, ("costs", cid, "amount"), cost.amount, need_start=True))
     bc = c.business_case
     if bc is not None:
@@ -293,14 +303,14 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         if cf.method == "deadweight" and cf.deadweight is None:
             out.append((("business_case", "counterfactual"), "method 'deadweight' needs a deadweight share", "e.g. deadweight: '0.25'"))
         if cf.method != "deadweight" and cf.deadweight is not None:
-            out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", ""))
+            out.append((("business_case", "counterfactual", "deadweight"), f"deadweight is only used with method 'deadweight', not '{cf.method}'", "write method: deadweight, or leave deadweight out"))
         if bc.projection is not None:
             for outcome in bc.projection.persistence:
                 if outcome != "otherwise" and outcome not in c.milestones:
                     out.append((
                         ("business_case", "projection", "persistence", outcome),
                         f"persistence for unknown milestone '{outcome}'",
-                        near(outcome, milestone_ids, "milestones", extra=("otherwise",)),
+                        suggest(outcome, milestone_ids, "milestones", extra=("otherwise",)),
                     ))
     if c.investor is not None:
         for i, party in enumerate(c.investor.repaid_from):
@@ -327,14 +337,14 @@ def check_words(
         out.append((("municipality", "code"), f"unknown area code '{municipality}' in {where}", hint))
     for i, group in target_groups:
         if group not in vocabulary.target_groups:
-            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}")))
+            out.append((("eligibility", "citizens", "target_groups", i), f"unknown target group '{group}' in {where}", _suggest(group, groups, f"target groups of {where}")))
     for mid, group in tariff_lines:
         if group != "all" and group not in vocabulary.target_groups:
-            out.append((("tariffs", mid, "amounts", group), f"unknown target group '{group}' in {where}", _near(group, groups, f"target groups of {where}", ("all",))))
+            out.append((("tariffs", mid, "amounts", group), f"unknown target group '{group}' in {where}", _suggest(group, groups, f"target groups of {where}", ("all",))))
     return out
 
 
-def _near(name: str, choices, label: str, extra: tuple[str, ...] = ()) -> str:
+def _suggest(name: str, choices, label: str, extra: tuple[str, ...] = ()) -> str:
     m = get_close_matches(str(name), list(choices) + list(extra), n=1, cutoff=0.6)
     if m:
         return f"did you mean '{m[0]}'?"
@@ -360,7 +370,7 @@ def _check_dated(c: Contract, path: tuple, dated: dict, *, need_start: bool) -> 
         )
     for d in days:
         if d > c.term.end:
-            out.append((path + (d.isoformat(),), f"effective date {d} is after the term end {c.term.end}", ""))
+            out.append((path + (d.isoformat(),), f"effective date {d} is after the term end {c.term.end}", "date it within the term, or extend the term"))
     return out
 
 

@@ -26,9 +26,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from pbr_rules.errors import ContractInvalid, Diagnostic, HistoryInvalid, InputInvalid
 from pbr_rules.language.checks import check_contract, check_words
-from pbr_rules.language.validation import validate_model
+from pbr_rules.language.drafting import currency_problems, identity_problems, misnamed_milestones, stale_template_text
+from pbr_rules.language.validation import locate_errors, validate_model
 from pbr_rules.language.yaml_source import Source, format_path, load_yaml_file, parse_yaml, read_text
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory, describe_hire, hires_overlap
@@ -115,67 +118,45 @@ def load_contract(path: str | Path) -> LoadedContract:
 
 
 def contract_from_source(source: Source, *, base_dir: Path | None) -> LoadedContract:
-    require_kind(source, ("agreement",))
-    template_path = None
-    data = source.data
-    if "extends" in data:
-        ext = data["extends"]
-        if not isinstance(ext, str) or not ext.strip():
-            file, line, col = source.where(("extends",))
-            raise ContractInvalid(
-                [Diagnostic(file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template")]
-            )
-        if base_dir is None:
-            file, line, col = source.where(("extends",))
-            raise ContractInvalid(
-                [
-                    Diagnostic(
-                        file=file, line=line, col=col, path="extends",
-                        message="a contract sent on its own cannot extend a template",
-                        hint="send the merged agreement, or validate the file in the contracts folder",
-                    )
-                ]
-            )
-        tpath = (base_dir / ext).resolve()
-        try:
-            template = load_yaml_file(tpath)
-        except ContractInvalid as exc:
-            if not tpath.exists():
-                file, line, col = source.where(("extends",))
-                raise ContractInvalid(
-                    [Diagnostic(file=file, line=line, col=col, path="extends", message=f"template not found: {ext}", hint=f"looked for {tpath}")]
-                ) from None
-            raise exc
-        require_kind(template, ("template",))
-        if "extends" in template.data:
-            file, line, col = template.where(("extends",))
-            raise ContractInvalid(
-                [Diagnostic(file=file, line=line, col=col, path="extends", message="a template cannot extend another template")]
-            )
-        source = merge_sources(template, source)
-        template_path = str(tpath)
+    """Validate an agreement (merged with its template) and cross-check it; every problem at once.
 
-    try:
-        contract: Contract = validate_model(Contract, source, ContractInvalid)
-    except ContractInvalid as exc:
+    Problems are found in two rounds. The first reads the merged YAML: every value checked on
+    its own by the models, and the raw checks of :mod:`pbr_rules.language.drafting` (currency,
+    file name and id, misspelt milestone ids). The second, the cross-checks
+    (:mod:`pbr_rules.language.checks`), needs a valid agreement: it runs when the first round
+    found nothing, and also when everything it found is a misspelt name (an unknown key, a
+    tariff or cap for an unknown milestone, a misspelt new milestone), which is then left out.
+    """
+    require_kind(source, ("agreement",))
+    template, template_path = _template_of(source, base_dir)
+    agreement = source
+    if template is not None:
+        source = merge_sources(template, source)
+    problems = identity_problems(source) + (currency_problems(template, agreement) if template is not None else [])
+
+    contract, found = _validate_contract(source, template)
+    problems += found
+    if contract is None:
         # Every problem at once: the words the vocabulary does not know (formerly enums, found
         # with the other values' mistakes) are reported beside them.
-        raise ContractInvalid(list(exc.diagnostics) + _unknown_words_in(source, exc.diagnostics)) from None
+        raise ContractInvalid(problems + _unknown_words_in(source, problems))
 
     # The vocabulary path is relative to the file that named it (often the template).
     vfile, _, _ = source.where(("benefit_codes",))
     vpath = (Path(vfile).parent / contract.benefit_codes) if vfile and not vfile.startswith("<") else None
     if vpath is None or not vpath.exists():
         file, line, col = source.where(("benefit_codes",))
-        raise ContractInvalid(
-            [Diagnostic(file=file, line=line, col=col, path="benefit_codes", message=f"benefit-code file not found: {contract.benefit_codes}")]
+        problems.append(
+            Diagnostic(file=file, line=line, col=col, path="benefit_codes", message=f"benefit-code file not found: {contract.benefit_codes}")
         )
+        raise ContractInvalid(problems)
     codes = load_benefit_codes(vpath)
-    vocabulary, problems = _vocabulary_for(contract, vpath)
+    vocabulary, found = _vocabulary_for(contract, vpath)
     if vocabulary is not None:
-        problems += check_contract(contract, frozenset(codes.codes), vocabulary)
+        found += check_contract(contract, frozenset(codes.codes), vocabulary)
+    problems += [_at(source, p, m, h) for p, m, h in found]
     if problems:
-        raise ContractInvalid([_at(source, p, m, h) for p, m, h in problems])
+        raise ContractInvalid(problems)
 
     digest = hashlib.sha256(
         canonical_json({"contract": contract.model_dump(mode="json"), "benefit_codes": codes.model_dump(mode="json")}).encode()
@@ -252,6 +233,108 @@ def _vocabulary_for(contract: Contract, codes_path: Path) -> tuple[Vocabulary | 
         )
         return None, problems
     return vocabulary, problems
+
+
+def read_agreement(source: Source, *, base_dir: Path | None) -> tuple[Source, Source | None]:
+    """The agreement laid over its template, not validated, and the template; the agreement
+    alone (and None) when it extends nothing or its template cannot be read. Never raises."""
+    try:
+        template, _path = _template_of(source, base_dir) if isinstance(source.data, dict) else (None, None)
+    except InputInvalid:
+        return source, None
+    if template is None or not isinstance(template.data, dict):
+        return source, None
+    return merge_sources(template, source), template
+
+
+def agreement_warnings(agreement: Source, merged: Source, template: Source | None) -> list[Diagnostic]:
+    """What is probably a mistake in an agreement though it can be paid (see :mod:`pbr_rules.language.drafting`):
+    figures it changes while the text describing them is the template's. ``merged`` and
+    ``template`` as :func:`read_agreement` gives them."""
+    return stale_template_text(template, agreement, merged) if template is not None else []
+
+
+def _template_of(source: Source, base_dir: Path | None) -> tuple[Source | None, str | None]:
+    """The template an agreement ``extends`` (with its resolved path), or (None, None) when it extends none."""
+    data = source.data
+    if "extends" not in data:
+        return None, None
+    ext = data["extends"]
+    if not isinstance(ext, str) or not ext.strip():
+        file, line, col = source.where(("extends",))
+        raise ContractInvalid(
+            [Diagnostic(file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template")]
+        )
+    if base_dir is None:
+        file, line, col = source.where(("extends",))
+        raise ContractInvalid(
+            [
+                Diagnostic(
+                    file=file, line=line, col=col, path="extends",
+                    message="a contract sent on its own cannot extend a template",
+                    hint="send the merged agreement, or validate the file in the contracts folder",
+                )
+            ]
+        )
+    tpath = (base_dir / ext).resolve()
+    try:
+        template = load_yaml_file(tpath)
+    except ContractInvalid as exc:
+        if not tpath.exists():
+            file, line, col = source.where(("extends",))
+            raise ContractInvalid(
+                [Diagnostic(file=file, line=line, col=col, path="extends", message=f"template not found: {ext}", hint=f"looked for {tpath}")]
+            ) from None
+        raise exc
+    require_kind(template, ("template",))
+    if "extends" in template.data:
+        file, line, col = template.where(("extends",))
+        raise ContractInvalid(
+            [
+                Diagnostic(
+                    file=file, line=line, col=col, path="extends", message="a template cannot extend another template",
+                    hint="an agreement extends one template: write the local values in the agreement itself",
+                )
+            ]
+        )
+    return template, str(tpath)
+
+
+def _validate_contract(merged: Source, template: Source | None) -> tuple[Contract | None, list[Diagnostic]]:
+    """Round one: the models on the merged data. Returns the contract to cross-check (None when
+    the problems leave nothing to cross-check) and the problems found."""
+    ctx: dict = {}
+    try:
+        return Contract.model_validate(merged.data, context=ctx), []
+    except ValidationError as exc:
+        found = locate_errors(exc, merged, ctx)
+    named, set_aside = misnamed_milestones(merged, template, found)
+
+    def explained(f) -> bool:
+        return f.kind == "missing" and any(f.path[: len(p)] == p for p in set_aside)
+
+    problems = [f.diagnostic for f in found if not explained(f)] + named
+    # Leave the misspelt names out and check the rest, so that one typo does not hide the
+    # cross-checks of everything else.
+    set_aside += [f.path for f in found if f.kind == "extra_forbidden"]
+    try:
+        return Contract.model_validate(_without(merged.data, set_aside), context={}), problems
+    except ValidationError:
+        return None, problems
+
+
+def _without(data: Any, paths: list[tuple]) -> Any:
+    """A copy of ``data`` without the mapping keys at ``paths`` (steps may go through list items)."""
+    if not paths:
+        return data
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return data
+    kept = [(k, _without(v, [p[1:] for p in paths if len(p) > 1 and p[0] == k])) for k, v in items if (k,) not in paths]
+    return dict(kept) if isinstance(data, dict) else [v for _, v in kept]
 
 
 def _at(source: Source, path: tuple, message: str, hint: str) -> Diagnostic:

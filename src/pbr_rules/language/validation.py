@@ -7,6 +7,7 @@ missing clause references). Used by every loader and by the API.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
@@ -34,12 +35,27 @@ def validate_model(cls: type[BaseModel], source: Source, error: type[InputInvali
         raise error(diagnostics_from(exc, source, ctx, prefix=prefix)) from None
 
 
+@dataclass(frozen=True)
+class Located:
+    """One model-level problem with the path into the data it is about and pydantic's error type."""
+
+    path: tuple
+    kind: str  # pydantic's error type, e.g. 'extra_forbidden' (an unknown key), 'missing'
+    diagnostic: Diagnostic
+    meant: str = ""  # for an unknown key: the allowed key it is nearest to, if any
+
+
 def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix: tuple = ()) -> list[Diagnostic]:
+    return [found.diagnostic for found in locate_errors(exc, source, ctx, prefix=prefix)]
+
+
+def locate_errors(exc: ValidationError, source: Source, ctx: dict, *, prefix: tuple = ()) -> list[Located]:
+    """Every error of ``exc`` as a diagnostic at its file, line and column, with its data path."""
     allowed: dict[int, tuple[str, ...]] = ctx.get(ALLOWED_KEYS_CONTEXT, {})
     root = source.data
     for part in prefix:
         root = root[part]
-    out: list[Diagnostic] = []
+    out: list[Located] = []
     for err in exc.errors(include_url=False):
         typ = err["type"]
         path, parent, on_key = _data_path(root, err["loc"], typ)
@@ -56,7 +72,9 @@ def diagnostics_from(exc: ValidationError, source: Source, ctx: dict, *, prefix:
         else:
             file, line, col = source.where(full, key=on_key or typ == "extra_forbidden")
         message, hint = _hide_cpr(message), _hide_cpr(hint)
-        out.append(Diagnostic(file=file, line=line, col=col, path=_hide_cpr(format_path(full)), message=message, hint=hint))
+        diagnostic = Diagnostic(file=file, line=line, col=col, path=_hide_cpr(format_path(full)), message=message, hint=hint)
+        meant = _nearest(path[-1], allowed.get(id(parent), ())) if typ == "extra_forbidden" and path else ""
+        out.append(Located(full, typ, diagnostic, meant))
     return _drop_missing_explained_by_typo(out)
 
 
@@ -95,16 +113,11 @@ def _separator_wording(text: str) -> tuple[str, str] | None:
     return message, hint
 
 
-def _drop_missing_explained_by_typo(diags: list[Diagnostic]) -> list[Diagnostic]:
+def _drop_missing_explained_by_typo(found: list[Located]) -> list[Located]:
     """'refrence' written for 'reference' is one mistake: keep "unknown key 'refrence' (did you
     mean 'reference'?)" and drop the "missing required key 'reference'" it explains."""
-    typos = set()
-    for d in diags:
-        if d.message.startswith("unknown key '") and d.hint.startswith("did you mean '"):
-            parent = d.path.rpartition(".")[0] if "." in d.path else ""
-            meant = d.hint[len("did you mean '"):].split("'", 1)[0]
-            typos.add(f"{parent}.{meant}" if parent else meant)
-    return [d for d in diags if not (d.message.startswith("missing required key '") and d.path in typos)]
+    typos = {f.path[:-1] + (f.meant,) for f in found if f.meant}
+    return [f for f in found if not (f.kind == "missing" and f.path in typos)]
 
 
 def _data_path(data: Any, loc: tuple, typ: str) -> tuple[tuple, Any, bool]:
@@ -159,8 +172,8 @@ def _wording(
         return _("missing required key '{key}'").format(key=key), hint
     if typ == "extra_forbidden":
         keys = allowed.get(id(parent), ())
-        near = get_close_matches(str(key), keys, n=1, cutoff=0.6)
-        hint = (_("did you mean '{name}'? ").format(name=near[0]) if near else "") + (_("allowed: {names}").format(names=", ".join(keys)) if keys else "")
+        near = _nearest(key, keys)
+        hint = (_("did you mean '{name}'? ").format(name=near) if near else "") + (_("allowed: {names}").format(names=", ".join(keys)) if keys else "")
         return _("unknown key '{key}'").format(key=_clip(str(key))), hint.strip()
     if typ in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "")
@@ -225,6 +238,12 @@ def _wording(
         return _("expected a list, got {kind}").format(kind=_kind(value)), _("write each item on its own line starting with '- '")
     msg = str(err["msg"])
     return f"{msg[0].lower() + msg[1:] if msg else typ} (got {_show(value)})", ""
+
+
+def _nearest(name: Any, choices) -> str:
+    """The choice a misspelt name most likely meant (difflib), or ''."""
+    near = get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    return near[0] if near else ""
 
 
 def _show(value: Any) -> str:

@@ -31,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
 from pbr_rules.evaluation import evaluate_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
-from pbr_rules.language import LoadedContract, contract_from_source, load_cohorts, parse_yaml
+from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, load_cohorts, parse_yaml, read_agreement
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
 from pbr_rules.ledger import ACTION_ROLES, ALLOWED_FROM, STATES, TransitionRefused
 from pbr_rules.ledger import NotFound as ClaimNotFound
@@ -286,16 +286,21 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         text = _source_text(loaded)
         return ws.page(request, "try.html", s, loaded=loaded, c=loaded.contract, text=text, lines=_numbered(text, []), cohorts=[p.name for p in ws.cohort_files()])
 
-    def _check(loaded: LoadedContract, text: str) -> tuple[LoadedContract | None, list]:
-        """The edited text validated as the agreement's own file (so 'extends' resolves), with the engine's limits."""
+    def _check(loaded: LoadedContract, text: str) -> tuple[LoadedContract | None, list, list]:
+        """The edited text validated as the agreement's own file (so 'extends' resolves), with the
+        engine's limits: the new agreement (None if it has problems), its problems, its warnings."""
         folder = Path(loaded.path).resolve().parent
         try:
             source = parse_yaml(text, file=str(folder / Path(loaded.path).name), max_bytes=MAX_YAML)
+        except ContractInvalid as exc:
+            return None, list(exc.diagnostics), []
+        warnings = agreement_warnings(source, *read_agreement(source, base_dir=folder)) if isinstance(source.data, dict) else []
+        try:
             new = contract_from_source(source, base_dir=folder)
         except ContractInvalid as exc:
-            return None, list(exc.diagnostics)
+            return None, list(exc.diagnostics), warnings
         problems = limit_diagnostics(new)
-        return (None, problems) if problems else (new, [])
+        return (None, problems, warnings) if problems else (new, [], warnings)
 
     @router.post("/agreements/{contract_id}/try")
     def try_post(
@@ -313,11 +318,11 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         if action == "download":
             name = Path(loaded.path).name
             return Response(text.encode("utf-8"), media_type="application/yaml", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-        new, problems = _check(loaded, text)
+        new, problems, warnings = _check(loaded, text)
         here = Path(loaded.path).name
         own = [d for d in problems if Path(d.file).name == here or d.file.endswith(here)]
         other = [d for d in problems if d not in own]
-        context: dict[str, Any] = {"loaded": loaded, "c": loaded.contract, "text": text, "lines": _numbered(text, own), "problems": problems,
+        context: dict[str, Any] = {"loaded": loaded, "c": loaded.contract, "text": text, "lines": _numbered(text, own), "problems": problems, "warnings": warnings,
                                    "other_problems": other, "checked": True, "cohorts": [p.name for p in ws.cohort_files()], "cohort": cohort}
         if new is not None and action == "changes":
             d = diff_contracts(loaded, new)

@@ -12,7 +12,7 @@ from pbr_rules.api.auth import Reader, contract_for
 from pbr_rules.api.bodies import RawBody, contract_text
 from pbr_rules.api.contract_check import check_posted_contract
 from pbr_rules.api.deps import RegistryDep, SettingsDep
-from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, ApiError, diagnostics_to_errors
+from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, ApiError, diagnostics_to_errors, warnings_to_errors
 from pbr_rules.api.schemas import (
     DETAIL_EXAMPLE,
     SUMMARY_EXAMPLE,
@@ -46,6 +46,7 @@ VALIDATE_BROKEN_EXAMPLE = {
     "detail": "the contract is not valid; every problem is listed in 'errors'",
     "instance": "urn:pbr-rules:request:5f2b9c0d1e3a4b6c",
     "valid": False,
+    "warnings": [],
     "errors": [
         {
             "file": "<request>",
@@ -78,7 +79,7 @@ def list_contracts(principal: Reader, registry: RegistryDep) -> dict:
     "/validate",
     response_model=ValidationOk,
     responses={
-        200: {"content": {"application/json": {"example": {"valid": True, "contract": SUMMARY_EXAMPLE}}}},
+        200: {"content": {"application/json": {"example": {"valid": True, "contract": SUMMARY_EXAMPLE, "warnings": []}}}},
         422: {"description": "the contract is not valid", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ValidationFailed"}, "example": VALIDATE_BROKEN_EXAMPLE}}},
         **responses(401, 403, 413, 415),
     },
@@ -101,20 +102,20 @@ async def validate_contract(principal: Reader, settings: SettingsDep, body: RawB
     raw, kind = body
     try:
         text = contract_text(raw, kind)
-        loaded = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes)
+        loaded, warnings = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes)
     except ContractInvalid as exc:
-        _invalid(diagnostics_to_errors(exc), "the contract is not valid; every problem is listed in 'errors'")
+        _invalid(diagnostics_to_errors(exc), "the contract is not valid; every problem is listed in 'errors'", warnings_to_errors(exc.warnings))
     except InputInvalid as exc:  # the JSON envelope, e.g. no 'yaml' key
         _invalid(diagnostics_to_errors(exc), "the request is not valid; every problem is listed in 'errors'")
     except ApiError as exc:
         if exc.status != 422:
             raise
         _invalid(exc.errors, exc.message)
-    return {"valid": True, "contract": summary(loaded)}
+    return {"valid": True, "contract": summary(loaded), "warnings": warnings_to_errors(warnings)}
 
 
-def _invalid(errors: list[dict], message: str):
-    raise ApiError(422, message, errors, kind="invalid-input", extra={"valid": False})
+def _invalid(errors: list[dict], message: str, warnings: list[dict] | None = None):
+    raise ApiError(422, message, errors, kind="invalid-input", extra={"valid": False, "warnings": warnings or []})
 
 
 @router.get(
