@@ -35,6 +35,11 @@ ONE_DAY = timedelta(days=1)
 _EPOCH = date(1, 1, 1).toordinal()  # a Monday: week index = (ordinal - 1) // 7
 
 
+def _word(x) -> str:
+    """A vocabulary word (target groups were an enum before they became words of a jurisdiction)."""
+    return getattr(x, "value", x)
+
+
 def _week(d: date) -> int:
     return (d.toordinal() - 1) // 7
 
@@ -67,7 +72,7 @@ class Reference:
         self.m = m
         el = c.eligibility.citizens
         self.mun = c.municipality.code
-        self.groups = frozenset(g.value for g in el.target_groups)
+        self.groups = frozenset(_word(g) for g in el.target_groups)
         self.age = (el.age.min, el.age.max)
         self.residence = el.residence_in_municipality
         b = el.baseline
@@ -164,7 +169,7 @@ def reference_payments(ref: Reference, h) -> list[tuple[str, int, date, date, in
     # --- eligibility
     enr = h.enrolment
     age = h.age_on(enr)
-    if h.municipality != ref.mun or h.target_group.value not in ref.groups:
+    if h.municipality != ref.mun or _word(h.target_group) not in ref.groups:
         return []
     if (ref.age[0] is not None and age < ref.age[0]) or (ref.age[1] is not None and age > ref.age[1]):
         return []
@@ -322,7 +327,7 @@ def reference_payments(ref: Reference, h) -> list[tuple[str, int, date, date, in
     # --- pricing: the tariff in force on the trigger day, the per-participant cap
     term_end = ref.term[1]
     met = sorted(x for x in met if x[0] <= term_end and x[0] <= horizon)
-    group = h.target_group.value
+    group = _word(h.target_group)
     out = []
     paid = 0
     days, working = ref.lag

@@ -49,7 +49,7 @@ def rates_file(folder: Path, kontanthjaelp: str) -> Path:
 
 
 # Real kommunekoder (the vocabulary knows only real ones), one per test agreement.
-REAL_CODES = {"dk-998-ratecheck": "825", "dk-996-other": "741"}
+REAL_CODES = {"dk-825-ratecheck": "825", "dk-741-other": "741"}
 
 
 def agreement(folder: Path, ident: str, rates: str) -> Path:
@@ -83,7 +83,7 @@ KH_PUBLISHED = """\
 
 @pytest.fixture
 def folder(tmp_path):
-    agreement(tmp_path / "agreements", "dk-998-ratecheck", "../rates.yaml")
+    agreement(tmp_path / "agreements", "dk-825-ratecheck", "../rates.yaml")
     return tmp_path
 
 
@@ -94,12 +94,12 @@ def test_an_assumed_rate_the_agreement_uses_fails_the_check(folder, capsys):
 {rates}: 3 rates, 1 published, 2 assumptions (assumption: true).
 
 Agreements whose business case uses this table (every code that costs the municipality may be used):
-  dk-998-ratecheck: weeks 2019-W10 to 2021-W43 (enrolment 2019-03-01 to 2021-09-30, savings counted 4 weeks after the enrolment week)
+  dk-825-ratecheck: weeks 2019-W10 to 2021-W43 (enrolment 2019-03-01 to 2021-09-30, savings counted 4 weeks after the enrolment week)
 
 Assumed figures:
   kontanthjaelp 2019-01-01 to 2029-12-31: DKK 11,423 a month
     why: Estimated: test.
-    used by: dk-998-ratecheck
+    used by: dk-825-ratecheck
   kontanthjaelp from 2030-01-01: DKK 15,000 a month
     why: (no documentation: say how the figure was estimated)
     used by: none of the agreements
@@ -115,7 +115,7 @@ def test_assumptions_no_agreement_uses_pass_the_check(folder, capsys):
 {rates}: 3 rates, 2 published, 1 assumptions (assumption: true).
 
 Agreements whose business case uses this table (every code that costs the municipality may be used):
-  dk-998-ratecheck: weeks 2019-W10 to 2021-W43 (enrolment 2019-03-01 to 2021-09-30, savings counted 4 weeks after the enrolment week)
+  dk-825-ratecheck: weeks 2019-W10 to 2021-W43 (enrolment 2019-03-01 to 2021-09-30, savings counted 4 weeks after the enrolment week)
 
 Assumed figures:
   kontanthjaelp from 2030-01-01: DKK 15,000 a month
@@ -131,11 +131,11 @@ def test_an_agreement_naming_another_table_does_not_use_this_one(folder, capsys)
     other = folder / "other"
     other.mkdir()
     rates_file(other, KH_USED)
-    (folder / "agreements" / "dk-998-ratecheck.yaml").unlink()
-    agreement(folder / "agreements", "dk-996-other", "../other/rates.yaml")
+    (folder / "agreements" / "dk-825-ratecheck.yaml").unlink()
+    agreement(folder / "agreements", "dk-741-other", "../other/rates.yaml")
     assert main(["rates", "check", str(rates), "--contracts", str(folder / "agreements")]) == 0
     out = capsys.readouterr().out
-    assert "No agreement uses this table.\nAgreements that use another rate table: dk-996-other\n" in out
+    assert "No agreement uses this table.\nAgreements that use another rate table: dk-741-other\n" in out
     assert out.endswith("No agreement uses an assumed figure.\n")
 
 
@@ -150,7 +150,7 @@ def test_a_rate_is_used_when_the_days_it_is_in_force_meet_the_weeks_valued(folde
     "2021-10-29": {value: {per: month, amount: "4", assumption: true}, reference: "r"}
 """,
     )
-    loaded = load_checked_contract(folder / "agreements" / "dk-998-ratecheck.yaml")
+    loaded = load_checked_contract(folder / "agreements" / "dk-825-ratecheck.yaml")
     check = check_rates(rates, [loaded])
     used = {a.effective: bool(a.used_by) for a in check.assumed}
     assert used == {
@@ -214,7 +214,7 @@ def test_every_bundled_figure_is_either_sourced_or_an_explained_assumption():
 
 def test_a_comparison_group_counterfactual_may_use_any_date(folder, capsys):
     # The comparison histories bring their own dates, so no period bounds the rates used.
-    path = folder / "agreements" / "dk-998-ratecheck.yaml"
+    path = folder / "agreements" / "dk-825-ratecheck.yaml"
     path.write_text(
         path.read_text(encoding="utf-8")
         + '  counterfactual: {method: comparison_group, reference: "§ 10.1"}\n',
@@ -223,5 +223,5 @@ def test_a_comparison_group_counterfactual_may_use_any_date(folder, capsys):
     rates = rates_file(folder, KH_PUBLISHED)
     assert main(["rates", "check", str(rates), "--contracts", str(folder / "agreements")]) == 1
     out = capsys.readouterr().out
-    assert "  dk-998-ratecheck: any date (a comparison_group counterfactual values the comparison histories' own weeks)\n" in out
-    assert "  kontanthjaelp from 2030-01-01: DKK 15,000 a month\n    why: Estimated: test.\n    used by: dk-998-ratecheck\n" in out
+    assert "  dk-825-ratecheck: any date (a comparison_group counterfactual values the comparison histories' own weeks)\n" in out
+    assert "  kontanthjaelp from 2030-01-01: DKK 15,000 a month\n    why: Estimated: test.\n    used by: dk-825-ratecheck\n" in out
