@@ -59,6 +59,8 @@ class PaymentDecision:
     clause: str
     cap: tuple[str, Decimal, date, str, Decimal] | None  # (cap, limit, effective, reference, reduced by)
     subject_to: tuple[str, ...]
+    priced: tuple[str, date] | None = None  # (enrolment | referral, the day whose prices applied); None: the trigger date
+    max_total: tuple[str, Decimal, date, str, Decimal] | None = None  # as ``cap``, for the tariff's max_total
 
 
 @dataclass
@@ -131,7 +133,7 @@ def decide(
             (derived.candidates[int(fact_id[1:])] for rule, fact_id in fired if rule.startswith("m:")),
             key=lambda c: (c.day, c.version, c.milestone),
         )
-    payments = _payments(loaded, side, sid, group, accepted)
+    payments = _payments(loaded, side, sid, group, accepted, history)
     return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments)
 
 
@@ -262,9 +264,17 @@ class _Priced:
     payers: tuple[tuple[str, Decimal], ...]
     payee: str
     subject_to: tuple[str, ...]
+    pricing: str = "trigger"  # whose day's prices apply: trigger, enrolment or referral (docs/semantics.md § 7)
+    max_total: tuple[list[date], list] | None = None  # the tariff's max_total: sorted effective dates, entries
 
 
 _PRICED: dict[str, dict[str, _Priced]] = {}
+_BY_REFERRAL: dict[str, tuple[str, ...]] = {}  # content hash -> citizen milestones priced on the referral date
+
+
+def _dated_table(dated) -> tuple[list[date], list]:
+    days = sorted(dated)
+    return days, [dated[x] for x in days]
 
 
 def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
@@ -275,23 +285,54 @@ def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
         for mid, t in c.tariffs.items():
             side = c.milestones[mid].side
             payers = t.payers or c.payment.payers
-            lines = {}
-            for line, dated in t.amounts.items():
-                days = sorted(dated)
-                lines[line] = (days, [dated[x] for x in days])
             table[mid] = _Priced(
-                lines=lines,
+                lines={line: _dated_table(dated) for line, dated in t.amounts.items()},
                 payers=tuple((p.party, p.share) for p in payers),
                 payee=t.payee or (c.payment.citizen_payee if side == Side.citizen else c.payment.company_payee),
                 subject_to=tuple(_subject_to(c, mid, t, payers, side)),
+                pricing=t.pricing_date or c.payment.priced_on,
+                max_total=_dated_table(t.max_total) if t.max_total else None,
             )
+        _BY_REFERRAL[loaded.content_hash] = tuple(sorted(m for m, t in table.items() if t.pricing == "referral" and c.milestones[m].side == Side.citizen))
         _PRICED[loaded.content_hash] = table
     return table
 
 
-def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: list[Candidate]) -> list[PaymentDecision]:
+def pricing_day(loaded: LoadedContract, basis: str, trigger: date, history: History) -> date:
+    """The day whose prices apply to an occurrence met on ``trigger`` (docs/semantics.md § 7, "Pricing date").
+
+    ``enrolment`` is a participant's enrolment or a company's accelerator start, ``referral``
+    a participant's referral; a day before the term start is read as the term start (no
+    tariff is in force before it)."""
+    if basis == "trigger":
+        return trigger
+    if isinstance(history, ParticipantHistory):
+        day = history.enrolment if basis == "enrolment" else history.referred
+    else:
+        day = history.start
+    return max(day, loaded.contract.term.start)
+
+
+def _check_referral(loaded: LoadedContract, history: History) -> None:
+    """A participant priced by referral date must have one (checked whatever the outcomes, so a cohort fails early and always)."""
+    needs = _BY_REFERRAL[loaded.content_hash]
+    if needs and isinstance(history, ParticipantHistory) and history.referred is None:
+        raise HistoryInvalid(
+            [
+                Diagnostic(
+                    path="referred",
+                    message=f"participant {history.participant}: the agreement prices {', '.join(needs)} on the referral date, "
+                    "but the history has no referral date",
+                    hint="add referred: YYYY-MM-DD (the day the participant was referred, on or before the enrolment)",
+                )
+            ]
+        )
+
+
+def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: list[Candidate], history: History) -> list[PaymentDecision]:
     c = loaded.contract
     priced = _priced(loaded)
+    _check_referral(loaded, history)
     due: list[tuple] = []
     for cand in accepted:
         terms = priced.get(cand.milestone)
@@ -301,10 +342,11 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
         if line not in terms.lines:
             continue
         days, entries = terms.lines[line]
-        i = latest_on_or_before(days, cand.day)
+        pday = pricing_day(loaded, terms.pricing, cand.day, history)
+        i = latest_on_or_before(days, pday)
         if i is None or entries[i].value is None:
             continue  # no tariff in force, or withdrawn: met, but nothing to pay
-        due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i]))
+        due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i], pday))
     due.sort(key=lambda t: (t[0], t[1], t[2]))
 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
@@ -312,10 +354,20 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     lag = c.payment.claim_lag
     plan_versions = plan_for(loaded).versions
     paid = ZERO
+    paid_for: dict[str, Decimal] = {}  # by milestone, for max_total
     out = []
-    for day, mid, k, cand, terms, line, effective, entry in due:
+    for day, mid, k, cand, terms, line, effective, entry, pday in due:
         amount = round_money(entry.value)
-        cap = None
+        cap = most = None
+        if terms.max_total is not None:
+            # Item 9: the tariff's most for this milestone to one subject, read on the pricing date, before the per-subject cap.
+            j = latest_on_or_before(terms.max_total[0], pday)
+            if j is not None and terms.max_total[1][j].value is not None:
+                limit = terms.max_total[1][j]
+                room = max(ZERO, limit.value - paid_for.get(mid, ZERO))
+                if amount > room:
+                    most = ("max_total", limit.value, terms.max_total[0][j], limit.reference, amount - room)
+                    amount = room
         i = latest_on_or_before(cap_days, day)
         found = None if i is None or cap_entries[i].value is None else (cap_days[i], cap_entries[i])
         if found is not None:
@@ -325,6 +377,8 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 cap = (cap_name, cap_entry.value, cap_day, cap_entry.reference, amount - room)
                 amount = room
         paid += amount
+        if terms.max_total is not None:
+            paid_for[mid] = paid_for.get(mid, ZERO) + amount
         parts = split_by_shares(amount, [share for _, share in terms.payers])
         out.append(
             PaymentDecision(
@@ -342,6 +396,8 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 clause=plan_versions[mid][cand.version].reference,
                 cap=cap,
                 subject_to=terms.subject_to,
+                priced=None if terms.pricing == "trigger" else (terms.pricing, pday),
+                max_total=most,
             )
         )
     return out
@@ -374,11 +430,17 @@ def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
         trigger_date=p.trigger_date,
         due_date=p.due_date,
         amount=p.amount,
-        tariff=TariffApplied(line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference),
+        tariff=TariffApplied(
+            line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference,
+            priced_by=p.priced[0] if p.priced else None, priced_on=p.priced[1] if p.priced else None,
+        ),
         payers=[PayerPart(party=party, share=share, amount=amount) for party, share, amount in p.payers],
         payee=p.payee,
         reference=p.clause,
         cap=CapApplied(cap=p.cap[0], limit=p.cap[1], effective=p.cap[2], reference=p.cap[3], reduced_by=p.cap[4]) if p.cap else None,
+        max_total=CapApplied(cap="max_total", limit=p.max_total[1], effective=p.max_total[2], reference=p.max_total[3], reduced_by=p.max_total[4])
+        if p.max_total
+        else None,
         subject_to=list(p.subject_to),
     )
 
@@ -420,6 +482,8 @@ class _Tariff:
     value: Decimal
     effective: date
     reference: str
+    priced_by: str | None = None
+    priced_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +544,7 @@ def decide_view(
                 trigger_date=p.trigger_date,
                 due_date=p.due_date,
                 amount=p.amount,
-                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference),
+                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference, *(p.priced or (None, None))),
                 payers=tuple(_Payer(party, share) for party, share, _ in p.payers),
                 payee=p.payee,
                 reference=p.clause,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, StrictBool, StrictInt, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator, model_serializer
 
 from pbr_rules.models.common import ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
 from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
@@ -89,6 +89,10 @@ class ParticipantHistory(Strict):
     target_group: TargetGroup
     benefit_at_enrolment: Text(CODE_MAX) | None = None
     resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
+    referred: ISODate | None = Field(
+        default=None,
+        description="The day the participant was referred to the programme (on or before the enrolment); needed when the agreement prices by referral date.",
+    )
     enrolment: ISODate
     extracted: ISODate = Field(description="The date the history was extracted from the registers.")
     course: list[CourseEvent] = Field(default_factory=list)
@@ -98,6 +102,14 @@ class ParticipantHistory(Strict):
     exits: list[Exit] = Field(default_factory=list)
 
     _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_referral(self, handler):
+        # left out while unset, so a history without one dumps (and hashes) as before
+        data = handler(self)
+        if data.get("referred", 0) is None:
+            del data["referred"]
+        return data
 
     def age_on(self, day) -> int:
         if self.age_at_enrolment is not None:
@@ -114,6 +126,11 @@ class ParticipantHistory(Strict):
             out.append((("extracted",), f"extracted {self.extracted} is before the enrolment {self.enrolment}"))
         if self.birth_date is not None and self.enrolment < self.birth_date:
             out.append((("enrolment",), f"enrolment {self.enrolment} is before birth {self.birth_date}"))
+        if self.referred is not None:
+            if self.referred > self.enrolment:
+                out.append((("referred",), f"referral {self.referred} is after the enrolment {self.enrolment}; a participant is referred on or before enrolment"))
+            if self.birth_date is not None and self.referred < self.birth_date:
+                out.append((("referred",), f"referral {self.referred} is before birth {self.birth_date}"))
 
         def check_day(path, day, what):
             if self.birth_date is not None and day < self.birth_date:
