@@ -167,12 +167,14 @@ def _npv_tables(c: MunicipalityCase) -> str:
     months = "".join(
         f"<tr><td>{e(m.month)}</td><td>{e(format_money(m.net))}</td><td>{e(format_money(m.discounted_net))}</td></tr>" for m in c.months
     )
+    by_party, by_year, year, discounted = _("NPV by party"), _("NPV by year"), _("year"), _("discounted net")
+    each_month, month, net = _("Each month: net and discounted net"), _("month"), _("net")
+    how = _("Discounting: {words}").format(words=c.discounting)
     return (
-        f"<h3>{e(_('NPV by party'))}</h3><p class=\"note\">{e(_('Discounting: {words}').format(words=c.discounting))}</p>"
-        f"<table><tr>{head}</tr>{rows}</table>"
-        f"<h3>{e(_('NPV by year'))}</h3><table><tr><th>{e(_('year'))}</th><th>{e(_('discounted net'))}</th></tr>{years}</table>"
-        f"<details><summary>{e(_('Each month: net and discounted net'))}</summary><table><tr><th>{e(_('month'))}</th>"
-        f"<th>{e(_('net'))}</th><th>{e(_('discounted net'))}</th></tr>{months}</table></details>"
+        f"<h3>{e(by_party)}</h3><p class=\"note\">{e(how)}</p><table><tr>{head}</tr>{rows}</table>"
+        f"<h3>{e(by_year)}</h3><table><tr><th>{e(year)}</th><th>{e(discounted)}</th></tr>{years}</table>"
+        f"<details><summary>{e(each_month)}</summary><table><tr><th>{e(month)}</th>"
+        f"<th>{e(net)}</th><th>{e(discounted)}</th></tr>{months}</table></details>"
     )
 
 
