@@ -11,7 +11,7 @@ Output shape (plain, comparable)::
      "rules": {rule: bool},
      "occurrences": [[milestone_id, k, met_on_iso], ...],
      "payments": [[payment_id, milestone_id, k, trigger, due, amount, tariff_amount, payee,
-                   [[party, part], ...]], ...]}
+                   [[party, part], ...], priced_on_iso_or_None], ...]}
 """
 
 from __future__ import annotations
@@ -486,7 +486,23 @@ class _Subject:
 # --- § 7 payments ------------------------------------------------------------------------
 
 
-def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> list:
+def _pricing_day(c, tariff, trigger: date, start: date, referred) -> date:
+    """§ 7 "Pricing date": the day whose prices apply. The tariff's own pricing_date, else the
+    payment terms', else the trigger date; enrolment = the subject's start (a company's
+    accelerator start); a day before the term start is the term start."""
+    basis = tariff.pricing_date or c.payment.pricing_date or "trigger"
+    if basis == "trigger":
+        return trigger
+    if basis == "enrolment":
+        day = start
+    else:
+        if referred is None:
+            raise ValueError("priced on the referral date, but the history has no referral date")
+        day = referred
+    return max(day, c.term.start)
+
+
+def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated, referred=None) -> list:
     c = sub.c
     rows = []
     for mid, ms in c.milestones.items():
@@ -501,20 +517,28 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> l
         if line is None:
             continue
         for d, k in sub.counted(mid):
-            found, value = dated_value(line, d)
+            priced_on = _pricing_day(c, tariff, d, sub.start, referred)
+            found, value = dated_value(line, priced_on)
             if not found or value is None:
                 continue  # not in force, or withdrawn: met but nothing is paid
-            rows.append((d, mid, k, Decimal(value), tariff))
+            rows.append((d, mid, k, Decimal(value), tariff, priced_on))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     paid = Decimal(0)
+    paid_for: dict[str, Decimal] = {}
     out = []
-    for d, mid, k, tariff_amount, tariff in rows:
+    for d, mid, k, tariff_amount, tariff, priced_on in rows:
         amount = tariff_amount
+        # § 7 "Maximum total": the tariff's max_total in force on the pricing date, against what
+        # this milestone has paid this subject so far (after every reduction), before the cap.
+        found, most = dated_value(tariff.max_total, priced_on)
+        if found and most is not None:
+            amount = min(amount, max(Decimal(most) - paid_for.get(mid, Decimal(0)), Decimal(0)))
         found, cap = dated_value(cap_dated, d)
         if found and cap is not None:
             left = max(Decimal(cap) - paid, Decimal(0))
             amount = min(amount, left)
         paid += amount
+        paid_for[mid] = paid_for.get(mid, Decimal(0)) + amount
         payers = tariff.payers if tariff.payers is not None else c.payment.payers
         if tariff.payee is not None:
             payee = tariff.payee
@@ -545,6 +569,7 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> l
                 money(tariff_amount),
                 payee,
                 parts,
+                None if priced_on == d and (tariff.pricing_date or c.payment.pricing_date or "trigger") == "trigger" else priced_on.isoformat(),
             ]
         )
     return out
@@ -639,7 +664,7 @@ def oracle_participant(loaded: LoadedContract, history: ParticipantHistory, as_o
         "eligible": True,
         "rules": rules,
         "occurrences": _occurrences(sub),
-        "payments": _payments(sub, history.participant, history.target_group.value, cap),
+        "payments": _payments(sub, history.participant, history.target_group.value, cap, history.referred),
     }
 
 

@@ -29,6 +29,7 @@ from pbr_rules.models.results import EvaluationResult
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "contracts/agreements").glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
 CONTRACTS.append("tests/contracts/oracle-extra.yaml")
+CONTRACTS.append("tests/contracts/terms.yaml")  # pricing dates (trigger, enrolment, referral) and a maximum total
 
 
 @lru_cache(maxsize=None)
@@ -53,6 +54,7 @@ def comparable(r: EvaluationResult) -> dict:
             f"{p.tariff.value:.2f}",
             p.payee,
             [[x.party, f"{x.amount:.2f}"] for x in p.payers],
+            p.tariff.priced_on.isoformat() if p.tariff.priced_on else None,
         ]
         for p in r.payments
     ]
