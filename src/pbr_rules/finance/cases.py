@@ -438,6 +438,11 @@ NAMED_CONVENTIONS = N_(
 )
 
 
+def _horizon(lc: LoadedContract) -> int | None:
+    bc = lc.contract.business_case
+    return bc.projection.years_from_enrolment if bc is not None and bc.projection is not None else None
+
+
 def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[LoadedContract]) -> MunicipalityCase:
     def total(attr):
         return sum((getattr(c, attr) for c in cases), ZERO)
@@ -468,8 +473,7 @@ def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[Loade
     be = break_even_month(months, cum_net)
     paid = total("municipal_outcome_payments") + total("municipal_course_costs")
     # Projected for the programme only when every municipality projects, to the same horizon.
-    horizons = {lc.contract.business_case.projection.years_from_enrolment if lc.contract.business_case.projection else None
-                for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
+    horizons = {_horizon(lc) for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
     years = horizons.pop() if len(horizons) == 1 else None
     projected = sum((c.projected_savings for c in cases), ZERO) if years is not None and all(c.projected_savings is not None for c in cases) else None
     measured = [c for c in cases if c.finances_the_courses is not None]

@@ -191,13 +191,11 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
             role = PartyRole.citizen_course_provider if side == Side.citizen else PartyRole.accelerator_operator
             check_party(base + ("payee",), t.payee, {role}, "the payee")
         # Item 8: a company has no referral date (its start is its enrolment).
-        if side == Side.company and (t.pricing_date or c.payment.priced_on) == "referral":
-            own = t.pricing_date is not None
+        if side == Side.company and t.pricing_date == "referral":
             out.append((
-                base + (("pricing_date",) if own else ()),
-                "a company has no referral date, so a company milestone cannot be priced on one"
-                + ("" if own else " (payment.pricing_date is 'referral')"),
-                "price it on 'trigger' or 'enrolment' (the accelerator start)" + ("" if own else f": write pricing_date under tariffs.{mid}"),
+                base + ("pricing_date",),
+                "a company has no referral date, so a company milestone cannot be priced on one",
+                "price it on 'trigger' or 'enrolment' (the accelerator start)",
             ))
         # Item 9: the most paid for this milestone to one participant (company).
         if t.max_total is not None:
@@ -216,6 +214,15 @@ def check_contract(c: Contract, known_codes: frozenset[str]) -> list[Problem]:
                     f"'{mid}' pays once (no repeat), so a maximum total can never bind",
                     f"remove max_total, or give milestones.{mid} a repeat",
                 ))
+
+    if c.payment.pricing_date == "referral":
+        inherit = [mid for mid, t in c.tariffs.items() if mid in c.milestones and c.milestones[mid].side == Side.company and t.pricing_date is None]
+        if inherit:
+            out.append((
+                ("payment", "pricing_date"),
+                f"a company has no referral date, but the company milestones {', '.join(inherit)} would be priced on one",
+                f"give each its own pricing_date, 'trigger' or 'enrolment' (the accelerator start), e.g. tariffs.{inherit[0]}.pricing_date: enrolment",
+            ))
 
     # --- caps
     caps = c.caps
