@@ -11,7 +11,7 @@ Output shape (plain, comparable)::
      "rules": {rule: bool},
      "occurrences": [[milestone_id, k, met_on_iso], ...],
      "payments": [[payment_id, milestone_id, k, trigger, due, amount, tariff_amount, payee,
-                   [[party, part], ...], priced_on_iso_or_None], ...]}
+                   [[party, part], ...] (, priced_on_iso when not priced on the trigger date)], ...]}
 """
 
 from __future__ import annotations
@@ -569,8 +569,9 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated, refe
                 money(tariff_amount),
                 payee,
                 parts,
-                None if priced_on == d and (tariff.pricing_date or c.payment.pricing_date or "trigger") == "trigger" else priced_on.isoformat(),
             ]
+            # priced on another day than the trigger date: that day, as the engine's result says it
+            + ([] if (tariff.pricing_date or c.payment.pricing_date or "trigger") == "trigger" else [priced_on.isoformat()])
         )
     return out
 

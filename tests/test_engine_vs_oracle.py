@@ -54,8 +54,8 @@ def comparable(r: EvaluationResult) -> dict:
             f"{p.tariff.value:.2f}",
             p.payee,
             [[x.party, f"{x.amount:.2f}"] for x in p.payers],
-            p.tariff.priced_on.isoformat() if p.tariff.priced_on else None,
         ]
+        + ([p.tariff.priced_on.isoformat()] if p.tariff.priced_on else [])
         for p in r.payments
     ]
     return {

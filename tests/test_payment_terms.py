@@ -353,3 +353,19 @@ def test_the_cli_writes_npv_by_party_and_by_year(tmp_path, capsys):
     assert "Business case as of 2020-12-31, discount rate 12 % a year" in out
     assert "NPV by party and by year" in out
     assert "Prøveby: Participants: 1 against a target of 3 by 2019-12-31 (§ 3.5): 2 under target." in out
+
+
+def test_the_exported_tables_carry_the_targets_only_when_there_are_some(terms):
+    from pbr_rules.reports.text import business_case_tables, settlement_tables
+
+    with use_language("en"):
+        s = settle(terms, scenario_histories(), date(2020, 12, 31))
+    header, rows = settlement_tables(s)["targets"]
+    assert header[:7] == ["subjects", "target", "by", "counted", "difference", "status", "final"]
+    assert rows[0][:7] == ["participants", 3, date(2019, 12, 31), 1, -2, "under", True]
+    bundled = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
+    assert "targets" not in settlement_tables(settle(bundled, [], date(2020, 12, 31)))
+    report = business_case([terms], scenario_histories(), date(2020, 12, 31), None)
+    tables = business_case_tables(report)
+    assert tables["targets"][1][0][:2] == ["Prøveby", "participants"]
+    assert tables["parties"][0][:3] == ["municipality", "party", "name"]

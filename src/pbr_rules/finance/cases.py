@@ -31,7 +31,7 @@ from pbr_rules.finance.discounting import (
 )
 from pbr_rules.finance.savings import cohort_savings, rates_for
 from pbr_rules.language import History, LoadedContract, canonical_json
-from pbr_rules.models.business_case import BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase, PartyNPV
+from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase, PartyNPV
 from pbr_rules.models.common import in_force
 from pbr_rules.models.contract import DEFAULT_DISCOUNT_RATE, PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
@@ -429,13 +429,6 @@ def business_case(
         answer="\n".join(lines), left_out=left_out, **extra,
     )
 
-
-NAMED_CONVENTIONS = N_(
-    "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
-    "savings on the Sunday of each week saved. NPV discounts each flow to the term start by the convention "
-    "each agreement names (its discounting), else by its actual time (ACT/365). Break-even: the first month "
-    "from which the cumulative net stays at or above zero."
-)
 
 
 def _horizon(lc: LoadedContract) -> int | None:

@@ -99,6 +99,16 @@ class MunicipalityCase(Strict):
         return data
 
 
+# The report's conventions when an agreement names its discounting (the default text stays
+# the model's, so a report of agreements that do not name one reads as before).
+NAMED_CONVENTIONS = N_(
+    "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
+    "savings on the Sunday of each week saved. NPV discounts each flow to the term start by the convention "
+    "each agreement names (its discounting), else by its actual time (ACT/365). Break-even: the first month "
+    "from which the cumulative net stays at or above zero."
+)
+
+
 class BusinessCaseReport(Strict):
     schema_version: Literal["1"] = "1"
     as_of: ISODate

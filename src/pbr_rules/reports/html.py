@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pbr_rules.i18n import N_, _, current_language, format_date, format_money, format_percent
 from pbr_rules.reports.text import irr_text, multiple_text, npv_by_year, rate_text
-from pbr_rules.models.business_case import BusinessCaseReport, MunicipalityCase
+from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, MunicipalityCase
 from pbr_rules.models.simulation import SimulatedCase, SimulationResult
 
 W, H = 720, 320  # chart size in px
@@ -40,12 +40,6 @@ LABELS = {
     ),
 }
 CONVENTIONS = BusinessCaseReport.model_fields["conventions"].default
-NAMED_CONVENTIONS = N_(
-    "Flows are dated: course-cost instalments monthly from each start, outcome payments on their due date, "
-    "savings on the Sunday of each week saved. NPV discounts each flow to the term start by the convention "
-    "each agreement names (its discounting), else by its actual time (ACT/365). Break-even: the first month "
-    "from which the cumulative net stays at or above zero."
-)
 LEGEND_LINE = 18  # px between legend entries
 LEGEND_H = 14 + 3 * LEGEND_LINE  # room under a cumulative chart for its three legend entries
 COLOURS = {"costs": "#c0392b", "payments": "#e67e22", "savings": "#27ae60", "hist": "#5d7fa3"}

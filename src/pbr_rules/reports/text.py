@@ -317,7 +317,16 @@ def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
         ),
         "by_payer": (["payer", "settled"], [[p.party, p.amount] for p in s.by_payer]),
         "by_payee": (["payee", "settled"], [[p.party, p.amount] for p in s.by_payee]),
+        **({"targets": (TARGET_COLUMNS, [_target_row(None, t) for t in s.targets])} if s.targets else {}),
     }
+
+
+TARGET_COLUMNS = ["subjects", "target", "by", "counted", "difference", "status", "final", "cohort_size", "reference", "answer"]
+
+
+def _target_row(municipality: str | None, t) -> list:
+    row = [t.subjects, t.target, t.by, t.counted, t.difference, t.status, t.final, t.cohort_size, t.reference, t.answer]
+    return row if municipality is None else [municipality, *row]
 
 
 def settlement_csv(s, dialect: str = "en") -> str:
@@ -514,6 +523,11 @@ def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
             investors,
         ),
         "parties": (BUSINESS_CASE_PARTY_COLUMNS, parties),
+        **(
+            {"targets": (["municipality", *TARGET_COLUMNS], [_target_row(c.municipality, t) for c in r.municipalities for t in c.targets])}
+            if any(c.targets for c in r.municipalities)
+            else {}
+        ),
     }
 
 
