@@ -13,7 +13,7 @@ Output shape (plain, comparable)::
      "rules": {rule: bool},
      "occurrences": [[milestone_id, k, met_on_iso], ...],
      "payments": [[payment_id, milestone_id, k, trigger, due, amount, tariff_amount, payee,
-                   [[party, part], ...]], ...]}
+                   [[party, part], ...] (, priced_on_iso when not priced on the trigger date)], ...]}
 """
 
 from __future__ import annotations
@@ -642,7 +642,7 @@ class _Subject:
 # --- § 7 payments ------------------------------------------------------------------------
 
 
-def _not_paying(sub: _Subject, group: str | None) -> set[str]:
+def _not_paying(sub: _Subject, group: str | None, referred=None) -> set[str]:
     """§ 7 exclusive groups: of a group's met milestones, all but one do not pay."""
     c = sub.c
     out: set[str] = set()
@@ -658,7 +658,7 @@ def _not_paying(sub: _Subject, group: str | None) -> set[str]:
             if tariff is not None:
                 line = tariff.amounts.get(group) if group is not None and group in tariff.amounts else tariff.amounts.get("all")
                 if line is not None:
-                    found, v = dated_value(line, first_day)
+                    found, v = dated_value(line, _pricing_day(c, tariff, first_day, sub.start, referred))
                     if found and v is not None:
                         value = Decimal(v)
             met.append((mid, first_day, i, value))
@@ -672,10 +672,26 @@ def _not_paying(sub: _Subject, group: str | None) -> set[str]:
     return out
 
 
-def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> list:
+def _pricing_day(c, tariff, trigger: date, start: date, referred) -> date:
+    """§ 7 "Pricing date": the day whose prices apply. The tariff's own pricing_date, else the
+    payment terms', else the trigger date; enrolment = the subject's start (a company's
+    accelerator start); a day before the term start is the term start."""
+    basis = tariff.pricing_date or c.payment.pricing_date or "trigger"
+    if basis == "trigger":
+        return trigger
+    if basis == "enrolment":
+        day = start
+    else:
+        if referred is None:
+            raise ValueError("priced on the referral date, but the history has no referral date")
+        day = referred
+    return max(day, c.term.start)
+
+
+def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated, referred=None) -> list:
     c = sub.c
     rows = []
-    not_paying = _not_paying(sub, group)
+    not_paying = _not_paying(sub, group, referred)
     for mid, ms in c.milestones.items():
         if ms.side != sub.side or mid in not_paying:
             continue
@@ -688,20 +704,28 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> l
         if line is None:
             continue
         for d, k in sub.counted(mid):
-            found, value = dated_value(line, d)
+            priced_on = _pricing_day(c, tariff, d, sub.start, referred)
+            found, value = dated_value(line, priced_on)
             if not found or value is None:
                 continue  # not in force, or withdrawn: met but nothing is paid
-            rows.append((d, mid, k, Decimal(value), tariff))
+            rows.append((d, mid, k, Decimal(value), tariff, priced_on))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     paid = Decimal(0)
+    paid_for: dict[str, Decimal] = {}
     out = []
-    for d, mid, k, tariff_amount, tariff in rows:
+    for d, mid, k, tariff_amount, tariff, priced_on in rows:
         amount = tariff_amount
+        # § 7 "Maximum total": the tariff's max_total in force on the pricing date, against what
+        # this milestone has paid this subject so far (after every reduction), before the cap.
+        found, most = dated_value(tariff.max_total, priced_on)
+        if found and most is not None:
+            amount = min(amount, max(Decimal(most) - paid_for.get(mid, Decimal(0)), Decimal(0)))
         found, cap = dated_value(cap_dated, d)
         if found and cap is not None:
             left = max(Decimal(cap) - paid, Decimal(0))
             amount = min(amount, left)
         paid += amount
+        paid_for[mid] = paid_for.get(mid, Decimal(0)) + amount
         payers = tariff.payers if tariff.payers is not None else c.payment.payers
         if tariff.payee is not None:
             payee = tariff.payee
@@ -733,6 +757,8 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated) -> l
                 payee,
                 parts,
             ]
+            # priced on another day than the trigger date: that day, as the engine's result says it
+            + ([] if (tariff.pricing_date or c.payment.pricing_date or "trigger") == "trigger" else [priced_on.isoformat()])
         )
     return out
 
@@ -827,7 +853,7 @@ def oracle_participant(loaded: LoadedContract, history: ParticipantHistory, as_o
         "eligible": True,
         "rules": rules,
         "occurrences": _occurrences(sub),
-        "payments": _payments(sub, history.participant, history.target_group, cap),
+        "payments": _payments(sub, history.participant, history.target_group, cap, history.referred),
     }
 
 

@@ -267,6 +267,20 @@ def participant_histories(draw, loaded, participant_id: str | None = None):
         data["age_at_enrolment"] = age
     if draw(st.booleans()):
         data["benefit_at_enrolment"] = draw(st.sampled_from(codes))
+    # A referral date (docs/semantics.md § 7, "Pricing date"): always when the contract prices
+    # on it, else now and then; often on a tariff's effective date or before the term start.
+    by_referral = any((t.pricing_date or c.payment.pricing_date) == "referral" for t in c.tariffs.values())
+    if by_referral or draw(st.integers(0, 3)) == 0:
+        edges = sorted({d for t in c.tariffs.values() for dated in t.amounts.values() for d in dated if d <= enrolment})
+        referred = draw(
+            st.one_of(
+                st.integers(0, 500).map(lambda n: enrolment - timedelta(days=n)),
+                st.sampled_from(edges + [enrolment, c.term.start - timedelta(days=40)]),
+            )
+        )
+        if birth is not None:
+            referred = max(referred, birth)
+        data["referred"] = min(referred, enrolment).isoformat()
     return ParticipantHistory.model_validate(data)
 
 

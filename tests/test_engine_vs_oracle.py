@@ -35,6 +35,7 @@ CONTRACTS.append("tests/contracts/oracle-growth.yaml")
 CONTRACTS.append("tests/contracts/oracle-status.yaml")
 CONTRACTS.append("tests/contracts/gb-eng-calendar.yaml")  # working days of England, its own vocabulary
 WITH_COMPANIES = [p for p in CONTRACTS if p != "tests/contracts/gb-eng-calendar.yaml"]
+CONTRACTS.append("tests/contracts/terms.yaml")  # pricing dates (trigger, enrolment, referral) and a maximum total
 
 
 @lru_cache(maxsize=None)
@@ -60,6 +61,7 @@ def comparable(r: EvaluationResult) -> dict:
             p.payee,
             [[x.party, f"{x.amount:.2f}"] for x in p.payers],
         ]
+        + ([p.tariff.priced_on.isoformat()] if p.tariff.priced_on else [])
         for p in r.payments
     ]
     return {

@@ -124,7 +124,7 @@ def test_business_case_xlsx_round_trips(capsys, tmp_path):
     code, _, err = run(capsys, *common, "--format", "xlsx", "-o", str(path))
     assert code == 0, err
     wb = load_workbook(path)
-    assert wb.sheetnames == ["summary", "months", "investors"]
+    assert wb.sheetnames == ["summary", "months", "investors", "parties"]
     ws = wb["summary"]
     header = [c.value for c in ws[1]]
     row = dict(zip(header, [c.value for c in ws[2]]))

@@ -115,6 +115,42 @@ EXPECTED = {
         "tests/broken/unknown_persistence_outcome.yaml:11:20: business_case.projection.persistence.job_26_week:"
         " persistence for unknown milestone 'job_26_week' (did you mean 'job_26_weeks'?)",
     ],
+    # Issue 11, item 8: which day's prices apply (trigger, enrolment, referral); a company has no referral date.
+    "pricing_date.yaml": [
+        "tests/broken/pricing_date.yaml:8:19: tariffs.job_13_weeks.pricing_date: 'referal' is not allowed here"
+        " (did you mean 'referral'? allowed: trigger, enrolment, referral)",
+    ],
+    "pricing_date_company.yaml": [
+        "tests/broken/pricing_date_company.yaml:8:19: tariffs.company_hire.pricing_date: a company has no referral date,"
+        " so a company milestone cannot be priced on one (price it on 'trigger' or 'enrolment' (the accelerator start))",
+        # The payment terms' default would reach the template's company tariffs: one error, where the default is written.
+        "tests/broken/pricing_date_company.yaml:10:17: payment.pricing_date: a company has no referral date, but the company"
+        " milestones company_start, growth_plan, social_model, hire_retained would be priced on one (give each its own"
+        " pricing_date, 'trigger' or 'enrolment' (the accelerator start), e.g. tariffs.company_start.pricing_date: enrolment)",
+    ],
+    # Item 9: a maximum total below one tariff, on a milestone that pays once, not in force from the term start.
+    "max_total.yaml": [
+        "tests/broken/max_total.yaml:8:39: tariffs.self_support_blocks.max_total.2019-01-01.value: max_total 2000.00 is below"
+        " the single tariff 3000.00 of 'self_support_blocks' (not even one occurrence could be paid in full; raise max_total"
+        " or lower the tariff)",
+        "tests/broken/max_total.yaml:10:5: tariffs.job_13_weeks.max_total: 'job_13_weeks' pays once (no repeat), so a maximum"
+        " total can never bind (remove max_total, or give milestones.job_13_weeks a repeat)",
+        "tests/broken/max_total.yaml:10:17: tariffs.job_13_weeks.max_total.2019-06-01: nothing is in force from the term"
+        " start 2019-01-01: the first effective date is 2019-06-01 (date the first value 2019-01-01 or earlier)",
+    ],
+    # Item 10: a soft target above the hard cohort size, and dated outside the term.
+    "target.yaml": [
+        "tests/broken/target.yaml:8:20: eligibility.citizens.target.size: target 120 is above the cohort size 100: those"
+        " beyond 100 are never paid (lower the target, or raise cohort_size)",
+        "tests/broken/target.yaml:8:29: eligibility.citizens.target.by: target date 2023-06-30 is outside the term"
+        " 2019-01-01..2022-09-30",
+    ],
+    # Item 13: the discounting convention is one of three; the rate is a share in quotes.
+    "discounting.yaml": [
+        "tests/broken/discounting.yaml:8:17: business_case.discounting.convention: 'per_month' is not allowed here"
+        " (allowed: act365_from_term_start, per_period, annual_compounding)",
+        "tests/broken/discounting.yaml:9:11: business_case.discounting.rate: share 0.04 must be written as a string, e.g. '0.6'",
+    ],
     "non_iso_date.yaml": [
         "tests/broken/non_iso_date.yaml:6:9: signed: '2019-3-1' is not an ISO date;"
         " write it as YYYY-MM-DD, e.g. '2019-03-01'",

@@ -323,7 +323,10 @@ class BusinessCaseRequest(Out):
 
     histories: list[ParticipantHistory | CompanyHistory]
     as_of: ISODate
-    discount_rate: Decimal = Field(default=Decimal("0.04"), gt=Decimal("-0.5"), lt=Decimal("1"))
+    discount_rate: Decimal | None = Field(
+        default=None, gt=Decimal("-0.5"), lt=Decimal("1"),
+        description="Annual rate for the NPV; default: the agreement's business_case.discounting.rate, else 0.04.",
+    )
 
 
 class CohortResponse(Out):

@@ -29,7 +29,10 @@ def add_commands(sub) -> None:
     b.add_argument("--cohort", required=True, nargs="+", help="participant and company histories (matched to agreements by municipality code)")
     b.add_argument("--comparison", nargs="+", help="comparison-group histories, for a counterfactual 'comparison_group'")
     b.add_argument("--as-of", type=iso_date, required=True)
-    b.add_argument("--discount-rate", default="0.04", help="annual discount rate for the NPV (default 0.04)")
+    b.add_argument(
+        "--discount-rate", default=None,
+        help="annual discount rate for the NPV, overriding the agreements' own (default: each agreement's business_case.discounting.rate, else 0.04)",
+    )
     b.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="csv: the months; xlsx: a workbook (needs -o) with the summary, the months and the investors")
     add_spreadsheet_options(b)
     add_language_option(b)
@@ -79,8 +82,8 @@ def cmd_business_case(args) -> int:
         return EXIT_USAGE
 
     try:
-        rate = Decimal(args.discount_rate)
-        if not Decimal("-0.5") < rate < Decimal("1"):
+        rate = None if args.discount_rate is None else Decimal(args.discount_rate)
+        if rate is not None and not Decimal("-0.5") < rate < Decimal("1"):
             raise InvalidOperation
     except InvalidOperation:
         print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)

@@ -60,6 +60,8 @@ class PaymentDecision:
     clause: str
     cap: tuple[str, Decimal, date, str, Decimal] | None  # (cap, limit, effective, reference, reduced by)
     subject_to: tuple[str, ...]
+    priced: tuple[str, date] | None = None  # (enrolment | referral, the day whose prices applied); None: the trigger date
+    max_total: tuple[str, Decimal, date, str, Decimal] | None = None  # as ``cap``, for the tariff's max_total
 
 
 @dataclass
@@ -179,12 +181,12 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
             f"history {sid} gives {len(facts) - 1} possible milestone occurrences; the engine takes at most "
             f"{MAX_FACTS_PER_SESSION - 2} for one subject: split the history at a date and evaluate the parts"
         )
-    return side, as_of, sid, group, derived, facts
+    return side, as_of, sid, group, derived, history, facts
 
 
 def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decision:
     """The engine's firings for one subject turned into its decision and payments."""
-    side, as_of, sid, group, derived, _ = prepared
+    side, as_of, sid, group, derived, history, _ = prepared
     rule_names = compiled.citizen_rules if side == Side.citizen else compiled.company_rules
     everything = "e:all" if side == Side.citizen else "c:all"
     failed = {rule[2:] for rule, n in fired if n == 0 and rule.startswith("f:")}
@@ -198,13 +200,13 @@ def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decis
             (derived.candidates[n - 1] for rule, n in fired if rule[0] == "m"),
             key=lambda c: (c.day, c.version, c.milestone),
         )
-    excluded = _exclusive(loaded, group, accepted) if loaded.contract.exclusive and accepted else None
+    excluded = _exclusive(loaded, group, accepted, history) if loaded.contract.exclusive and accepted else None
     paid = [c for c in accepted if c.milestone not in excluded] if excluded else accepted
-    payments = _payments(loaded, side, sid, group, paid)
+    payments = _payments(loaded, side, sid, group, paid, history)
     return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments, excluded)
 
 
-def _exclusive(loaded, group: str | None, accepted: list[Candidate]) -> dict[str, tuple[str, str]]:
+def _exclusive(loaded, group: str | None, accepted: list[Candidate], history: History) -> dict[str, tuple[str, str]]:
     """docs/semantics.md § 7, "Exclusive groups": of each group's met milestones only one pays.
 
     Applied, like the per-subject cap, to the occurrences the engine accepted; the others stay
@@ -220,16 +222,17 @@ def _exclusive(loaded, group: str | None, accepted: list[Candidate]) -> dict[str
             continue
         if g.pays == "first_met":
             _, winner = min(met, key=lambda t: (first[t[1]].day, t[0]))
-        else:  # highest_tariff: the tariff in force on the first occurrence's day; equal: met first, then listed first
-            _, winner = min(met, key=lambda t: (-_tariff_on(loaded, t[1], group, first[t[1]].day), first[t[1]].day, t[0]))
+        else:  # highest_tariff: the tariff its first occurrence is priced at; equal: met first, then listed first
+            _, winner = min(met, key=lambda t: (-_tariff_on(loaded, t[1], group, first[t[1]].day, history), first[t[1]].day, t[0]))
         for _, ms in met:
             if ms != winner:
                 out[ms] = (winner, name)
     return out
 
 
-def _tariff_on(loaded, mid: str, group: str | None, day: date) -> Decimal:
-    """The tariff of a milestone in force on a day for the subject's line (0 when none is)."""
+def _tariff_on(loaded, mid: str, group: str | None, day: date, history: History) -> Decimal:
+    """The tariff an occurrence met on ``day`` is priced at, for the subject's line: the value in
+    force on its pricing date (docs/semantics.md § 7; 0 when none is)."""
     terms = _priced(loaded).get(mid)
     if terms is None:
         return ZERO
@@ -237,7 +240,7 @@ def _tariff_on(loaded, mid: str, group: str | None, day: date) -> Decimal:
     if line not in terms.lines:
         return ZERO
     days, entries = terms.lines[line]
-    i = latest_on_or_before(days, day)
+    i = latest_on_or_before(days, pricing_day(loaded, terms.pricing, day, history))
     return ZERO if i is None or entries[i].value is None else entries[i].value
 
 
@@ -462,9 +465,17 @@ class _Priced:
     payers: tuple[tuple[str, Decimal], ...]
     payee: str
     subject_to: tuple[str, ...]
+    pricing: str = "trigger"  # whose day's prices apply: trigger, enrolment or referral (docs/semantics.md § 7)
+    max_total: tuple[list[date], list] | None = None  # the tariff's max_total: sorted effective dates, entries
 
 
 _PRICED: dict[str, dict[str, _Priced]] = {}
+_BY_REFERRAL: dict[str, tuple[str, ...]] = {}  # content hash -> citizen milestones priced on the referral date
+
+
+def _dated_table(dated) -> tuple[list[date], list]:
+    days = sorted(dated)
+    return days, [dated[x] for x in days]
 
 
 def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
@@ -475,23 +486,54 @@ def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
         for mid, t in c.tariffs.items():
             side = c.milestones[mid].side
             payers = t.payers or c.payment.payers
-            lines = {}
-            for line, dated in t.amounts.items():
-                days = sorted(dated)
-                lines[line] = (days, [dated[x] for x in days])
             table[mid] = _Priced(
-                lines=lines,
+                lines={line: _dated_table(dated) for line, dated in t.amounts.items()},
                 payers=tuple((p.party, p.share) for p in payers),
                 payee=t.payee or (c.payment.citizen_payee if side == Side.citizen else c.payment.company_payee),
                 subject_to=tuple(_subject_to(c, mid, t, payers, side)),
+                pricing=t.pricing_date or c.payment.priced_on,
+                max_total=_dated_table(t.max_total) if t.max_total else None,
             )
+        _BY_REFERRAL[loaded.content_hash] = tuple(sorted(m for m, t in table.items() if t.pricing == "referral" and c.milestones[m].side == Side.citizen))
         _PRICED[loaded.content_hash] = table
     return table
 
 
-def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: list[Candidate]) -> list[PaymentDecision]:
+def pricing_day(loaded: LoadedContract, basis: str, trigger: date, history: History) -> date:
+    """The day whose prices apply to an occurrence met on ``trigger`` (docs/semantics.md § 7, "Pricing date").
+
+    ``enrolment`` is a participant's enrolment or a company's accelerator start, ``referral``
+    a participant's referral; a day before the term start is read as the term start (no
+    tariff is in force before it)."""
+    if basis == "trigger":
+        return trigger
+    if isinstance(history, ParticipantHistory):
+        day = history.enrolment if basis == "enrolment" else history.referred
+    else:
+        day = history.start
+    return max(day, loaded.contract.term.start)
+
+
+def _check_referral(loaded: LoadedContract, history: History) -> None:
+    """A participant priced by referral date must have one (checked whatever the outcomes, so a cohort fails early and always)."""
+    needs = _BY_REFERRAL[loaded.content_hash]
+    if needs and isinstance(history, ParticipantHistory) and history.referred is None:
+        raise HistoryInvalid(
+            [
+                Diagnostic(
+                    path="referred",
+                    message=f"participant {history.participant}: the agreement prices {', '.join(needs)} on the referral date, "
+                    "but the history has no referral date",
+                    hint="add referred: YYYY-MM-DD (the day the participant was referred, on or before the enrolment)",
+                )
+            ]
+        )
+
+
+def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: list[Candidate], history: History) -> list[PaymentDecision]:
     c = loaded.contract
     priced = _priced(loaded)
+    _check_referral(loaded, history)
     due: list[tuple] = []
     for cand in accepted:
         terms = priced.get(cand.milestone)
@@ -501,10 +543,11 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
         if line not in terms.lines:
             continue
         days, entries = terms.lines[line]
-        i = latest_on_or_before(days, cand.day)
+        pday = pricing_day(loaded, terms.pricing, cand.day, history)
+        i = latest_on_or_before(days, pday)
         if i is None or entries[i].value is None:
             continue  # no tariff in force, or withdrawn: met, but nothing to pay
-        due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i]))
+        due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i], pday))
     due.sort(key=lambda t: (t[0], t[1], t[2]))
 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
@@ -513,10 +556,20 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     calendar = c.calendar
     plan_versions = plan_for(loaded).versions
     paid = ZERO
+    paid_for: dict[str, Decimal] = {}  # by milestone, for max_total
     out = []
-    for day, mid, k, cand, terms, line, effective, entry in due:
+    for day, mid, k, cand, terms, line, effective, entry, pday in due:
         amount = round_money(entry.value)
-        cap = None
+        cap = most = None
+        if terms.max_total is not None:
+            # Item 9: the tariff's most for this milestone to one subject, read on the pricing date, before the per-subject cap.
+            j = latest_on_or_before(terms.max_total[0], pday)
+            if j is not None and terms.max_total[1][j].value is not None:
+                limit = terms.max_total[1][j]
+                room = max(ZERO, limit.value - paid_for.get(mid, ZERO))
+                if amount > room:
+                    most = ("max_total", limit.value, terms.max_total[0][j], limit.reference, amount - room)
+                    amount = room
         i = latest_on_or_before(cap_days, day)
         found = None if i is None or cap_entries[i].value is None else (cap_days[i], cap_entries[i])
         if found is not None:
@@ -526,6 +579,8 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 cap = (cap_name, cap_entry.value, cap_day, cap_entry.reference, amount - room)
                 amount = room
         paid += amount
+        if terms.max_total is not None:
+            paid_for[mid] = paid_for.get(mid, ZERO) + amount
         parts = split_by_shares(amount, [share for _, share in terms.payers])
         out.append(
             PaymentDecision(
@@ -543,6 +598,8 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 clause=plan_versions[mid][cand.version].reference,
                 cap=cap,
                 subject_to=terms.subject_to,
+                priced=None if terms.pricing == "trigger" else (terms.pricing, pday),
+                max_total=most,
             )
         )
     return out
@@ -576,11 +633,17 @@ def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
         trigger_date=p.trigger_date,
         due_date=p.due_date,
         amount=p.amount,
-        tariff=_shared(TariffApplied, line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference),
+        tariff=_shared(
+            TariffApplied, line=p.line, value=p.tariff_value, effective=p.effective, reference=p.tariff_reference,
+            priced_by=p.priced[0] if p.priced else None, priced_on=p.priced[1] if p.priced else None,
+        ),
         payers=[_shared(PayerPart, party=party, share=share, amount=amount) for party, share, amount in p.payers],
         payee=p.payee,
         reference=p.clause,
         cap=construct(CapApplied, cap=p.cap[0], limit=p.cap[1], effective=p.cap[2], reference=p.cap[3], reduced_by=p.cap[4]) if p.cap else None,
+        max_total=construct(CapApplied, cap="max_total", limit=p.max_total[1], effective=p.max_total[2], reference=p.max_total[3], reduced_by=p.max_total[4])
+        if p.max_total
+        else None,
         subject_to=list(p.subject_to),
     )
 
@@ -622,6 +685,8 @@ class _Tariff:
     value: Decimal
     effective: date
     reference: str
+    priced_by: str | None = None
+    priced_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,7 +747,7 @@ def decide_view(
                 trigger_date=p.trigger_date,
                 due_date=p.due_date,
                 amount=p.amount,
-                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference),
+                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference, *(p.priced or (None, None))),
                 payers=tuple(_Payer(party, share) for party, share, _ in p.payers),
                 payee=p.payee,
                 reference=p.clause,

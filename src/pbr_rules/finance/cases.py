@@ -15,9 +15,9 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from pbr_rules.errors import EvaluationRefused
 from pbr_rules.evaluation import evaluate_cohort
 from pbr_rules.finance.discounting import (
+    ACT365,
     Flow,
     break_even_month,
     cumulative,
@@ -26,16 +26,17 @@ from pbr_rules.finance.discounting import (
     month_of,
     months_between,
     npv,
+    present_values,
     waterfall,
 )
 from pbr_rules.finance.savings import cohort_savings, rates_for
 from pbr_rules.language import History, LoadedContract, canonical_json
-from pbr_rules.models.business_case import BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase
+from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase, PartyNPV
 from pbr_rules.models.common import in_force
-from pbr_rules.models.contract import PartyRole, Side
+from pbr_rules.models.contract import DEFAULT_DISCOUNT_RATE, PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import PartyAmount, Settlement
-from pbr_rules.i18n import N_, _, format_date, format_money
+from pbr_rules.i18n import N_, _, format_date, format_money, format_percent
 from pbr_rules.money import DEFAULT_CURRENCY, ZERO, money_str, one_currency, round_money
 from pbr_rules.settlement import admitted_subjects, settle_results
 
@@ -81,25 +82,55 @@ def course_cost_flows(loaded: LoadedContract, histories: list[History], admitted
     return out
 
 
+def discounting_of(loaded: LoadedContract, rate: Decimal | None) -> tuple[str, Decimal, str | None]:
+    """(convention, rate, clause) of the agreement's NPV: its ``business_case.discounting``, else ACT/365
+    from the term start; ``rate``, when given, overrides the agreement's rate (a sensitivity run)."""
+    bc = loaded.contract.business_case
+    named = bc.discounting if bc is not None else None
+    if named is None:
+        return ACT365, rate if rate is not None else Decimal(DEFAULT_DISCOUNT_RATE), None
+    return named.convention, rate if rate is not None else named.rate, named.reference
+
+
+CONVENTION_WORDS = {
+    "act365_from_term_start": N_("each flow discounted by its actual days from the term start {start} / 365"),
+    "per_period": N_("each flow discounted by the whole months from the term start's month ({start}), at the annual rate / 12 a month"),
+    "annual_compounding": N_("each flow discounted by the whole years from the term start {start} (the first year undiscounted)"),
+}
+
+
+def discounting_words(convention: str, rate: Decimal, start: date, reference: str | None) -> str:
+    text = _("{rate} a year; {how}").format(rate=format_percent(rate, decimals=_decimals(rate)), how=_(CONVENTION_WORDS[convention]).format(start=format_date(start)))
+    return text + (f" [{reference}]" if reference else "")
+
+
+def _decimals(rate: Decimal) -> int:
+    pct = (rate * 100).normalize()
+    return min(max(0, -pct.as_tuple().exponent), 2)
+
+
 def municipality_case(
     loaded: LoadedContract,
     histories: list[History],
     as_of: date,
-    discount_rate: Decimal,
+    discount_rate: Decimal | None,
     *,
     comparison: list[ParticipantHistory] | None = None,
     workers: int | None = 1,
     results=None,
     executor=None,
 ) -> tuple[MunicipalityCase, Settlement]:
+    """One municipality's business case. ``discount_rate`` None: the agreement's own rate (default 4 %).
+
+    An agreement without a ``business_case`` section still has one: its outcome payments and
+    course costs, with savings not measured and said so (``notes``)."""
     c = loaded.contract
-    if c.business_case is None:
-        raise EvaluationRefused(f"contract {c.id} has no business_case section: add one (docs/business-case.md)")
     if results is None:
         results = evaluate_cohort(loaded, histories, as_of, workers=workers, executor=executor)
     settlement = settle_results(loaded, histories, results, as_of, with_changes=False)
     admitted = admitted_subjects(loaded, histories, results)
     mine = municipal_parties(loaded)
+    convention, rate, clause = discounting_of(loaded, discount_rate)
 
     costs = course_cost_flows(loaded, histories, admitted)
     cost_citizen = sum((f[1] for _, side, _, f in costs if side == Side.citizen), ZERO)
@@ -107,12 +138,25 @@ def municipality_case(
     municipal_costs = [f for _, _, payer, f in costs if payer in mine]
 
     payment_flows = [(x.due_date, pa.amount) for x in settlement.lines for pa in x.payers if pa.party in mine and pa.amount]
-    met = {r.subject.id: _milestones_met(r) for r in results if r.subject.kind == "participant"}
-    sav = cohort_savings(
-        loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison,
-        eligible=admitted["participant"], detail=False, met=met,
-    )
-    savings_flows = savings_flows_of(sav)
+    notes = []
+    if c.business_case is not None:
+        met = {r.subject.id: _milestones_met(r) for r in results if r.subject.kind == "participant"}
+        sav = cohort_savings(
+            loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, comparison,
+            eligible=admitted["participant"], detail=False, met=met,
+        )
+        savings_flows = savings_flows_of(sav)
+        counterfactual, projected_saving, projection_words = sav.counterfactual, sav.projected_saving, sav.projection
+        hash_of_rates = rates_hash(loaded)
+    else:
+        savings_flows, projected_saving, projection_words, hash_of_rates = [], None, None, "-"
+        counterfactual = _("none: the agreement has no business_case section")
+        notes.append(_(
+            "Savings are not measured: the agreement has no business_case section (no benefit rates, no counterfactual), "
+            "so this case shows only the outcome payments and course costs."
+        ))
+    if not c.costs:
+        notes.append(_("No course costs: the agreement names none, so none are counted."))
 
     by = defaultdict(lambda: [ZERO, ZERO, ZERO])  # month -> costs (all), municipal payments, savings
     for *_rest, (day, amount) in costs:
@@ -124,6 +168,10 @@ def municipality_case(
     municipal_cost_by = defaultdict(lambda: ZERO)
     for day, amount in municipal_costs:
         municipal_cost_by[month_of(day)] += amount
+    flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
+    discounted_by = defaultdict(lambda: ZERO)
+    for (day, _amount), pv in zip(flows, present_values(flows, rate, c.term.start, convention)):
+        discounted_by[month_of(day)] += pv
     months = months_between(min(by), max(by)) if by else []
     net_by = {m: by[m][2] - by[m][1] - municipal_cost_by[m] for m in months}
     cum_net = cumulative(net_by, months)
@@ -135,6 +183,7 @@ def municipality_case(
             MonthRow(
                 month=m, course_costs=by[m][0], outcome_payments=by[m][1], savings=round_money(by[m][2]), net=round_money(net_by[m]),
                 cumulative_course_costs=cc, cumulative_outcome_payments=cp, cumulative_savings=round_money(cs), cumulative_net=round_money(cn),
+                discounted_net=round_money(discounted_by[m]),
             )
         )
 
@@ -143,19 +192,25 @@ def municipality_case(
     municipal_payments = sum((a for _, a in payment_flows), ZERO)
     municipal_cost_total = sum((a for _, a in municipal_costs), ZERO)
     net = savings_total - municipal_payments - municipal_cost_total
-    flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
     be = break_even_month(months, cum_net)
-    projection = c.business_case.projection
-    cover, finances, answer = _answer(
-        c.municipality.name, N_("the municipality's"), as_of, savings_total, total_costs, municipal_payments + municipal_cost_total, be,
-        sav.projected_saving, projection.years_from_enrolment if projection else None, currency=c.currency,
-    )
+    if c.business_case is not None:
+        projection = c.business_case.projection
+        cover, finances, answer = _answer(
+            c.municipality.name, N_("the municipality's"), as_of, savings_total, total_costs, municipal_payments + municipal_cost_total, be,
+            projected_saving, projection.years_from_enrolment if projection else None, currency=c.currency,
+        )
+    else:
+        cover, finances = None, None
+        answer = _(
+            "{name}: savings not measured (the agreement has no business_case section); to {date} the municipality's "
+            "outcome payments and own course costs came to {paid}."
+        ).format(name=c.municipality.name, date=format_date(as_of), paid=format_money(municipal_payments + municipal_cost_total, c.currency))
     case = MunicipalityCase(
         contract=settlement.contract,
         currency=c.currency,
         municipality=c.municipality.name,
-        counterfactual=sav.counterfactual,
-        benefit_rates_hash=rates_hash(loaded),
+        counterfactual=counterfactual,
+        benefit_rates_hash=hash_of_rates,
         participants=len(admitted["participant"]),
         companies=len(admitted["company"]),
         course_costs_citizen=cost_citizen,
@@ -166,18 +221,57 @@ def municipality_case(
         municipal_outcome_payments=municipal_payments,
         savings=savings_total,
         net_result=net,
-        projected_savings=sav.projected_saving,
-        projected_net_result=net + sav.projected_saving if sav.projected_saving is not None else None,
-        projection=sav.projection,
-        npv=npv(flows, discount_rate, c.term.start),
+        projected_savings=projected_saving,
+        projected_net_result=net + projected_saving if projected_saving is not None else None,
+        projection=projection_words,
+        npv=npv(flows, rate, c.term.start, convention),
+        discounting=discounting_words(convention, rate, c.term.start, clause),
+        npv_by_party=_npv_by_party(loaded, costs, settlement, savings_flows, rate, convention),
         break_even_month=be,
         savings_cover_course_costs=cover,
         finances_the_courses=finances,
         answer=answer,
         months=rows,
         investor=_investor(loaded, costs, settlement),
+        targets=settlement.targets,
+        notes=notes,
     )
     return case, settlement
+
+
+def _npv_by_party(loaded: LoadedContract, costs, settlement: Settlement, savings_flows: list[Flow], rate: Decimal, convention: str) -> list[PartyNPV]:
+    """Every party's flows: the parts of outcome payments it pays (out) and receives (in), the course
+    costs it carries (out) and, for the municipality's party, the savings (in); each NPV'd like the
+    municipality's own. The savings go to the first of the municipality's parties in the agreement."""
+    c = loaded.contract
+    mine = municipal_parties(loaded)
+    saver = next((pid for pid in c.parties if pid in mine), None)
+    flows: dict[str, list[Flow]] = {pid: [] for pid in c.parties}
+    totals = {pid: [ZERO, ZERO, ZERO, ZERO] for pid in c.parties}  # paid, received, course costs, savings
+    for x in settlement.lines:
+        for pa in x.payers:
+            if pa.amount:
+                flows[pa.party].append((x.due_date, -pa.amount))
+                totals[pa.party][0] += pa.amount
+        if x.amount:
+            flows[x.payee].append((x.due_date, x.amount))
+            totals[x.payee][1] += x.amount
+    for _cid, _side, payer, (day, amount) in costs:
+        flows[payer].append((day, -amount))
+        totals[payer][2] += amount
+    if saver is not None:
+        flows[saver].extend(savings_flows)
+        totals[saver][3] = round_money(sum((a for _, a in savings_flows), ZERO))
+    out = []
+    for pid, party in c.parties.items():
+        paid, received, course, saved = totals[pid]
+        out.append(
+            PartyNPV(
+                party=pid, name=party.name, outcome_payments_paid=paid, outcome_payments_received=received, course_costs=course,
+                savings=saved, net=saved + received - paid - course, npv=npv(flows[pid], rate, c.term.start, convention),
+            )
+        )
+    return out
 
 
 def _milestones_met(result) -> set[str]:
@@ -312,7 +406,7 @@ def business_case(
     contracts: list[LoadedContract],
     histories: list[History],
     as_of: date,
-    discount_rate: Decimal,
+    discount_rate: Decimal | None,
     *,
     comparison: list[ParticipantHistory] | None = None,
     workers: int | None = 1,
@@ -321,7 +415,8 @@ def business_case(
 ) -> BusinessCaseReport:
     """The business case of every municipality with histories, and of the programme.
 
-    ``on_progress(done, total)`` is told after each municipality.
+    ``discount_rate`` None: each agreement's own (``business_case.discounting.rate``, else 4 %);
+    a rate given overrides them all. ``on_progress(done, total)`` is told after each municipality.
     """
     # Amounts of agreements in different currencies are never added up into one programme.
     currency = one_currency([(lc.contract.id, lc.contract.currency) for lc in contracts]) if contracts else DEFAULT_CURRENCY
@@ -338,17 +433,29 @@ def business_case(
             on_progress(len(cases), len(todo))
     programme = _programme(cases, as_of, contracts) if len(cases) > 1 else None
     lines = [c.answer for c in cases] + ([programme.answer] if programme else [])
+    used = [lc for lc in contracts if groups[lc.contract.id]]
+    rates = {discounting_of(lc, discount_rate)[1] for lc in used} or {discount_rate if discount_rate is not None else Decimal(DEFAULT_DISCOUNT_RATE)}
+    named = any(lc.contract.business_case is not None and lc.contract.business_case.discounting is not None for lc in used)
+    extra = {"conventions": NAMED_CONVENTIONS} if named else {}
     return BusinessCaseReport(
-        as_of=as_of, discount_rate=str(discount_rate), currency=currency, municipalities=cases, programme=programme, answer="\n".join(lines), left_out=left_out
+        as_of=as_of, discount_rate=str(rates.pop()) if len(rates) == 1 else None, currency=currency, municipalities=cases, programme=programme,
+        answer="\n".join(lines), left_out=left_out, **extra,
     )
+
+
+
+def _horizon(lc: LoadedContract) -> int | None:
+    bc = lc.contract.business_case
+    return bc.projection.years_from_enrolment if bc is not None and bc.projection is not None else None
 
 
 def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[LoadedContract]) -> MunicipalityCase:
     def total(attr):
         return sum((getattr(c, attr) for c in cases), ZERO)
 
-    months = months_between(min(r.month for c in cases for r in c.months), max(r.month for c in cases for r in c.months))
-    by = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+    all_months = [r.month for c in cases for r in c.months]
+    months = months_between(min(all_months), max(all_months)) if all_months else []
+    by = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO, ZERO])
     for c in cases:
         for r in c.months:
             b = by[r.month]
@@ -356,12 +463,14 @@ def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[Loade
             b[1] += r.outcome_payments
             b[2] += r.savings
             b[3] += r.net
+            b[4] += r.discounted_net
     cum_net = cumulative({m: by[m][3] for m in months}, months)
     rows, cc, cp, cs = [], ZERO, ZERO, ZERO
     for m, cn in zip(months, cum_net):
         cc, cp, cs = cc + by[m][0], cp + by[m][1], cs + by[m][2]
         rows.append(MonthRow(month=m, course_costs=by[m][0], outcome_payments=by[m][1], savings=by[m][2], net=by[m][3],
-                             cumulative_course_costs=cc, cumulative_outcome_payments=cp, cumulative_savings=cs, cumulative_net=cn))
+                             cumulative_course_costs=cc, cumulative_outcome_payments=cp, cumulative_savings=cs, cumulative_net=cn,
+                             discounted_net=by[m][4]))
     payers: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for c in cases:
         for p in c.outcome_payments:
@@ -370,12 +479,31 @@ def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[Loade
     be = break_even_month(months, cum_net)
     paid = total("municipal_outcome_payments") + total("municipal_course_costs")
     # Projected for the programme only when every municipality projects, to the same horizon.
-    horizons = {lc.contract.business_case.projection.years_from_enrolment if lc.contract.business_case.projection else None
-                for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
+    horizons = {_horizon(lc) for lc in contracts if lc.contract.id in {c.contract.id for c in cases}}
     years = horizons.pop() if len(horizons) == 1 else None
     projected = sum((c.projected_savings for c in cases), ZERO) if years is not None and all(c.projected_savings is not None for c in cases) else None
     currency = one_currency([(c.contract.id, c.currency) for c in cases])
+    measured = [c for c in cases if c.finances_the_courses is not None]
     cover, finances, answer = _answer(_("Programme"), N_("the municipalities'"), as_of, savings, costs, paid, be, projected, years, currency=currency)
+    if not measured:
+        cover, finances = None, None
+        answer = _(
+            "{name}: savings not measured (no agreement has a business_case section); to {date} the municipalities' "
+            "outcome payments and own course costs came to {paid}."
+        ).format(name=_("Programme"), date=format_date(as_of), paid=format_money(paid, currency))
+    notes = []
+    if len(measured) < len(cases):
+        unmeasured = ", ".join(c.municipality for c in cases if c.finances_the_courses is None)
+        notes.append(_("Savings are not measured for {names} (no business_case section): the programme's savings leave them out.").format(names=unmeasured))
+    parties: dict[str, list] = {}
+    for c in cases:
+        for p in c.npv_by_party:
+            row = parties.setdefault(p.party, [p.name, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO])
+            if p.name not in row[0].split("; "):
+                row[0] += "; " + p.name
+            for i, v in enumerate((p.outcome_payments_paid, p.outcome_payments_received, p.course_costs, p.savings, p.net, p.npv), start=1):
+                row[i] += v
+    conventions = sorted({c.discounting for c in cases})
     first = cases[0].contract
     return MunicipalityCase(
         contract=first.model_copy(update={"id": "programme", "version": "-", "content_hash": "-", "municipality": "all"}),
@@ -397,9 +525,15 @@ def _programme(cases: list[MunicipalityCase], as_of: date, contracts: list[Loade
         projected_net_result=net + projected if projected is not None else None,
         projection="; ".join(sorted({c.projection for c in cases if c.projection})) or None if projected is not None else None,
         npv=total("npv"),
+        discounting=conventions[0] if len(conventions) == 1 else _("the sum of each municipality's NPV under its own agreement's discounting"),
+        npv_by_party=[
+            PartyNPV(party=pid, name=v[0], outcome_payments_paid=v[1], outcome_payments_received=v[2], course_costs=v[3], savings=v[4], net=v[5], npv=v[6])
+            for pid, v in sorted(parties.items())
+        ],
         break_even_month=be,
         savings_cover_course_costs=cover,
         finances_the_courses=finances,
         answer=answer,
         months=rows,
+        notes=notes,
     )

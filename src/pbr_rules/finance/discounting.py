@@ -4,10 +4,17 @@ Owns the arithmetic of the business case and the investor view, on dated money f
 (``(date, Decimal)``; positive = money in, for whoever's view it is). Conventions,
 documented in docs/business-case.md:
 
-- **Day count ACT/365**: a flow on day d is ``t = (d - valuation date).days / 365`` years
-  from the valuation date; every flow is discounted by its actual time, not by period.
-- **NPV** at an annual rate r: ``sum(amount / (1 + r) ** t)``, computed in Decimal
-  (``exp(t * ln(1 + r))``, 28 significant digits) and rounded once, to øre.
+- **Conventions** (the agreement's ``business_case.discounting.convention``; V the
+  valuation date, the term start; r the annual rate):
+  - ``act365_from_term_start`` (the default): a flow on day d is ``t = (d - V).days / 365``
+    years from V and is discounted by ``(1 + r) ** -t``: by its actual time;
+  - ``per_period``: by whole months, ``n = 12 × (year(d) - year(V)) + month(d) - month(V)``
+    (flows in V's month: n = 0), at ``(1 + r / 12) ** -n``;
+  - ``annual_compounding``: by whole years, n = the number of anniversaries of V on or
+    before d (negative before V; an anniversary on 29 February falls on 1 March in other
+    years), at ``(1 + r) ** -n``: the first year undiscounted.
+- **NPV** at an annual rate r: ``sum(amount × factor)``, computed in Decimal
+  (``exp(-t * ln(1 + r))`` or an integer power, 28 significant digits) and rounded once, to øre.
 - **IRR** is the rate at which the NPV is zero (the XIRR convention), found by bisection
   to 1e-10; none when the flows never change sign.
 - **Break-even month**: the first month from which the cumulative net stays at or above
@@ -41,14 +48,53 @@ def _factor(rate: Decimal, days: int) -> Decimal:
     return discount_factor(rate, Decimal(days) / DAYS_PER_YEAR)
 
 
-def _npv_exact(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
+ACT365 = "act365_from_term_start"
+CONVENTIONS = (ACT365, "per_period", "annual_compounding")
+
+
+def periods_from(convention: str, valuation_date: date, day: date) -> int:
+    """Whole periods from the valuation date to ``day``: months for ``per_period``, anniversaries for ``annual_compounding``."""
+    if convention == "per_period":
+        return 12 * (day.year - valuation_date.year) + day.month - valuation_date.month
+    years = day.year - valuation_date.year
+    anniversary = (valuation_date.month, valuation_date.day)
+    if anniversary == (2, 29):
+        anniversary = (2, 29) if _leap(day.year) else (3, 1)
+    return years - ((day.month, day.day) < anniversary)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+@lru_cache(maxsize=65536)
+def _period_factor(convention: str, rate: Decimal, n: int) -> Decimal:
     with localcontext(_CTX):
-        return sum((amount * _factor(rate, (day - valuation_date).days) for day, amount in flows), Decimal(0))
+        per = Decimal(1) + (rate / 12 if convention == "per_period" else rate)
+        return per ** -n
 
 
-def npv(flows: list[Flow], rate: Decimal, valuation_date: date) -> Decimal:
-    """Net present value of ``flows`` at ``rate``, each discounted by its actual time (ACT/365), rounded once."""
-    return round_money(_npv_exact(flows, rate, valuation_date))
+def factor(convention: str, rate: Decimal, valuation_date: date, day: date) -> Decimal:
+    """The discount factor of a flow on ``day`` under a convention (this module's docstring)."""
+    if convention == ACT365:
+        return _factor(rate, (day - valuation_date).days)
+    return _period_factor(convention, rate, periods_from(convention, valuation_date, day))
+
+
+def present_values(flows: list[Flow], rate: Decimal, valuation_date: date, convention: str = ACT365) -> list[Decimal]:
+    """Each flow's present value, exact (28 digits), for sums rounded by the caller."""
+    with localcontext(_CTX):
+        return [amount * factor(convention, rate, valuation_date, day) for day, amount in flows]
+
+
+def _npv_exact(flows: list[Flow], rate: Decimal, valuation_date: date, convention: str = ACT365) -> Decimal:
+    with localcontext(_CTX):
+        return sum(present_values(flows, rate, valuation_date, convention), Decimal(0))
+
+
+def npv(flows: list[Flow], rate: Decimal, valuation_date: date, convention: str = ACT365) -> Decimal:
+    """Net present value of ``flows`` at ``rate`` under ``convention`` (default ACT/365 from the valuation date), rounded once."""
+    return round_money(_npv_exact(flows, rate, valuation_date, convention))
 
 
 def irr(flows: list[Flow], valuation_date: date | None = None) -> Decimal | None:

@@ -259,6 +259,39 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         if t.payee is not None:
             role = PartyRole.citizen_course_provider if side == Side.citizen else PartyRole.accelerator_operator
             check_party(base + ("payee",), t.payee, {role}, "the payee")
+        # Item 8: a company has no referral date (its start is its enrolment).
+        if side == Side.company and t.pricing_date == "referral":
+            out.append((
+                base + ("pricing_date",),
+                "a company has no referral date, so a company milestone cannot be priced on one",
+                "price it on 'trigger' or 'enrolment' (the accelerator start)",
+            ))
+        # Item 9: the most paid for this milestone to one participant (company).
+        if t.max_total is not None:
+            out.extend(_check_dated(c, base + ("max_total",), t.max_total, need_start=True))
+            single = max((e.value for dated in t.amounts.values() for e in dated.values() if e.value is not None), default=Decimal(0))
+            for day, entry in t.max_total.items():
+                if entry.value is not None and entry.value < single:
+                    out.append((
+                        base + ("max_total", day.isoformat(), "value"),
+                        f"max_total {entry.value} is below the single tariff {single} of '{mid}'",
+                        "not even one occurrence could be paid in full; raise max_total or lower the tariff",
+                    ))
+            if not any(d is not None and d.repeat is not None for _day, d, _ref in c.milestones[mid].versions()):
+                out.append((
+                    base + ("max_total",),
+                    f"'{mid}' pays once (no repeat), so a maximum total can never bind",
+                    f"remove max_total, or give milestones.{mid} a repeat",
+                ))
+
+    if c.payment.pricing_date == "referral":
+        inherit = [mid for mid, t in c.tariffs.items() if mid in c.milestones and c.milestones[mid].side == Side.company and t.pricing_date is None]
+        if inherit:
+            out.append((
+                ("payment", "pricing_date"),
+                f"a company has no referral date, but the company milestones {', '.join(inherit)} would be priced on one",
+                f"give each its own pricing_date, 'trigger' or 'enrolment' (the accelerator start), e.g. tariffs.{inherit[0]}.pricing_date: enrolment",
+            ))
 
     # --- caps
     caps = c.caps
@@ -292,6 +325,19 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
     for party, dated in caps.per_payer.items():
         check_party(("caps", "per_payer", party), party, payer_roles, "a payer")
         out.extend(_check_dated(c, ("caps", "per_payer", party), dated, need_start=True))
+    # --- soft targets (item 10): reported, never enforced
+    for side_key, el in (("citizens", c.eligibility.citizens), ("companies", c.eligibility.companies)):
+        if el is None or el.target is None:
+            continue
+        tp = ("eligibility", side_key, "target")
+        if el.target.by is not None and not c.term.start <= el.target.by <= c.term.end:
+            out.append((tp + ("by",), f"target date {el.target.by} is outside the term {c.term.start}..{c.term.end}", ""))
+        if el.cohort_size is not None and el.target.size > el.cohort_size:
+            out.append((
+                tp + ("size",),
+                f"target {el.target.size} is above the cohort size {el.cohort_size}: those beyond {el.cohort_size} are never paid",
+                "lower the target, or raise cohort_size",
+            ))
     # --- business case
     for cid, cost in c.costs.items():
         if cost.payer not in c.parties:  # any party may carry a cost (a provider paid by results carries its course)

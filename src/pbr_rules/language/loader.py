@@ -575,7 +575,7 @@ _CSV_FIELDS = {
     "exit": ("date", "reason"),
     "phase": ("phase", "completed"),
     "hire": ("participant", "date", "end"),
-    "participant": ("municipality", "birth_date", "age_at_enrolment", "target_group", "benefit_at_enrolment", "resident", "enrolment", "extracted"),
+    "participant": ("municipality", "birth_date", "age_at_enrolment", "target_group", "benefit_at_enrolment", "resident", "referred", "enrolment", "extracted"),
     "company": ("municipality", "size_band", "partner", "start", "extracted"),
 }
 _CSV_INTS = {"age_at_enrolment", "sessions"}

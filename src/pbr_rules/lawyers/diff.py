@@ -402,6 +402,13 @@ def _cohort_and_wording(out: _Collector, p: str, who: str, x, y, refs: list[str]
                     who=who, old=_show(x.cohort_size) if x.cohort_size else _("unlimited"), new=_show(y.cohort_size) if y.cohort_size else _("unlimited")
                 ),
                 x.cohort_size, y.cohort_size, references=refs, affects=True)
+    tx, ty = x.target, y.target
+    if (tx and (tx.size, tx.by)) != (ty and (ty.size, ty.by)):
+        # a soft target is reported, never enforced: it changes no payment
+        out.add("eligibility", f"{p}.target", "changed", _("{who} target {old} -> {new}").format(who=who, old=_target(tx), new=_target(ty)),
+                _target(tx), _target(ty), references=[t.reference for t in (ty, tx) if t], affects=False)
+    elif tx and ty:
+        out.reference(f"{p}.target.reference", _("{who} target").format(who=who), tx.reference, ty.reference)
     out.reference(f"{p}.reference", _("{who} eligibility").format(who=who), x.reference, y.reference)
     out.wording(f"{p}.description", _("{who} eligibility description").format(who=who), x.description, y.description, refs)
     out.wording(f"{p}.documentation", _("{who} eligibility documentation").format(who=who), x.documentation, y.documentation, refs)
@@ -518,6 +525,19 @@ def _definition_before(m, day: date) -> MilestoneDefinition | None:
     return current
 
 
+def _target(t) -> str:
+    if t is None:
+        return _("none")
+    return _("{size} by {date}").format(size=t.size, date=format_date(t.by)) if t.by else str(t.size)
+
+
+PRICING_DATES = {"trigger": N_("the trigger date"), "enrolment": N_("the enrolment date"), "referral": N_("the referral date")}
+
+
+def _pricing(value: str | None, default: str | None = None) -> str:
+    return _(PRICING_DATES[value or default or "trigger"])
+
+
 def _tariffs(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary | None) -> None:
     ids = list(a.tariffs) + [m for m in b.tariffs if m not in a.tariffs]
     for mid in ids:
@@ -549,6 +569,12 @@ def _tariffs(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary |
                     _payers(x.payers), _payers(y.payers), references=list(refs), affects=True)
         if x.payee != y.payee:
             out.add("tariffs", f"{p}.payee", "changed", _("{milestone}: own payee {old} -> {new}").format(milestone=mid, old=_show(x.payee), new=_show(y.payee)), x.payee, y.payee, references=list(refs), affects=True)
+        old_on, new_on = x.pricing_date or a.payment.priced_on, y.pricing_date or b.payment.priced_on
+        if old_on != new_on:
+            out.add("tariffs", f"{p}.pricing_date", "changed",
+                    _("{milestone}: priced on {old} -> {new}").format(milestone=mid, old=_pricing(old_on), new=_pricing(new_on)),
+                    old_on, new_on, references=list(refs), affects=True)
+        out.dated_money("tariffs", f"{p}.max_total", _("{milestone}, maximum total per subject").format(milestone=mid), x.max_total, y.max_total, refs)
         ta = {t.after_outcomes: t for t in x.volume_tiers}
         tb = {t.after_outcomes: t for t in y.volume_tiers}
         for n in sorted(set(ta) | set(tb)):

@@ -327,6 +327,8 @@ def _eligibility(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
         items.append(_("The agreement pays for at most {n} participants.").format(n=el.cohort_size))
     else:
         items.append(_("No limit on the number of participants."))
+    if el.target:
+        items.append(_target_sentence(_("participants"), el.target))
     out.append(B("ul", items=tuple(items)))
     if el.documentation:
         out.extend(B("p", para) for para in _paragraphs(el.documentation))
@@ -343,10 +345,24 @@ def _eligibility(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
             items.append(_("At most {n} companies.").format(n=co.cohort_size))
         else:
             items.append(_("No limit on the number of companies."))
+        if co.target:
+            items.append(_target_sentence(_("companies"), co.target))
         out.append(B("ul", items=tuple(items)))
         if co.documentation:
             out.extend(B("p", para) for para in _paragraphs(co.documentation))
     return out
+
+
+def _target_sentence(who: str, t) -> str:
+    by = _(" by {date}").format(date=format_date(t.by)) if t.by else ""
+    return _("Target (soft, reported and never enforced): {n} {who}{by} [{reference}].").format(n=t.size, who=who, by=by, reference=t.reference)
+
+
+PRICED_ON = {
+    "trigger": N_("Priced on the day the outcome is met."),
+    "enrolment": N_("Priced on the participant's enrolment date (a company's accelerator start): the prices in force that day apply."),
+    "referral": N_("Priced on the participant's referral date: the prices in force that day apply (a price schedule by referral cohort)."),
+}
 
 
 def _money_or_withdrawn(entry: DatedEntry, currency: str) -> str:
@@ -400,6 +416,14 @@ def _milestones(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
                     rows.append((group_label(line, vocabulary), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
             out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
             out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
+            if (t.pricing_date or c.payment.pricing_date) not in (None, "trigger"):
+                out.append(B("p", _(PRICED_ON[t.pricing_date or c.payment.pricing_date])))
+            if t.max_total:
+                values = "; ".join(
+                    _("{amount} from {date} [{reference}]").format(amount=_money_or_withdrawn(t.max_total[d], c.currency), date=format_date(d), reference=t.max_total[d].reference)
+                    for d in sorted(t.max_total)
+                )
+                out.append(B("p", _("At most, for this milestone to one participant (company), all occurrences together: {values}.").format(values=values)))
             if t.volume_tiers:
                 items = []
                 for tier in sorted(t.volume_tiers, key=lambda v: v.after_outcomes):
@@ -454,6 +478,8 @@ def _payment(c: Contract) -> list[Block]:
             days=pt.claim_lag.days, kind=kind, reference=pt.claim_lag.reference
         )
     )
+    if pt.pricing_date not in (None, "trigger"):
+        items.append(_(PRICED_ON[pt.pricing_date]) + " " + _("(Each tariff that does not say otherwise.)"))
     return [B("h2", _("Payment [{reference}]").format(reference=pt.reference)), B("ul", items=tuple(items))]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, StrictBool, model_serializer, model_validator
 
@@ -44,6 +44,24 @@ class JobKind(str, Enum):
 class Side(str, Enum):
     citizen = "citizen"
     company = "company"
+
+
+class _OmitUnset(Strict):
+    """Leaves the keys named in ``_omit_when_unset`` out of the dump while they are None.
+
+    Keys added to the language after agreements were signed use it, so an agreement that
+    does not write them keeps its content hash and its changelog fingerprints.
+    """
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler):
+        data = handler(self)
+        for key in self._omit_when_unset:
+            if key in data and data[key] is None:
+                del data[key]
+        return data
 
 
 # --- identity and parties -------------------------------------------------------------
@@ -103,8 +121,22 @@ class BaselineRequirement(Strict):
     reference: Reference
 
 
-class CitizenEligibility(Strict):
+class Target(Strict):
+    """A soft target: how many participants (companies) the agreement aims at, reported, never enforced."""
+
+    size: int = Field(ge=1, description="The number aimed at.")
+    by: ISODate | None = Field(
+        default=None,
+        description="The day by which the target is to be met (default: the end of the enrolment window, else the term end).",
+    )
+    reference: Reference
+    documentation: Prose | None = None
+
+
+class CitizenEligibility(_OmitUnset):
     """Who may be enrolled on the citizen course."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("target",)
 
     description: Label | None = None
     documentation: Prose | None = None
@@ -115,10 +147,15 @@ class CitizenEligibility(Strict):
     baseline: BaselineRequirement | None = None
     enrolment_window: DateRange | None = None
     cohort_size: int | None = Field(default=None, ge=1, description="Most participants the agreement pays for.")
+    target: Target | None = Field(
+        default=None, description="A soft target number of participants: reported as over or under target; payment is never refused for it."
+    )
 
 
-class CompanyEligibility(Strict):
+class CompanyEligibility(_OmitUnset):
     """Which companies may join the social accelerator."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("target",)
 
     description: Label | None = None
     documentation: Prose | None = None
@@ -127,6 +164,9 @@ class CompanyEligibility(Strict):
     partner_required: bool = True
     in_municipality: bool = True
     cohort_size: int | None = Field(default=None, ge=1)
+    target: Target | None = Field(
+        default=None, description="A soft target number of companies: reported as over or under target; payment is never refused for it."
+    )
 
 
 class Eligibility(Strict):
@@ -551,8 +591,13 @@ class PayerShare(Strict):
     share: Share
 
 
-class Tariff(Strict):
+PricingDate = Literal["trigger", "enrolment", "referral"]
+
+
+class Tariff(_OmitUnset):
     """The price of a milestone, by target group ('all' for everyone not listed), effective-dated."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("pricing_date", "max_total")
 
     reference: Reference
     amounts: dict[str, DatedMoney] = Field(
@@ -562,6 +607,17 @@ class Tariff(Strict):
     payers: list[PayerShare] | None = Field(default=None, description="Overrides the agreement's payer split.")
     payee: str | None = Field(default=None, description="Overrides the agreement's payee for this side.")
     volume_tiers: list[VolumeTier] = Field(default_factory=list)
+    pricing_date: PricingDate | None = Field(
+        default=None,
+        description=(
+            "Which day's prices apply: 'trigger' (the day the outcome is met), 'enrolment' (the participant's enrolment, "
+            "a company's accelerator start) or 'referral' (the participant's referral). Default: the payment terms' pricing_date."
+        ),
+    )
+    max_total: DatedMoney | None = Field(
+        default=None,
+        description="The most paid for this milestone to one participant (company), all its occurrences together; read on the pricing date.",
+    )
 
 
 class ClaimLag(Strict):
@@ -572,14 +628,24 @@ class ClaimLag(Strict):
     reference: Reference
 
 
-class PaymentTerms(Strict):
+class PaymentTerms(_OmitUnset):
     """Who pays, who receives, and when a claim falls due."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("pricing_date",)
 
     reference: Reference
     payers: list[PayerShare] = Field(min_length=1)
     citizen_payee: str
     company_payee: str | None = None
     claim_lag: ClaimLag
+    pricing_date: PricingDate | None = Field(
+        default=None,
+        description="Which day's tariffs apply to every tariff that does not say: 'trigger' (default), 'enrolment' or 'referral'.",
+    )
+
+    @property
+    def priced_on(self) -> str:
+        return self.pricing_date or "trigger"
 
 
 class Caps(Strict):
@@ -645,8 +711,27 @@ class Projection(Strict):
     documentation: Prose | None = Field(default=None, description="Why these shares: the evidence for the assumption.")
 
 
-class BusinessCase(Strict):
+DEFAULT_DISCOUNT_RATE = "0.04"
+
+
+class Discounting(Strict):
+    """How the business case discounts its flows to the term start (docs/business-case.md, "Discounting")."""
+
+    convention: Literal["act365_from_term_start", "per_period", "annual_compounding"] = Field(
+        description=(
+            "act365_from_term_start: each flow by its actual days from the term start / 365; per_period: by whole months "
+            "from the term start's month at the annual rate / 12 a month; annual_compounding: by whole years from the term start."
+        )
+    )
+    rate: Share = Field(description="The annual discount rate, e.g. '0.04'.")
+    reference: Reference
+    documentation: Prose | None = None
+
+
+class BusinessCase(_OmitUnset):
     """How the municipality's business case is judged (docs/business-case.md)."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("discounting",)
 
     reference: Reference
     benefit_rates: str = Field(description="Relative path of the benefit-rate table (kind: benefit_rates).")
@@ -660,6 +745,9 @@ class BusinessCase(Strict):
     )
     projection: Projection | None = Field(
         default=None, description="Savings projected past the as-of date, shown apart from the savings realised to date."
+    )
+    discounting: Discounting | None = Field(
+        default=None, description="The discounting convention and rate of the NPV (default: ACT/365 from the term start at the rate asked for, 4 %)."
     )
 
 

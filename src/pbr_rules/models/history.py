@@ -99,6 +99,10 @@ class ParticipantHistory(Strict):
     target_group: Identifier = Field(description="A target group of the agreement's vocabulary, e.g. 'cash_benefit'.")
     benefit_at_enrolment: Text(CODE_MAX) | None = None
     resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
+    referred: ISODate | None = Field(
+        default=None,
+        description="The day the participant was referred to the programme (on or before the enrolment); needed when the agreement prices by referral date.",
+    )
     enrolment: ISODate
     extracted: ISODate = Field(description="The date the history was extracted from the registers.")
     course: list[CourseEvent] = Field(default_factory=list)
@@ -111,11 +115,13 @@ class ParticipantHistory(Strict):
     _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
 
     @model_serializer(mode="wrap")
-    def _drop_no_statuses(self, handler):
-        # a history without status spells dumps (and hashes) as before
+    def _drop_unset(self, handler):
+        # left out while unset, so a history without status spells or a referral dumps (and hashes) as before
         data = handler(self)
         if data.get("statuses", None) == []:
             del data["statuses"]
+        if data.get("referred", 0) is None:
+            del data["referred"]
         return data
 
     def age_on(self, day) -> int:
@@ -141,6 +147,11 @@ class ParticipantHistory(Strict):
             out.append((("extracted",), f"extracted {self.extracted} is before the enrolment {self.enrolment}"))
         if self.birth_date is not None and self.enrolment < self.birth_date:
             out.append((("enrolment",), f"enrolment {self.enrolment} is before birth {self.birth_date}"))
+        if self.referred is not None:
+            if self.referred > self.enrolment:
+                out.append((("referred",), f"referral {self.referred} is after the enrolment {self.enrolment}; a participant is referred on or before enrolment"))
+            if self.birth_date is not None and self.referred < self.birth_date:
+                out.append((("referred",), f"referral {self.referred} is before birth {self.birth_date}"))
 
         def check_day(path, day, what):
             if self.birth_date is not None and day < self.birth_date:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_serializer
 
 from pbr_rules.models.common import CurrencyCode, ISODate, Money, Share, Strict
 
@@ -68,11 +68,27 @@ class MilestoneResult(Strict):
     why_not: str | None = Field(default=None, description="Why nothing (more) is met, in words.")
 
 
+def _without_none(data: dict, keys: tuple[str, ...]) -> dict:
+    """Keys added after the result's first version are left out while None (same bytes as before for old terms)."""
+    for key in keys:
+        if key in data and data[key] is None:
+            del data[key]
+    return data
+
+
 class TariffApplied(Strict):
     line: str = Field(description="'all' or the target group whose tariff line applied.")
     value: Money
-    effective: ISODate = Field(description="Effective date of the tariff value in force on the trigger date.")
+    effective: ISODate = Field(description="Effective date of the tariff value in force on the pricing date (the trigger date unless priced_by says otherwise).")
     reference: str
+    priced_by: Literal["enrolment", "referral"] | None = Field(
+        default=None, description="Priced on the subject's enrolment (a company's accelerator start) or referral date, not the trigger date; absent: the trigger date."
+    )
+    priced_on: ISODate | None = Field(default=None, description="The day whose prices applied, when not the trigger date.")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler):
+        return _without_none(handler(self), ("priced_by", "priced_on"))
 
 
 class PayerPart(Strict):
@@ -82,7 +98,9 @@ class PayerPart(Strict):
 
 
 class CapApplied(Strict):
-    cap: Literal["per_participant", "per_company"]
+    cap: Literal["per_participant", "per_company", "max_total"] = Field(
+        description="per_participant / per_company: the caps of that name; max_total: the tariff's most for this milestone to one subject."
+    )
     limit: Money
     effective: ISODate
     reference: str
@@ -101,7 +119,14 @@ class Payment(Strict):
     payee: str
     reference: str = Field(description="The milestone's clause.")
     cap: CapApplied | None = None
+    max_total: CapApplied | None = Field(
+        default=None, description="The tariff's most for this milestone to one subject, when it cut this payment (applied before the per-subject cap)."
+    )
     subject_to: list[str] = Field(description="Cohort-level terms settlement applies to this payment.")
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler):
+        return _without_none(handler(self), ("max_total",))
 
 
 class EvaluationResult(Strict):

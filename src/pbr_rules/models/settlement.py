@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_serializer
 
 from pbr_rules.models.common import CurrencyCode, ISODate, Money, Strict
 from pbr_rules.models.results import ContractRef, TariffApplied
@@ -16,6 +16,7 @@ class Adjustment(Strict):
 
     kind: Literal[
         "volume_tier",
+        "cap:max_total",
         "cap:per_participant",
         "cap:per_company",
         "cap:per_milestone",
@@ -73,6 +74,31 @@ class ScheduleRow(Strict):
     amount: Money
 
 
+class TargetReport(Strict):
+    """A soft target (eligibility.*.target) against the eligible subjects counted: reported, never enforced."""
+
+    subjects: Literal["participants", "companies"]
+    target: int
+    by: ISODate = Field(description="The day the target is to be met by (its own, else the end of the enrolment window, else the term end).")
+    reference: str
+    counted: int = Field(description="Eligible participants (companies) enrolled (started) on or before both the as-of date and the target date.")
+    difference: int = Field(description="counted - target: above 0 over target, below 0 under target.")
+    status: Literal["over", "on", "under"]
+    final: bool = Field(description="True when the as-of date is on or after the target date (the count can no longer grow towards it).")
+    cohort_size: int | None = Field(default=None, description="The hard limit beside it, if any: eligible subjects beyond it are refused payment.")
+    answer: str = Field(description="The same in words, in the report's language.")
+
+
+ORDER = (
+    "trigger date, then subject id, then milestone, then occurrence; caps in the order: "
+    "per participant (or company), per milestone line, per payer, per contract"
+)
+ORDER_WITH_MAX_TOTAL = (
+    "trigger date, then subject id, then milestone, then occurrence; caps in the order: the tariff's maximum total "
+    "per participant (or company), per participant (or company), per milestone line, per payer, per contract"
+)
+
+
 class Settlement(Strict):
     schema_version: Literal["1"] = "1"
     contract: ContractRef
@@ -82,11 +108,7 @@ class Settlement(Strict):
     as_of: ISODate
     period_kind: Literal["month", "quarter"]
     previous_as_of: ISODate | None = None
-    order: str = Field(
-        default="trigger date, then subject id, then milestone, then occurrence; caps in the order: "
-        "per participant (or company), per milestone line, per payer, per contract",
-        description="The documented order in which cohort terms are applied.",
-    )
+    order: str = Field(default=ORDER, description="The documented order in which cohort terms are applied.")
     lines: list[SettlementLine]
     changes: list[Change]
     schedule: list[ScheduleRow] = Field(description="What falls due now (the changes), by period of the due date, payer and payee.")
@@ -95,3 +117,11 @@ class Settlement(Strict):
     refused: Money = Field(description="Tariff value not paid because of caps, tiers or cohort size.")
     by_payer: list[PartyAmount]
     by_payee: list[PartyAmount]
+    targets: list[TargetReport] = Field(default_factory=list, description="Soft targets and how the cohort stands against them (absent without any).")
+
+    @model_serializer(mode="wrap")
+    def _drop_no_targets(self, handler):
+        data = handler(self)
+        if not data.get("targets", True):
+            del data["targets"]
+        return data

@@ -14,8 +14,8 @@ from html import escape
 from pathlib import Path
 
 from pbr_rules.i18n import N_, _, current_language, currency_symbol, format_date, format_money, format_percent
-from pbr_rules.reports.text import irr_text, multiple_text, rate_text
-from pbr_rules.models.business_case import BusinessCaseReport, MunicipalityCase
+from pbr_rules.reports.text import irr_text, multiple_text, npv_by_year, rate_text
+from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, MunicipalityCase
 from pbr_rules.models.simulation import SimulatedCase, SimulationResult
 
 W, H = 720, 320  # chart size in px
@@ -72,7 +72,12 @@ def render_report(report: BusinessCaseReport, simulation: SimulationResult | Non
     """The report as one HTML document (text), in the current language (pbr_rules.i18n)."""
     e = escape
     title = _("Business case: can the savings finance the courses?")
-    conventions = _(report.conventions) if report.conventions == CONVENTIONS else report.conventions
+    conventions = _(report.conventions) if report.conventions in (CONVENTIONS, NAMED_CONVENTIONS) else report.conventions
+    rate = (
+        _("As of {date}; discount rate {rate}.").format(date=format_date(report.as_of), rate=rate_text(report.discount_rate))
+        if report.discount_rate is not None
+        else _("As of {date}; discount rates as each agreement names them.").format(date=format_date(report.as_of))
+    )
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{current_language()}"><head><meta charset="utf-8">',
@@ -82,9 +87,7 @@ def render_report(report: BusinessCaseReport, simulation: SimulationResult | Non
         f"<h1>{e(title)}</h1>",
         # The answer first: one verdict per municipality and for the programme.
         '<div class="answer">' + "".join(f"<p>{e(line)}</p>" for line in report.answer.splitlines()) + "</div>",
-        '<p class="note">'
-        + e(_("As of {date}; discount rate {rate}.").format(date=format_date(report.as_of), rate=rate_text(report.discount_rate)))
-        + f" {e(conventions)}</p>",
+        '<p class="note">' + e(rate) + f" {e(conventions)}</p>",
     ]
     cases = report.municipalities + ([report.programme] if report.programme else [])
     for i, case in enumerate(cases):
@@ -132,13 +135,41 @@ def _case_section(c: MunicipalityCase, key: str, programme: bool) -> str:
         f"<p><strong>{e(c.answer)}</strong></p>",
         '<p class="note">' + e(_("Counterfactual: {words}").format(words=c.counterfactual)) + "</p>",
         ('<p class="note">' + e(_("Projection: {words}").format(words=c.projection)) + "</p>") if c.projection else "",
+        "".join(f'<p class="note">{e(note)}</p>' for note in c.notes),
+        "".join(f"<p>{e(t.answer)}</p>" for t in c.targets),
         "<table>" + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows) + "</table>",
         _cumulative_chart(c, key),
+        _npv_tables(c),
     ]
     if c.investor is not None:
         out.append(_investor_table(c))
     out.append("</section>")
     return "\n".join(out)
+
+
+def _npv_tables(c: MunicipalityCase) -> str:
+    """NPV per party, and per period (by year, and each month in a fold-out table)."""
+    e = escape
+    head = "".join(f"<th>{e(h)}</th>" for h in (_("party"), _("pays"), _("receives"), _("course costs"), _("savings"), _("net"), _("NPV")))
+    rows = "".join(
+        f"<tr><td>{e(p.name)}</td>"
+        + "".join(f"<td>{e(format_money(v, c.currency))}</td>" for v in (p.outcome_payments_paid, p.outcome_payments_received, p.course_costs, p.savings, p.net, p.npv))
+        + "</tr>"
+        for p in c.npv_by_party
+    )
+    years = "".join(f"<tr><td>{e(y)}</td><td>{e(format_money(v, c.currency))}</td></tr>" for y, v in npv_by_year(c))
+    months = "".join(
+        f"<tr><td>{e(m.month)}</td><td>{e(format_money(m.net, c.currency))}</td><td>{e(format_money(m.discounted_net, c.currency))}</td></tr>" for m in c.months
+    )
+    by_party, by_year, year, discounted = _("NPV by party"), _("NPV by year"), _("year"), _("discounted net")
+    each_month, month, net = _("Each month: net and discounted net"), _("month"), _("net")
+    how = _("Discounting: {words}").format(words=c.discounting)
+    return (
+        f"<h3>{e(by_party)}</h3><p class=\"note\">{e(how)}</p><table><tr>{head}</tr>{rows}</table>"
+        f"<h3>{e(by_year)}</h3><table><tr><th>{e(year)}</th><th>{e(discounted)}</th></tr>{years}</table>"
+        f"<details><summary>{e(each_month)}</summary><table><tr><th>{e(month)}</th>"
+        f"<th>{e(net)}</th><th>{e(discounted)}</th></tr>{months}</table></details>"
+    )
 
 
 def _investor_table(c: MunicipalityCase) -> str:

@@ -93,13 +93,16 @@ def result_text(r: EvaluationResult, *, explain: bool = False) -> str:
         rows = []
         for p in r.payments:
             note = f" capped ({p.cap.cap}, {p.cap.reference})" if p.cap else ""
+            if p.max_total:
+                note = f" capped (max_total {p.max_total.limit:,.2f}, {p.max_total.reference})" + note
+            priced = f", priced on the {p.tariff.priced_by} date {p.tariff.priced_on}" if p.tariff.priced_by else ""
             rows.append(
                 [
                     str(p.trigger_date),
                     str(p.due_date),
                     f"{p.milestone}#{p.occurrence}",
                     f"{p.amount:,.2f}{note}",
-                    f"{p.tariff.value:,.2f} from {p.tariff.effective} ({p.tariff.reference})",
+                    f"{p.tariff.value:,.2f} from {p.tariff.effective}{priced} ({p.tariff.reference})",
                     p.reference,
                     " / ".join(f"{x.party} {x.amount:,.2f}" for x in p.payers),
                     p.payee,
@@ -144,7 +147,7 @@ def csv_rows(r: EvaluationResult) -> str:
                 r.subject.target_group or "", p.milestone, p.occurrence, p.trigger_date, p.due_date,
                 p.amount, p.tariff.value, p.tariff.effective, p.tariff.reference, p.reference, p.payee,
                 ";".join(f"{x.party}={x.amount}" for x in p.payers),
-                f"{p.cap.cap}:{p.cap.reduced_by}" if p.cap else "",
+                ";".join(f"{x.cap}:{x.reduced_by}" for x in (p.max_total, p.cap) if x),
                 ";".join(p.subject_to),
                 r.currency,
             ]
@@ -156,9 +159,14 @@ SETTLEMENT_ORDER = N_(
     "trigger date, then subject id, then milestone, then occurrence; caps in the order: "
     "per participant (or company), per milestone line, per payer, per contract"
 )
+SETTLEMENT_ORDER_WITH_MAX_TOTAL = N_(
+    "trigger date, then subject id, then milestone, then occurrence; caps in the order: the tariff's maximum total "
+    "per participant (or company), per participant (or company), per milestone line, per payer, per contract"
+)
 # What reduced a payment and a line's status, as shown to a reader (English shows the ids).
 REASONS = {
     "volume_tier": N_("volume_tier"),
+    "cap:max_total": N_("cap:max_total"),
     "cap:per_participant": N_("cap:per_participant"),
     "cap:per_company": N_("cap:per_company"),
     "cap:per_milestone": N_("cap:per_milestone"),
@@ -208,6 +216,7 @@ def settlement_text(s, *, details: bool = False) -> str:
     if clawbacks:
         back = money(-sum((c.due_now for c in clawbacks), Decimal(0)))
         out.append(_("Claw-backs: {n} payments, {amount} to be paid back").format(n=len(clawbacks), amount=back))
+    out.extend(t.answer for t in s.targets)
     out.append("")
     reasons: dict[tuple[str, str], list] = {}
     for x in s.lines:
@@ -238,7 +247,7 @@ def settlement_text(s, *, details: bool = False) -> str:
     else:
         out.append(_("Nothing new falls due."))
     out.append("")
-    out.append(_("Order: {order}").format(order=_(SETTLEMENT_ORDER) if s.order == SETTLEMENT_ORDER else s.order))
+    out.append(_("Order: {order}").format(order=_(s.order) if s.order in (SETTLEMENT_ORDER, SETTLEMENT_ORDER_WITH_MAX_TOTAL) else s.order))
     reduced = [x for x in s.lines if x.adjustments]
     adjusted = [c for c in s.changes if c.kind != "new"]
     if not details:
@@ -299,7 +308,16 @@ def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
         ),
         "by_payer": (["payer", "settled", "currency"], [[p.party, p.amount, cur] for p in s.by_payer]),
         "by_payee": (["payee", "settled", "currency"], [[p.party, p.amount, cur] for p in s.by_payee]),
+        **({"targets": (TARGET_COLUMNS, [_target_row(None, t) for t in s.targets])} if s.targets else {}),
     }
+
+
+TARGET_COLUMNS = ["subjects", "target", "by", "counted", "difference", "status", "final", "cohort_size", "reference", "answer"]
+
+
+def _target_row(municipality: str | None, t) -> list:
+    row = [t.subjects, t.target, t.by, t.counted, t.difference, t.status, t.final, t.cohort_size, t.reference, t.answer]
+    return row if municipality is None else [municipality, *row]
 
 
 def settlement_csv(s, dialect: str = "en") -> str:
@@ -351,11 +369,19 @@ def business_case_text(r) -> str:
     """The business case, answer first: one verdict per municipality and for the programme,
     then the table (savings realised to date and projected shown apart), the counterfactuals,
     projections and investor views. In the current language (pbr_rules.i18n)."""
-    out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=rate_text(r.discount_rate)), ""]
+    if r.discount_rate is not None:
+        out = [_("Business case as of {date}, discount rate {rate} a year").format(date=format_date(r.as_of), rate=rate_text(r.discount_rate)), ""]
+    else:
+        out = [_("Business case as of {date}, discount rates as each agreement names them").format(date=format_date(r.as_of)), ""]
     out.append(_("Can the savings finance the courses?"))
     out.extend(r.answer.splitlines())
     out.append("")
     cases = list(r.municipalities) + ([r.programme] if r.programme else [])
+    targets = [t.answer for c in r.municipalities for t in c.targets]
+    if targets:
+        out.append(_("Targets"))
+        out.extend(f"{c.municipality}: {t.answer}" for c in r.municipalities for t in c.targets)
+        out.append("")
     projected = any(c.projected_savings is not None for c in cases)
     cur = r.currency
     rows = []
@@ -380,6 +406,27 @@ def business_case_text(r) -> str:
     out.append(table(rows, header))
     out.append(_("paid by the municipality: its outcome payments and the course costs it carries itself; net = savings - paid."))
     out.append("")
+    for c in cases:
+        if c.notes:
+            out.extend(f"{c.municipality}: {note}" for note in c.notes)
+    if any(c.notes for c in cases):
+        out.append("")
+    out.append(_("NPV by party and by year"))
+    for c in cases:
+        out.append(_("{municipality}: discounting {words}").format(municipality=c.municipality, words=c.discounting))
+        years = npv_by_year(c)
+        if years:
+            out.append("  " + "; ".join(f"{y} {format_whole(v)}" for y, v in years) + " = " + format_whole(c.npv))
+        rows = [
+            [p.party, format_whole(p.outcome_payments_paid), format_whole(p.outcome_payments_received), format_whole(p.course_costs),
+             format_whole(p.savings), format_whole(p.net), format_whole(p.npv)]
+            for p in c.npv_by_party
+        ]
+        if rows:
+            header = [_("party"), _("pays"), _("receives"), _("course costs"), _("savings"), _("net"), _("NPV")]
+            out.extend("  " + line for line in table(rows, header).splitlines())
+    out.append(_("NPV by year: the months' discounted nets summed by calendar year (each month rounded on its own)."))
+    out.append("")
     for c in r.municipalities:
         out.append(_("{municipality}: counterfactual: {words}").format(municipality=c.municipality, words=c.counterfactual))
         if c.projection:
@@ -401,9 +448,20 @@ def business_case_text(r) -> str:
     return "\n".join(out) + "\n"
 
 
+def npv_by_year(c) -> list[tuple[str, Decimal]]:
+    """The months' discounted nets summed by calendar year: the NPV per period, as a reader scans it."""
+    years: dict[str, Decimal] = {}
+    for m in c.months:
+        years[m.month[:4]] = years.get(m.month[:4], Decimal(0)) + m.discounted_net
+    return sorted(years.items())
+
+
 BUSINESS_CASE_MONTH_COLUMNS = [
     "municipality", "month", "course_costs", "outcome_payments", "savings", "net", "cumulative_course_costs",
-    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net", "currency",
+    "cumulative_outcome_payments", "cumulative_savings", "cumulative_net", "discounted_net", "currency",
+]
+BUSINESS_CASE_PARTY_COLUMNS = [
+    "municipality", "party", "name", "outcome_payments_paid", "outcome_payments_received", "course_costs", "savings", "net", "npv", "currency",
 ]
 BUSINESS_CASE_SUMMARY_COLUMNS = [
     "municipality", "participants", "companies", "course_costs", "municipal_course_costs", "municipal_outcome_payments",
@@ -436,9 +494,14 @@ def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
     ]
     months = [
         [c.municipality, m.month, m.course_costs, m.outcome_payments, m.savings, m.net, m.cumulative_course_costs,
-         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net, cur]
+         m.cumulative_outcome_payments, m.cumulative_savings, m.cumulative_net, m.discounted_net, cur]
         for c in cases
         for m in c.months
+    ]
+    parties = [
+        [c.municipality, p.party, p.name, p.outcome_payments_paid, p.outcome_payments_received, p.course_costs, p.savings, p.net, p.npv, cur]
+        for c in cases
+        for p in c.npv_by_party
     ]
     investors = [
         [
@@ -457,6 +520,12 @@ def business_case_tables(r) -> dict[str, tuple[list[str], list[list]]]:
                 "money_multiple", "irr", "currency",
             ],
             investors,
+        ),
+        "parties": (BUSINESS_CASE_PARTY_COLUMNS, parties),
+        **(
+            {"targets": (["municipality", *TARGET_COLUMNS], [_target_row(c.municipality, t) for c in r.municipalities for t in c.targets])}
+            if any(c.targets for c in r.municipalities)
+            else {}
         ),
     }
 

@@ -8,8 +8,14 @@ id, milestone, occurrence*:
    of enrolment (accelerator start) then id, are refused;
 2. volume tiers: the n-th outcome of a milestone in the cohort is priced by the tier with
    the largest ``after_outcomes`` below n (the tier's amount in force on the trigger date);
-3. caps, each in force on the trigger date: per participant (per company), per milestone
-   line, per payer (only that payer's part is cut), per contract.
+3. caps: the tariff's ``max_total`` for the milestone and the subject (read on the
+   pricing date, like the tariff), then, each in force on the trigger date: per
+   participant (per company), per milestone line, per payer (only that payer's part is
+   cut), per contract.
+
+Volume-tier amounts are read on the pricing date (the trigger date unless the tariff
+prices on the enrolment or referral date). Soft targets (``eligibility.*.target``) are
+reported beside the lines, never enforced.
 
 Every reduction is listed with its clause. Given an earlier settlement (its JSON), the
 changes are matched by payment id: new payments, adjusted amounts, and claw-backs of
@@ -30,7 +36,18 @@ from pbr_rules.language import History, LoadedContract
 from pbr_rules.models.common import in_force
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.results import ContractRef, EvaluationResult, TariffApplied
-from pbr_rules.models.settlement import Adjustment, Change, PartyAmount, ScheduleRow, Settlement, SettlementLine
+from pbr_rules.i18n import _, format_date
+from pbr_rules.models.settlement import (
+    ORDER,
+    ORDER_WITH_MAX_TOTAL,
+    Adjustment,
+    Change,
+    PartyAmount,
+    ScheduleRow,
+    Settlement,
+    SettlementLine,
+    TargetReport,
+)
 from pbr_rules.money import MONEY_CONTEXT, ZERO, round_money, split_by_shares
 
 Period = Literal["month", "quarter"]
@@ -99,16 +116,18 @@ def settle_results(
     return _settle_dues(
         loaded, ((d.result.subject, d.payment) for d in dues), lambda kind, sid: sid in admitted[kind], as_of,
         period=period, previous=previous, with_changes=with_changes, not_proposed=not_proposed,
+        targets=target_reports(loaded, histories, results, as_of),
     )
 
 
-def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_changes, not_proposed) -> Settlement:
+def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_changes, not_proposed, targets=()) -> Settlement:
     """The cohort terms over the payments in settlement order: (subject, payment) pairs sorted by
     trigger date, subject id, milestone, occurrence (docs/semantics.md); ``is_admitted(kind, id)``
     says whether the subject is within the cohort size."""
     c = loaded.contract
     outcomes_of: dict[str, int] = defaultdict(int)
     paid_subject: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id)
+    paid_subject_milestone: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id, milestone): max_total
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_total = ZERO
@@ -122,7 +141,9 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         adjustments: list[Adjustment] = []
         gross = p.tariff.value
         t = p.tariff
-        tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference)
+        tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(
+            line=t.line, value=t.value, effective=t.effective, reference=t.reference, priced_by=t.priced_by, priced_on=t.priced_on
+        )
 
         if not is_admitted(subject.kind, subject.id):
             size = _cohort_size(loaded, subject.kind)
@@ -134,11 +155,12 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
             refused += gross
             continue
 
+        priced_on = getattr(t, "priced_on", None) or day  # the tariff's values are read on the pricing date
         outcomes_of[p.milestone] += 1
         n = outcomes_of[p.milestone]
         tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None)
         if tier is not None:
-            found = in_force(tier.amount, day)
+            found = in_force(tier.amount, priced_on)
             if found is not None:
                 eff, entry = found
                 adjustments.append(
@@ -150,9 +172,16 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
                     )
                 )
                 gross = entry.value
-                tariff_applied = TariffApplied(line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference)
+                tariff_applied = TariffApplied(
+                    line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference,
+                    priced_by=tariff_applied.priced_by, priced_on=tariff_applied.priced_on,
+                )
 
         amount = gross
+        mine = (subject.kind, subject.id, p.milestone)
+        if tariff.max_total is not None:
+            amount = _cap(amount, tariff.max_total, priced_on, paid_subject_milestone[mine], "cap:max_total", adjustments,
+                          f"{subject.kind} {subject.id} under '{p.milestone}'", c.currency, "maximum total")
         subject_cap = "cap:per_participant" if subject.kind == "participant" else "cap:per_company"
         amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, f"{subject.kind} {subject.id}", c.currency)
         amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'", c.currency)
@@ -184,6 +213,8 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
                 amount = room
 
         paid_subject[(subject.kind, subject.id)] += amount
+        if tariff.max_total is not None:
+            paid_subject_milestone[mine] += amount
         paid_milestone[p.milestone] += amount
         for party, part in capped_parts:
             paid_payer[party] += part
@@ -198,6 +229,7 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         as_of=as_of,
         period_kind=period,
         previous_as_of=previous.as_of if previous else None,
+        order=ORDER_WITH_MAX_TOTAL if any(t.max_total for t in c.tariffs.values()) else ORDER,
         lines=lines,
         changes=changes,
         schedule=_schedule(changes),
@@ -206,18 +238,85 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         refused=refused,
         by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
         by_payee=_by(((x.payee, x.amount) for x in lines)),
+        targets=list(targets),
     )
 
 
-def _cap(amount, dated, day, paid, kind, adjustments, what, currency) -> Decimal:
+def _cap(amount, dated, day, paid, kind, adjustments, what, currency, name: str = "cap") -> Decimal:
     found = in_force(dated, day)
     if found is None:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the cap of {currency} {found[1].value}"))
+        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the {name} of {currency} {found[1].value}"))
         return room
     return amount
+
+
+def target_reports(loaded, histories, results, as_of: date) -> list[TargetReport]:
+    """Each soft target against the eligible subjects that started by both the as-of date and
+    the target date (docs/semantics.md § 9). Counted whether or not they are within the
+    cohort size; nothing is refused for a target. Words in the current language."""
+    starts: dict[str, list[date]] = {}
+    for kind in ("participant", "company"):
+        start = _starts(histories, kind)
+        starts[kind] = [start[r.subject.id] for r in results if r.subject.kind == kind and r.eligibility.eligible]
+    return targets_of(loaded, starts, as_of)
+
+
+def targets_of(loaded, eligible_starts: dict[str, list[date]], as_of: date) -> list[TargetReport]:
+    """``target_reports`` from the start dates of the eligible subjects of each kind (what a
+    streamed settlement keeps of them)."""
+    c = loaded.contract
+    out = []
+    for kind, el in (("participant", c.eligibility.citizens), ("company", c.eligibility.companies)):
+        if el is None or el.target is None:
+            continue
+        t = el.target
+        window = c.eligibility.citizens.enrolment_window if kind == "participant" else None
+        by = t.by or (window.end if window is not None else c.term.end)
+        last = min(as_of, by)
+        counted = sum(1 for day in eligible_starts.get(kind, ()) if day <= last)
+        difference = counted - t.size
+        status = "over" if difference > 0 else ("under" if difference < 0 else "on")
+        final = as_of >= by
+        out.append(
+            TargetReport(
+                subjects="participants" if kind == "participant" else "companies",
+                target=t.size, by=by, reference=t.reference, counted=counted, difference=difference, status=status,
+                final=final, cohort_size=el.cohort_size,
+                answer=_target_answer(kind, t.size, by, t.reference, counted, difference, final, el.cohort_size),
+            )
+        )
+    return out
+
+
+def _starts(histories, kind: str) -> dict[str, date]:
+    if kind == "participant":
+        return {h.participant: h.enrolment for h in histories if isinstance(h, ParticipantHistory)}
+    return {h.company: h.start for h in histories if not isinstance(h, ParticipantHistory)}
+
+
+def _target_answer(kind, size, by, reference, counted, difference, final, cohort_size) -> str:
+    values = {"counted": counted, "target": size, "date": format_date(by), "reference": reference, "n": abs(difference)}
+    if kind == "participant":
+        head = _("Participants: {counted} against a target of {target} by {date} ({reference})") if final else _(
+            "Participants: {counted} so far against a target of {target} by {date} ({reference})"
+        )
+    else:
+        head = _("Companies: {counted} against a target of {target} by {date} ({reference})") if final else _(
+            "Companies: {counted} so far against a target of {target} by {date} ({reference})"
+        )
+    if difference > 0:
+        tail = _("{n} over target")
+    elif difference < 0:
+        tail = _("{n} under target") if final else _("{n} to go")
+    else:
+        tail = _("on target")
+    text = head.format(**values) + ": " + tail.format(**values)
+    if cohort_size is not None and counted > cohort_size:
+        text += "; " + _("{n} beyond the cohort size of {size} are refused payment").format(n=counted - cohort_size, size=cohort_size)
+    return text + ". " + _("The target is soft: no payment is refused for being over or under it.")
 
 
 def _line(loaded, subject, p, period, tariff, gross, amount, parts, adjustments) -> SettlementLine:

@@ -28,7 +28,7 @@ from pbr_rules.evaluation import CHUNK_SIZE, stream_cohort
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import Settlement
-from pbr_rules.settlement.settler import Period, SettlementInvalid, _check_previous, _cohort_size, _settle_dues
+from pbr_rules.settlement.settler import Period, SettlementInvalid, _check_previous, _cohort_size, _settle_dues, targets_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,8 @@ class _Tariff:
     value: Decimal
     effective: date
     reference: str
+    priced_by: str | None = None
+    priced_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class _Payment:
     payers: tuple[_Payer, ...]
     payee: str
     reference: str
+    max_total: object = None
 
 
 def settlement_digest(history, result) -> tuple:
@@ -75,7 +78,7 @@ def settlement_digest(history, result) -> tuple:
         tuple(
             (
                 p.payment_id, p.milestone, p.occurrence, p.trigger_date, p.due_date,
-                (p.tariff.line, p.tariff.value, p.tariff.effective, p.tariff.reference),
+                (p.tariff.line, p.tariff.value, p.tariff.effective, p.tariff.reference, p.tariff.priced_by, p.tariff.priced_on),
                 tuple((x.party, x.share) for x in p.payers), p.payee, p.reference,
             )
             for p in result.payments
@@ -98,6 +101,8 @@ def settle_stream(
 ) -> Settlement:
     """Settle the cohort in ``paths`` as of a date, reading it as a stream (see the module's text)."""
     sizes = {kind: _cohort_size(loaded, kind) for kind in ("participant", "company")}
+    el = loaded.contract.eligibility
+    targeted = {kind for kind, e in (("participant", el.citizens), ("company", el.companies)) if e is not None and e.target is not None}
     owed = {(x.subject_kind, x.subject) for x in previous.lines} if previous is not None else set()
     seen: set[tuple[str, str]] = set()
     with tempfile.TemporaryDirectory(prefix="pbr-settle-") as tmp:
@@ -118,7 +123,7 @@ def settle_stream(
             ):
                 if (kind, sid) in owed:
                     seen.add((kind, sid))
-                if eligible and sizes[kind] is not None:
+                if eligible and (sizes[kind] is not None or kind in targeted):
                     db.execute("INSERT INTO eligible VALUES (?, ?, ?)", (kind, start, sid))
                 for p in payments:
                     seq += 1
@@ -149,8 +154,12 @@ def settle_stream(
                     pid, milestone, k, trigger, due, tariff, payers, payee, ref = pickle.loads(blob)
                     yield _Subject(kind, sid), _Payment(pid, milestone, k, trigger, due, _Tariff(*tariff), tuple(_Payer(*x) for x in payers), payee, ref)
 
+            starts = {
+                kind: [date.fromisoformat(day) for (day,) in db.execute("SELECT start FROM eligible WHERE kind = ?", (kind,))] for kind in targeted
+            }
             return _settle_dues(
-                loaded, dues(), is_admitted, as_of, period=period, previous=previous, with_changes=with_changes, not_proposed=not_proposed
+                loaded, dues(), is_admitted, as_of, period=period, previous=previous, with_changes=with_changes, not_proposed=not_proposed,
+                targets=targets_of(loaded, starts, as_of),
             )
         finally:
             db.close()

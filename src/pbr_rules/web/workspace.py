@@ -19,7 +19,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -363,7 +362,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                     histories = load_cohorts([path])
                     mine = {lc.contract.municipality.code for lc in contracts}
                     histories = [h for h in histories if h.municipality in mine]
-                    report = business_case(contracts, histories, day, Decimal("0.04"), workers=1)
+                    report = business_case(contracts, histories, day, None, workers=1)
                     if len(ws._cases) >= 16:  # a few recent answers, not every date ever asked
                         ws._cases.pop(next(iter(ws._cases)))
                     ws._cases[key] = report

@@ -53,7 +53,10 @@ class SettleOptions(Strict):
 
 class BusinessCaseOptions(Strict):
     as_of: ISODate
-    discount_rate: Decimal = Field(default=Decimal("0.04"), gt=Decimal("-0.5"), lt=Decimal("1"), description="Annual rate for the NPV.")
+    discount_rate: Decimal | None = Field(
+        default=None, gt=Decimal("-0.5"), lt=Decimal("1"),
+        description="Annual rate for the NPV; default: the agreement's business_case.discounting.rate, else 0.04.",
+    )
 
 
 def _split(source: Source, options: type[Strict], extra: tuple[str, ...]) -> tuple[Source, Strict]:
