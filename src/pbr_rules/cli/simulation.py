@@ -6,7 +6,7 @@ import csv
 import io
 import os
 
-from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, write_output
+from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_scheduler_option, scheduler_executor, write_output
 from pbr_rules.models.simulation import SimulationResult
 from pbr_rules.i18n import format_money
 
@@ -23,6 +23,7 @@ def add_commands(sub) -> None:
     s.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same result, byte for byte")
     s.add_argument("--runs", type=int, default=1000, help="number of runs (default 1000)")
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core); never changes the result")
+    add_scheduler_option(s)
     s.add_argument("--format", choices=["table", "json", "csv"], default="table", help="table (default), json (summary and every run), csv (every run)")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     s.set_defaults(func=cmd_simulate)
@@ -38,7 +39,8 @@ def cmd_simulate(args) -> int:
         print("--runs and --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     scenario = load_scenario(args.scenario)
-    result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
+    with scheduler_executor(args) as executor:
+        result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"), executor=executor)
     text = {"json": to_json, "csv": simulation_csv, "table": simulation_text}[args.format](result)
     write_output(text, args.output)
     return EXIT_OK

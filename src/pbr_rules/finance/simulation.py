@@ -486,6 +486,19 @@ def _worker_chunk(args: tuple[int, int, int]) -> list[list[RunValues]]:
     return _chunk(_WORKER["scenario"], seed, first, stop)
 
 
+def simulate_chunk(path: str, content_hash: str, seed: int, first: int, stop: int) -> list[list[RunValues]]:
+    """Runs ``first`` to ``stop`` of a scenario on any executor's worker (a Dask worker on another
+    machine too): small arguments, the scenario loaded once per worker process and checked by
+    content hash, so every worker must see the same scenario and agreement files."""
+    scenario = _WORKER.get(content_hash)
+    if scenario is None:
+        scenario = load_scenario(path)
+        if scenario.content_hash != content_hash:
+            raise RuntimeError(f"{path} on this worker is not the scenario being simulated: give every worker the same files")
+        _WORKER[content_hash] = scenario
+    return _chunk(scenario, seed, first, stop)
+
+
 # --- the simulation --------------------------------------------------------------------------
 
 
@@ -496,9 +509,12 @@ def simulate(
     workers: int | None = None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
+    executor=None,
 ) -> SimulationResult:
     """``runs`` Monte Carlo runs of every municipality's business case; the same seed gives the same
-    result for any number of ``workers`` (default: one per core)."""
+    result for any number of ``workers`` (default: one per core), and on any ``executor`` (a
+    ``concurrent.futures.Executor``, e.g. a Dask cluster's): runs are partitioned into the same
+    chunks, each drawn from its own seeded streams, and put back in run order."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     if runs < 1:
@@ -507,7 +523,14 @@ def simulate(
     chunks = [(seed, a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
     out: list[list[RunValues]] = []
     done = 0
-    if workers == 1 or len(chunks) == 1:
+    if executor is not None:
+        futures = [executor.submit(simulate_chunk, str(scenario.path), scenario.content_hash, seed, a, b) for _, a, b in chunks]
+        for (_, a, b), fut in zip(chunks, futures):  # in chunk order, whatever order they finish in
+            out.extend(fut.result())
+            done += b - a
+            if on_progress:
+                on_progress(done, runs)
+    elif workers == 1 or len(chunks) == 1:
         for _, a, b in chunks:
             out.extend(_chunk(scenario, seed, a, b))
             done = b
