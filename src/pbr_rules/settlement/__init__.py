@@ -2,6 +2,6 @@
 payment schedule by period, payer and payee, and claw-backs against an earlier settlement.
 """
 
-from pbr_rules.settlement.settler import admitted_subjects, settle, settle_results
+from pbr_rules.settlement.settler import admitted_subjects, settle, settle_results, settled_payers
 
-__all__ = ["admitted_subjects", "settle", "settle_results"]
+__all__ = ["admitted_subjects", "settle", "settle_results", "settled_payers"]

@@ -44,11 +44,17 @@ def period_of(day: date, kind: Period) -> str:
     return f"{day.year}-{day.month:02d}" if kind == "month" else f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-@dataclass
-class _Due:
-    result: EvaluationResult
-    payment: object  # models.results.Payment
-    order: tuple
+@dataclass(slots=True)
+class _Settled:
+    """One settled payment as plain values; ``settle_results`` turns it into a ``SettlementLine``."""
+
+    result: object  # the subject's EvaluationResult or DecisionView
+    payment: object  # its payment
+    tier: tuple | None  # (line, value, effective, reference) of the volume tier that priced it, if any
+    gross: Decimal
+    amount: Decimal
+    parts: list[tuple[str, Decimal]]  # (payer, amount), exact
+    adjustments: list[tuple[str, Decimal, str, str]]  # (kind, change, reference, note)
 
 
 def settle(
@@ -81,47 +87,72 @@ def settle_results(
     schedule empty (the business case needs only the lines and totals). Payment ids in
     ``not_proposed`` (claims the ledger holds as rejected) keep their lines but are never
     listed as changes, so nothing is proposed as due for them."""
-    c = loaded.contract
     if previous is not None:
         _check_previous(loaded, previous, as_of, results)
-    admitted = admitted_subjects(loaded, histories, results)
+    settled = _settle(loaded, results, admitted_subjects(loaded, histories, results))
+    lines = [_line(s, period) for s in settled]
+    changes = [ch for ch in _changes(lines, previous, as_of, period) if ch.payment_id not in not_proposed] if with_changes else []
+    return Settlement(
+        contract=_contract_ref(loaded),
+        as_of=as_of,
+        period_kind=period,
+        previous_as_of=previous.as_of if previous else None,
+        lines=lines,
+        changes=changes,
+        schedule=_schedule(changes),
+        total=sum((x.amount for x in lines), ZERO),
+        due_now=sum((x.due_now for x in changes), ZERO),
+        refused=sum((s.gross - s.amount for s in settled), ZERO),
+        by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
+        by_payee=_by(((x.payee, x.amount) for x in lines)),
+    )
 
-    dues: list[_Due] = []
+
+def settled_payers(
+    loaded: LoadedContract,
+    results: list[EvaluationResult] | list[DecisionView],
+    admitted: dict[str, set[str]],
+) -> list[tuple[date, tuple[tuple[str, Decimal], ...]]]:
+    """(due date, ((payer, amount), ...)) of every line ``settle_results`` would give, in its order
+    and with its amounts, without building the settlement: what a simulation run needs.
+
+    ``admitted``: ``admitted_subjects(loaded, histories, results)``."""
+    return [(s.payment.due_date, tuple((party, round_money(x)) for party, x in s.parts)) for s in _settle(loaded, results, admitted)]
+
+
+def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> list[_Settled]:
+    """The cohort terms applied to every payment, in the documented order (the module's docstring)."""
+    c = loaded.contract
+    dues: list[tuple[tuple, object, object]] = []
     ids: set[str] = set()
     for r in results:
         for p in r.payments:
             if p.payment_id in ids:  # a safety net: a subject given twice must never be paid twice
                 raise SettlementInvalid([Diagnostic(path="histories", message=f"payment {p.payment_id} would be settled twice", hint="give each subject once")])
             ids.add(p.payment_id)
-            dues.append(_Due(r, p, (p.trigger_date, r.subject.id, p.milestone, p.occurrence)))
-    dues.sort(key=lambda d: d.order)
+            dues.append(((p.trigger_date, r.subject.id, p.milestone, p.occurrence), r, p))
+    dues.sort(key=lambda d: d[0])
 
     outcomes_of: dict[str, int] = defaultdict(int)
     paid_subject: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id)
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_total = ZERO
-    lines: list[SettlementLine] = []
-    refused = ZERO
+    out: list[_Settled] = []
 
-    for due in dues:
-        r, p = due.result, due.payment
+    for _order, r, p in dues:
         day = p.trigger_date
         tariff = c.tariffs[p.milestone]
         payers = [(x.party, x.share) for x in p.payers]
-        adjustments: list[Adjustment] = []
+        adjustments: list[tuple[str, Decimal, str, str]] = []
         gross = p.tariff.value
-        t = p.tariff
-        tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference)
+        tier_applied = None
 
         if r.subject.id not in admitted[r.subject.kind]:
             size = _cohort_size(loaded, r.subject.kind)
             el = c.eligibility.citizens if r.subject.kind == "participant" else c.eligibility.companies
-            adjustments.append(
-                Adjustment(kind="cohort_size", change=-gross, reference=el.reference, note=f"beyond the cohort size of {size}, counted in order of start")
-            )
-            lines.append(_line(loaded, r, p, period, tariff_applied, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
-            refused += gross
+            adjustments.append(("cohort_size", -gross, el.reference, f"beyond the cohort size of {size}, counted in order of start"))
+            out.append(_Settled(r, p, None, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
             continue
 
         outcomes_of[p.milestone] += 1
@@ -132,15 +163,15 @@ def settle_results(
             if found is not None:
                 eff, entry = found
                 adjustments.append(
-                    Adjustment(
-                        kind="volume_tier",
-                        change=entry.value - gross,
-                        reference=entry.reference,
-                        note=f"outcome {n} of '{p.milestone}' in the cohort: priced by the tier after {tier.after_outcomes} outcomes",
+                    (
+                        "volume_tier",
+                        entry.value - gross,
+                        entry.reference,
+                        f"outcome {n} of '{p.milestone}' in the cohort: priced by the tier after {tier.after_outcomes} outcomes",
                     )
                 )
                 gross = entry.value
-                tariff_applied = TariffApplied(line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference)
+                tier_applied = (f"tier>{tier.after_outcomes}", entry.value, eff, entry.reference)
 
         amount = gross
         subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
@@ -154,9 +185,7 @@ def settle_results(
             if cap is not None:
                 room = max(ZERO, cap[1].value - paid_payer[party])
                 if part > room:
-                    adjustments.append(
-                        Adjustment(kind="cap:per_payer", change=room - part, reference=cap[1].reference, note=f"payer '{party}' reached its cap of {cap[1].value}")
-                    )
+                    adjustments.append(("cap:per_payer", room - part, cap[1].reference, f"payer '{party}' reached its cap of {cap[1].value}"))
                     part = room
             capped_parts.append((party, part))
         amount = sum((x for _, x in capped_parts), ZERO)
@@ -165,9 +194,7 @@ def settle_results(
         if cap is not None:
             room = max(ZERO, cap[1].value - paid_total)
             if amount > room:
-                adjustments.append(
-                    Adjustment(kind="cap:per_contract", change=room - amount, reference=cap[1].reference, note=f"the contract's cap of {cap[1].value} is reached")
-                )
+                adjustments.append(("cap:per_contract", room - amount, cap[1].reference, f"the contract's cap of {cap[1].value} is reached"))
                 with localcontext(MONEY_CONTEXT):
                     weights = [x / amount for _, x in capped_parts]
                 capped_parts = list(zip([party for party, _ in capped_parts], split_by_shares(room, weights)))
@@ -178,24 +205,8 @@ def settle_results(
         for party, part in capped_parts:
             paid_payer[party] += part
         paid_total += amount
-        refused += gross - amount
-        lines.append(_line(loaded, r, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
-
-    changes = [ch for ch in _changes(lines, previous, as_of, period) if ch.payment_id not in not_proposed] if with_changes else []
-    return Settlement(
-        contract=_contract_ref(loaded),
-        as_of=as_of,
-        period_kind=period,
-        previous_as_of=previous.as_of if previous else None,
-        lines=lines,
-        changes=changes,
-        schedule=_schedule(changes),
-        total=sum((x.amount for x in lines), ZERO),
-        due_now=sum((x.due_now for x in changes), ZERO),
-        refused=refused,
-        by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
-        by_payee=_by(((x.payee, x.amount) for x in lines)),
-    )
+        out.append(_Settled(r, p, tier_applied, gross, amount, capped_parts, adjustments))
+    return out
 
 
 def _cap(amount, dated, day, paid, kind, adjustments, what) -> Decimal:
@@ -204,14 +215,21 @@ def _cap(amount, dated, day, paid, kind, adjustments, what) -> Decimal:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the cap of {found[1].value}"))
+        adjustments.append((kind, room - amount, found[1].reference, f"{what} reached the cap of {found[1].value}"))
         return room
     return amount
 
 
-def _line(loaded, r, p, period, tariff, gross, amount, parts, adjustments) -> SettlementLine:
+def _line(s: _Settled, period: Period) -> SettlementLine:
     # Settlement re-applies the per-subject cap itself (after volume tiers), so every
     # reduction of the line is among its adjustments.
+    r, p, gross, amount = s.result, s.payment, s.gross, s.amount
+    if s.tier is not None:
+        line, value, effective, reference = s.tier
+        tariff = TariffApplied(line=line, value=value, effective=effective, reference=reference)
+    else:
+        t = p.tariff
+        tariff = t if isinstance(t, TariffApplied) else TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference)
     status = "refused" if amount == 0 and gross > 0 else ("reduced" if amount < gross else "paid")
     return SettlementLine(
         payment_id=p.payment_id,
@@ -225,11 +243,11 @@ def _line(loaded, r, p, period, tariff, gross, amount, parts, adjustments) -> Se
         tariff=tariff,
         gross=gross,
         amount=round_money(amount),
-        payers=[PartyAmount(party=party, amount=round_money(x)) for party, x in parts],
+        payers=[PartyAmount(party=party, amount=round_money(x)) for party, x in s.parts],
         payee=p.payee,
         reference=p.reference,
         status=status,
-        adjustments=list(adjustments),
+        adjustments=[Adjustment(kind=kind, change=change, reference=reference, note=note) for kind, change, reference, note in s.adjustments],
     )
 
 
