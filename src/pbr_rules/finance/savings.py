@@ -259,7 +259,26 @@ def _codes_by_week(history: ParticipantHistory) -> dict[int, str]:
     return out
 
 
-def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first: int, last: int) -> list[WeekCost]:
+# One week of a scan, as a plain tuple (a WeekCost's fields; built for thousands of weeks a cohort):
+# (index, code, weekly rate, rate from, the Rate used or None, staircase week, staircase count,
+# municipal share, municipal cost).
+_Week = tuple[int, "str | None", Decimal, "date | None", "Rate | None", "int | None", int, Decimal, Decimal]
+
+# Per benefit-code vocabulary (held here, so its id is never reused): how a week on each code
+# is costed: 1 on the refund staircase, 2 other public support or a wage subsidy, 0 neither.
+_KINDS: dict[int, tuple[object, dict[str, int]]] = {}
+
+
+def _code_kinds(loaded: LoadedContract) -> dict[str, int]:
+    codes = loaded.codes.codes
+    entry = _KINDS.get(id(codes))
+    if entry is None or entry[0] is not codes:
+        kinds = {k: 1 if v.refund_staircase else 2 if (v.public_support or v.wage_subsidy) else 0 for k, v in codes.items()}
+        entry = _KINDS[id(codes)] = (codes, kinds)
+    return entry[1]
+
+
+def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first: int, last: int) -> list[_Week]:
     """Every week from ``first`` to ``last`` (inclusive), with the staircase run from the history's first benefit week.
 
     Weeks before the history's first benefit week are taken as ``weeks_on_benefit_before_history``
@@ -268,12 +287,13 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
     bc = loaded.contract.business_case
     before = bc.weeks_on_benefit_before_history if bc is not None else 0
     stair = rates.staircase
-    codes = loaded.codes.codes
+    within, reset = stair.within_weeks, stair.reset_after_self_supporting_weeks
+    kinds = _code_kinds(loaded)
     by_week = _codes_by_week(history)
     first_benefit = min(by_week) if by_week else None
 
     rate_memo, share_memo = _memo(rates)
-    out: list[WeekCost] = []
+    out: list[_Week] = []
     count = before
     in_period = True  # a staircase period is running (the assumed weeks before the history start one)
     self_supporting: deque[int] = deque()
@@ -281,42 +301,34 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
     with localcontext(MONEY_CONTEXT):
         for w in range(start, last + 1):
             code = by_week.get(w)
-            weekly, rate_from, assumed = ZERO, None, False
+            weekly, rate_from, rate = ZERO, None, None
             position, share = None, ZERO
+            kind = kinds[code] if code is not None else 0
             if first_benefit is None or w < first_benefit:
                 pass  # before the history: assumed on benefit, costs nothing here
-            elif code is not None and codes[code].refund_staircase:
+            elif kind == 1:
                 if not in_period:
                     in_period, count = True, 0
                 count += 1
                 position = count
                 if w >= first:  # earlier weeks only move the count; their rate is never needed
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
-                    assumed = rate.assumption
-                    share = _share(rates, position, share_memo)
-            elif code is not None and (codes[code].public_support or codes[code].wage_subsidy):
+                    weekly, rate_from, rate = rate_memo.get((code, w)) or _weekly_rate(rates, code, w, rate_memo)
+                    share = share_memo.get(position) or _share(rates, position, share_memo)
+            elif kind == 2:
                 # Public support outside the staircase (e.g. løntilskud): not self-supporting, not counted.
                 if w >= first:
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
-                    assumed = rate.assumption
+                    weekly, rate_from, rate = rate_memo.get((code, w)) or _weekly_rate(rates, code, w, rate_memo)
                     share = rate.municipal_share if rate.municipal_share is not None else ZERO
-            else:
+            elif in_period:
                 # Self-supporting (§ 6, stk. 1): 52 such weeks in total within 156 restart the count.
-                if in_period:
-                    self_supporting.append(w)
-                    while self_supporting and self_supporting[0] <= w - stair.within_weeks:
-                        self_supporting.popleft()
-                    if len(self_supporting) >= stair.reset_after_self_supporting_weeks:
-                        count, in_period = 0, False
-                        self_supporting.clear()
+                self_supporting.append(w)
+                while self_supporting and self_supporting[0] <= w - within:
+                    self_supporting.popleft()
+                if len(self_supporting) >= reset:
+                    count, in_period = 0, False
+                    self_supporting.clear()
             if w >= first:
-                out.append(
-                    WeekCost(
-                        index=w, code=code, weekly_rate=weekly, rate_from=rate_from,
-                        rate_assumed=assumed, staircase_week=position, staircase_count=count,
-                        municipal_share=share, municipal_cost=weekly * share,
-                    )
-                )
+                out.append((w, code, weekly, rate_from, rate, position, count, share, weekly * share))
     return out
 
 
@@ -326,7 +338,13 @@ def weekly_costs(
     """The municipal cost of each ISO week ``first_week``..``last_week`` (week indexes, both included)."""
     if last_week < first_week:
         return []
-    return _scan(loaded, rates, history, first_week, last_week)
+    return [
+        WeekCost(
+            index=w, code=code, weekly_rate=weekly, rate_from=rate_from, rate_assumed=rate.assumption if rate is not None else False,
+            staircase_week=position, staircase_count=count, municipal_share=share, municipal_cost=cost,
+        )
+        for w, code, weekly, rate_from, rate, position, count, share, cost in _scan(loaded, rates, history, first_week, last_week)
+    ]
 
 
 # --- counterfactuals ---------------------------------------------------------------------
@@ -475,13 +493,20 @@ def _last_complete_week(horizon: date) -> int:
     return w if week_sunday(w) <= horizon else w - 1
 
 
-def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
+def _method(loaded: LoadedContract) -> tuple[str, str, Decimal]:
+    """(the counterfactual method, its clause, the share of a saving credited to the programme)."""
     cf = _business_case(loaded).counterfactual
     credited = ONE - cf.deadweight if cf.method == "deadweight" and cf.deadweight is not None else ONE
-    words = _(COUNTERFACTUAL_WORDS[cf.method]).format(
+    return cf.method, cf.reference, credited
+
+
+def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
+    method, reference, credited = _method(loaded)
+    cf = _business_case(loaded).counterfactual
+    words = _(COUNTERFACTUAL_WORDS[method]).format(
         weeks=cf.baseline_weeks, credited=_pct(credited), deadweight=_pct(cf.deadweight or ZERO),
     )
-    return cf.method, words, cf.reference, credited
+    return method, words, reference, credited
 
 
 def _pct(share: Decimal) -> str:
@@ -504,7 +529,7 @@ def _participant(
     detail: bool = True,
 ) -> tuple[ParticipantSavings | None, _Exact]:
     bc = _business_case(loaded)
-    method, words, reference, credited = _describe(loaded)
+    method, reference, credited = _method(loaded)
     if method == "comparison_group" and profile is None:
         raise EvaluationRefused(
             f"agreement '{loaded.contract.id}' measures savings against a comparison group "
@@ -523,49 +548,54 @@ def _participant(
         elif baseline_code is None and history.benefit_at_enrolment is not None:
             if loaded.codes.codes[history.benefit_at_enrolment].public_support:
                 baseline_code = history.benefit_at_enrolment
+    counterfactual = None if method == "comparison_group" or baseline_code is None or p == 0 else baseline_code
+    on_staircase = counterfactual is not None and _code_kinds(loaded)[counterfactual] == 1
 
     # The counterfactual person is on benefit every week from the enrolment week on, so the
-    # staircase count continues from where it stood the week before enrolment.
-    scan = weekly_costs(loaded, rates, history, w0 - 1, max(last, w0 - 1))
-    count_before = scan[0].staircase_count
-    actual_weeks = [wc for wc in scan if first <= wc.index <= last]
+    # staircase count continues from where it stood the week before enrolment. The scan
+    # starts at that week (w0 - 1); the weeks counted, first..last, follow the enrolment week.
+    scan = _scan(loaded, rates, history, w0 - 1, max(last, w0 - 1))
+    count_before = scan[0][6]
 
     assumed: set = set()
     by_month: dict[str, Decimal] = {}
     weekly_savings: list[Decimal] = []
+    keep_weekly = bc.projection is not None
+    whole = credited == ONE  # x × 1 is x exactly: the multiplication can be left out
     actual_total = cf_total = ZERO
     rate_memo, share_memo = _memo(rates)
-    codes = loaded.codes.codes
     with localcontext(MONEY_CONTEXT):
-        for wc in actual_weeks:
-            k = wc.index - w0
-            if wc.rate_assumed and wc.code is not None:
-                assumed.add((wc.code, wc.rate_from))
+        for index, code, _weekly, rate_from, rate, _position, _count, _share_, cost in scan[2:]:
+            k = index - w0
+            if rate is not None and rate.assumption and code is not None:
+                assumed.add((code, rate_from))
             if method == "comparison_group":
                 cf_cost = profile.cost(k)
                 if cf_cost is None:
                     raise EvaluationRefused(
                         f"the comparison group does not reach week {k} after enrolment (needed for participant "
-                        f"'{history.participant}', week {wc.week}); give comparison histories that cover "
+                        f"'{history.participant}', week {format_iso_week(index)}); give comparison histories that cover "
                         f"{bc.savings_weeks} weeks after their enrolment"
                     )
-            elif baseline_code is None or p == 0:
+            elif counterfactual is None:
                 cf_cost = ZERO
             else:
-                weekly, rate_from, rate = _weekly_rate(rates, baseline_code, wc.index, rate_memo)
-                if rate.assumption:
-                    assumed.add((baseline_code, rate_from))
-                if codes[baseline_code].refund_staircase:
-                    share = _share(rates, count_before + 1 + k, share_memo)
+                weekly, cf_from, cf_rate = rate_memo.get((counterfactual, index)) or _weekly_rate(rates, counterfactual, index, rate_memo)
+                if cf_rate.assumption:
+                    assumed.add((counterfactual, cf_from))
+                if on_staircase:
+                    position = count_before + 1 + k
+                    share = share_memo.get(position) or _share(rates, position, share_memo)
                 else:
-                    share = rate.municipal_share if rate.municipal_share is not None else ZERO
+                    share = cf_rate.municipal_share if cf_rate.municipal_share is not None else ZERO
                 cf_cost = p * weekly * share
-            actual_total += wc.municipal_cost
+            actual_total += cost
             cf_total += cf_cost
-            month = month_of_week(wc.index)
-            week_saving = (cf_cost - wc.municipal_cost) * credited
+            month = month_of_week(index)
+            week_saving = cf_cost - cost if whole else (cf_cost - cost) * credited
             by_month[month] = by_month.get(month, ZERO) + week_saving
-            weekly_savings.append(week_saving)
+            if keep_weekly:
+                weekly_savings.append(week_saving)
         gross = cf_total - actual_total
         saving = gross * credited
         recent_weekly, weeks_after = ZERO, 0
@@ -581,7 +611,7 @@ def _participant(
     result = ParticipantSavings(
         participant=history.participant,
         method=method,
-        counterfactual=words,
+        counterfactual=_describe(loaded)[1],
         reference=reference,
         baseline_code=baseline_code,
         baseline_weeks_on_support=on_support if method == "baseline" else None,
@@ -633,7 +663,6 @@ def cohort_savings(
     rates = rates if rates is not None else rates_for(loaded)
     method, words, reference, _credited = _describe(loaded)
     profile = _as_profile(loaded, rates, comparison)
-    people = sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant)
     results: list[ParticipantSavings] = []
     not_counted: list[str] = []
     totals = [ZERO, ZERO, ZERO, ZERO]
@@ -642,12 +671,10 @@ def cohort_savings(
     projection = _business_case(loaded).projection if met is not None else None
     projected = ZERO
     with localcontext(MONEY_CONTEXT):
-        for h in people:
-            if h.participant not in eligible:
-                not_counted.append(h.participant)
+        for pid, result, exact in _each_eligible(loaded, rates, histories, as_of, profile, eligible, detail):
+            if exact is None:
+                not_counted.append(pid)
                 continue
-            when = min(as_of, h.extracted) if as_of else None
-            result, exact = _participant(loaded, rates, h, when, profile, detail)
             if result is not None:
                 results.append(result)
             for i, v in enumerate((exact.actual, exact.counterfactual, exact.gross, exact.saving)):
@@ -656,7 +683,7 @@ def cohort_savings(
                 by_month[m] = by_month.get(m, ZERO) + v
             assumed |= exact.assumed
             if projection is not None:
-                share = persistence_of(projection, met.get(h.participant, set()))
+                share = persistence_of(projection, met.get(pid, set()))
                 projected += projected_saving(exact.recent_weekly, share, exact.weeks_after)
     return CohortSavings(
         contract=loaded.contract.id,
@@ -674,6 +701,38 @@ def cohort_savings(
         projected_saving=round_money(projected) if projection is not None else None,
         projection=projection_words(projection) if projection is not None else None,
     )
+
+
+def savings_by_month(
+    loaded: LoadedContract,
+    histories: Iterable[ParticipantHistory],
+    as_of: date | None = None,
+    *,
+    eligible: set[str] | frozenset[str],
+    rates: BenefitRates | None = None,
+) -> dict[str, Decimal]:
+    """``cohort_savings(...).by_month`` (no comparison group), and nothing else: no per-participant
+    results, totals or projection. What a simulation run needs, thousands of times."""
+    rates = rates if rates is not None else rates_for(loaded)
+    by_month: dict[str, Decimal] = {}
+    with localcontext(MONEY_CONTEXT):
+        for _pid, _result, exact in _each_eligible(loaded, rates, histories, as_of, None, eligible, False):
+            if exact is not None:
+                for m, v in exact.by_month.items():
+                    by_month[m] = by_month.get(m, ZERO) + v
+    return {m: round_money(v) for m, v in sorted(by_month.items())}
+
+
+def _each_eligible(loaded, rates, histories, as_of, profile, eligible, detail):
+    """(participant id, its result or None, its exact figures, or None when not eligible) for each
+    participant history, by id. Runs in the caller's decimal context (the money context)."""
+    for h in sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant):
+        if h.participant not in eligible:
+            yield h.participant, None, None
+            continue
+        when = min(as_of, h.extracted) if as_of else None
+        result, exact = _participant(loaded, rates, h, when, profile, detail)
+        yield h.participant, result, exact
 
 
 # --- projected savings ------------------------------------------------------------------------
