@@ -2,36 +2,58 @@
 
 Owns reading a scenario (``kind: simulation``, models/simulation.py), drawing synthetic
 cohorts of participant and company histories from it, running every cohort through the
-real business case (``evaluation`` → ``settlement`` → ``savings`` → ``finance`` via
-:func:`business_case.municipality_case`), and summarising the runs (mean and nearest-rank
-percentiles, the probability that the savings finance the courses and of a positive net).
+real business case (the engine's decisions from ``evaluation.decide_view``, then
+``settlement``, ``savings`` and ``finance`` via :func:`cases.case_figures`, the figures of
+``municipality_case`` without the report around them), and summarising the runs (mean and
+nearest-rank percentiles, the probability that the savings finance the courses and of a
+positive net).
 
 Determinism: a run's cohort for a municipality depends only on ``random.Random`` seeded
 with the text ``"{seed}:{run}:{municipality code}"`` (string seeds are hashed with SHA-512
-by ``random``, so the same on every machine and process). Runs are cut into fixed chunks,
-spread over processes, and put back in run order, so the result is the same for any
-number of workers. Conventions: docs/business-case.md, "Simulation".
+by ``random``, so the same on every machine and process). Runs are cut into fixed chunks
+(:func:`simulate_chunk`, a task any ``concurrent.futures.Executor`` can run), and put back
+in run order, so the result is the same for any number of workers. Conventions and speed:
+docs/business-case.md, "Simulation".
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
 import random
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from bisect import bisect_right
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Callable
 
+from pydantic import BaseModel
+
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import decide_view
-from pbr_rules.finance.cases import municipality_case
+from pbr_rules.finance.cases import case_figures
+from pbr_rules.finance.savings import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
-from pbr_rules.models.contract import TargetGroup
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
+from pbr_rules.models.history import (
+    AcceleratorPhaseRecord,
+    BenefitWeeks,
+    CompanyHistory,
+    CourseEvent,
+    EmploymentSpell,
+    Exit,
+    HireRecord,
+    OutcomeEventRecord,
+    ParticipantHistory,
+)
+from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.simulation import (
     Choice,
     CompanyBehaviour,
@@ -46,7 +68,7 @@ from pbr_rules.models.simulation import (
     Triangular,
     Uniform,
 )
-from pbr_rules.money import ZERO, round_money
+from pbr_rules.money import ZERO, parse_money, round_money
 
 WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
 CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
@@ -171,7 +193,7 @@ def draw(rng: random.Random, d) -> float:
     if isinstance(d, Triangular):
         return rng.triangular(d.min, d.max, d.mode)
     if isinstance(d, Choice):
-        return rng.choices(d.values, weights=d.weights, k=1)[0]
+        return _picker(d, lambda: (d.values, d.weights))(rng)
     raise TypeError(f"not a distribution: {d!r}")
 
 
@@ -183,8 +205,38 @@ def draw_int(rng: random.Random, d) -> int:
 
 
 def _weighted(rng: random.Random, weights: dict) -> str:
-    keys = sorted(weights, key=lambda k: getattr(k, "value", k))
-    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
+    def table():
+        keys = sorted(weights, key=lambda k: getattr(k, "value", k))
+        return keys, [weights[k] for k in keys]
+
+    return _picker(weights, table)(rng)
+
+
+class _Pick:
+    """``rng.choices(items, weights, k=1)[0]`` with the cumulative weights summed once: the same
+    arithmetic as ``random.choices`` (so the same draws), without redoing it for every draw."""
+
+    __slots__ = ("items", "cum", "total", "hi")
+
+    def __init__(self, items, weights):
+        self.items, self.cum = list(items), list(accumulate(weights))
+        self.total, self.hi = self.cum[-1] + 0.0, len(self.cum) - 1
+        if len(self.items) != len(self.cum) or not self.total > 0.0 or not math.isfinite(self.total):
+            raise ValueError("weights must be as many as the items, at least one of them above zero, all finite")
+
+    def __call__(self, rng: random.Random):
+        return self.items[bisect_right(self.cum, rng.random() * self.total, 0, self.hi)]
+
+
+# Pickers by the scenario object they draw from (kept here, so an id is never reused).
+_PICKERS: dict[int, tuple[object, _Pick]] = {}
+
+
+def _picker(source, table) -> _Pick:
+    entry = _PICKERS.get(id(source))
+    if entry is None or entry[0] is not source:
+        entry = _PICKERS[id(source)] = (source, _Pick(*table()))
+    return entry[1]
 
 
 def _monday(d: date) -> date:
@@ -203,14 +255,12 @@ def _iso_week(d: date) -> str:
 def _runs(codes: list[str | None], first_monday: date) -> list[dict]:
     """Compact benefit runs (``{weeks: a..b, code}``) from one code (or None) per week."""
     out, i = [], 0
-    while i < len(codes):
-        j = i
-        while j + 1 < len(codes) and codes[j + 1] == codes[i]:
-            j += 1
-        if codes[i] is not None:
-            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=j))
-            out.append({"weeks": a if a == b else f"{a}..{b}", "code": codes[i]})
-        i = j + 1
+    for code, same in groupby(codes):
+        n = len(list(same))
+        if code is not None:
+            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=i + n - 1))
+            out.append({"weeks": a if a == b else f"{a}..{b}", "code": code})
+        i += n
     return out
 
 
@@ -289,8 +339,7 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
 
     codes: list[str | None] = [None] * n_weeks
     before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
-    for w in range(WEEKS_BEFORE - before, n_weeks):
-        codes[w] = code
+    codes[WEEKS_BEFORE - before:] = [code] * (n_weeks - (WEEKS_BEFORE - before))
 
     def week_no(d: date) -> int:
         return (_monday(d) - first_monday).days // 7
@@ -407,6 +456,107 @@ def to_histories(dicts: list[dict]) -> list[ParticipantHistory | CompanyHistory]
     return [CompanyHistory.model_validate(d) if d["kind"] == "company" else ParticipantHistory.model_validate(d) for d in dicts]
 
 
+def cohort_histories(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[ParticipantHistory | CompanyHistory]:
+    """``to_histories(generate_cohort(...))`` without validating again what the generator made
+    valid: the models are built with ``model_construct`` from the same data, converted as
+    validation would (dates, enums, Decimals). tests/test_simulation.py validates generated
+    cohorts in full and checks that these models are the same, value for value and type for type."""
+    return [_company_history(d) if d["kind"] == "company" else _participant_history(d) for d in generate_cohort(plan, as_of, seed, run)]
+
+
+_day = date.fromisoformat
+
+
+class _Construct:
+    """``cls.model_construct(**values)`` for many thousands of small models a run.
+
+    ``model_construct`` sets an instance's ``__dict__`` (every field, in field order, defaults
+    filled in), ``__pydantic_fields_set__`` (the names given), ``__pydantic_extra__`` and
+    ``__pydantic_private__`` (None for these models); it spends most of its time finding out, for
+    each field of each instance, what this does once per class. Where a model is not of that
+    plain kind (a post-init hook, private attributes, extra fields allowed) or pydantic's
+    instance layout is not the one this knows, it is ``model_construct`` itself. Fields with a
+    default factory must be given. tests/test_simulation.py checks the result against full
+    validation."""
+
+    _LAYOUT = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.fields = tuple(cls.model_fields)
+        self.defaults = {name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None}
+        self.plain = (
+            getattr(BaseModel, "__slots__", None) == self._LAYOUT
+            and not cls.__pydantic_post_init__
+            and not cls.__private_attributes__
+            and not cls.__pydantic_root_model__
+            and cls.model_config.get("extra") != "allow"
+        )
+
+    def __call__(self, **values):
+        if not self.plain:
+            return self.cls.model_construct(**values)
+        defaults = self.defaults
+        m = _new(self.cls)
+        _set(m, "__dict__", {name: values[name] if name in values else defaults[name] for name in self.fields})
+        _set(m, "__pydantic_fields_set__", set(values))
+        _set(m, "__pydantic_extra__", None)
+        _set(m, "__pydantic_private__", None)
+        return m
+
+
+_new, _set = object.__new__, object.__setattr__
+_participant_model, _company_model = _Construct(ParticipantHistory), _Construct(CompanyHistory)
+_course_event, _event, _benefit_weeks, _exit = _Construct(CourseEvent), _Construct(OutcomeEventRecord), _Construct(BenefitWeeks), _Construct(Exit)
+_employment, _phase, _hire = _Construct(EmploymentSpell), _Construct(AcceleratorPhaseRecord), _Construct(HireRecord)
+
+
+def _participant_history(d: dict) -> ParticipantHistory:
+    return _participant_model(
+        kind="participant",
+        participant=d["participant"],
+        municipality=d["municipality"],
+        birth_date=_day(d["birth_date"]),
+        target_group=TargetGroup(d["target_group"]),
+        benefit_at_enrolment=d["benefit_at_enrolment"],
+        resident=d["resident"],
+        enrolment=_day(d["enrolment"]),
+        extracted=_day(d["extracted"]),
+        course=[_course_event(**{**e, "date": _day(e["date"])}) for e in d["course"]],
+        events=[_event(**{**e, "date": _day(e["date"])}) for e in d["events"]],
+        benefits=[_benefit_weeks(**b) for b in d["benefits"]],
+        employment=[_spell(s) for s in d["employment"]],
+        exits=[_exit(**{**x, "date": _day(x["date"])}) for x in d["exits"]],
+    )
+
+
+def _spell(s: dict) -> EmploymentSpell:
+    values = {
+        **s,
+        "start": _day(s["start"]),
+        "hours_per_week": Decimal(s["hours_per_week"]),
+        "monthly_earnings": parse_money(s["monthly_earnings"]),
+        "kind": JobKind(s["kind"]),
+    }
+    if "end" in s:
+        values["end"] = _day(s["end"])
+    return _employment(**values)
+
+
+def _company_history(d: dict) -> CompanyHistory:
+    return _company_model(
+        kind="company",
+        company=d["company"],
+        municipality=d["municipality"],
+        size_band=SizeBand(d["size_band"]),
+        partner=d["partner"],
+        start=_day(d["start"]),
+        extracted=_day(d["extracted"]),
+        phases=[_phase(phase=ph["phase"], completed=_day(ph["completed"])) for ph in d["phases"]],
+        hires=[_hire(**{**h, "date": _day(h["date"]), **({"end": _day(h["end"])} if "end" in h else {})}) for h in d["hires"]],
+    )
+
+
 # --- one run ---------------------------------------------------------------------------------
 
 
@@ -429,9 +579,12 @@ def _for_simulation(loaded: LoadedContract) -> LoadedContract:
     return replace(loaded, contract=loaded.contract.model_copy(update={"investor": None}))
 
 
-def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: Decimal, seed: int, run: int) -> RunValues:
-    """One municipality's business case for one run, through the real path."""
-    histories = to_histories(generate_cohort(plan, as_of, seed, run))
+def run_case(
+    plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: Decimal, seed: int, run: int, rates: BenefitRates | None = None
+) -> RunValues:
+    """One municipality's business case for one run, through the real path: the engine's decisions
+    (``decide_view``), settlement, savings and the business case's figures (``case_figures``)."""
+    histories = cohort_histories(plan, as_of, seed, run)
     participants = [h for h in histories if isinstance(h, ParticipantHistory)]
     by_id = {}
     for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
@@ -442,7 +595,7 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
         if isinstance(h, CompanyHistory):
             by_id[id(h)] = decide_view(loaded, h, as_of, eligible, by_participant)
     results = [by_id[id(h)] for h in histories]
-    case, _ = municipality_case(loaded, histories, as_of, rate, results=results)
+    case = case_figures(loaded, histories, results, as_of, rate, rates=rates)
     return RunValues(
         net_result=case.net_result,
         npv=case.npv,
@@ -455,27 +608,79 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
     )
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A scenario with what every run needs worked out once: each agreement without its investor
+    section, and its benefit-rate table."""
+
+    scenario: LoadedScenario
+    contracts: tuple[tuple[MunicipalityPlan, LoadedContract, BenefitRates], ...]
+
+
+# Scenarios ready in this process, by (path, content hash): a worker loads a scenario (and so
+# compiles its agreements) once, whatever executor sends it chunks, and never a changed file.
+_READY: dict[tuple[str, str], _Ready] = {}
+
+
+def _ready(scenario: LoadedScenario) -> _Ready:
+    key = (scenario.path, scenario.content_hash)
+    ready = _READY.get(key)
+    if ready is None or ready.scenario is not scenario:
+        contracts = []
+        for p in scenario.plans:
+            loaded = _for_simulation(p.loaded)
+            contracts.append((p, loaded, rates_for(loaded)))
+        ready = _READY[key] = _Ready(scenario, tuple(contracts))
+    return ready
+
+
 def _chunk(scenario: LoadedScenario, seed: int, first: int, stop: int) -> list[list[RunValues]]:
-    loaded = [_for_simulation(p.loaded) for p in scenario.plans]
-    return [
-        [run_case(p, lc, scenario.as_of, scenario.discount_rate, seed, run) for p, lc in zip(scenario.plans, loaded)]
-        for run in range(first, stop)
-    ]
+    ready = _ready(scenario)
+    as_of, rate = scenario.as_of, scenario.discount_rate
+    with _fewer_collections():
+        return [[run_case(p, lc, as_of, rate, seed, run, rates) for p, lc, rates in ready.contracts] for run in range(first, stop)]
 
 
-_WORKER: dict = {}
+_GC_LOCK = threading.Lock()
+_GC_USERS = 0
+_GC_SAVED: tuple[int, ...] = ()
 
 
-def _worker_init(path: str, content_hash: str) -> None:
-    scenario = load_scenario(path)
-    if scenario.content_hash != content_hash:
-        raise RuntimeError(f"{path} (or an agreement it names) changed while the simulation ran")
-    _WORKER["scenario"] = scenario
+@contextmanager
+def _fewer_collections():
+    """Python's cyclic garbage collector less often while runs are simulated: a run allocates a few
+    hundred thousand short-lived objects, and with the default threshold (a collection every 700
+    allocations) collecting took about 8 % of the time. Counted, so overlapping simulations in
+    threads restore the threshold only when the last one ends."""
+    global _GC_USERS, _GC_SAVED
+    with _GC_LOCK:
+        if _GC_USERS == 0:
+            _GC_SAVED = gc.get_threshold()
+            gc.set_threshold(max(_GC_SAVED[0], 50_000), *_GC_SAVED[1:])
+        _GC_USERS += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_USERS -= 1
+            if _GC_USERS == 0:
+                gc.set_threshold(*_GC_SAVED)
 
 
-def _worker_chunk(args: tuple[int, int, int]) -> list[list[RunValues]]:
-    seed, first, stop = args
-    return _chunk(_WORKER["scenario"], seed, first, stop)
+def simulate_chunk(path: str, content_hash: str, seed: int, first: int, stop: int) -> list[list[RunValues]]:
+    """Runs ``first`` .. ``stop - 1`` of the scenario at ``path``: one task for an executor.
+
+    Module-level, with small arguments (the scenario's path and content hash, the seed, a run
+    range), so any ``concurrent.futures.Executor`` can run it in another process or on another
+    machine: the worker loads the scenario and its agreements on its first chunk and keeps them
+    (refusing a file that changed since the simulation started); no cohort is ever pickled."""
+    ready = _READY.get((path, content_hash))
+    if ready is None:
+        scenario = load_scenario(path)
+        if scenario.content_hash != content_hash:
+            raise RuntimeError(f"{path} (or an agreement it names) changed while the simulation ran")
+        ready = _ready(scenario)
+    return _chunk(ready.scenario, seed, first, stop)
 
 
 # --- the simulation --------------------------------------------------------------------------
@@ -488,31 +693,46 @@ def simulate(
     workers: int | None = None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> SimulationResult:
     """``runs`` Monte Carlo runs of every municipality's business case; the same seed gives the same
-    result for any number of ``workers`` (default: one per core)."""
+    result for any number of ``workers`` (default: one per core) and any ``executor``.
+
+    The runs are cut into fixed chunks of ``CHUNK_RUNS``, each a call of :func:`simulate_chunk`.
+    With ``executor`` (any ``concurrent.futures.Executor``: only ``submit`` is used) every chunk
+    is submitted to it and ``workers`` is not used; without one, a process pool of ``workers``
+    runs them, or this process alone when ``workers`` is 1."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     if runs < 1:
         raise ValueError("runs must be at least 1")
     workers = max(1, workers or os.cpu_count() or 1)
-    chunks = [(seed, a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
+    chunks = [(a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
     out: list[list[RunValues]] = []
-    done = 0
-    if workers == 1 or len(chunks) == 1:
-        for _, a, b in chunks:
+    if executor is None and (workers == 1 or len(chunks) == 1):
+        for a, b in chunks:
             out.extend(_chunk(scenario, seed, a, b))
-            done = b
+            if on_progress:
+                on_progress(b, runs)
+        return summarise(scenario, seed, out)
+
+    # Workers load the scenario from its file by absolute path; a forked pool starts with this
+    # process's scenario already ready.
+    path = str(Path(scenario.path).resolve())
+    if (path, scenario.content_hash) not in _READY:
+        _READY[(path, scenario.content_hash)] = _ready(scenario)
+    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(chunks)))
+    try:
+        futures = [pool.submit(simulate_chunk, path, scenario.content_hash, seed, a, b) for a, b in chunks]
+        done = 0
+        for (a, b), future in zip(chunks, futures):  # results go back in run order
+            out.extend(future.result())
+            done += b - a
             if on_progress:
                 on_progress(done, runs)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_worker_init,
-                                 initargs=(scenario.path, scenario.content_hash)) as pool:
-            for (_, a, b), values in zip(chunks, pool.map(_worker_chunk, chunks)):  # map keeps the chunk order
-                out.extend(values)
-                done += b - a
-                if on_progress:
-                    on_progress(done, runs)
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
     return summarise(scenario, seed, out)
 
 
