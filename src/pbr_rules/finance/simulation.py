@@ -186,22 +186,47 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 
 def draw(rng: random.Random, d) -> float:
     """One number from a distribution."""
-    if isinstance(d, Fixed):
-        return d.value
-    if isinstance(d, Uniform):
-        return d.min + (d.max - d.min) * rng.random()
-    if isinstance(d, Triangular):
-        return rng.triangular(d.min, d.max, d.mode)
-    if isinstance(d, Choice):
-        return _picker(d, lambda: (d.values, d.weights))(rng)
-    raise TypeError(f"not a distribution: {d!r}")
+    return _samplers(d)[0](rng)
 
 
 def draw_int(rng: random.Random, d) -> int:
     """A whole number from a distribution (uniform: every whole number from min to max equally likely)."""
+    return _samplers(d)[1](rng)
+
+
+def _make_samplers(d) -> tuple[Callable[[random.Random], float], Callable[[random.Random], int]]:
+    """(draw, draw_int) for one distribution, with what does not change between draws worked out once."""
+    if isinstance(d, Fixed):
+        value = d.value
+        number = lambda rng: value  # noqa: E731
+    elif isinstance(d, Uniform):
+        low, span = d.min, d.max - d.min
+        number = lambda rng: low + span * rng.random()  # noqa: E731
+    elif isinstance(d, Triangular):
+        low, high, mode = d.min, d.max, d.mode
+        number = lambda rng: rng.triangular(low, high, mode)  # noqa: E731
+    elif isinstance(d, Choice):
+        number = _Pick(d.values, d.weights)
+    else:
+        raise TypeError(f"not a distribution: {d!r}")
     if isinstance(d, Uniform):
-        return rng.randint(math.ceil(d.min), math.floor(d.max)) if math.ceil(d.min) <= math.floor(d.max) else round(d.min)
-    return int(round(draw(rng, d)))
+        first, last = math.ceil(d.min), math.floor(d.max)
+        only = round(d.min)
+        whole = (lambda rng: rng.randint(first, last)) if first <= last else (lambda rng: only)
+    else:
+        whole = lambda rng: int(round(number(rng)))  # noqa: E731
+    return number, whole
+
+
+# Samplers by the distribution they draw from (kept here, so an id is never reused).
+_SAMPLERS: dict[int, tuple[object, Callable, Callable]] = {}
+
+
+def _samplers(d) -> tuple[Callable[[random.Random], float], Callable[[random.Random], int]]:
+    entry = _SAMPLERS.get(id(d))
+    if entry is None or entry[0] is not d:
+        entry = _SAMPLERS[id(d)] = (d, *_make_samplers(d))
+    return entry[1], entry[2]
 
 
 def _weighted(rng: random.Random, weights: dict) -> str:
