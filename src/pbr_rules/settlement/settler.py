@@ -157,7 +157,7 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
 
         outcomes_of[p.milestone] += 1
         n = outcomes_of[p.milestone]
-        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None)
+        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None) if tariff.volume_tiers else None
         if tier is not None:
             found = in_force(tier.amount, day)
             if found is not None:
@@ -174,8 +174,10 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
                 tier_applied = (f"tier>{tier.after_outcomes}", entry.value, eff, entry.reference)
 
         amount = gross
-        subject_cap = "cap:per_participant" if r.subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
+        per_participant = r.subject.kind == "participant"
+        subject_cap = "cap:per_participant" if per_participant else "cap:per_company"
+        dated = c.caps.per_participant if per_participant else c.caps.per_company
+        amount = _cap(amount, dated, day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
         amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'")
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
