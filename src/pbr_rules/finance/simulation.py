@@ -264,232 +264,10 @@ def _picker(source, table) -> _Pick:
     return entry[1]
 
 
-def _monday(d: date) -> date:
-    return d - timedelta(days=d.weekday())
+# --- history models without validation --------------------------------------------------
 
 
-def _working_day(d: date) -> date:
-    return d - timedelta(days=max(0, d.weekday() - 4))
-
-
-def _iso_week(d: date) -> str:
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"
-
-
-def _runs(codes: list[str | None], first_monday: date) -> list[dict]:
-    """Compact benefit runs (``{weeks: a..b, code}``) from one code (or None) per week."""
-    out, i = [], 0
-    for code, same in groupby(codes):
-        n = len(list(same))
-        if code is not None:
-            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=i + n - 1))
-            out.append({"weeks": a if a == b else f"{a}..{b}", "code": code})
-        i += n
-    return out
-
-
-def _monthly(hours: int, per_hour: float) -> str:
-    return str(int(round(hours * per_hour * 52 / 12)))
-
-
-@dataclass
-class _Company:
-    data: dict
-    start: date
-
-
-def generate_cohort(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[dict]:
-    """One run's cohort for one municipality, as plain history dicts: companies first, then participants.
-
-    Everything depends only on (seed, run, municipality code).
-    """
-    rng = random.Random(f"{seed}:{run}:{plan.code}")
-    m = plan.scenario
-    companies = [_company(rng, plan, as_of, run, j) for j in range(1, m.companies.value + 1)]
-    participants = [_participant(rng, plan, as_of, run, i, companies) for i in range(1, m.participants.value + 1)]
-    for c in companies:
-        c.data["hires"].sort(key=lambda h: (h["date"], h["participant"]))
-    return [c.data for c in companies] + participants
-
-
-def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, j: int) -> _Company:
-    b = plan.companies
-    window = plan.scenario.enrolment_window.value
-    start = _working_day(window.start + timedelta(weeks=max(0, draw_int(rng, b.start_weeks.value))))
-    start = min(start, _working_day(as_of))
-    phases = []
-    gp = b.growth_plan.value
-    if rng.random() < gp.probability:
-        done = start + timedelta(weeks=max(0, draw_int(rng, gp.weeks)))
-        if done <= as_of:
-            phases.append({"phase": PHASES[0], "completed": done.isoformat()})
-            sm = b.social_model.value
-            if rng.random() < sm.probability:
-                done2 = done + timedelta(weeks=max(0, draw_int(rng, sm.weeks)))
-                if done2 <= as_of:
-                    phases.append({"phase": PHASES[1], "completed": done2.isoformat()})
-    data = {
-        "kind": "company",
-        "company": f"sim-{plan.code}-r{run}-c{j}",
-        "municipality": plan.code,
-        "size_band": _weighted(rng, b.size_band.value).value,
-        "partner": rng.random() < b.partner.value,
-        "start": start.isoformat(),
-        "extracted": as_of.isoformat(),
-        "phases": phases,
-        "hires": [],
-    }
-    return _Company(data, start)
-
-
-def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> dict:
-    m = plan.scenario
-    pid = f"sim-{plan.code}-r{run}-p{i}"
-    group = _weighted(rng, m.target_group_mix.value)
-    b = plan.groups[group]
-    code = b.benefit.value
-
-    window = m.enrolment_window.value
-    enrolment = window.start + timedelta(days=rng.randint(0, (window.end - window.start).days))
-    enrolment = _working_day(enrolment)
-    if enrolment < window.start:
-        enrolment += timedelta(days=3)
-    enrol_monday = _monday(enrolment)
-    first_monday = enrol_monday - timedelta(weeks=WEEKS_BEFORE)
-    n_weeks = (_monday(as_of) - first_monday).days // 7 + 1
-
-    age = rng.randint(m.age.value.min, m.age.value.max)
-    birth = date(enrolment.year - age, enrolment.month, min(enrolment.day, 28)) - timedelta(days=rng.randint(1, 360))
-
-    codes: list[str | None] = [None] * n_weeks
-    before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
-    codes[WEEKS_BEFORE - before:] = [code] * (n_weeks - (WEEKS_BEFORE - before))
-
-    def week_no(d: date) -> int:
-        return (_monday(d) - first_monday).days // 7
-
-    employment: list[dict] = []
-    hire: tuple[_Company, date, date | None] | None = None
-    u = rng.random()
-    kind = "ordinary" if u < b.ordinary_job.value else ("flexjob" if u < b.ordinary_job.value + b.flexjob.value else None)
-    if kind is not None:
-        start = enrol_monday + timedelta(weeks=max(0, draw_int(rng, b.job_start_weeks.value)), days=rng.randint(0, 4))
-        if start < enrolment:
-            start = enrolment
-        if start <= as_of:
-            hours = min(37, max(1, draw_int(rng, (b.hours_per_week if kind == "ordinary" else b.flexjob_hours_per_week).value)))
-            per_hour = draw(rng, b.hourly_earnings.value)
-            ret = b.retention.value
-            end = None
-            if rng.random() >= ret.probability:
-                weeks = min(ret.weeks - 1, max(1, draw_int(rng, ret.shorter_weeks)))
-                end = start + timedelta(weeks=weeks, days=-1)
-                if end >= as_of:
-                    end = None
-            employer = "Lokal virksomhed (synthetic)"
-            partner = False
-            open_companies = [c for c in companies if c.start <= start]
-            if open_companies and rng.random() < plan.companies.hire.value:
-                company = open_companies[rng.randrange(len(open_companies))]
-                # the employer is the company's id, as a hire is verified by (docs/semantics.md § 5)
-                employer, partner = company.data["company"], True
-                hire = (company, start, end)
-            last_w = min(n_weeks - 1, week_no(end) if end else n_weeks - 1)
-            spells = [(start, end, hours)]
-            if kind == "flexjob":
-                fr = b.flexjob_raise.value
-                if rng.random() < fr.probability:
-                    raise_at = _monday(start) + timedelta(weeks=max(1, draw_int(rng, fr.after_weeks)))
-                    if raise_at < (end or as_of) - timedelta(days=14):
-                        extra = max(1, draw_int(rng, fr.extra_hours))
-                        spells = [(start, raise_at - timedelta(days=1), hours), (raise_at, end, min(37, hours + extra))]
-                for w in range(week_no(start), last_w + 1):
-                    codes[w] = FLEXJOB_CODE
-            elif hours >= b.benefit_stops_from_hours.value:
-                # A week is self-supporting only when the job covers it from its Monday.
-                for w in range(week_no(start) + (1 if start.weekday() > 0 else 0), last_w + 1):
-                    codes[w] = None
-            for s, e, h in spells:
-                spell = {"start": s.isoformat(), "hours_per_week": h, "monthly_earnings": _monthly(h, per_hour),
-                         "employer": employer, "partner_company": partner, "kind": kind}
-
-                if e is not None:
-                    spell["end"] = e.isoformat()
-                employment.append(spell)
-
-    course = []
-    c = b.course.value
-    if rng.random() >= c.no_show:
-        dropout_month = rng.randint(1, 11) if rng.random() < c.drop_out else None
-        for month in range(1, 13):
-            d = enrolment + timedelta(days=28 * month)
-            if d > as_of:
-                break
-            if month == dropout_month:
-                course.append({"date": d.isoformat(), "kind": "drop_out"})
-                break
-            sessions = min(4, max(0, draw_int(rng, c.sessions_per_month)))
-            if sessions:
-                course.append({"date": d.isoformat(), "kind": "attendance", "sessions": sessions})
-        else:
-            done = enrolment + timedelta(days=28 * 12 + 7)
-            if rng.random() < c.completion and done <= as_of:
-                course.append({"date": done.isoformat(), "kind": "completion"})
-
-    events = []
-    q = b.qualification.value
-    if rng.random() < q.probability:
-        qd = enrolment + timedelta(weeks=max(0, draw_int(rng, q.weeks)))
-        if qd <= as_of:
-            events.append({"date": qd.isoformat(), "kind": "qualification", "name": "Qualification (synthetic)", "evidence": f"doc-{pid}-q1"})
-    exits = []
-    x = b.exit.value
-    if rng.random() < x.probability:
-        xd = enrolment + timedelta(weeks=max(0, draw_int(rng, x.weeks)))
-        if xd <= as_of:
-            exits.append({"date": xd.isoformat(), "reason": "moved_away"})
-    resident = rng.random() < m.resident.value
-
-    if hire is not None:
-        company, hd, he = hire
-        record = {"participant": pid, "date": hd.isoformat()}
-        if he is not None:
-            record["end"] = he.isoformat()
-        company.data["hires"].append(record)
-
-    return {
-        "kind": "participant",
-        "participant": pid,
-        "municipality": plan.code,
-        "birth_date": birth.isoformat(),
-        "target_group": group.value,
-        "benefit_at_enrolment": codes[WEEKS_BEFORE - 1] or code,
-        "resident": resident,
-        "enrolment": enrolment.isoformat(),
-        "extracted": as_of.isoformat(),
-        "course": course,
-        "events": events,
-        "benefits": _runs(codes, first_monday),
-        "employment": employment,
-        "exits": exits,
-    }
-
-
-def to_histories(dicts: list[dict]) -> list[ParticipantHistory | CompanyHistory]:
-    """Validate generated dicts into history models (full pydantic validation)."""
-    return [CompanyHistory.model_validate(d) if d["kind"] == "company" else ParticipantHistory.model_validate(d) for d in dicts]
-
-
-def cohort_histories(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[ParticipantHistory | CompanyHistory]:
-    """``to_histories(generate_cohort(...))`` without validating again what the generator made
-    valid: the models are built with ``model_construct`` from the same data, converted as
-    validation would (dates, enums, Decimals). tests/test_simulation.py validates generated
-    cohorts in full and checks that these models are the same, value for value and type for type."""
-    return [_company_history(d) if d["kind"] == "company" else _participant_history(d) for d in generate_cohort(plan, as_of, seed, run)]
-
-
-_day = date.fromisoformat
+_new, _set = object.__new__, object.__setattr__
 
 
 class _Construct:
@@ -530,56 +308,277 @@ class _Construct:
         return m
 
 
-_new, _set = object.__new__, object.__setattr__
 _participant_model, _company_model = _Construct(ParticipantHistory), _Construct(CompanyHistory)
 _course_event, _event, _benefit_weeks, _exit = _Construct(CourseEvent), _Construct(OutcomeEventRecord), _Construct(BenefitWeeks), _Construct(Exit)
 _employment, _phase, _hire = _Construct(EmploymentSpell), _Construct(AcceleratorPhaseRecord), _Construct(HireRecord)
 
 
-def _participant_history(d: dict) -> ParticipantHistory:
+# --- generating cohorts ---------------------------------------------------------------------
+
+
+def _monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _working_day(d: date) -> date:
+    return d - timedelta(days=max(0, d.weekday() - 4))
+
+
+def _iso_week(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _runs(codes: list[str | None], first_monday: date) -> list[BenefitWeeks]:
+    """Compact benefit runs (``{weeks: a..b, code}``) from one code (or None) per week."""
+    out, i = [], 0
+    for code, same in groupby(codes):
+        n = len(list(same))
+        if code is not None:
+            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=i + n - 1))
+            out.append(_benefit_weeks(weeks=a if a == b else f"{a}..{b}", code=code))
+        i += n
+    return out
+
+
+def _monthly(hours: int, per_hour: float) -> Decimal:
+    """Monthly earnings in whole kroner, as a history holds them (Decimal, in øre)."""
+    return parse_money(int(round(hours * per_hour * 52 / 12)))
+
+
+@dataclass
+class _Company:
+    fields: dict  # the company history's fields but its hires
+    start: date
+    hires: list  # HireRecord, as participants are drawn
+
+
+def generate_cohort(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[dict]:
+    """One run's cohort for one municipality, as plain history dicts (as a history file holds
+    them): companies first, then participants.
+
+    Everything depends only on (seed, run, municipality code).
+    """
+    return [_company_dict(h) if h.kind == "company" else _participant_dict(h) for h in cohort_histories(plan, as_of, seed, run)]
+
+
+def cohort_histories(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[ParticipantHistory | CompanyHistory]:
+    """One run's cohort for one municipality as history models: companies first, then participants.
+
+    The models are constructed (as ``model_construct`` would) with the values validation would
+    give them, not validated again: the generator makes them valid. tests/test_simulation.py
+    validates generated cohorts in full (``generate_cohort``) and checks that these models are
+    the same, value for value and type for type."""
+    rng = random.Random(f"{seed}:{run}:{plan.code}")
+    m = plan.scenario
+    companies = [_company(rng, plan, as_of, run, j) for j in range(1, m.companies.value + 1)]
+    participants = [_participant(rng, plan, as_of, run, i, companies) for i in range(1, m.participants.value + 1)]
+    return [_company_model(**c.fields, hires=sorted(c.hires, key=lambda h: (h.date, h.participant))) for c in companies] + participants
+
+
+def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, j: int) -> _Company:
+    b = plan.companies
+    window = plan.scenario.enrolment_window.value
+    start = _working_day(window.start + timedelta(weeks=max(0, draw_int(rng, b.start_weeks.value))))
+    start = min(start, _working_day(as_of))
+    phases = []
+    gp = b.growth_plan.value
+    if rng.random() < gp.probability:
+        done = start + timedelta(weeks=max(0, draw_int(rng, gp.weeks)))
+        if done <= as_of:
+            phases.append(_phase(phase=PHASES[0], completed=done))
+            sm = b.social_model.value
+            if rng.random() < sm.probability:
+                done2 = done + timedelta(weeks=max(0, draw_int(rng, sm.weeks)))
+                if done2 <= as_of:
+                    phases.append(_phase(phase=PHASES[1], completed=done2))
+    fields = {
+        "kind": "company",
+        "company": f"sim-{plan.code}-r{run}-c{j}",
+        "municipality": plan.code,
+        "size_band": _weighted(rng, b.size_band.value),
+        "partner": rng.random() < b.partner.value,
+        "start": start,
+        "extracted": as_of,
+        "phases": phases,
+    }
+    return _Company(fields, start, [])
+
+
+def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> ParticipantHistory:
+    m = plan.scenario
+    pid = f"sim-{plan.code}-r{run}-p{i}"
+    group = _weighted(rng, m.target_group_mix.value)
+    b = plan.groups[group]
+    code = b.benefit.value
+
+    window = m.enrolment_window.value
+    enrolment = window.start + timedelta(days=rng.randint(0, (window.end - window.start).days))
+    enrolment = _working_day(enrolment)
+    if enrolment < window.start:
+        enrolment += timedelta(days=3)
+    enrol_monday = _monday(enrolment)
+    first_monday = enrol_monday - timedelta(weeks=WEEKS_BEFORE)
+    n_weeks = (_monday(as_of) - first_monday).days // 7 + 1
+
+    age = rng.randint(m.age.value.min, m.age.value.max)
+    birth = date(enrolment.year - age, enrolment.month, min(enrolment.day, 28)) - timedelta(days=rng.randint(1, 360))
+
+    codes: list[str | None] = [None] * n_weeks
+    before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
+    codes[WEEKS_BEFORE - before:] = [code] * (n_weeks - (WEEKS_BEFORE - before))
+
+    def week_no(d: date) -> int:
+        return (_monday(d) - first_monday).days // 7
+
+    employment: list[EmploymentSpell] = []
+    hire: tuple[_Company, date, date | None] | None = None
+    u = rng.random()
+    kind = "ordinary" if u < b.ordinary_job.value else ("flexjob" if u < b.ordinary_job.value + b.flexjob.value else None)
+    if kind is not None:
+        start = enrol_monday + timedelta(weeks=max(0, draw_int(rng, b.job_start_weeks.value)), days=rng.randint(0, 4))
+        if start < enrolment:
+            start = enrolment
+        if start <= as_of:
+            hours = min(37, max(1, draw_int(rng, (b.hours_per_week if kind == "ordinary" else b.flexjob_hours_per_week).value)))
+            per_hour = draw(rng, b.hourly_earnings.value)
+            ret = b.retention.value
+            end = None
+            if rng.random() >= ret.probability:
+                weeks = min(ret.weeks - 1, max(1, draw_int(rng, ret.shorter_weeks)))
+                end = start + timedelta(weeks=weeks, days=-1)
+                if end >= as_of:
+                    end = None
+            employer = "Lokal virksomhed (synthetic)"
+            partner = False
+            open_companies = [c for c in companies if c.start <= start]
+            if open_companies and rng.random() < plan.companies.hire.value:
+                company = open_companies[rng.randrange(len(open_companies))]
+                # the employer is the company's id, as a hire is verified by (docs/semantics.md § 5)
+                employer, partner = company.fields["company"], True
+                hire = (company, start, end)
+            last_w = min(n_weeks - 1, week_no(end) if end else n_weeks - 1)
+            spells = [(start, end, hours)]
+            if kind == "flexjob":
+                fr = b.flexjob_raise.value
+                if rng.random() < fr.probability:
+                    raise_at = _monday(start) + timedelta(weeks=max(1, draw_int(rng, fr.after_weeks)))
+                    if raise_at < (end or as_of) - timedelta(days=14):
+                        extra = max(1, draw_int(rng, fr.extra_hours))
+                        spells = [(start, raise_at - timedelta(days=1), hours), (raise_at, end, min(37, hours + extra))]
+                for w in range(week_no(start), last_w + 1):
+                    codes[w] = FLEXJOB_CODE
+            elif hours >= b.benefit_stops_from_hours.value:
+                # A week is self-supporting only when the job covers it from its Monday.
+                for w in range(week_no(start) + (1 if start.weekday() > 0 else 0), last_w + 1):
+                    codes[w] = None
+            for s, e, h in spells:
+                spell = {"start": s, "hours_per_week": Decimal(h), "monthly_earnings": _monthly(h, per_hour),
+                         "employer": employer, "partner_company": partner, "kind": JobKind(kind)}
+                if e is not None:
+                    spell["end"] = e
+                employment.append(_employment(**spell))
+
+    course = []
+    c = b.course.value
+    if rng.random() >= c.no_show:
+        dropout_month = rng.randint(1, 11) if rng.random() < c.drop_out else None
+        for month in range(1, 13):
+            d = enrolment + timedelta(days=28 * month)
+            if d > as_of:
+                break
+            if month == dropout_month:
+                course.append(_course_event(date=d, kind="drop_out"))
+                break
+            sessions = min(4, max(0, draw_int(rng, c.sessions_per_month)))
+            if sessions:
+                course.append(_course_event(date=d, kind="attendance", sessions=sessions))
+        else:
+            done = enrolment + timedelta(days=28 * 12 + 7)
+            if rng.random() < c.completion and done <= as_of:
+                course.append(_course_event(date=done, kind="completion"))
+
+    events = []
+    q = b.qualification.value
+    if rng.random() < q.probability:
+        qd = enrolment + timedelta(weeks=max(0, draw_int(rng, q.weeks)))
+        if qd <= as_of:
+            events.append(_event(date=qd, kind="qualification", name="Qualification (synthetic)", evidence=f"doc-{pid}-q1"))
+    exits = []
+    x = b.exit.value
+    if rng.random() < x.probability:
+        xd = enrolment + timedelta(weeks=max(0, draw_int(rng, x.weeks)))
+        if xd <= as_of:
+            exits.append(_exit(date=xd, reason="moved_away"))
+    resident = rng.random() < m.resident.value
+
+    if hire is not None:
+        company, hd, he = hire
+        company.hires.append(_hire(participant=pid, date=hd) if he is None else _hire(participant=pid, date=hd, end=he))
+
     return _participant_model(
         kind="participant",
-        participant=d["participant"],
-        municipality=d["municipality"],
-        birth_date=_day(d["birth_date"]),
-        target_group=TargetGroup(d["target_group"]),
-        benefit_at_enrolment=d["benefit_at_enrolment"],
-        resident=d["resident"],
-        enrolment=_day(d["enrolment"]),
-        extracted=_day(d["extracted"]),
-        course=[_course_event(**{**e, "date": _day(e["date"])}) for e in d["course"]],
-        events=[_event(**{**e, "date": _day(e["date"])}) for e in d["events"]],
-        benefits=[_benefit_weeks(**b) for b in d["benefits"]],
-        employment=[_spell(s) for s in d["employment"]],
-        exits=[_exit(**{**x, "date": _day(x["date"])}) for x in d["exits"]],
+        participant=pid,
+        municipality=plan.code,
+        birth_date=birth,
+        target_group=group,
+        benefit_at_enrolment=codes[WEEKS_BEFORE - 1] or code,
+        resident=resident,
+        enrolment=enrolment,
+        extracted=as_of,
+        course=course,
+        events=events,
+        benefits=_runs(codes, first_monday),
+        employment=employment,
+        exits=exits,
     )
 
 
-def _spell(s: dict) -> EmploymentSpell:
-    values = {
-        **s,
-        "start": _day(s["start"]),
-        "hours_per_week": Decimal(s["hours_per_week"]),
-        "monthly_earnings": parse_money(s["monthly_earnings"]),
-        "kind": JobKind(s["kind"]),
+def to_histories(dicts: list[dict]) -> list[ParticipantHistory | CompanyHistory]:
+    """Validate generated dicts into history models (full pydantic validation)."""
+    return [CompanyHistory.model_validate(d) if d["kind"] == "company" else ParticipantHistory.model_validate(d) for d in dicts]
+
+
+def _participant_dict(h: ParticipantHistory) -> dict:
+    """A generated participant as a history file holds it."""
+    return {
+        "kind": "participant",
+        "participant": h.participant,
+        "municipality": h.municipality,
+        "birth_date": h.birth_date.isoformat(),
+        "target_group": h.target_group.value,
+        "benefit_at_enrolment": h.benefit_at_enrolment,
+        "resident": h.resident,
+        "enrolment": h.enrolment.isoformat(),
+        "extracted": h.extracted.isoformat(),
+        "course": [{"date": e.date.isoformat(), "kind": e.kind, **({"sessions": e.sessions} if e.sessions is not None else {})} for e in h.course],
+        "events": [{"date": e.date.isoformat(), "kind": e.kind, "name": e.name, "evidence": e.evidence} for e in h.events],
+        "benefits": [{"weeks": b.weeks, "code": b.code} for b in h.benefits],
+        "employment": [
+            {
+                "start": s.start.isoformat(), "hours_per_week": int(s.hours_per_week), "monthly_earnings": str(int(s.monthly_earnings)),
+                "employer": s.employer, "partner_company": s.partner_company, "kind": s.kind.value,
+                **({"end": s.end.isoformat()} if s.end is not None else {}),
+            }
+            for s in h.employment
+        ],
+        "exits": [{"date": x.date.isoformat(), "reason": x.reason} for x in h.exits],
     }
-    if "end" in s:
-        values["end"] = _day(s["end"])
-    return _employment(**values)
 
 
-def _company_history(d: dict) -> CompanyHistory:
-    return _company_model(
-        kind="company",
-        company=d["company"],
-        municipality=d["municipality"],
-        size_band=SizeBand(d["size_band"]),
-        partner=d["partner"],
-        start=_day(d["start"]),
-        extracted=_day(d["extracted"]),
-        phases=[_phase(phase=ph["phase"], completed=_day(ph["completed"])) for ph in d["phases"]],
-        hires=[_hire(**{**h, "date": _day(h["date"]), **({"end": _day(h["end"])} if "end" in h else {})}) for h in d["hires"]],
-    )
+def _company_dict(h: CompanyHistory) -> dict:
+    """A generated company as a history file holds it."""
+    return {
+        "kind": "company",
+        "company": h.company,
+        "municipality": h.municipality,
+        "size_band": h.size_band.value,
+        "partner": h.partner,
+        "start": h.start.isoformat(),
+        "extracted": h.extracted.isoformat(),
+        "phases": [{"phase": ph.phase, "completed": ph.completed.isoformat()} for ph in h.phases],
+        "hires": [{"participant": r.participant, "date": r.date.isoformat(), **({"end": r.end.isoformat()} if r.end is not None else {})} for r in h.hires],
+    }
 
 
 # --- one run ---------------------------------------------------------------------------------

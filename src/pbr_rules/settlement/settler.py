@@ -140,10 +140,12 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
     paid_total = ZERO
     out: list[_Settled] = []
 
+    caps = c.caps
     for _order, r, p in dues:
         day = p.trigger_date
         tariff = c.tariffs[p.milestone]
-        payers = [(x.party, x.share) for x in p.payers]
+        parties = [x.party for x in p.payers]
+        shares = [x.share for x in p.payers]
         adjustments: list[tuple[str, Decimal, str, str]] = []
         gross = p.tariff.value
         tier_applied = None
@@ -152,7 +154,7 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
             size = _cohort_size(loaded, r.subject.kind)
             el = c.eligibility.citizens if r.subject.kind == "participant" else c.eligibility.companies
             adjustments.append(("cohort_size", -gross, el.reference, f"beyond the cohort size of {size}, counted in order of start"))
-            out.append(_Settled(r, p, None, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
+            out.append(_Settled(r, p, None, gross, ZERO, [(party, ZERO) for party in parties], adjustments))
             continue
 
         outcomes_of[p.milestone] += 1
@@ -176,14 +178,14 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
         amount = gross
         per_participant = r.subject.kind == "participant"
         subject_cap = "cap:per_participant" if per_participant else "cap:per_company"
-        dated = c.caps.per_participant if per_participant else c.caps.per_company
-        amount = _cap(amount, dated, day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, f"{r.subject.kind} {r.subject.id}")
-        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'")
+        dated = caps.per_participant if per_participant else caps.per_company
+        amount = _cap(amount, dated, day, paid_subject[(r.subject.kind, r.subject.id)], subject_cap, adjustments, "{} {}", r.subject.kind, r.subject.id)
+        amount = _cap(amount, caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, "milestone line '{}'", p.milestone)
 
-        parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
+        parts = list(zip(parties, split_by_shares(amount, shares)))
         capped_parts = []
         for party, part in parts:
-            cap = in_force(c.caps.per_payer.get(party), day)
+            cap = in_force(caps.per_payer.get(party), day) if caps.per_payer else None
             if cap is not None:
                 room = max(ZERO, cap[1].value - paid_payer[party])
                 if part > room:
@@ -192,7 +194,7 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
             capped_parts.append((party, part))
         amount = sum((x for _, x in capped_parts), ZERO)
 
-        cap = in_force(c.caps.per_contract, day)
+        cap = in_force(caps.per_contract, day)
         if cap is not None:
             room = max(ZERO, cap[1].value - paid_total)
             if amount > room:
@@ -211,13 +213,15 @@ def _settle(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> l
     return out
 
 
-def _cap(amount, dated, day, paid, kind, adjustments, what) -> Decimal:
+def _cap(amount, dated, day, paid, kind, adjustments, what: str, *what_of) -> Decimal:
+    """``amount`` within the cap in force on ``day`` (``paid`` already paid under it); a reduction is
+    noted in ``adjustments`` as ``what`` (a format filled with ``what_of``) reaching the cap."""
     found = in_force(dated, day)
     if found is None:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append((kind, room - amount, found[1].reference, f"{what} reached the cap of {found[1].value}"))
+        adjustments.append((kind, room - amount, found[1].reference, f"{what.format(*what_of)} reached the cap of {found[1].value}"))
         return room
     return amount
 
