@@ -879,8 +879,8 @@ def _participant_exactly(
     kinds = _code_kinds(loaded)
     codes = loaded.codes.codes
     spells = sorted((*b.week_range(), b.code) for b in h.benefits)
-    for (_, b, _c), (a, _, _d) in zip(spells, spells[1:]):
-        if a <= b:
+    for before, after in zip(spells, spells[1:]):
+        if after[0] <= before[1]:
             raise _NotExact  # a week given twice: the Decimal path reads such a history its own way
 
     # The counterfactual (baseline_of, from the spells): p = on / looked.

@@ -41,7 +41,7 @@ from pbr_rules.evaluation import decide_view
 from pbr_rules.finance.cases import case_figures
 from pbr_rules.finance.savings import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
-from pbr_rules.models.contract import JobKind, SizeBand, TargetGroup
+from pbr_rules.models.contract import JobKind, TargetGroup
 from pbr_rules.models.history import (
     AcceleratorPhaseRecord,
     BenefitWeeks,
