@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ledger.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_simulation.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -459,3 +459,56 @@ def test_rates_for_unknown_codes_are_refused(tmp_path, loaded):
     moved = dataclasses.replace(loaded, source=Source(file=src.file, data=src.data, positions=positions, key_positions=src.key_positions))
     with pytest.raises(ContractInvalid, match="unknown benefit code 'sygedagpenget' .*did you mean 'sygedagpenge'"):
         rates_for(moved)
+
+
+# --- the simulation's exact months against the Decimal path ------------------------------------
+
+CASE_VARIANTS = {
+    "as written": {},
+    "deadweight 25 %": {"counterfactual": {"method": "deadweight", "deadweight": Decimal("0.25")}},
+    "deadweight 0": {"counterfactual": {"method": "deadweight", "deadweight": Decimal("0")}},
+    "a 26-week baseline, 40 savings weeks, no weeks assumed before the history": {
+        "counterfactual": {"baseline_weeks": 26}, "savings_weeks": 40, "weeks_on_benefit_before_history": 0,
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(CASE_VARIANTS))
+@pytest.mark.parametrize("agreement", ["101-koebenhavn.yaml", "461-odense.yaml"])
+def test_the_exact_months_are_the_decimal_months_of_any_cohort(agreement, variant):
+    # savings_by_month sums in exact integers (the simulation's path); cohort_savings in Decimal.
+    # Generated histories: gaps, flexjobs, spells mid-week, exits; staircase restarts; rate years.
+    # The exact path hands a cohort to the Decimal path when a month is within rounding error
+    # of a half øre: an exact tie, which quarter-øre weeks (a 25 % deadweight) make common.
+    from hypothesis import HealthCheck, given, note, settings
+    from hypothesis import strategies as st
+
+    from pbr_rules.finance import savings
+    from strategies import participant_histories
+
+    base = load_contract(ROOT / "contracts" / "agreements" / agreement)
+    case = CASE_VARIANTS[variant]
+    lc = with_case(base, case.get("counterfactual"), **{k: v for k, v in case.items() if k != "counterfactual"})
+    table = rates_for(lc)
+    seen = {"exact": 0, "handed on": 0}
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(people=st.lists(participant_histories(lc), min_size=1, max_size=6, unique_by=lambda h: h.participant), data=st.data())
+    def check(people, data):
+        eligible = {h.participant for h in people if data.draw(st.integers(0, 4))}
+        note("\n".join(h.model_dump_json() for h in people))
+        try:
+            decimal = cohort_savings(lc, people, eligible=eligible, rates=table, detail=False).by_month
+        except EvaluationRefused:
+            return  # a week without a rate: the exact path hands such a cohort to the Decimal path, which says so
+        assert savings.savings_by_month(lc, people, eligible=eligible, rates=table) == decimal
+        try:
+            exact = savings._months_exactly(lc, table, people, None, eligible)
+        except savings._NotExact:
+            seen["handed on"] += 1
+        else:
+            seen["exact"] += 1
+            assert exact == decimal and list(exact) == list(decimal)
+
+    check()
+    assert seen["exact"] >= 20, seen  # the exact path itself was compared, not only the hand-over

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import re
+from concurrent.futures import Executor, Future
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +14,21 @@ import pytest
 
 from pbr_rules.cli import main as pbr_main
 from pbr_rules.errors import ContractInvalid
-from pbr_rules.finance.simulation import generate_cohort, load_scenario, nearest_rank, simulate, summary_of
+from pbr_rules.evaluation import decide_view, evaluate_cohort
+from pbr_rules.finance.cases import case_figures, municipality_case
+from pbr_rules.finance.savings import cohort_savings, savings_by_month
+from pbr_rules.finance.simulation import (
+    _for_simulation,
+    cohort_histories,
+    generate_cohort,
+    load_scenario,
+    nearest_rank,
+    simulate,
+    simulate_chunk,
+    summary_of,
+    to_histories,
+)
+from pbr_rules.settlement import admitted_subjects, settle_results, settled_payers
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.reports.text import to_json
 
@@ -75,6 +91,20 @@ def test_generated_histories_pass_full_validation():
                 else:
                     h = CompanyHistory.model_validate(d)
                     assert h.problems() == [], (d["company"], h.problems())
+
+
+def test_the_simulation_builds_exactly_the_histories_full_validation_gives():
+    # The simulation builds its history models without validating them again (cohort_histories):
+    # they must be the models validation makes from the same data, value for value and type for type.
+    s = load_scenario(PROGRAMME)
+    for plan in s.plans:
+        for run in range(2):
+            validated = to_histories(json.loads(json.dumps(generate_cohort(plan, s.as_of, seed=11, run=run))))
+            built = cohort_histories(plan, s.as_of, seed=11, run=run)
+            assert built == validated
+            assert [repr(b) for b in built] == [repr(v) for v in validated]  # Decimal hours, enums, dates: the same types
+            assert [b.model_fields_set for b in built] == [v.model_fields_set for v in validated]
+            assert [b.model_dump(mode="json") for b in built] == [v.model_dump(mode="json") for v in validated]
 
 
 def test_a_run_depends_only_on_seed_run_and_municipality(tiny):
@@ -169,3 +199,63 @@ def test_a_dask_cluster_gives_the_same_simulation_as_one_process(tiny):
         spread = simulate(tiny, runs=runs, seed=11, workers=2, executor=ex)
     assert to_json(spread) == to_json(alone)
     assert json.loads(to_json(alone))["runs"] == runs
+
+
+class _SubmitOnly(Executor):
+    """An executor with nothing but ``submit``, running each task at once and noting what it was sent."""
+
+    def __init__(self):
+        self.calls = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.calls.append((fn, args))
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def map(self, *args, **kwargs):
+        raise AssertionError("the simulation submits its chunks; it never calls map")
+
+
+def test_an_executor_passed_in_gets_module_level_chunks_with_small_arguments_and_the_result_is_the_same(tiny):
+    executor = _SubmitOnly()
+    assert to_json(simulate(tiny, runs=12, seed=3, executor=executor)) == to_json(simulate(tiny, runs=12, seed=3, workers=1))
+    # 12 runs = chunks of 5, 5 and 2: (scenario path, its content hash, seed, first run, stop)
+    assert [args[2:] for _, args in executor.calls] == [(3, 0, 5), (3, 5, 10), (3, 10, 12)]
+    for fn, args in executor.calls:
+        assert fn is simulate_chunk and args[1] == tiny.content_hash
+        assert pickle.loads(pickle.dumps(fn)) is simulate_chunk and len(pickle.dumps(args)) < 1000  # no cohort travels
+
+
+def test_a_chunk_refuses_a_scenario_that_changed_since_the_simulation_started(tiny):
+    with pytest.raises(RuntimeError, match="changed while the simulation ran"):
+        simulate_chunk(tiny.path, "0" * 64, 1, 0, 1)
+
+
+def test_a_simulation_run_takes_exactly_the_figures_of_the_full_business_case(tiny):
+    # The run's lighter path (decide_view, settled_payers, savings_by_month, case_figures) against
+    # the explained one (evaluate_cohort, settle_results, cohort_savings, municipality_case).
+    for plan in tiny.plans:
+        loaded = _for_simulation(plan.loaded)
+        for run in range(3):
+            histories = cohort_histories(plan, tiny.as_of, 21, run)
+            participants = [h for h in histories if h.kind == "participant"]
+            explained = evaluate_cohort(loaded, histories, tiny.as_of)
+            eligible = {h.participant: h.enrolment for h, r in zip(histories, explained) if h.kind == "participant" and r.eligibility.eligible}
+            by_id = {h.participant: h for h in participants}
+            views = [decide_view(loaded, h, tiny.as_of) if h.kind == "participant" else decide_view(loaded, h, tiny.as_of, eligible, by_id) for h in histories]
+            admitted = admitted_subjects(loaded, histories, explained)
+
+            lines = settle_results(loaded, histories, explained, tiny.as_of, with_changes=False).lines
+            assert settled_payers(loaded, views, admitted) == [(x.due_date, tuple((pa.party, pa.amount) for pa in x.payers)) for x in lines]
+            full = cohort_savings(loaded, participants, tiny.as_of, eligible=admitted["participant"])
+            assert savings_by_month(loaded, participants, tiny.as_of, eligible=admitted["participant"]) == full.by_month
+
+            case, _ = municipality_case(loaded, histories, tiny.as_of, tiny.discount_rate)
+            figures = case_figures(loaded, histories, views, tiny.as_of, tiny.discount_rate)
+            assert (figures.net_result, figures.npv, figures.savings, figures.course_costs_total, figures.municipal_course_costs, figures.municipal_outcome_payments) == (
+                case.net_result, case.npv, case.savings, case.course_costs_total, case.municipal_course_costs, case.municipal_outcome_payments
+            )

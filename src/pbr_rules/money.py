@@ -134,9 +134,8 @@ def parse_share(value: object) -> Decimal:
 
 
 def round_money(amount: Decimal) -> Decimal:
-    """The one place money is rounded: half-up to whole øre."""
-    with localcontext(MONEY_CONTEXT):
-        return amount.quantize(ORE)
+    """The one place money is rounded: half-up to whole øre (in the money context, whatever the caller's)."""
+    return amount.quantize(ORE, context=MONEY_CONTEXT)
 
 
 @lru_cache(maxsize=16384)

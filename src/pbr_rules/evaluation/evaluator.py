@@ -733,7 +733,22 @@ def decide_view(
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
 ) -> DecisionView:
-    d = decide(loaded, history, as_of, eligible_participants, participants)
+    return _view(loaded, decide(loaded, history, as_of, eligible_participants, participants))
+
+
+def decide_view_batch(
+    loaded: LoadedContract,
+    histories: list[History],
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+    participants: Mapping[str, ParticipantHistory] | None = None,
+) -> list[DecisionView]:
+    """``decide_view`` for many histories, decided many to an engine session (``iter_decisions``):
+    the same views, each as of ``as_of`` or its own earlier extraction date."""
+    return [_view(loaded, d) for d in iter_decisions(loaded, histories, as_of, eligible_participants, participants)]
+
+
+def _view(loaded: LoadedContract, d: Decision) -> DecisionView:
     cid = loaded.contract.id
     kind = "participant" if d.side == Side.citizen else "company"
     return DecisionView(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from pbr_rules.evaluation import evaluate_cohort
 from pbr_rules.finance.discounting import (
@@ -29,16 +31,17 @@ from pbr_rules.finance.discounting import (
     present_values,
     waterfall,
 )
-from pbr_rules.finance.savings import cohort_savings, rates_for
+from pbr_rules.finance.savings import cohort_savings, rates_for, savings_by_month
 from pbr_rules.language import History, LoadedContract, canonical_json
 from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase, PartyNPV
 from pbr_rules.models.common import in_force
 from pbr_rules.models.contract import DEFAULT_DISCOUNT_RATE, PartyRole, Side
 from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.settlement import PartyAmount, Settlement
 from pbr_rules.i18n import N_, _, format_date, format_money, format_percent
 from pbr_rules.money import DEFAULT_CURRENCY, ZERO, money_str, one_currency, round_money
-from pbr_rules.settlement import admitted_subjects, settle_results
+from pbr_rules.settlement import admitted_subjects, settle_results, settled_payers
 
 _RATES_HASH: dict[int, tuple[object, str]] = {}
 
@@ -77,7 +80,7 @@ def course_cost_flows(loaded: LoadedContract, histories: list[History], admitted
             found = in_force(cost.amount, day)
             if found is None:
                 continue
-            for flow in instalments(day, found[1].value, cost.spread_months):
+            for flow in _instalments(day, found[1].value, cost.spread_months):
                 out.append((cid, cost.side, cost.payer, flow))
     return out
 
@@ -107,6 +110,86 @@ def discounting_words(convention: str, rate: Decimal, start: date, reference: st
 def _decimals(rate: Decimal) -> int:
     pct = (rate * 100).normalize()
     return min(max(0, -pct.as_tuple().exponent), 2)
+
+
+@lru_cache(maxsize=65536)
+def _instalments(day: date, amount: Decimal, months: int) -> tuple[Flow, ...]:
+    """``instalments``, remembered: a cohort's courses start on a few hundred working days."""
+    return tuple(instalments(day, amount, months))
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """The business case's totals from its flows (``municipality_case`` and ``case_figures`` alike)."""
+
+    course_costs_citizen: Decimal
+    course_costs_company: Decimal
+    municipal_course_costs: Decimal
+    municipal_outcome_payments: Decimal
+    savings: Decimal
+    net_result: Decimal
+    npv: Decimal
+
+    @property
+    def course_costs_total(self) -> Decimal:
+        return self.course_costs_citizen + self.course_costs_company
+
+
+def _totals(loaded: LoadedContract, costs, municipal_costs: list[Flow], payment_flows: list[Flow], savings_flows: list[Flow], discount_rate: Decimal | None) -> _Totals:
+    cost_citizen = sum((f[1] for _, side, _, f in costs if side == Side.citizen), ZERO)
+    cost_company = sum((f[1] for _, side, _, f in costs if side == Side.company), ZERO)
+    savings_total = round_money(sum((a for _, a in savings_flows), ZERO))
+    municipal_payments = sum((a for _, a in payment_flows), ZERO)
+    municipal_cost_total = sum((a for _, a in municipal_costs), ZERO)
+    flows = [(d, a) for d, a in savings_flows] + [(d, -a) for d, a in payment_flows] + [(d, -a) for d, a in municipal_costs]
+    convention, rate, _clause = discounting_of(loaded, discount_rate)  # as municipality_case discounts
+    return _Totals(
+        course_costs_citizen=cost_citizen,
+        course_costs_company=cost_company,
+        municipal_course_costs=municipal_cost_total,
+        municipal_outcome_payments=municipal_payments,
+        savings=savings_total,
+        net_result=savings_total - municipal_payments - municipal_cost_total,
+        npv=npv(flows, rate, loaded.contract.term.start, convention),
+    )
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """A cohort's headline figures, exactly as ``municipality_case`` gives them."""
+
+    net_result: Decimal
+    npv: Decimal
+    savings: Decimal
+    course_costs_total: Decimal
+    municipal_course_costs: Decimal
+    municipal_outcome_payments: Decimal
+
+
+def case_figures(
+    loaded: LoadedContract, histories: list[History], results, as_of: date, discount_rate: Decimal, *, rates: BenefitRates | None = None
+) -> CaseFigures:
+    """The headline figures of ``municipality_case`` for already-decided ``results`` (one per
+    history, as ``decide_view`` or ``evaluate`` give them), without the report around them: no
+    settlement lines, months, projection, answer or investor view. What a simulation run needs.
+    ``rates``: the contract's benefit-rate table, when the caller already has it (``rates_for``)."""
+    c = loaded.contract
+    if c.business_case is None:
+        raise EvaluationRefused(f"contract {c.id} has no business_case section: add one (docs/business-case.md)")
+    admitted = admitted_subjects(loaded, histories, results)
+    mine = municipal_parties(loaded)
+    costs = course_cost_flows(loaded, histories, admitted)
+    payment_flows = [(day, amount) for day, parts in settled_payers(loaded, results, admitted) for party, amount in parts if party in mine and amount]
+    by_month = savings_by_month(loaded, [h for h in histories if isinstance(h, ParticipantHistory)], as_of, eligible=admitted["participant"], rates=rates)
+    t = _totals(loaded, costs, [f for _, _, payer, f in costs if payer in mine], payment_flows, month_end_flows(by_month), discount_rate)
+    return CaseFigures(
+        net_result=t.net_result,
+        npv=t.npv,
+        savings=t.savings,
+        course_costs_total=t.course_costs_total,
+        municipal_course_costs=t.municipal_course_costs,
+        municipal_outcome_payments=t.municipal_outcome_payments,
+    )
 
 
 def municipality_case(
@@ -337,8 +420,13 @@ def _answer(
 
 def savings_flows_of(sav) -> list[Flow]:
     """The cohort's savings as dated flows (one a month, on the month's last day, from the savings module)."""
+    return month_end_flows(sav.by_month)
+
+
+def month_end_flows(by_month: dict[str, Decimal]) -> list[Flow]:
+    """Amounts by month 'YYYY-MM' as flows on each month's last day, in month order."""
     out = []
-    for month, amount in sorted(sav.by_month.items()):
+    for month, amount in sorted(by_month.items()):
         y, m = map(int, month.split("-"))
         nxt = date(y + (m == 12), m % 12 + 1, 1)
         out.append((date.fromordinal(nxt.toordinal() - 1), amount))

@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -266,7 +267,26 @@ def _codes_by_week(history: ParticipantHistory) -> dict[int, str]:
     return out
 
 
-def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first: int, last: int) -> list[WeekCost]:
+# One week of a scan, as a plain tuple (a WeekCost's fields; built for thousands of weeks a cohort):
+# (index, code, weekly rate, rate from, the Rate used or None, staircase week, staircase count,
+# municipal share, municipal cost).
+_Week = tuple[int, "str | None", Decimal, "date | None", "Rate | None", "int | None", int, Decimal, Decimal]
+
+# Per benefit-code vocabulary (held here, so its id is never reused): how a week on each code
+# is costed: 1 on the refund staircase, 2 other public support or a wage subsidy, 0 neither.
+_KINDS: dict[int, tuple[object, dict[str, int]]] = {}
+
+
+def _code_kinds(loaded: LoadedContract) -> dict[str, int]:
+    codes = loaded.codes.codes
+    entry = _KINDS.get(id(codes))
+    if entry is None or entry[0] is not codes:
+        kinds = {k: 1 if v.refund_staircase else 2 if (v.public_support or v.wage_subsidy) else 0 for k, v in codes.items()}
+        entry = _KINDS[id(codes)] = (codes, kinds)
+    return entry[1]
+
+
+def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHistory, first: int, last: int) -> list[_Week]:
     """Every week from ``first`` to ``last`` (inclusive), with the staircase run from the history's first benefit week.
 
     Weeks before the history's first benefit week are taken as ``weeks_on_benefit_before_history``
@@ -275,12 +295,13 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
     bc = loaded.contract.business_case
     before = bc.weeks_on_benefit_before_history if bc is not None else 0
     stair = rates.staircase
-    codes = loaded.codes.codes
+    within, reset = stair.within_weeks, stair.reset_after_self_supporting_weeks
+    kinds = _code_kinds(loaded)
     by_week = _codes_by_week(history)
     first_benefit = min(by_week) if by_week else None
 
     rate_memo, share_memo = _memo(rates)
-    out: list[WeekCost] = []
+    out: list[_Week] = []
     count = before
     in_period = True  # a staircase period is running (the assumed weeks before the history start one)
     self_supporting: deque[int] = deque()
@@ -288,42 +309,34 @@ def _scan(loaded: LoadedContract, rates: BenefitRates, history: ParticipantHisto
     with localcontext(MONEY_CONTEXT):
         for w in range(start, last + 1):
             code = by_week.get(w)
-            weekly, rate_from, assumed = ZERO, None, False
+            weekly, rate_from, rate = ZERO, None, None
             position, share = None, ZERO
+            kind = kinds[code] if code is not None else 0
             if first_benefit is None or w < first_benefit:
                 pass  # before the history: assumed on benefit, costs nothing here
-            elif code is not None and codes[code].refund_staircase:
+            elif kind == 1:
                 if not in_period:
                     in_period, count = True, 0
                 count += 1
                 position = count
                 if w >= first:  # earlier weeks only move the count; their rate is never needed
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
-                    assumed = rate.assumption
-                    share = _share(rates, position, share_memo)
-            elif code is not None and (codes[code].public_support or codes[code].wage_subsidy):
+                    weekly, rate_from, rate = rate_memo.get((code, w)) or _weekly_rate(rates, code, w, rate_memo)
+                    share = share_memo.get(position) or _share(rates, position, share_memo)
+            elif kind == 2:
                 # Public support outside the staircase (e.g. løntilskud): not self-supporting, not counted.
                 if w >= first:
-                    weekly, rate_from, rate = _weekly_rate(rates, code, w, rate_memo)
-                    assumed = rate.assumption
+                    weekly, rate_from, rate = rate_memo.get((code, w)) or _weekly_rate(rates, code, w, rate_memo)
                     share = rate.municipal_share if rate.municipal_share is not None else ZERO
-            else:
+            elif in_period:
                 # Self-supporting (§ 6, stk. 1): 52 such weeks in total within 156 restart the count.
-                if in_period:
-                    self_supporting.append(w)
-                    while self_supporting and self_supporting[0] <= w - stair.within_weeks:
-                        self_supporting.popleft()
-                    if len(self_supporting) >= stair.reset_after_self_supporting_weeks:
-                        count, in_period = 0, False
-                        self_supporting.clear()
+                self_supporting.append(w)
+                while self_supporting and self_supporting[0] <= w - within:
+                    self_supporting.popleft()
+                if len(self_supporting) >= reset:
+                    count, in_period = 0, False
+                    self_supporting.clear()
             if w >= first:
-                out.append(
-                    WeekCost(
-                        index=w, code=code, weekly_rate=weekly, rate_from=rate_from,
-                        rate_assumed=assumed, staircase_week=position, staircase_count=count,
-                        municipal_share=share, municipal_cost=weekly * share,
-                    )
-                )
+                out.append((w, code, weekly, rate_from, rate, position, count, share, weekly * share))
     return out
 
 
@@ -333,7 +346,13 @@ def weekly_costs(
     """The municipal cost of each ISO week ``first_week``..``last_week`` (week indexes, both included)."""
     if last_week < first_week:
         return []
-    return _scan(loaded, rates, history, first_week, last_week)
+    return [
+        WeekCost(
+            index=w, code=code, weekly_rate=weekly, rate_from=rate_from, rate_assumed=rate.assumption if rate is not None else False,
+            staircase_week=position, staircase_count=count, municipal_share=share, municipal_cost=cost,
+        )
+        for w, code, weekly, rate_from, rate, position, count, share, cost in _scan(loaded, rates, history, first_week, last_week)
+    ]
 
 
 # --- counterfactuals ---------------------------------------------------------------------
@@ -482,13 +501,20 @@ def _last_complete_week(horizon: date) -> int:
     return w if week_sunday(w) <= horizon else w - 1
 
 
-def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
+def _method(loaded: LoadedContract) -> tuple[str, str, Decimal]:
+    """(the counterfactual method, its clause, the share of a saving credited to the programme)."""
     cf = _business_case(loaded).counterfactual
     credited = ONE - cf.deadweight if cf.method == "deadweight" and cf.deadweight is not None else ONE
-    words = _(COUNTERFACTUAL_WORDS[cf.method]).format(
+    return cf.method, cf.reference, credited
+
+
+def _describe(loaded: LoadedContract) -> tuple[str, str, str, Decimal]:
+    method, reference, credited = _method(loaded)
+    cf = _business_case(loaded).counterfactual
+    words = _(COUNTERFACTUAL_WORDS[method]).format(
         weeks=cf.baseline_weeks, credited=_pct(credited), deadweight=_pct(cf.deadweight or ZERO),
     )
-    return cf.method, words, cf.reference, credited
+    return method, words, reference, credited
 
 
 def _pct(share: Decimal) -> str:
@@ -511,7 +537,7 @@ def _participant(
     detail: bool = True,
 ) -> tuple[ParticipantSavings | None, _Exact]:
     bc = _business_case(loaded)
-    method, words, reference, credited = _describe(loaded)
+    method, reference, credited = _method(loaded)
     if method == "comparison_group" and profile is None:
         raise EvaluationRefused(
             f"agreement '{loaded.contract.id}' measures savings against a comparison group "
@@ -530,49 +556,54 @@ def _participant(
         elif baseline_code is None and history.benefit_at_enrolment is not None:
             if loaded.codes.codes[history.benefit_at_enrolment].public_support:
                 baseline_code = history.benefit_at_enrolment
+    counterfactual = None if method == "comparison_group" or baseline_code is None or p == 0 else baseline_code
+    on_staircase = counterfactual is not None and _code_kinds(loaded)[counterfactual] == 1
 
     # The counterfactual person is on benefit every week from the enrolment week on, so the
-    # staircase count continues from where it stood the week before enrolment.
-    scan = weekly_costs(loaded, rates, history, w0 - 1, max(last, w0 - 1))
-    count_before = scan[0].staircase_count
-    actual_weeks = [wc for wc in scan if first <= wc.index <= last]
+    # staircase count continues from where it stood the week before enrolment. The scan
+    # starts at that week (w0 - 1); the weeks counted, first..last, follow the enrolment week.
+    scan = _scan(loaded, rates, history, w0 - 1, max(last, w0 - 1))
+    count_before = scan[0][6]
 
     assumed: set = set()
     by_month: dict[str, Decimal] = {}
     weekly_savings: list[Decimal] = []
+    keep_weekly = bc.projection is not None
+    whole = credited == ONE  # x × 1 is x exactly: the multiplication can be left out
     actual_total = cf_total = ZERO
     rate_memo, share_memo = _memo(rates)
-    codes = loaded.codes.codes
     with localcontext(MONEY_CONTEXT):
-        for wc in actual_weeks:
-            k = wc.index - w0
-            if wc.rate_assumed and wc.code is not None:
-                assumed.add((wc.code, wc.rate_from))
+        for index, code, _weekly, rate_from, rate, _position, _count, _share_, cost in scan[2:]:
+            k = index - w0
+            if rate is not None and rate.assumption and code is not None:
+                assumed.add((code, rate_from))
             if method == "comparison_group":
                 cf_cost = profile.cost(k)
                 if cf_cost is None:
                     raise EvaluationRefused(
                         f"the comparison group does not reach week {k} after enrolment (needed for participant "
-                        f"'{history.participant}', week {wc.week}); give comparison histories that cover "
+                        f"'{history.participant}', week {format_iso_week(index)}); give comparison histories that cover "
                         f"{bc.savings_weeks} weeks after their enrolment"
                     )
-            elif baseline_code is None or p == 0:
+            elif counterfactual is None:
                 cf_cost = ZERO
             else:
-                weekly, rate_from, rate = _weekly_rate(rates, baseline_code, wc.index, rate_memo)
-                if rate.assumption:
-                    assumed.add((baseline_code, rate_from))
-                if codes[baseline_code].refund_staircase:
-                    share = _share(rates, count_before + 1 + k, share_memo)
+                weekly, cf_from, cf_rate = rate_memo.get((counterfactual, index)) or _weekly_rate(rates, counterfactual, index, rate_memo)
+                if cf_rate.assumption:
+                    assumed.add((counterfactual, cf_from))
+                if on_staircase:
+                    position = count_before + 1 + k
+                    share = share_memo.get(position) or _share(rates, position, share_memo)
                 else:
-                    share = rate.municipal_share if rate.municipal_share is not None else ZERO
+                    share = cf_rate.municipal_share if cf_rate.municipal_share is not None else ZERO
                 cf_cost = p * weekly * share
-            actual_total += wc.municipal_cost
+            actual_total += cost
             cf_total += cf_cost
-            month = month_of_week(wc.index)
-            week_saving = (cf_cost - wc.municipal_cost) * credited
+            month = month_of_week(index)
+            week_saving = cf_cost - cost if whole else (cf_cost - cost) * credited
             by_month[month] = by_month.get(month, ZERO) + week_saving
-            weekly_savings.append(week_saving)
+            if keep_weekly:
+                weekly_savings.append(week_saving)
         gross = cf_total - actual_total
         saving = gross * credited
         recent_weekly, weeks_after = ZERO, 0
@@ -588,7 +619,7 @@ def _participant(
     result = ParticipantSavings(
         participant=history.participant,
         method=method,
-        counterfactual=words,
+        counterfactual=_describe(loaded)[1],
         reference=reference,
         baseline_code=baseline_code,
         baseline_weeks_on_support=on_support if method == "baseline" else None,
@@ -640,7 +671,6 @@ def cohort_savings(
     rates = rates if rates is not None else rates_for(loaded)
     method, words, reference, _credited = _describe(loaded)
     profile = _as_profile(loaded, rates, comparison)
-    people = sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant)
     results: list[ParticipantSavings] = []
     not_counted: list[str] = []
     totals = [ZERO, ZERO, ZERO, ZERO]
@@ -649,12 +679,10 @@ def cohort_savings(
     projection = _business_case(loaded).projection if met is not None else None
     projected = ZERO
     with localcontext(MONEY_CONTEXT):
-        for h in people:
-            if h.participant not in eligible:
-                not_counted.append(h.participant)
+        for pid, result, exact in _each_eligible(loaded, rates, histories, as_of, profile, eligible, detail):
+            if exact is None:
+                not_counted.append(pid)
                 continue
-            when = min(as_of, h.extracted) if as_of else None
-            result, exact = _participant(loaded, rates, h, when, profile, detail)
             if result is not None:
                 results.append(result)
             for i, v in enumerate((exact.actual, exact.counterfactual, exact.gross, exact.saving)):
@@ -663,7 +691,7 @@ def cohort_savings(
                 by_month[m] = by_month.get(m, ZERO) + v
             assumed |= exact.assumed
             if projection is not None:
-                share = persistence_of(projection, met.get(h.participant, set()))
+                share = persistence_of(projection, met.get(pid, set()))
                 projected += projected_saving(exact.recent_weekly, share, exact.weeks_after)
     return CohortSavings(
         contract=loaded.contract.id,
@@ -681,6 +709,306 @@ def cohort_savings(
         projected_saving=round_money(projected) if projection is not None else None,
         projection=projection_words(projection) if projection is not None else None,
     )
+
+
+def savings_by_month(
+    loaded: LoadedContract,
+    histories: Iterable[ParticipantHistory],
+    as_of: date | None = None,
+    *,
+    eligible: set[str] | frozenset[str],
+    rates: BenefitRates | None = None,
+) -> dict[str, Decimal]:
+    """``cohort_savings(...).by_month`` (no comparison group), and nothing else: no per-participant
+    results, totals or projection. What a simulation run needs, thousands of times: the months
+    are summed in exact integers (``_months_exactly``), and are the same øre as by the Decimal path."""
+    rates = rates if rates is not None else rates_for(loaded)
+    try:
+        return _months_exactly(loaded, rates, histories, as_of, eligible)
+    except _NotExact:
+        pass  # the Decimal path below takes the cohort (and raises what is wrong with it, if anything)
+    by_month: dict[str, Decimal] = {}
+    with localcontext(MONEY_CONTEXT):
+        for _pid, _result, exact in _each_eligible(loaded, rates, histories, as_of, None, eligible, False):
+            if exact is not None:
+                for m, v in exact.by_month.items():
+                    by_month[m] = by_month.get(m, ZERO) + v
+    return {m: round_money(v) for m, v in sorted(by_month.items())}
+
+
+def _each_eligible(loaded, rates, histories, as_of, profile, eligible, detail):
+    """(participant id, its result or None, its exact figures, or None when not eligible) for each
+    participant history, by id. Runs in the caller's decimal context (the money context)."""
+    for h in sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant):
+        if h.participant not in eligible:
+            yield h.participant, None, None
+            continue
+        when = min(as_of, h.extracted) if as_of else None
+        result, exact = _participant(loaded, rates, h, when, profile, detail)
+        yield h.participant, result, exact
+
+
+# --- the cohort's months in exact integers (the simulation's path) ---------------------------
+#
+# The same weeks as _participant, summed exactly: a weekly rate in 1/13 øre (a monthly rate's
+# 12/52 is 3/13 of it), shares and the credited share in millionths, the baseline share p as
+# on / looked, so that every week's saving is a whole number of 1/D øre, D = 13 × 10^12 ×
+# looked. Benefit spells are taken as runs of weeks, and the weeks of a run that fall in one
+# month with the same rates and shares are added at once (n × the week's saving).
+#
+# The Decimal path rounds to 28 significant digits at every step; a month it sums can differ
+# from the exact month by at most its accumulated rounding error, far below an øre. Rounding
+# the exact month to øre gives the Decimal path's øre unless the exact month lies within that
+# error of a half øre; such a cohort (none in practice: it takes an exact tie) goes to the
+# Decimal path. So both paths always give the same øre, and the exact one is several times faster.
+
+_MILLION = 10**6
+
+
+class _NotExact(Exception):
+    """The exact path does not take this cohort (a comparison group, overlapping spells, a week
+    without a rate, a month within rounding error of a half øre): the Decimal path takes it."""
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """A rate table in integers: per code, the first week of each rate (the week whose Thursday
+    is on or after its effective date) and the rate (weekly rate in 1/13 øre, municipal share in
+    millionths or None), or None where it is withdrawn; the staircase bands' first weeks and
+    shares; the largest weekly rate."""
+
+    rates: dict[str, tuple[list[int], list[tuple[int, int | None] | None]]]
+    band_from: list[int]
+    band_share: list[int]
+    largest: int
+
+
+_WHOLE: dict[int, tuple[BenefitRates, _Whole | None]] = {}
+
+
+def _millionths(x: Decimal) -> int:
+    n = x * _MILLION
+    if n != n.to_integral_value():
+        raise _NotExact
+    return int(n)
+
+
+def _whole(rates: BenefitRates) -> _Whole:
+    entry = _WHOLE.get(id(rates))
+    if entry is None or entry[0] is not rates:
+        try:
+            made = _make_whole(rates)
+        except _NotExact:
+            made = None
+        entry = _WHOLE[id(rates)] = (rates, made)
+    if entry[1] is None:
+        raise _NotExact
+    return entry[1]
+
+
+def _make_whole(rates: BenefitRates) -> _Whole:
+    table: dict[str, tuple[list[int], list]] = {}
+    largest = 0
+    for code, dated in rates.rates.items():
+        weeks, values = [], []
+        for day in sorted(dated):
+            w = week_index(day)
+            weeks.append(w + 1 if week_thursday(w) < day else w)
+            rate = dated[day].value
+            if rate is None:
+                values.append(None)
+                continue
+            ore = rate.amount * 100
+            if ore != ore.to_integral_value():
+                raise _NotExact
+            weekly13 = int(ore) * (3 if rate.per == "month" else 13)  # x 12/52 = 3/13 of a monthly rate
+            largest = max(largest, abs(weekly13))
+            values.append((weekly13, _millionths(rate.municipal_share) if rate.municipal_share is not None else None))
+        table[code] = (weeks, values)
+    bands = rates.staircase.bands
+    if [b.from_week for b in bands] != [1] + [b.to_week + 1 for b in bands[:-1]] or bands[-1].to_week is not None:
+        raise _NotExact  # share_in_week's reading of irregular bands is left to the Decimal path
+    return _Whole(table, [b.from_week for b in bands], [_millionths(b.municipal_share) for b in bands], largest)
+
+
+@lru_cache(maxsize=4096)
+def _month_last_week(index: int) -> int:
+    """The last week of the month that week ``index`` belongs to (the last whose Thursday is in it)."""
+    t = week_thursday(index)
+    last_day = date(t.year + (t.month == 12), t.month % 12 + 1, 1) - timedelta(days=1)
+    return week_index(last_day - timedelta(days=3))
+
+
+def _months_exactly(loaded: LoadedContract, rates: BenefitRates, histories, as_of, eligible) -> dict[str, Decimal]:
+    bc = _business_case(loaded)
+    method, _reference, credited = _method(loaded)
+    if method == "comparison_group":
+        raise _NotExact
+    table = _whole(rates)
+    looked = bc.counterfactual.baseline_weeks
+    share = _millionths(credited)
+    sums: dict[str, int] = {}
+    weeks = people = 0
+    for h in sorted((h for h in histories if isinstance(h, ParticipantHistory)), key=lambda h: h.participant):
+        if h.participant in eligible:
+            weeks += _participant_exactly(loaded, bc, method, share, looked, rates, table, h, min(as_of, h.extracted) if as_of else None, sums)
+            people += 1
+    # D, and a bound on how far the Decimal path's months can be from these (in 1/D øre): every
+    # one of its operations is off by at most half a unit in the 28th digit of its result, and no
+    # result is larger than all the weeks' rates together. Ten times that, to be safe.
+    denominator = 13 * _MILLION * _MILLION * looked
+    operations = 12 * weeks + 40 * people + 1
+    largest_sum = 2 * weeks * table.largest * _MILLION * _MILLION * looked
+    margin = int(10 * operations * 5e-27 * largest_sum) + 1
+    out = {}
+    for month in sorted(sums):
+        n = sums[month]
+        q, r = divmod(abs(n), denominator)
+        if abs(2 * r - denominator) <= 2 * margin:
+            raise _NotExact  # within rounding error of a half øre: the Decimal path decides
+        q += 2 * r > denominator  # half-up, away from zero, as round_money
+        value = Decimal(q).scaleb(-2)
+        out[month] = value.copy_negate() if n < 0 else value
+    return out
+
+
+def _participant_exactly(
+    loaded, bc, method, credited: int, looked: int, rates: BenefitRates, table: _Whole, h: ParticipantHistory, as_of, sums: dict[str, int]
+) -> int:
+    """Add one participant's weekly savings to ``sums`` (month -> 1/D øre); return the weeks counted.
+
+    The same weeks, staircase and counterfactual as ``_participant`` and ``_scan`` (read those first)."""
+    horizon = _horizon(h, as_of)
+    w0 = week_index(h.enrolment)
+    first, last = w0 + 1, min(w0 + bc.savings_weeks, _last_complete_week(horizon))
+    if last < first:
+        return 0
+    kinds = _code_kinds(loaded)
+    codes = loaded.codes.codes
+    spells = sorted((*b.week_range(), b.code) for b in h.benefits)
+    for before, after in zip(spells, spells[1:]):
+        if after[0] <= before[1]:
+            raise _NotExact  # a week given twice: the Decimal path reads such a history its own way
+
+    # The counterfactual (baseline_of, from the spells): p = on / looked.
+    code, on = None, 0
+    if method in ("baseline", "deadweight"):
+        counts: dict[str, int] = {}
+        latest: dict[str, int] = {}
+        for a, b, c in spells:
+            x, y = max(a, w0 - looked), min(b, w0 - 1)
+            if x <= y and codes[c].public_support:
+                counts[c] = counts.get(c, 0) + y - x + 1
+                latest[c] = y
+        if counts:
+            code = max(counts, key=lambda c: (counts[c], latest[c]))
+            on = sum(counts.values())
+        if method == "deadweight":
+            on = looked
+            if code is None and h.benefit_at_enrolment is not None and codes[h.benefit_at_enrolment].public_support:
+                code = h.benefit_at_enrolment
+    cf = code if code is not None and on else None
+
+    # The staircase run by run, from the history's first benefit week: the counted weeks in
+    # pieces (first week, last week, kind, code, staircase week of the first) and the count
+    # after the week before enrolment (where the counterfactual's staircase goes on from).
+    within, reset = rates.staircase.within_weeks, rates.staircase.reset_after_self_supporting_weeks
+    count = count_before = bc.weeks_on_benefit_before_history
+    in_period = True
+    self_supporting: deque[int] = deque()
+    target = w0 - 1
+    pieces: list[tuple[int, int, int, str | None, int]] = []
+    runs: list[tuple[int, int, str | None]] = []  # the history's weeks from its first benefit week to `last`
+    if spells and spells[0][0] <= last:
+        at = spells[0][0]
+        for a, b, c in spells:
+            if a > last:
+                break
+            if a > at:
+                runs.append((at, a - 1, None))
+            runs.append((a, min(b, last), c))
+            at = b + 1
+        if at <= last:
+            runs.append((at, last, None))
+    start = runs[0][0] if runs else last + 1
+    if first < start:
+        pieces.append((first, min(last, start - 1), 0, None, 0))  # before the history: assumed on benefit, nothing paid
+    for x, y, c in runs:
+        kind = kinds[c] if c is not None else 0
+        if kind == 1:
+            if not in_period:
+                in_period, count = True, 0
+            if x <= target <= y:
+                count_before = count + target - x + 1
+            if y >= first:
+                pieces.append((max(x, first), y, 1, c, count + max(x, first) - x + 1))
+            count += y - x + 1
+            continue
+        if y >= first:
+            pieces.append((max(x, first), y, kind, c, 0))
+        counted, restarted = count, None
+        if kind == 0 and in_period:  # self-supporting weeks: 52 within 156 restart the count
+            for w in range(x, y + 1):
+                self_supporting.append(w)
+                while self_supporting[0] <= w - within:
+                    self_supporting.popleft()
+                if len(self_supporting) >= reset:
+                    count, in_period, restarted = 0, False, w
+                    self_supporting.clear()
+                    break
+        if x <= target <= y:
+            count_before = 0 if restarted is not None and restarted <= target else counted
+
+    # The pieces' weeks in stretches of one month with the same rates and shares: each adds
+    # (weeks × (counterfactual cost - actual cost) × credited share) in 1/D øre.
+    band_from, band_share = table.band_from, table.band_share
+    cf_rates = table.rates.get(cf) if cf is not None else None
+    if cf is not None and cf_rates is None:
+        raise _NotExact
+    cf_staircase = cf is not None and kinds[cf] == 1
+    for x, y, kind, c, position in pieces:
+        own_rates = table.rates.get(c) if kind else None
+        if kind and own_rates is None:
+            raise _NotExact
+        s = x
+        while s <= y:
+            e = min(y, _month_last_week(s))
+            actual = 0
+            if kind:
+                weeks, values = own_rates
+                i = bisect_right(weeks, s) - 1
+                if i < 0 or values[i] is None:
+                    raise _NotExact  # no rate in force: the Decimal path says so
+                if i + 1 < len(weeks):
+                    e = min(e, weeks[i + 1] - 1)
+                weekly13, share = values[i]
+                if kind == 1:
+                    at = position + s - x
+                    j = bisect_right(band_from, at) - 1
+                    share = band_share[j]
+                    if j + 1 < len(band_from):
+                        e = min(e, s + band_from[j + 1] - at - 1)
+                actual = looked * weekly13 * (share or 0)
+            counterfactual = 0
+            if cf is not None:
+                weeks, values = cf_rates
+                i = bisect_right(weeks, s) - 1
+                if i < 0 or values[i] is None:
+                    raise _NotExact
+                if i + 1 < len(weeks):
+                    e = min(e, weeks[i + 1] - 1)
+                weekly13, share = values[i]
+                if cf_staircase:
+                    at = count_before + 1 + s - w0
+                    j = bisect_right(band_from, at) - 1
+                    share = band_share[j]
+                    if j + 1 < len(band_from):
+                        e = min(e, s + band_from[j + 1] - at - 1)
+                counterfactual = on * weekly13 * (share or 0)
+            month = month_of_week(s)
+            sums[month] = sums.get(month, 0) + (e - s + 1) * (counterfactual - actual) * credited
+            s = e + 1
+    return last - first + 1
 
 
 # --- projected savings ------------------------------------------------------------------------

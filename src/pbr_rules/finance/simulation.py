@@ -2,35 +2,58 @@
 
 Owns reading a scenario (``kind: simulation``, models/simulation.py), drawing synthetic
 cohorts of participant and company histories from it, running every cohort through the
-real business case (``evaluation`` → ``settlement`` → ``savings`` → ``finance`` via
-:func:`business_case.municipality_case`), and summarising the runs (mean and nearest-rank
-percentiles, the probability that the savings finance the courses and of a positive net).
+real business case (the engine's decisions from ``evaluation.decide_view``, then
+``settlement``, ``savings`` and ``finance`` via :func:`cases.case_figures`, the figures of
+``municipality_case`` without the report around them), and summarising the runs (mean and
+nearest-rank percentiles, the probability that the savings finance the courses and of a
+positive net).
 
 Determinism: a run's cohort for a municipality depends only on ``random.Random`` seeded
 with the text ``"{seed}:{run}:{municipality code}"`` (string seeds are hashed with SHA-512
-by ``random``, so the same on every machine and process). Runs are cut into fixed chunks,
-spread over processes, and put back in run order, so the result is the same for any
-number of workers. Conventions: docs/business-case.md, "Simulation".
+by ``random``, so the same on every machine and process). Runs are cut into fixed chunks
+(:func:`simulate_chunk`, a task any ``concurrent.futures.Executor`` can run), and put back
+in run order, so the result is the same for any number of workers. Conventions and speed:
+docs/business-case.md, "Simulation".
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
 import random
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from bisect import bisect_right
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Callable
 
+from pydantic import BaseModel
+
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.evaluation import decide_view
-from pbr_rules.finance.cases import municipality_case
+from pbr_rules.evaluation import decide_view_batch
+from pbr_rules.finance.cases import case_figures
+from pbr_rules.finance.savings import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
-from pbr_rules.models.history import CompanyHistory, ParticipantHistory
+from pbr_rules.models.contract import JobKind
+from pbr_rules.models.history import (
+    AcceleratorPhaseRecord,
+    BenefitWeeks,
+    CompanyHistory,
+    CourseEvent,
+    EmploymentSpell,
+    Exit,
+    HireRecord,
+    OutcomeEventRecord,
+    ParticipantHistory,
+)
+from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.simulation import (
     Choice,
     CompanyBehaviour,
@@ -45,7 +68,7 @@ from pbr_rules.models.simulation import (
     Triangular,
     Uniform,
 )
-from pbr_rules.money import DEFAULT_CURRENCY, ZERO, round_money
+from pbr_rules.money import DEFAULT_CURRENCY, ZERO, parse_money, round_money
 
 WEEKS_BEFORE = 52  # the history starts 52 weeks before the enrolment week (the contracts' baseline)
 CHUNK_RUNS = 5  # runs per task: fixed, so the split never depends on the worker count
@@ -172,27 +195,138 @@ def load_scenario(path: str | Path) -> LoadedScenario:
 
 def draw(rng: random.Random, d) -> float:
     """One number from a distribution."""
-    if isinstance(d, Fixed):
-        return d.value
-    if isinstance(d, Uniform):
-        return d.min + (d.max - d.min) * rng.random()
-    if isinstance(d, Triangular):
-        return rng.triangular(d.min, d.max, d.mode)
-    if isinstance(d, Choice):
-        return rng.choices(d.values, weights=d.weights, k=1)[0]
-    raise TypeError(f"not a distribution: {d!r}")
+    return _samplers(d)[0](rng)
 
 
 def draw_int(rng: random.Random, d) -> int:
     """A whole number from a distribution (uniform: every whole number from min to max equally likely)."""
+    return _samplers(d)[1](rng)
+
+
+def _make_samplers(d) -> tuple[Callable[[random.Random], float], Callable[[random.Random], int]]:
+    """(draw, draw_int) for one distribution, with what does not change between draws worked out once."""
+    if isinstance(d, Fixed):
+        value = d.value
+        number = lambda rng: value  # noqa: E731
+    elif isinstance(d, Uniform):
+        low, span = d.min, d.max - d.min
+        number = lambda rng: low + span * rng.random()  # noqa: E731
+    elif isinstance(d, Triangular):
+        low, high, mode = d.min, d.max, d.mode
+        number = lambda rng: rng.triangular(low, high, mode)  # noqa: E731
+    elif isinstance(d, Choice):
+        number = _Pick(d.values, d.weights)
+    else:
+        raise TypeError(f"not a distribution: {d!r}")
     if isinstance(d, Uniform):
-        return rng.randint(math.ceil(d.min), math.floor(d.max)) if math.ceil(d.min) <= math.floor(d.max) else round(d.min)
-    return int(round(draw(rng, d)))
+        first, last = math.ceil(d.min), math.floor(d.max)
+        only = round(d.min)
+        whole = (lambda rng: rng.randint(first, last)) if first <= last else (lambda rng: only)
+    else:
+        whole = lambda rng: int(round(number(rng)))  # noqa: E731
+    return number, whole
+
+
+# Samplers by the distribution they draw from (kept here, so an id is never reused).
+_SAMPLERS: dict[int, tuple[object, Callable, Callable]] = {}
+
+
+def _samplers(d) -> tuple[Callable[[random.Random], float], Callable[[random.Random], int]]:
+    entry = _SAMPLERS.get(id(d))
+    if entry is None or entry[0] is not d:
+        entry = _SAMPLERS[id(d)] = (d, *_make_samplers(d))
+    return entry[1], entry[2]
 
 
 def _weighted(rng: random.Random, weights: dict) -> str:
-    keys = sorted(weights, key=lambda k: getattr(k, "value", k))
-    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
+    def table():
+        keys = sorted(weights, key=lambda k: getattr(k, "value", k))
+        return keys, [weights[k] for k in keys]
+
+    return _picker(weights, table)(rng)
+
+
+class _Pick:
+    """``rng.choices(items, weights, k=1)[0]`` with the cumulative weights summed once: the same
+    arithmetic as ``random.choices`` (so the same draws), without redoing it for every draw."""
+
+    __slots__ = ("items", "cum", "total", "hi")
+
+    def __init__(self, items, weights):
+        self.items, self.cum = list(items), list(accumulate(weights))
+        self.total, self.hi = self.cum[-1] + 0.0, len(self.cum) - 1
+        if len(self.items) != len(self.cum) or not self.total > 0.0 or not math.isfinite(self.total):
+            raise ValueError("weights must be as many as the items, at least one of them above zero, all finite")
+
+    def __call__(self, rng: random.Random):
+        return self.items[bisect_right(self.cum, rng.random() * self.total, 0, self.hi)]
+
+
+# Pickers by the scenario object they draw from (kept here, so an id is never reused).
+_PICKERS: dict[int, tuple[object, _Pick]] = {}
+
+
+def _picker(source, table) -> _Pick:
+    entry = _PICKERS.get(id(source))
+    if entry is None or entry[0] is not source:
+        entry = _PICKERS[id(source)] = (source, _Pick(*table()))
+    return entry[1]
+
+
+# --- history models without validation --------------------------------------------------
+
+
+_new, _set = object.__new__, object.__setattr__
+
+
+class _Construct:
+    """``cls.model_construct(**values)`` for many thousands of small models a run.
+
+    ``model_construct`` sets an instance's ``__dict__`` (every field, in field order, defaults
+    filled in), ``__pydantic_fields_set__`` (the names given), ``__pydantic_extra__`` and
+    ``__pydantic_private__`` (None for these models); it spends most of its time finding out, for
+    each field of each instance, what this does once per class. Where a model is not of that
+    plain kind (a post-init hook, private attributes, extra fields allowed) or pydantic's
+    instance layout is not the one this knows, it is ``model_construct`` itself. Fields with a
+    default factory not given get a fresh default. tests/test_simulation.py checks the result against full
+    validation."""
+
+    _LAYOUT = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.fields = tuple(cls.model_fields)
+        self.defaults = {name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None}
+        self.factories = {name: f.default_factory for name, f in cls.model_fields.items() if f.default_factory is not None}
+        self.plain = (
+            getattr(BaseModel, "__slots__", None) == self._LAYOUT
+            and not cls.__pydantic_post_init__
+            and not cls.__private_attributes__
+            and not cls.__pydantic_root_model__
+            and cls.model_config.get("extra") != "allow"
+        )
+
+    def __call__(self, **values):
+        if not self.plain:
+            return self.cls.model_construct(**values)
+        defaults = self.defaults
+        m = _new(self.cls)
+        factories = self.factories
+        _set(m, "__dict__", {
+            name: values[name] if name in values else (factories[name]() if name in factories else defaults[name]) for name in self.fields
+        })
+        _set(m, "__pydantic_fields_set__", set(values))
+        _set(m, "__pydantic_extra__", None)
+        _set(m, "__pydantic_private__", None)
+        return m
+
+
+_participant_model, _company_model = _Construct(ParticipantHistory), _Construct(CompanyHistory)
+_course_event, _event, _benefit_weeks, _exit = _Construct(CourseEvent), _Construct(OutcomeEventRecord), _Construct(BenefitWeeks), _Construct(Exit)
+_employment, _phase, _hire = _Construct(EmploymentSpell), _Construct(AcceleratorPhaseRecord), _Construct(HireRecord)
+
+
+# --- generating cohorts ---------------------------------------------------------------------
 
 
 def _monday(d: date) -> date:
@@ -208,42 +342,51 @@ def _iso_week(d: date) -> str:
     return f"{y}-W{w:02d}"
 
 
-def _runs(codes: list[str | None], first_monday: date) -> list[dict]:
+def _runs(codes: list[str | None], first_monday: date) -> list[BenefitWeeks]:
     """Compact benefit runs (``{weeks: a..b, code}``) from one code (or None) per week."""
     out, i = [], 0
-    while i < len(codes):
-        j = i
-        while j + 1 < len(codes) and codes[j + 1] == codes[i]:
-            j += 1
-        if codes[i] is not None:
-            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=j))
-            out.append({"weeks": a if a == b else f"{a}..{b}", "code": codes[i]})
-        i = j + 1
+    for code, same in groupby(codes):
+        n = len(list(same))
+        if code is not None:
+            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=i + n - 1))
+            out.append(_benefit_weeks(weeks=a if a == b else f"{a}..{b}", code=code))
+        i += n
     return out
 
 
-def _monthly(hours: int, per_hour: float) -> str:
-    return str(int(round(hours * per_hour * 52 / 12)))
+def _monthly(hours: int, per_hour: float) -> Decimal:
+    """Monthly earnings in whole kroner, as a history holds them (Decimal, in øre)."""
+    return parse_money(int(round(hours * per_hour * 52 / 12)))
 
 
 @dataclass
 class _Company:
-    data: dict
+    fields: dict  # the company history's fields but its hires
     start: date
+    hires: list  # HireRecord, as participants are drawn
 
 
 def generate_cohort(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[dict]:
-    """One run's cohort for one municipality, as plain history dicts: companies first, then participants.
+    """One run's cohort for one municipality, as plain history dicts (as a history file holds
+    them): companies first, then participants.
 
     Everything depends only on (seed, run, municipality code).
     """
+    return [_company_dict(h) if h.kind == "company" else _participant_dict(h) for h in cohort_histories(plan, as_of, seed, run)]
+
+
+def cohort_histories(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -> list[ParticipantHistory | CompanyHistory]:
+    """One run's cohort for one municipality as history models: companies first, then participants.
+
+    The models are constructed (as ``model_construct`` would) with the values validation would
+    give them, not validated again: the generator makes them valid. tests/test_simulation.py
+    validates generated cohorts in full (``generate_cohort``) and checks that these models are
+    the same, value for value and type for type."""
     rng = random.Random(f"{seed}:{run}:{plan.code}")
     m = plan.scenario
     companies = [_company(rng, plan, as_of, run, j) for j in range(1, m.companies.value + 1)]
     participants = [_participant(rng, plan, as_of, run, i, companies) for i in range(1, m.participants.value + 1)]
-    for c in companies:
-        c.data["hires"].sort(key=lambda h: (h["date"], h["participant"]))
-    return [c.data for c in companies] + participants
+    return [_company_model(**c.fields, hires=sorted(c.hires, key=lambda h: (h.date, h.participant))) for c in companies] + participants
 
 
 def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, j: int) -> _Company:
@@ -256,27 +399,26 @@ def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, 
     if rng.random() < gp.probability:
         done = start + timedelta(weeks=max(0, draw_int(rng, gp.weeks)))
         if done <= as_of:
-            phases.append({"phase": PHASES[0], "completed": done.isoformat()})
+            phases.append(_phase(phase=PHASES[0], completed=done))
             sm = b.social_model.value
             if rng.random() < sm.probability:
                 done2 = done + timedelta(weeks=max(0, draw_int(rng, sm.weeks)))
                 if done2 <= as_of:
-                    phases.append({"phase": PHASES[1], "completed": done2.isoformat()})
-    data = {
+                    phases.append(_phase(phase=PHASES[1], completed=done2))
+    fields = {
         "kind": "company",
         "company": f"sim-{plan.code}-r{run}-c{j}",
         "municipality": plan.code,
-        "size_band": _weighted(rng, b.size_band.value).value,
+        "size_band": _weighted(rng, b.size_band.value),
         "partner": rng.random() < b.partner.value,
-        "start": start.isoformat(),
-        "extracted": as_of.isoformat(),
+        "start": start,
+        "extracted": as_of,
         "phases": phases,
-        "hires": [],
     }
-    return _Company(data, start)
+    return _Company(fields, start, [])
 
 
-def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> dict:
+def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> ParticipantHistory:
     m = plan.scenario
     pid = f"sim-{plan.code}-r{run}-p{i}"
     group = _weighted(rng, m.target_group_mix.value)
@@ -297,13 +439,12 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
 
     codes: list[str | None] = [None] * n_weeks
     before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
-    for w in range(WEEKS_BEFORE - before, n_weeks):
-        codes[w] = code
+    codes[WEEKS_BEFORE - before:] = [code] * (n_weeks - (WEEKS_BEFORE - before))
 
     def week_no(d: date) -> int:
         return (_monday(d) - first_monday).days // 7
 
-    employment: list[dict] = []
+    employment: list[EmploymentSpell] = []
     hire: tuple[_Company, date, date | None] | None = None
     u = rng.random()
     kind = "ordinary" if u < b.ordinary_job.value else ("flexjob" if u < b.ordinary_job.value + b.flexjob.value else None)
@@ -327,7 +468,7 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
             if open_companies and rng.random() < plan.companies.hire.value:
                 company = open_companies[rng.randrange(len(open_companies))]
                 # the employer is the company's id, as a hire is verified by (docs/semantics.md § 5)
-                employer, partner = company.data["company"], True
+                employer, partner = company.fields["company"], True
                 hire = (company, start, end)
             last_w = min(n_weeks - 1, week_no(end) if end else n_weeks - 1)
             spells = [(start, end, hours)]
@@ -345,12 +486,11 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
                 for w in range(week_no(start) + (1 if start.weekday() > 0 else 0), last_w + 1):
                     codes[w] = None
             for s, e, h in spells:
-                spell = {"start": s.isoformat(), "hours_per_week": h, "monthly_earnings": _monthly(h, per_hour),
-                         "employer": employer, "partner_company": partner, "kind": kind}
-
+                spell = {"start": s, "hours_per_week": Decimal(h), "monthly_earnings": _monthly(h, per_hour),
+                         "employer": employer, "partner_company": partner, "kind": JobKind(kind)}
                 if e is not None:
-                    spell["end"] = e.isoformat()
-                employment.append(spell)
+                    spell["end"] = e
+                employment.append(_employment(**spell))
 
     course = []
     c = b.course.value
@@ -361,58 +501,97 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
             if d > as_of:
                 break
             if month == dropout_month:
-                course.append({"date": d.isoformat(), "kind": "drop_out"})
+                course.append(_course_event(date=d, kind="drop_out"))
                 break
             sessions = min(4, max(0, draw_int(rng, c.sessions_per_month)))
             if sessions:
-                course.append({"date": d.isoformat(), "kind": "attendance", "sessions": sessions})
+                course.append(_course_event(date=d, kind="attendance", sessions=sessions))
         else:
             done = enrolment + timedelta(days=28 * 12 + 7)
             if rng.random() < c.completion and done <= as_of:
-                course.append({"date": done.isoformat(), "kind": "completion"})
+                course.append(_course_event(date=done, kind="completion"))
 
     events = []
     q = b.qualification.value
     if rng.random() < q.probability:
         qd = enrolment + timedelta(weeks=max(0, draw_int(rng, q.weeks)))
         if qd <= as_of:
-            events.append({"date": qd.isoformat(), "kind": "qualification", "name": "Qualification (synthetic)", "evidence": f"doc-{pid}-q1"})
+            events.append(_event(date=qd, kind="qualification", name="Qualification (synthetic)", evidence=f"doc-{pid}-q1"))
     exits = []
     x = b.exit.value
     if rng.random() < x.probability:
         xd = enrolment + timedelta(weeks=max(0, draw_int(rng, x.weeks)))
         if xd <= as_of:
-            exits.append({"date": xd.isoformat(), "reason": "moved_away"})
+            exits.append(_exit(date=xd, reason="moved_away"))
     resident = rng.random() < m.resident.value
 
     if hire is not None:
         company, hd, he = hire
-        record = {"participant": pid, "date": hd.isoformat()}
-        if he is not None:
-            record["end"] = he.isoformat()
-        company.data["hires"].append(record)
+        company.hires.append(_hire(participant=pid, date=hd) if he is None else _hire(participant=pid, date=hd, end=he))
 
-    return {
-        "kind": "participant",
-        "participant": pid,
-        "municipality": plan.code,
-        "birth_date": birth.isoformat(),
-        "target_group": group,
-        "benefit_at_enrolment": codes[WEEKS_BEFORE - 1] or code,
-        "resident": resident,
-        "enrolment": enrolment.isoformat(),
-        "extracted": as_of.isoformat(),
-        "course": course,
-        "events": events,
-        "benefits": _runs(codes, first_monday),
-        "employment": employment,
-        "exits": exits,
-    }
+    return _participant_model(
+        kind="participant",
+        participant=pid,
+        municipality=plan.code,
+        birth_date=birth,
+        target_group=group,
+        benefit_at_enrolment=codes[WEEKS_BEFORE - 1] or code,
+        resident=resident,
+        enrolment=enrolment,
+        extracted=as_of,
+        course=course,
+        events=events,
+        benefits=_runs(codes, first_monday),
+        employment=employment,
+        exits=exits,
+    )
 
 
 def to_histories(dicts: list[dict]) -> list[ParticipantHistory | CompanyHistory]:
     """Validate generated dicts into history models (full pydantic validation)."""
     return [CompanyHistory.model_validate(d) if d["kind"] == "company" else ParticipantHistory.model_validate(d) for d in dicts]
+
+
+def _participant_dict(h: ParticipantHistory) -> dict:
+    """A generated participant as a history file holds it."""
+    return {
+        "kind": "participant",
+        "participant": h.participant,
+        "municipality": h.municipality,
+        "birth_date": h.birth_date.isoformat(),
+        "target_group": h.target_group,
+        "benefit_at_enrolment": h.benefit_at_enrolment,
+        "resident": h.resident,
+        "enrolment": h.enrolment.isoformat(),
+        "extracted": h.extracted.isoformat(),
+        "course": [{"date": e.date.isoformat(), "kind": e.kind, **({"sessions": e.sessions} if e.sessions is not None else {})} for e in h.course],
+        "events": [{"date": e.date.isoformat(), "kind": e.kind, "name": e.name, "evidence": e.evidence} for e in h.events],
+        "benefits": [{"weeks": b.weeks, "code": b.code} for b in h.benefits],
+        "employment": [
+            {
+                "start": s.start.isoformat(), "hours_per_week": int(s.hours_per_week), "monthly_earnings": str(int(s.monthly_earnings)),
+                "employer": s.employer, "partner_company": s.partner_company, "kind": s.kind.value,
+                **({"end": s.end.isoformat()} if s.end is not None else {}),
+            }
+            for s in h.employment
+        ],
+        "exits": [{"date": x.date.isoformat(), "reason": x.reason} for x in h.exits],
+    }
+
+
+def _company_dict(h: CompanyHistory) -> dict:
+    """A generated company as a history file holds it."""
+    return {
+        "kind": "company",
+        "company": h.company,
+        "municipality": h.municipality,
+        "size_band": h.size_band.value,
+        "partner": h.partner,
+        "start": h.start.isoformat(),
+        "extracted": h.extracted.isoformat(),
+        "phases": [{"phase": ph.phase, "completed": ph.completed.isoformat()} for ph in h.phases],
+        "hires": [{"participant": r.participant, "date": r.date.isoformat(), **({"end": r.end.isoformat()} if r.end is not None else {})} for r in h.hires],
+    }
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -437,20 +616,21 @@ def _for_simulation(loaded: LoadedContract) -> LoadedContract:
     return replace(loaded, contract=loaded.contract.model_copy(update={"investor": None}))
 
 
-def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: Decimal, seed: int, run: int) -> RunValues:
-    """One municipality's business case for one run, through the real path."""
-    histories = to_histories(generate_cohort(plan, as_of, seed, run))
+def run_case(
+    plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: Decimal, seed: int, run: int, rates: BenefitRates | None = None
+) -> RunValues:
+    """One municipality's business case for one run, through the real path: the engine's decisions
+    (``decide_view_batch``), settlement, savings and the business case's figures (``case_figures``)."""
+    histories = cohort_histories(plan, as_of, seed, run)
     participants = [h for h in histories if isinstance(h, ParticipantHistory)]
-    by_id = {}
-    for h in participants:  # as evaluate_cohort: participants first, companies see their eligibility
-        by_id[id(h)] = decide_view(loaded, h, as_of)
+    # as evaluate_cohort: participants first (many to an engine session), companies see their eligibility
+    by_id = {id(h): v for h, v in zip(participants, decide_view_batch(loaded, participants, as_of))}
     eligible = {h.participant: h.enrolment for h in participants if by_id[id(h)].eligibility.eligible}
     by_participant = {h.participant: h for h in participants}  # hires are verified by the participants' employment
-    for h in histories:
-        if isinstance(h, CompanyHistory):
-            by_id[id(h)] = decide_view(loaded, h, as_of, eligible, by_participant)
+    companies = [h for h in histories if isinstance(h, CompanyHistory)]
+    by_id.update((id(h), v) for h, v in zip(companies, decide_view_batch(loaded, companies, as_of, eligible, by_participant)))
     results = [by_id[id(h)] for h in histories]
-    case, _ = municipality_case(loaded, histories, as_of, rate, results=results)
+    case = case_figures(loaded, histories, results, as_of, rate, rates=rates)
     return RunValues(
         net_result=case.net_result,
         npv=case.npv,
@@ -463,43 +643,79 @@ def run_case(plan: MunicipalityPlan, loaded: LoadedContract, as_of: date, rate: 
     )
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A scenario with what every run needs worked out once: each agreement without its investor
+    section, and its benefit-rate table."""
+
+    scenario: LoadedScenario
+    contracts: tuple[tuple[MunicipalityPlan, LoadedContract, BenefitRates], ...]
+
+
+# Scenarios ready in this process, by (path, content hash): a worker loads a scenario (and so
+# compiles its agreements) once, whatever executor sends it chunks, and never a changed file.
+_READY: dict[tuple[str, str], _Ready] = {}
+
+
+def _ready(scenario: LoadedScenario) -> _Ready:
+    key = (scenario.path, scenario.content_hash)
+    ready = _READY.get(key)
+    if ready is None or ready.scenario is not scenario:
+        contracts = []
+        for p in scenario.plans:
+            loaded = _for_simulation(p.loaded)
+            contracts.append((p, loaded, rates_for(loaded)))
+        ready = _READY[key] = _Ready(scenario, tuple(contracts))
+    return ready
+
+
 def _chunk(scenario: LoadedScenario, seed: int, first: int, stop: int) -> list[list[RunValues]]:
-    loaded = [_for_simulation(p.loaded) for p in scenario.plans]
-    return [
-        [run_case(p, lc, scenario.as_of, scenario.discount_rate, seed, run) for p, lc in zip(scenario.plans, loaded)]
-        for run in range(first, stop)
-    ]
+    ready = _ready(scenario)
+    as_of, rate = scenario.as_of, scenario.discount_rate
+    with _fewer_collections():
+        return [[run_case(p, lc, as_of, rate, seed, run, rates) for p, lc, rates in ready.contracts] for run in range(first, stop)]
 
 
-_WORKER: dict = {}
+_GC_LOCK = threading.Lock()
+_GC_USERS = 0
+_GC_SAVED: tuple[int, ...] = ()
 
 
-def _worker_init(path: str, content_hash: str) -> None:
-    scenario = load_scenario(path)
-    if scenario.content_hash != content_hash:
-        raise RuntimeError(f"{path} (or an agreement it names) changed while the simulation ran")
-    _WORKER["scenario"] = scenario
-
-
-def _worker_chunk(args: tuple[int, int, int]) -> list[list[RunValues]]:
-    seed, first, stop = args
-    return _chunk(_WORKER["scenario"], seed, first, stop)
+@contextmanager
+def _fewer_collections():
+    """Python's cyclic garbage collector less often while runs are simulated: a run allocates a few
+    hundred thousand short-lived objects, and with the default threshold (a collection every 700
+    allocations) collecting took about 8 % of the time. Counted, so overlapping simulations in
+    threads restore the threshold only when the last one ends."""
+    global _GC_USERS, _GC_SAVED
+    with _GC_LOCK:
+        if _GC_USERS == 0:
+            _GC_SAVED = gc.get_threshold()
+            gc.set_threshold(max(_GC_SAVED[0], 50_000), *_GC_SAVED[1:])
+        _GC_USERS += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_USERS -= 1
+            if _GC_USERS == 0:
+                gc.set_threshold(*_GC_SAVED)
 
 
 def simulate_chunk(path: str, content_hash: str, seed: int, first: int, stop: int) -> list[list[RunValues]]:
-    """Runs ``first`` to ``stop`` of a scenario on any executor's worker (a Dask worker on another
-    machine too): small arguments, the scenario loaded once per worker process and checked by
-    content hash, so every worker must see the same scenario and agreement files."""
-    scenario = _WORKER.get(content_hash)
-    if scenario is None:
+    """Runs ``first`` .. ``stop - 1`` of the scenario at ``path``: one task for an executor.
+
+    Module-level, with small arguments (the scenario's path and content hash, the seed, a run
+    range), so any ``concurrent.futures.Executor`` can run it in another process or on another
+    machine: the worker loads the scenario and its agreements on its first chunk and keeps them
+    (refusing a file that changed since the simulation started); no cohort is ever pickled."""
+    ready = _READY.get((path, content_hash))
+    if ready is None:
         scenario = load_scenario(path)
         if scenario.content_hash != content_hash:
-            raise RuntimeError(f"{path} on this worker is not the scenario being simulated: give every worker the same files")
-        _WORKER[content_hash] = scenario
-    return _chunk(scenario, seed, first, stop)
-
-
-# --- the simulation --------------------------------------------------------------------------
+            raise RuntimeError(f"{path} (or an agreement it names) changed while the simulation ran")
+        ready = _ready(scenario)
+    return _chunk(ready.scenario, seed, first, stop)
 
 
 def simulate(
@@ -509,41 +725,46 @@ def simulate(
     workers: int | None = None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
-    executor=None,
+    executor: Executor | None = None,
 ) -> SimulationResult:
     """``runs`` Monte Carlo runs of every municipality's business case; the same seed gives the same
-    result for any number of ``workers`` (default: one per core), and on any ``executor`` (a
-    ``concurrent.futures.Executor``, e.g. a Dask cluster's): runs are partitioned into the same
-    chunks, each drawn from its own seeded streams, and put back in run order."""
+    result for any number of ``workers`` (default: one per core) and any ``executor``.
+
+    The runs are cut into fixed chunks of ``CHUNK_RUNS``, each a call of :func:`simulate_chunk`.
+    With ``executor`` (any ``concurrent.futures.Executor``: only ``submit`` is used) every chunk
+    is submitted to it and ``workers`` is not used; without one, a process pool of ``workers``
+    runs them, or this process alone when ``workers`` is 1."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     if runs < 1:
         raise ValueError("runs must be at least 1")
     workers = max(1, workers or os.cpu_count() or 1)
-    chunks = [(seed, a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
+    chunks = [(a, min(a + CHUNK_RUNS, runs)) for a in range(0, runs, CHUNK_RUNS)]
     out: list[list[RunValues]] = []
-    done = 0
-    if executor is not None:
-        futures = [executor.submit(simulate_chunk, str(scenario.path), scenario.content_hash, seed, a, b) for _, a, b in chunks]
-        for (_, a, b), fut in zip(chunks, futures):  # in chunk order, whatever order they finish in
-            out.extend(fut.result())
+    if executor is None and (workers == 1 or len(chunks) == 1):
+        for a, b in chunks:
+            out.extend(_chunk(scenario, seed, a, b))
+            if on_progress:
+                on_progress(b, runs)
+        return summarise(scenario, seed, out)
+
+    # Workers load the scenario from its file by absolute path; a forked pool starts with this
+    # process's scenario already ready.
+    path = str(Path(scenario.path).resolve())
+    if (path, scenario.content_hash) not in _READY:
+        _READY[(path, scenario.content_hash)] = _ready(scenario)
+    pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(chunks)))
+    try:
+        futures = [pool.submit(simulate_chunk, path, scenario.content_hash, seed, a, b) for a, b in chunks]
+        done = 0
+        for (a, b), future in zip(chunks, futures):  # results go back in run order
+            out.extend(future.result())
             done += b - a
             if on_progress:
                 on_progress(done, runs)
-    elif workers == 1 or len(chunks) == 1:
-        for _, a, b in chunks:
-            out.extend(_chunk(scenario, seed, a, b))
-            done = b
-            if on_progress:
-                on_progress(done, runs)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_worker_init,
-                                 initargs=(scenario.path, scenario.content_hash)) as pool:
-            for (_, a, b), values in zip(chunks, pool.map(_worker_chunk, chunks)):  # map keeps the chunk order
-                out.extend(values)
-                done += b - a
-                if on_progress:
-                    on_progress(done, runs)
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
     return summarise(scenario, seed, out)
 
 

@@ -120,6 +120,21 @@ def settle_results(
     )
 
 
+def settled_payers(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> list[tuple[date, tuple[tuple[str, Decimal], ...]]]:
+    """(due date, ((payer, amount), ...)) of every line ``settle_results`` would give, in its order
+    and with its amounts: what a simulation run needs of a settlement (``admitted`` as
+    ``admitted_subjects`` gives it). The same cohort terms, applied by the same code."""
+    dues = sorted(
+        ((p.trigger_date, r.subject.id, p.milestone, p.occurrence), r.subject, p) for r in results for p in r.payments
+    )
+    settlement = _settle_dues(
+        loaded, ((subject, p) for _, subject, p in dues), lambda kind, sid: sid in admitted[kind], max(d[0][0] for d in dues) if dues else date.min,
+        period="month", previous=None, with_changes=False, not_proposed=frozenset(),
+    )
+    by_id = {p.payment_id: p.due_date for _, _, p in dues}
+    return [(by_id[x.payment_id], tuple((pa.party, pa.amount) for pa in x.payers)) for x in settlement.lines]
+
+
 def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_changes, not_proposed, targets=()) -> Settlement:
     """The cohort terms over the payments in settlement order: (subject, payment) pairs sorted by
     trigger date, subject id, milestone, occurrence (docs/semantics.md); ``is_admitted(kind, id)``

@@ -1,0 +1,88 @@
+"""Benchmark: `pbr simulate` on the bundled scenario, in runs per second.
+
+Times ``simulate(load_scenario(...), runs, seed, workers)`` (the public call, the same before
+and after issue 14's speed-up, so ``bench/compare.py REV`` can run this script against two
+revisions back to back) on the bundled programme: 3 municipalities of 100 participants and
+2 companies a run. Loading the scenario is timed apart. With ``--repeat R`` the best of R
+timings is reported (the least disturbed by other work on the machine), and the CPU time a
+run took in all processes (``cpu_s_per_run``; on a machine loaded by other work the wall
+clock says more about the load than about the code). The result's SHA-256
+(its JSON, as ``pbr simulate --format json`` writes it) is printed too: two revisions that
+simulate alike print the same digest.
+
+    python bench/bench_simulation.py [--runs 1000] [--workers 2] [--seed 1] [--repeat 1] [--json]
+
+With ``--json`` the last line of standard output is one JSON object of the figures, e.g.
+{"simulate_runs_per_s": 25.1, "simulate_s": 39.8, "runs": 1000, "workers": 2, ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+from pbr_rules.finance import load_scenario, simulate  # noqa: E402
+from pbr_rules.reports import to_json  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """CPU time used so far by this process and its finished children (a pool's workers, once shut down)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=str(ROOT / "contracts" / "simulation" / "programme.yaml"))
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1, help="time this many simulations and report the fastest")
+    ap.add_argument("--json", action="store_true", help="end with one line of JSON holding the figures")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    scenario = load_scenario(args.scenario)
+    load_s = time.perf_counter() - t
+
+    timings, cpu, digests = [], [], set()
+    for _ in range(args.repeat):
+        gc.collect()
+        c, t = cpu_seconds(), time.perf_counter()
+        result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers)
+        timings.append(time.perf_counter() - t)
+        cpu.append(cpu_seconds() - c)
+        digests.add(hashlib.sha256(to_json(result).encode()).hexdigest())
+    best = min(timings)
+    figures = {
+        "simulate_runs_per_s": round(args.runs / best, 3),
+        "simulate_s": round(best, 3),
+        "simulate_s_all": [round(x, 3) for x in timings],
+        "cpu_s_per_run": round(min(cpu) / args.runs, 4),
+        "load_scenario_s": round(load_s, 3),
+        "runs": args.runs,
+        "workers": args.workers,
+        "seed": args.seed,
+        "cores": os.cpu_count(),
+        "result_sha256": digests.pop() if len(digests) == 1 else sorted(digests),
+    }
+    print(f"pbr simulate, {Path(args.scenario).name}: {args.runs} runs, {args.workers} workers, seed {args.seed}, best of {args.repeat}")
+    print(f"  {figures['simulate_runs_per_s']:.2f} runs/s ({best:.1f} s; all: {', '.join(f'{x:.1f} s' for x in timings)}); loading the scenario {load_s:.2f} s")
+    print(f"  CPU time {min(cpu) / args.runs * 1000:.0f} ms a run (all processes; less disturbed by a loaded machine than the wall clock)")
+    print(f"  result sha256 {figures['result_sha256']}")
+    if args.json:
+        print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
