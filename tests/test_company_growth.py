@@ -95,3 +95,9 @@ def test_mistakes_in_growth_terms_and_figures_are_reported(tmp_path):
     assert "give exactly one of increase_percent (e.g. 10 for +10 %) and increase_by (e.g. 2 for two more employees)" in d.message
     twice = company(("2019", "1", 1, 1), ("2019", "2", 2, 2), extracted="2020-06-30")
     assert ((("figures", 1, "period"), "figures for 2019 are given twice (also figures[0])")) in twice.problems()
+
+
+def test_a_period_that_is_no_calendar_year_is_refused_not_a_crash():
+    # found by the API's schema fuzzing: year 0 has no last day
+    with pytest.raises(ValueError, match="period"):
+        company(("0000", "1", 1, 1))

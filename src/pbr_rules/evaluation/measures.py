@@ -558,7 +558,10 @@ def _status_at(p: _Participant, m, anchor: date):
     start = anchor if m.window is not None else p.enrolment
     out = []
     for months in m.at_months:
-        point = add_months(start, months)
+        try:
+            point = add_months(start, months)
+        except (ValueError, OverflowError):
+            break  # past the last date there is: no later point can be measured either
         lo, hi = max(point - timedelta(days=m.tolerance_days), first_d), point + timedelta(days=m.tolerance_days)
         if hi > last_d or lo > hi:
             continue  # not measurable yet (its tolerance runs past the horizon or the window)

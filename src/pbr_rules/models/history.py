@@ -236,7 +236,7 @@ class AcceleratorPhaseRecord(Strict):
 class CompanyFigures(Strict):
     """A company's figures for one year ('2020') or quarter ('2020-Q3'), with where they come from."""
 
-    period: str = Field(pattern=r"^\d{4}(-Q[1-4])?$", description="A year 'YYYY' or a quarter 'YYYY-Qn'.")
+    period: str = Field(pattern=r"^(19|20|21)\d{2}(-Q[1-4])?$", description="A year 'YYYY' (1900 to 2199) or a quarter 'YYYY-Qn'.")
     revenue: NonNegativeMoney | None = Field(default=None, description="Revenue in the period, in the agreement's currency.")
     employees_fte: NonNegativeNumber | None = Field(
         default=None, ge=0, le=100000, max_digits=9, decimal_places=2, description="Full-time equivalent employees (a JSON number)."
