@@ -41,10 +41,16 @@ def run(bench: Path, src: Path, args: list[str]) -> dict:
         raise SystemExit(f"{bench.name} printed no JSON figures on its last line (got {last[:80]!r})") from None
 
 
+def lower_is_better(key: str) -> bool:
+    """Rates (``..._per_s``) are better higher; times, memory, CPU and ratios to an anchor lower."""
+    if "per_s" in key:
+        return False
+    return key.startswith("cpu_") or "_cpu_" in key or key.endswith(("_us", "_ms", "_s", "_mb", "_mib", "_ratio"))
+
+
 def better(key: str, a: float, b: float) -> float:
-    """The better of two figures: lower for times (``_us``, ``_s``, ``_ms``, ``_mb``), higher otherwise."""
-    lower = key.endswith(("_us", "_ms", "_s", "_mb", "_ratio", "_cpu_per_request"))
-    return min(a, b) if lower else max(a, b)
+    """The better of two figures (see ``lower_is_better``)."""
+    return min(a, b) if lower_is_better(key) else max(a, b)
 
 
 def main() -> int:
@@ -80,7 +86,7 @@ def main() -> int:
         if a is None or b is None:
             print(f"{key:<34} {'-' if a is None else f'{a:,.2f}':>12} {'-' if b is None else f'{b:,.2f}':>12} {'':>9}")
             continue
-        lower = better(key, 0.0, 1.0) == 0.0
+        lower = lower_is_better(key)
         up = (a / b if lower else b / a) if (b if lower else a) else float("nan")
         print(f"{key:<34} {a:>12,.2f} {b:>12,.2f} {up:>8.2f}x")
     return 0
