@@ -459,28 +459,26 @@ CITIZEN_MEASURES = (
 COMPANY_MEASURES = ("enrolment", "accelerator_phase", "hire", "hire_retained", "company_growth", "target_group_employees")
 COMBINED_MEASURES = ("any_of", "all_of")
 
-SimpleMeasure = Annotated[
-    Union[
-        Enrolment,
-        OutcomeEvent,
-        EmploymentWeeks,
-        JobStart,
-        StatusWeeks,
-        StatusMonths,
-        StatusAt,
-        SelfSupportingWeeks,
-        CumulativeEarnings,
-        CourseAttendance,
-        CourseCompletion,
-        FlexjobHoursIncrease,
-        AcceleratorPhase,
-        CompanyHire,
-        HireRetained,
-        CompanyGrowth,
-        TargetGroupEmployees,
-    ],
-    Field(discriminator="kind"),
-]
+_SIMPLE_MEASURES = (
+    Enrolment,
+    OutcomeEvent,
+    EmploymentWeeks,
+    JobStart,
+    StatusWeeks,
+    StatusMonths,
+    StatusAt,
+    SelfSupportingWeeks,
+    CumulativeEarnings,
+    CourseAttendance,
+    CourseCompletion,
+    FlexjobHoursIncrease,
+    AcceleratorPhase,
+    CompanyHire,
+    HireRetained,
+    CompanyGrowth,
+    TargetGroupEmployees,
+)
+SimpleMeasure = Annotated[Union[_SIMPLE_MEASURES], Field(discriminator="kind")]  # any measure but any_of/all_of
 
 
 class AnyOf(Strict):
@@ -497,30 +495,7 @@ class AllOf(Strict):
     measures: list[SimpleMeasure] = Field(min_length=2, max_length=8, description="Two to eight citizen measures.")
 
 
-Measure = Annotated[
-    Union[
-        Enrolment,
-        OutcomeEvent,
-        EmploymentWeeks,
-        JobStart,
-        StatusWeeks,
-        StatusMonths,
-        StatusAt,
-        SelfSupportingWeeks,
-        CumulativeEarnings,
-        CourseAttendance,
-        CourseCompletion,
-        FlexjobHoursIncrease,
-        AcceleratorPhase,
-        CompanyHire,
-        HireRetained,
-        CompanyGrowth,
-        TargetGroupEmployees,
-        AnyOf,
-        AllOf,
-    ],
-    Field(discriminator="kind"),
-]
+Measure = Annotated[Union[_SIMPLE_MEASURES + (AnyOf, AllOf)], Field(discriminator="kind")]
 
 
 def measure_window(measure) -> Window | None:
