@@ -47,6 +47,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_simulation.py
+	$(BIN)/python bench/bench_cohort_memory.py
+	$(BIN)/python bench/bench_workers.py --dask
+	@echo "national scale (460,000 participants, about 50 minutes a mode here): $(BIN)/python bench/bench_national.py"
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
