@@ -9,13 +9,13 @@ executor ``executors`` makes (a process pool or a Dask cluster).
 
 from pbr_rules.evaluation.cohorts import CHUNK_SIZE, count_histories, evaluate_chunk, evaluate_stream, stream_cohort
 from pbr_rules.evaluation.engine import check_limits
-from pbr_rules.evaluation.evaluator import Decision, DecisionView, decide, decide_batch, decide_view, decide_view_batch, evaluate, evaluate_batch, evaluate_cohort, iter_decisions, total_of
+from pbr_rules.evaluation.evaluator import Decision, DecisionView, PayerView, PaymentView, SubjectView, TariffView, decide, decide_batch, decide_view, decide_view_batch, evaluate, evaluate_batch, evaluate_cohort, iter_decisions, total_of
 from pbr_rules.evaluation.executors import DaskExecutor, SchedulerUnavailable, executor_for
 from pbr_rules.evaluation.registry import Registry, limit_diagnostics, load_checked_contract
 from pbr_rules.evaluation.scenarios import find_scenario_files, load_scenarios, run_scenario, run_scenario_file
 
 __all__ = [
-    "CHUNK_SIZE", "DaskExecutor", "Decision", "DecisionView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
+    "CHUNK_SIZE", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
     "decide", "decide_batch", "decide_view", "decide_view_batch", "evaluate", "evaluate_batch", "evaluate_chunk", "evaluate_cohort", "evaluate_stream",
     "executor_for", "find_scenario_files", "iter_decisions", "limit_diagnostics", "load_checked_contract", "load_scenarios",
     "run_scenario", "run_scenario_file", "stream_cohort", "total_of",

@@ -669,7 +669,7 @@ def _subject_to(c, mid, tariff, payers, side) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ref:
+class SubjectView:
     kind: str
     id: str
 
@@ -680,7 +680,7 @@ class _Eligible:
 
 
 @dataclass(frozen=True, slots=True)
-class _Tariff:
+class TariffView:
     line: str
     value: Decimal
     effective: date
@@ -690,21 +690,21 @@ class _Tariff:
 
 
 @dataclass(frozen=True, slots=True)
-class _Payer:
+class PayerView:
     party: str
     share: Decimal
 
 
 @dataclass(frozen=True, slots=True)
-class _PaymentView:
+class PaymentView:
     payment_id: str
     milestone: str
     occurrence: int
     trigger_date: date
     due_date: date
     amount: Decimal
-    tariff: _Tariff
-    payers: tuple[_Payer, ...]
+    tariff: TariffView
+    payers: tuple[PayerView, ...]
     payee: str
     reference: str
 
@@ -717,9 +717,9 @@ class DecisionView:
     Carlo run needs thousands of times.
     """
 
-    subject: _Ref
+    subject: SubjectView
     eligibility: _Eligible
-    payments: tuple[_PaymentView, ...]
+    payments: tuple[PaymentView, ...]
 
     @property
     def total(self) -> Decimal:
@@ -752,18 +752,18 @@ def _view(loaded: LoadedContract, d: Decision) -> DecisionView:
     cid = loaded.contract.id
     kind = "participant" if d.side == Side.citizen else "company"
     return DecisionView(
-        subject=_Ref(kind, d.subject_id),
+        subject=SubjectView(kind, d.subject_id),
         eligibility=_Eligible(d.eligible),
         payments=tuple(
-            _PaymentView(
+            PaymentView(
                 payment_id=f"{cid}/{d.subject_id}/{p.milestone}/{p.occurrence}",
                 milestone=p.milestone,
                 occurrence=p.occurrence,
                 trigger_date=p.trigger_date,
                 due_date=p.due_date,
                 amount=p.amount,
-                tariff=_Tariff(p.line, p.tariff_value, p.effective, p.tariff_reference, *(p.priced or (None, None))),
-                payers=tuple(_Payer(party, share) for party, share, _ in p.payers),
+                tariff=TariffView(p.line, p.tariff_value, p.effective, p.tariff_reference, *(p.priced or (None, None))),
+                payers=tuple(PayerView(party, share) for party, share, _ in p.payers),
                 payee=p.payee,
                 reference=p.clause,
             )

@@ -17,54 +17,16 @@ from __future__ import annotations
 import pickle
 import sqlite3
 import tempfile
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
 from pbr_rules.errors import Diagnostic
-from pbr_rules.evaluation import CHUNK_SIZE, stream_cohort
+from pbr_rules.evaluation import CHUNK_SIZE, PayerView, PaymentView, SubjectView, TariffView, stream_cohort
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import Settlement
 from pbr_rules.settlement.settler import Period, SettlementInvalid, _check_previous, _cohort_size, _settle_dues, targets_of
-
-
-@dataclass(frozen=True, slots=True)
-class _Subject:
-    kind: str
-    id: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Tariff:
-    line: str
-    value: Decimal
-    effective: date
-    reference: str
-    priced_by: str | None = None
-    priced_on: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Payer:
-    party: str
-    share: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class _Payment:
-    payment_id: str
-    milestone: str
-    occurrence: int
-    trigger_date: date
-    due_date: date
-    tariff: _Tariff
-    payers: tuple[_Payer, ...]
-    payee: str
-    reference: str
-    max_total: object = None
 
 
 def settlement_digest(history, result) -> tuple:
@@ -77,7 +39,7 @@ def settlement_digest(history, result) -> tuple:
         result.eligibility.eligible,
         tuple(
             (
-                p.payment_id, p.milestone, p.occurrence, p.trigger_date, p.due_date,
+                p.payment_id, p.milestone, p.occurrence, p.trigger_date, p.due_date, p.amount,
                 (p.tariff.line, p.tariff.value, p.tariff.effective, p.tariff.reference, p.tariff.priced_by, p.tariff.priced_on),
                 tuple((x.party, x.share) for x in p.payers), p.payee, p.reference,
             )
@@ -151,8 +113,9 @@ def settle_stream(
 
             def dues():
                 for kind, sid, blob in db.execute("SELECT kind, subject, data FROM dues ORDER BY day, subject, milestone, occurrence, seq"):
-                    pid, milestone, k, trigger, due, tariff, payers, payee, ref = pickle.loads(blob)
-                    yield _Subject(kind, sid), _Payment(pid, milestone, k, trigger, due, _Tariff(*tariff), tuple(_Payer(*x) for x in payers), payee, ref)
+                    pid, milestone, k, trigger, due, amount, tariff, payers, payee, ref = pickle.loads(blob)
+                    payment = PaymentView(pid, milestone, k, trigger, due, amount, TariffView(*tariff), tuple(PayerView(*x) for x in payers), payee, ref)
+                    yield SubjectView(kind, sid), payment
 
             starts = {
                 kind: [date.fromisoformat(day) for (day,) in db.execute("SELECT start FROM eligible WHERE kind = ?", (kind,))] for kind in targeted
