@@ -22,6 +22,7 @@ import gc
 import hashlib
 import math
 import os
+from functools import partial
 import random
 import threading
 from bisect import bisect_right
@@ -34,7 +35,6 @@ from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel
 
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import decide_view_batch
@@ -42,6 +42,7 @@ from pbr_rules.finance.cases import case_figures
 from pbr_rules.finance.savings import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.contract import JobKind
+from pbr_rules.models.common import construct
 from pbr_rules.models.history import (
     AcceleratorPhaseRecord,
     BenefitWeeks,
@@ -275,55 +276,10 @@ def _picker(source, table) -> _Pick:
 
 # --- history models without validation --------------------------------------------------
 
-
-_new, _set = object.__new__, object.__setattr__
-
-
-class _Construct:
-    """``cls.model_construct(**values)`` for many thousands of small models a run.
-
-    ``model_construct`` sets an instance's ``__dict__`` (every field, in field order, defaults
-    filled in), ``__pydantic_fields_set__`` (the names given), ``__pydantic_extra__`` and
-    ``__pydantic_private__`` (None for these models); it spends most of its time finding out, for
-    each field of each instance, what this does once per class. Where a model is not of that
-    plain kind (a post-init hook, private attributes, extra fields allowed) or pydantic's
-    instance layout is not the one this knows, it is ``model_construct`` itself. Fields with a
-    default factory not given get a fresh default. tests/test_simulation.py checks the result against full
-    validation."""
-
-    _LAYOUT = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
-
-    def __init__(self, cls):
-        self.cls = cls
-        self.fields = tuple(cls.model_fields)
-        self.defaults = {name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None}
-        self.factories = {name: f.default_factory for name, f in cls.model_fields.items() if f.default_factory is not None}
-        self.plain = (
-            getattr(BaseModel, "__slots__", None) == self._LAYOUT
-            and not cls.__pydantic_post_init__
-            and not cls.__private_attributes__
-            and not cls.__pydantic_root_model__
-            and cls.model_config.get("extra") != "allow"
-        )
-
-    def __call__(self, **values):
-        if not self.plain:
-            return self.cls.model_construct(**values)
-        defaults = self.defaults
-        m = _new(self.cls)
-        factories = self.factories
-        _set(m, "__dict__", {
-            name: values[name] if name in values else (factories[name]() if name in factories else defaults[name]) for name in self.fields
-        })
-        _set(m, "__pydantic_fields_set__", set(values))
-        _set(m, "__pydantic_extra__", None)
-        _set(m, "__pydantic_private__", None)
-        return m
-
-
-_participant_model, _company_model = _Construct(ParticipantHistory), _Construct(CompanyHistory)
-_course_event, _event, _benefit_weeks, _exit = _Construct(CourseEvent), _Construct(OutcomeEventRecord), _Construct(BenefitWeeks), _Construct(Exit)
-_employment, _phase, _hire = _Construct(EmploymentSpell), _Construct(AcceleratorPhaseRecord), _Construct(HireRecord)
+# Generated histories are valid by construction: built as model_construct would, not validated again.
+_participant_model, _company_model = partial(construct, ParticipantHistory), partial(construct, CompanyHistory)
+_course_event, _event, _benefit_weeks, _exit = partial(construct, CourseEvent), partial(construct, OutcomeEventRecord), partial(construct, BenefitWeeks), partial(construct, Exit)
+_employment, _phase, _hire = partial(construct, EmploymentSpell), partial(construct, AcceleratorPhaseRecord), partial(construct, HireRecord)
 
 
 # --- generating cohorts ---------------------------------------------------------------------

@@ -45,30 +45,44 @@ class Strict(BaseModel):
         return data
 
 
-_FIELDS: dict[type, tuple[tuple[str, ...], dict[str, Any]]] = {}
+_FIELDS: dict[type, tuple] = {}
 
 
 def construct(cls: type[BaseModel], /, **values: Any) -> Any:
     """An instance of ``cls`` from values that are already valid, without validating them again.
 
-    For results built in hot paths from validated contracts and histories (measured: pydantic
-    validation was a quarter of an explained evaluation, and ``model_construct``, written in
-    Python, slower still). Omitted fields take their plain defaults; the instance is what
-    ``model_construct`` gives (tests/test_engine.py checks results dump to the same bytes).
+    For results and generated histories built in hot paths from validated data (measured:
+    pydantic validation was a quarter of an explained evaluation, and ``model_construct``,
+    written in Python, slower still). The instance is what ``model_construct`` gives: every
+    field in field order, omitted ones from their default or a fresh default factory's value;
+    a model not of that plain kind (a post-init hook, private attributes, extra fields) is
+    made by ``model_construct`` itself. tests/test_engine.py checks results dump to the same
+    bytes, tests/test_simulation.py generated histories against full validation.
     """
     known = _FIELDS.get(cls)
     if known is None:
-        known = _FIELDS[cls] = (
-            tuple(cls.model_fields),
-            {name: f.default for name, f in cls.model_fields.items() if not f.is_required() and f.default_factory is None},
+        fields = cls.model_fields
+        plain = (
+            getattr(BaseModel, "__slots__", None) == ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+            and not cls.__pydantic_post_init__
+            and not cls.__private_attributes__
+            and cls.model_config.get("extra") != "allow"
         )
-    names, defaults = known
+        known = _FIELDS[cls] = (
+            tuple(fields),
+            {name: f.default for name, f in fields.items() if not f.is_required() and f.default_factory is None},
+            {name: f.default_factory for name, f in fields.items() if f.default_factory is not None},
+            plain,
+        )
+    names, defaults, factories, plain = known
+    if not plain:
+        return cls.model_construct(**values)
     m = _new(cls)
     if tuple(values) == names:
-        fields = values  # every field, in the fields' order
+        given = values  # every field, in the fields' order
     else:  # in the fields' order, which the serialiser follows; a required field left out is a KeyError
-        fields = {name: values[name] if name in values else defaults[name] for name in names}
-    _set(m, "__dict__", fields)
+        given = {name: values[name] if name in values else (factories[name]() if name in factories else defaults[name]) for name in names}
+    _set(m, "__dict__", given)
     _set(m, "__pydantic_fields_set__", set(values))
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)
