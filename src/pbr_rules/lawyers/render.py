@@ -40,6 +40,7 @@ from pbr_rules.models.contract import (
     SelfSupportingWeeks,
     Side,
     StatusAt,
+    MeasurementPoints,
     StatusMonths,
     StatusWeeks,
     TargetGroupEmployees,
@@ -150,6 +151,11 @@ def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") 
             "In the status '{status}' {points} months after the start (the same day of the month, or the month's last day), "
             "within {days} days either way; each point is measured once its tolerance has passed{window}."
         ).format(status=measure.status, points=", ".join(str(x) for x in measure.at_months), days=measure.tolerance_days, window=w)
+    if isinstance(measure, MeasurementPoints):
+        return _(
+            "Each measurement point {points} months after the start (the same day of the month, or the month's last day), "
+            "once it is reached{window}."
+        ).format(points=", ".join(str(x) for x in measure.at_months), window=w)
     if isinstance(measure, SelfSupportingWeeks):
         return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):
