@@ -674,6 +674,7 @@ def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
 def _formula_model(f: Priced) -> FormulaApplied:
     return construct(
         FormulaApplied,
+        expression=f.expression,
         period_from=f.period[0],
         period_to=f.period[1],
         values={name: format(value, "f") for name, value in f.values},

@@ -45,6 +45,7 @@ def compiled(loaded: LoadedContract, mid: str) -> Formula:
 class Priced:
     """A formula's price for one occurrence: the amount, and everything that made it."""
 
+    expression: str
     amount: Decimal  # after floor and cap, never below 0, rounded
     result: Decimal  # the formula's value, rounded
     values: tuple[tuple[str, Decimal], ...]  # every name it read, with its value (exact), by name
@@ -103,7 +104,7 @@ def price(loaded: LoadedContract, mid: str, history, k_day: date, previous: date
         if amount < 0:
             amount, bound = ZERO, ("zero", ZERO)
     shown = tuple(sorted((n, v) for n, v in values.items() if n in names))
-    return Priced(round_money(amount), round_money(exact), shown, (first, k_day), effective, bound)
+    return Priced(t.expression, round_money(amount), round_money(exact), shown, (first, k_day), effective, bound)
 
 
 def _earnings(history, first: date, last: date) -> Decimal:

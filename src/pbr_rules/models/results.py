@@ -111,6 +111,7 @@ class FormulaApplied(Strict):
     """How a formula tariff priced this payment (docs/semantics.md § 8): the period it measured,
     the value of every name it read, and its result before the floor and cap."""
 
+    expression: str = Field(description="The formula, as the agreement writes it.")
     period_from: ISODate = Field(description="The first day of the measurement period.")
     period_to: ISODate = Field(description="The last day: the day the occurrence was met.")
     values: dict[str, str] = Field(description="Every name the formula read (parameters on the pricing date, measured values of the period), as exact decimals.")
