@@ -1,4 +1,4 @@
-"""Formula tariffs (issue 11, item 7; docs/semantics.md § 8), worked by hand on
+"""Formula tariffs (issue 11, item 7; docs/semantics.md § 10), worked by hand on
 tests/contracts/formula.yaml, and every mistake a contract manager can make in a formula.
 
 The engine-vs-oracle property test (tests/test_engine_vs_oracle.py, oracle-formula.yaml)

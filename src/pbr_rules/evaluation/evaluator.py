@@ -64,7 +64,7 @@ class PaymentDecision:
     subject_to: tuple[str, ...]
     priced: tuple[str, date] | None = None  # (enrolment | referral, the day whose prices applied); None: the trigger date
     max_total: tuple[str, Decimal, date, str, Decimal] | None = None  # as ``cap``, for the tariff's max_total
-    formula: Priced | None = None  # a formula tariff: what it measured and computed (docs/semantics.md § 8)
+    formula: Priced | None = None  # a formula tariff: what it measured and computed (docs/semantics.md § 10)
 
 
 @dataclass

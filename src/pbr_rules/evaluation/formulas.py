@@ -1,4 +1,4 @@
-"""What a formula tariff measures, and what it pays (docs/semantics.md § 8).
+"""What a formula tariff measures, and what it pays (docs/semantics.md § 10).
 
 A formula tariff's milestone is measured by periods: occurrence k closes the period from
 the day after occurrence k-1 (for the first, from the start: a participant's enrolment, a

@@ -569,7 +569,7 @@ def agreed_comparison(loaded: LoadedContract) -> ComparisonProfile | None:
 def period_savings(loaded: LoadedContract, history: ParticipantHistory, first_week: int, last_week: int) -> tuple[Decimal, Decimal, Decimal]:
     """(actual cost, counterfactual cost, credited saving) of the participant's savings weeks
     ``first_week``..``last_week`` (ISO week indexes), exact: what a formula tariff's measurement
-    period reads (docs/semantics.md § 8). The comparison group is the agreement's own."""
+    period reads (docs/semantics.md § 10). The comparison group is the agreement's own."""
     rates = rates_for(loaded)
     _, exact = _participant(loaded, rates, history, None, agreed_comparison(loaded), detail=False, weeks=(first_week, last_week))
     return exact.actual, exact.counterfactual, exact.saving

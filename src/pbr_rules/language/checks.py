@@ -465,7 +465,7 @@ def formula_problems(c: Contract, mid: str, f, side: Side, base: tuple) -> list[
     out: list[Problem] = []
     for n in f.parameters:
         if n in MEASURED:
-            out.append((base + ("parameters", n), f"parameter '{n}' has the name of a measured value", f"rename it: '{n}' is measured from the history (docs/semantics.md § 8)"))
+            out.append((base + ("parameters", n), f"parameter '{n}' has the name of a measured value", f"rename it: '{n}' is measured from the history (docs/semantics.md § 10)"))
     names = formula_names(side.value, f.parameters)
     try:
         formula = parse_formula(

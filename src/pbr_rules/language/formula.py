@@ -12,7 +12,7 @@ decimals; it is never handed to Python's ``eval``. The grammar (docs/contract-la
 
 Numbers are decimals (``0.5``, ``12``, ``50%`` = 0.5) and plain (a rate); a literal ``0`` has
 every unit, so ``max(savings, 0)`` reads as it should. Names are the tariff's parameters and
-the measured values of docs/semantics.md § 8. The functions are ``min`` and ``max`` (two or
+the measured values of docs/semantics.md § 10. The functions are ``min`` and ``max`` (two or
 more arguments of one unit).
 
 Every value has a unit: a power of money, weeks and count (``rate`` is a plain number).
@@ -44,7 +44,7 @@ UNITS: dict[str, Unit] = {
 }
 FUNCTIONS = ("min", "max")
 
-# The measured values a formula may read (docs/semantics.md § 8): unit, sides, meaning. All
+# The measured values a formula may read (docs/semantics.md § 10): unit, sides, meaning. All
 # are measured over the occurrence's measurement period (the days after the milestone's
 # previous occurrence, or from the start, up to the day this one is met).
 MEASURED: dict[str, tuple[Unit, tuple[str, ...], str]] = {

@@ -669,7 +669,7 @@ def _formula_blocks(t, currency: str) -> list:
     """A formula tariff as a lawyer reads it: the formula, its parameters, goals, floor and cap, each with its clause."""
     B = Block
     f = t.formula
-    out = [B("p", _("Tariff [{reference}]: computed by the formula {expression} [{clause}], over each measurement period (docs/semantics.md § 8).").format(
+    out = [B("p", _("Tariff [{reference}]: computed by the formula {expression} [{clause}], over each measurement period (docs/semantics.md § 10).").format(
         reference=t.reference, expression=f"`{f.expression}`", clause=f.reference))]
     rows = []
     for name, p in f.parameters.items():

@@ -598,7 +598,7 @@ class FormulaParameter(Strict):
 
 
 class FormulaTariff(_OmitUnset):
-    """A payment computed from measured results (docs/semantics.md § 8): e.g. 'share * savings' or 'price * goals_met'."""
+    """A payment computed from measured results (docs/semantics.md § 10): e.g. 'share * savings' or 'price * goals_met'."""
 
     _omit_when_unset: ClassVar[tuple[str, ...]] = ("floor", "cap", "documentation")
 

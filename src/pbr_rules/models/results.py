@@ -108,7 +108,7 @@ class CapApplied(Strict):
 
 
 class FormulaApplied(Strict):
-    """How a formula tariff priced this payment (docs/semantics.md § 8): the period it measured,
+    """How a formula tariff priced this payment (docs/semantics.md § 10): the period it measured,
     the value of every name it read, and its result before the floor and cap."""
 
     expression: str = Field(description="The formula, as the agreement writes it.")
