@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
-from pbr_rules.evaluation.savings import period_savings
+from pbr_rules.errors import EvaluationRefused
+from pbr_rules.evaluation.savings import agreed_comparison_histories, period_savings
 from pbr_rules.language import Formula, LoadedContract, formula_names, parse_formula
 from pbr_rules.models.common import in_force
 from pbr_rules.models.history import ParticipantHistory
@@ -81,6 +82,8 @@ def price(loaded: LoadedContract, mid: str, history, k_day: date, previous: date
         values["weeks"] = Decimal(max(0, w_last - w_first + 1))
     if "earnings" in names:
         values["earnings"] = round_money(_earnings(history, first, k_day))
+    if "comparison_earnings" in names:
+        values["comparison_earnings"] = round_money(_comparison_earnings(loaded, (first - start).days, (k_day - start).days))
     if names & {"savings", "actual_cost", "counterfactual_cost"}:
         if w_last >= w_first:
             actual, counterfactual, saving = period_savings(loaded, history, w_first, w_last)
@@ -127,3 +130,32 @@ def _earnings(history, first: date, last: date) -> Decimal:
             day = seg_end + ONE_DAY
     with localcontext(MONEY_CONTEXT):
         return Decimal(total) / (100 * _DAY_UNITS)
+
+
+_COMPARISON_EARNINGS: dict[tuple, Decimal] = {}
+
+
+def _comparison_earnings(loaded: LoadedContract, a: int, b: int) -> Decimal:
+    """The comparison group's average earnings on days a..b after each one's enrolment (day 0 is
+    the enrolment), over the histories whose horizon (extraction or exit) reaches day b."""
+    key = (loaded.content_hash, a, b)
+    found = _COMPARISON_EARNINGS.get(key)
+    if found is None:
+        histories = agreed_comparison_histories(loaded)
+        total, n = ZERO, 0
+        with localcontext(MONEY_CONTEXT):
+            for h in histories:
+                last = h.enrolment + timedelta(days=b)
+                exit_day = min((e.date for e in h.exits), default=None)
+                horizon = min(h.extracted, exit_day) if exit_day is not None else h.extracted
+                if horizon < last:
+                    continue
+                total += _earnings(h, h.enrolment + timedelta(days=a), last)
+                n += 1
+            if n == 0:
+                raise EvaluationRefused(
+                    f"no history of the comparison group reaches day {b} after its enrolment (needed for comparison_earnings); "
+                    "give comparison histories that cover the measurement periods"
+                )
+            found = _COMPARISON_EARNINGS[key] = total / n
+    return found

@@ -532,14 +532,24 @@ def _as_profile(loaded, rates, comparison) -> ComparisonProfile | None:
 
 
 _AGREED: dict[tuple, ComparisonProfile] = {}
+_AGREED_HISTORIES: dict[tuple, tuple[ParticipantHistory, ...]] = {}
 
 
 def agreed_comparison(loaded: LoadedContract) -> ComparisonProfile | None:
+    return _agreed(loaded)[0]
+
+
+def agreed_comparison_histories(loaded: LoadedContract) -> tuple[ParticipantHistory, ...]:
+    """The histories of the comparison group the agreement names (empty when it names none)."""
+    return _agreed(loaded)[1]
+
+
+def _agreed(loaded: LoadedContract) -> tuple[ComparisonProfile | None, tuple[ParticipantHistory, ...]]:
     """The comparison group the agreement names (``business_case.counterfactual.cohort``), checked
     against its agreed sha256; None when the counterfactual is not a named comparison group."""
     bc = loaded.contract.business_case
     if bc is None or bc.counterfactual.method != "comparison_group" or bc.counterfactual.cohort is None:
-        return None
+        return None, ()
     cf = bc.counterfactual
     where = loaded.source.where(("business_case", "counterfactual", "cohort")) if loaded.source is not None else ("", 0, 0)
     file = where[0] or loaded.path or ""
@@ -561,9 +571,12 @@ def agreed_comparison(loaded: LoadedContract) -> ComparisonProfile | None:
     key = (loaded.content_hash, str(path), digest)
     profile = _AGREED.get(key)
     if profile is None:
-        histories = [h for h in load_cohort(path, loaded.known) if isinstance(h, ParticipantHistory)]
+        histories = tuple(sorted((h for h in load_cohort(path, loaded.known) if isinstance(h, ParticipantHistory)), key=lambda h: h.participant))
+        if not histories:
+            raise ContractInvalid([Diagnostic(**here, message=f"the comparison group {cf.cohort} has no participant histories", hint="a comparison group is a cohort file of participant histories")])
         profile = _AGREED[key] = comparison_profile(loaded, rates_for(loaded), histories)
-    return profile
+        _AGREED_HISTORIES[key] = histories
+    return profile, _AGREED_HISTORIES[key]
 
 
 def period_savings(loaded: LoadedContract, history: ParticipantHistory, first_week: int, last_week: int) -> tuple[Decimal, Decimal, Decimal]:

@@ -509,6 +509,14 @@ def formula_problems(c: Contract, mid: str, f, side: Side, base: tuple) -> list[
             out.append((base + ("goals", i), f"'{mid}' counts its own occurrences as goals", "list the milestones whose outcomes this payment counts"))
         elif c.milestones[g].side != side:
             out.append((base + ("goals", i), f"'{g}' is a {c.milestones[g].side.value} milestone; this tariff pays a {side.value} milestone", "count goals of the same side"))
+    if "comparison_earnings" in formula.names:
+        bc = c.business_case
+        if bc is None or bc.counterfactual.method != "comparison_group" or bc.counterfactual.cohort is None:
+            out.append((
+                base + ("expression",),
+                "the formula uses comparison_earnings, but the agreement names no comparison group",
+                "give the business_case a counterfactual with method: comparison_group and its cohort (and sha256)",
+            ))
     needs_savings = sorted(formula.names & {"savings", "actual_cost", "counterfactual_cost"})
     if needs_savings:
         bc = c.business_case

@@ -54,6 +54,7 @@ MEASURED: dict[str, tuple[Unit, tuple[str, ...], str]] = {
     "actual_cost": (MONEY, ("citizen",), "the municipal cost of the participant's benefit weeks in the period"),
     "counterfactual_cost": (MONEY, ("citizen",), "what those weeks would have cost without the programme (the business case's counterfactual)"),
     "savings": (MONEY, ("citizen",), "counterfactual_cost - actual_cost, times the credited share (1 unless deadweight)"),
+    "comparison_earnings": (MONEY, ("citizen",), "the comparison group's average earnings over the same days after their enrolment"),
 }
 MAX_LENGTH = 500
 MAX_DEPTH = 30
