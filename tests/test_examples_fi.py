@@ -23,6 +23,7 @@ import pytest
 from pbr_rules.evaluation import evaluate, evaluate_cohort, total_of
 from pbr_rules.language import load_cohort, load_contract
 from pbr_rules.models.history import ParticipantHistory
+from pbr_rules.settlement import settle_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contracts/examples/fi-091-koto-sib.yaml"
@@ -61,8 +62,9 @@ def earnings(work_from, monthly: int, first: date, last: date) -> Fraction:
     return total
 
 
-def expected_year(work_from, k: int) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """(savings, earnings, comparison earnings, amount) of measurement year k (1..3)."""
+def expected_year(work_from, k: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """(savings, earnings, comparison earnings, amount alone, result) of measurement year k (1..3):
+    the amount a participant's result pays alone (never below 0), and the result itself."""
     first = ENROLMENT if k == 1 else POINTS[k - 2] + timedelta(days=1)
     last = POINTS[k - 1]
     weeks = [r for r in range(1, 157) if first <= sunday(r) <= last]
@@ -72,8 +74,7 @@ def expected_year(work_from, k: int) -> tuple[Decimal, Decimal, Decimal, Decimal
     theirs = sum((earnings(e, 2000, ENROLMENT + timedelta(days=a), ENROLMENT + timedelta(days=b)) for e in COMPARISON), Fraction(0)) / 10
     s, m, t = cents(saving), cents(mine), cents(theirs)
     value = Fraction(1, 2) * (Fraction(s) + Fraction(1, 5) * (Fraction(m) - Fraction(t)))
-    amount = min(max(value, Fraction(0)), Fraction(10000))
-    return s, m, t, cents(amount)
+    return s, m, t, cents(max(value, Fraction(0))), cents(value)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,8 @@ def test_each_pattern_pays_what_the_hand_calculation_says(koto, pattern):
     years = [p for p in r.payments if p.milestone == "outcome_year"]
     assert [p.trigger_date for p in years] == POINTS
     for k, p in enumerate(years, start=1):
-        s, m, t, amount = expected_year(PROGRAMME[pattern], k)
+        s, m, t, amount, result = expected_year(PROGRAMME[pattern], k)
+        assert p.tariff.value == result, (pattern, k)  # basis cohort: the participant's own result, even below 0
         assert p.formula.values["savings"] == str(s), (pattern, k)
         assert p.formula.values["earnings"] == str(m), (pattern, k)
         assert p.formula.values["comparison_earnings"] == str(t), (pattern, k)
@@ -122,13 +124,40 @@ def test_a_participant_who_moves_away_is_measured_only_before(koto):
     assert [p.trigger_date for p in r.payments if p.milestone == "outcome_year"] == [POINTS[0]]
 
 
-def test_the_cohort_totals_agree_with_the_hand_calculation(koto):
+def test_the_cohort_is_netted_each_year_as_the_hand_calculation_says(koto):
+    # Koto-SIB paid half the difference between the groups: the year's results of all
+    # participants are summed (a negative one offsets the others), then shared out over the
+    # positive results in proportion. Each participant's own result is worked out above.
     histories = load_cohort(COHORT, koto.known)
     results = evaluate_cohort(koto, histories, date(2022, 6, 30))
-    expected = Decimal(0)
-    for i, h in enumerate(sorted(histories, key=lambda h: h.participant), start=1):
+    by_year: dict[int, list[tuple[str, Decimal]]] = {1: [], 2: [], 3: []}
+    alone = Decimal(0)
+    for i in range(1, 201):
         pattern = (i - 1) % 10
-        years = 1 if i % 25 == 0 else 3
-        expected += Decimal("300") + sum(expected_year(PROGRAMME[pattern], k)[3] for k in range(1, years + 1))
-    assert total_of(results) == expected
-    assert len(results) == 200
+        for k in range(1, 2 if i % 25 == 0 else 4):
+            _, _, _, amount, result = expected_year(PROGRAMME[pattern], k)
+            by_year[k].append((f"sib-091-{i:04d}", result))
+            alone += amount
+    assert total_of(results) == Decimal(300 * 200) + alone  # before settlement: each result alone, never below 0
+    s = settle_results(koto, histories, results, date(2022, 6, 30), with_changes=False)
+    lines = {x.payment_id: x for x in s.lines}
+    for k, rows in by_year.items():
+        net = sum((r for _, r in rows), Decimal(0))
+        positive = sum((max(r, Decimal(0)) for _, r in rows), Decimal(0))
+        assert 0 < net < positive  # some participants cost more than the comparison group
+        paid = [lines[f"fi-091-koto-sib-example/{pid}/outcome_year/{k}"] for pid, _ in rows]
+        assert sum((x.amount for x in paid), Decimal(0)) == net  # the whole net result, to the cent
+        for (pid, r), x in zip(rows, paid):
+            share = max(r, Decimal(0)) * net / positive
+            assert abs(x.amount - share) < Decimal("0.01"), (pid, k)
+            assert x.adjustments[-1].kind == "cohort_net"
+    assert s.total == Decimal(300 * 200) + sum((sum((r for _, r in rows), Decimal(0)) for rows in by_year.values()), Decimal(0))
+
+
+def test_the_streamed_settlement_nets_the_cohort_alike(koto):
+    from pbr_rules.settlement import settle_stream
+
+    histories = load_cohort(COHORT, koto.known)
+    whole = settle_results(koto, histories, evaluate_cohort(koto, histories, date(2022, 6, 30)), date(2022, 6, 30))
+    streamed = settle_stream(koto, [COHORT], date(2022, 6, 30))
+    assert streamed.model_dump_json() == whole.model_dump_json()

@@ -578,7 +578,10 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
             )
             if formula is None:
                 continue  # a parameter has no value in force on the pricing date: met, nothing to pay
-            amount, tariff_value, effective, tariff_reference = formula.amount, formula.amount, formula.effective, terms.formula[0]
+            # basis cohort: the tariff value is the participant's own result, which may be below 0;
+            # settlement nets the cohort's results (docs/semantics.md § 10, "For the cohort")
+            tariff_value = formula.result if formula.cohort else formula.amount
+            amount, effective, tariff_reference = formula.amount, formula.effective, terms.formula[0]
         else:
             amount, tariff_value, tariff_reference = round_money(entry.value), entry.value, entry.reference
         cap = most = None

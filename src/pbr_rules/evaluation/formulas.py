@@ -48,6 +48,7 @@ class Priced:
 
     expression: str
     amount: Decimal  # after floor and cap, never below 0, rounded
+    cohort: bool  # basis cohort: settlement nets the cohort's results of this occurrence number
     result: Decimal  # the formula's value, rounded
     values: tuple[tuple[str, Decimal], ...]  # every name it read, with its value (exact), by name
     period: tuple[date, date]  # first and last day measured
@@ -92,10 +93,11 @@ def price(loaded: LoadedContract, mid: str, history, k_day: date, previous: date
         # each measured amount rounded to the minor unit, so the values shown give the result again
         values["actual_cost"], values["counterfactual_cost"], values["savings"] = round_money(actual), round_money(counterfactual), round_money(saving)
     bound = None
+    cohort = t.basis == "cohort"
     with localcontext(MONEY_CONTEXT):
         exact = f.evaluate(values)
         amount = exact
-        for key in ("floor", "cap"):
+        for key in () if cohort else ("floor", "cap"):  # a cohort's floor and cap apply to its net sum, in settlement
             dated = getattr(t, key)
             found = in_force(dated, pday) if dated else None
             if found is None:
@@ -107,7 +109,7 @@ def price(loaded: LoadedContract, mid: str, history, k_day: date, previous: date
         if amount < 0:
             amount, bound = ZERO, ("zero", ZERO)
     shown = tuple(sorted((n, v) for n, v in values.items() if n in names))
-    return Priced(t.expression, round_money(amount), round_money(exact), shown, (first, k_day), effective, bound)
+    return Priced(t.expression, round_money(amount), cohort, round_money(exact), shown, (first, k_day), effective, bound)
 
 
 def _earnings(history, first: date, last: date) -> Decimal:

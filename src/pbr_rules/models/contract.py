@@ -600,14 +600,22 @@ class FormulaParameter(Strict):
 class FormulaTariff(_OmitUnset):
     """A payment computed from measured results (docs/semantics.md § 10): e.g. 'share * savings' or 'price * goals_met'."""
 
-    _omit_when_unset: ClassVar[tuple[str, ...]] = ("floor", "cap", "documentation")
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("floor", "cap", "documentation", "basis")
 
     expression: str = Field(min_length=1, max_length=500, description="The formula, e.g. 'share * max(savings + tax_rate * earnings, 0)'.")
     reference: Reference
     parameters: dict[Identifier, FormulaParameter] = Field(default_factory=dict, description="The named values the formula reads besides the measured ones.")
     goals: list[Identifier] = Field(default_factory=list, description="The milestones 'goals_met' counts (their occurrences met in the measurement period).")
-    floor: DatedMoney | None = Field(default=None, description="The least paid for one occurrence, whatever the formula gives; read on the pricing date.")
-    cap: DatedMoney | None = Field(default=None, description="The most paid for one occurrence; read on the pricing date.")
+    basis: Literal["participant", "cohort"] | None = Field(
+        default=None,
+        description=(
+            "participant (default): each occurrence pays its own result, within the floor and cap, never below 0. cohort: the results "
+            "of the cohort's k-th occurrences are netted (a negative result offsets the others), the floor and cap apply to that sum, and "
+            "settlement shares it out over the positive results."
+        ),
+    )
+    floor: DatedMoney | None = Field(default=None, description="The least paid for one occurrence (with basis cohort: for the cohort's k-th occurrences together); read on the pricing date.")
+    cap: DatedMoney | None = Field(default=None, description="The most paid for one occurrence (with basis cohort: for the cohort's k-th occurrences together); read on the pricing date.")
     documentation: Prose | None = None
 
 

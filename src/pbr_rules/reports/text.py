@@ -179,6 +179,7 @@ REASONS = {
     "cap:per_payer": N_("cap:per_payer"),
     "cap:per_contract": N_("cap:per_contract"),
     "cohort_size": N_("cohort_size"),
+    "cohort_net": N_("cohort_net"),
 }
 WORDS = {
     "paid": N_("paid"), "reduced": N_("reduced"), "refused": N_("refused"),
