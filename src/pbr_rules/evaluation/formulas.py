@@ -77,7 +77,8 @@ def price(loaded: LoadedContract, mid: str, history, k_day: date, previous: date
     if "goals_met" in names:
         values["goals_met"] = Decimal(sum(1 for d in goals_days if first <= d <= k_day))
     # the weeks of the period: ISO weeks after the start's week whose Sunday is in [first, k_day]
-    w_first = max(week_index(first - ONE_DAY) + 1 if (first - ONE_DAY).weekday() == 6 else week_index(first - ONE_DAY), week_index(start) + 1)
+    # (the first is the week of ``first`` itself, whose Sunday is on or after it)
+    w_first = max(week_index(first), week_index(start) + 1)
     w_last = week_index(k_day) if k_day.weekday() == 6 else week_index(k_day) - 1
     if "weeks" in names:
         values["weeks"] = Decimal(max(0, w_last - w_first + 1))
@@ -134,16 +135,19 @@ def _earnings(history, first: date, last: date) -> Decimal:
         return Decimal(total) / (100 * _DAY_UNITS)
 
 
-_COMPARISON_EARNINGS: dict[tuple, Decimal] = {}
+_COMPARISON_EARNINGS: dict[int, tuple[tuple, dict[tuple[int, int], Decimal]]] = {}
 
 
 def _comparison_earnings(loaded: LoadedContract, a: int, b: int) -> Decimal:
     """The comparison group's average earnings on days a..b after each one's enrolment (day 0 is
-    the enrolment), over the histories whose horizon (extraction or exit) reaches day b."""
-    key = (loaded.content_hash, a, b)
-    found = _COMPARISON_EARNINGS.get(key)
+    the enrolment), over the histories whose horizon (extraction or exit) reaches day b.
+    Remembered per comparison group as loaded (a changed file is a new group)."""
+    histories = agreed_comparison_histories(loaded)
+    entry = _COMPARISON_EARNINGS.get(id(histories))
+    if entry is None or entry[0] is not histories:
+        entry = _COMPARISON_EARNINGS[id(histories)] = (histories, {})
+    found = entry[1].get((a, b))
     if found is None:
-        histories = agreed_comparison_histories(loaded)
         total, n = ZERO, 0
         with localcontext(MONEY_CONTEXT):
             for h in histories:
@@ -159,5 +163,5 @@ def _comparison_earnings(loaded: LoadedContract, a: int, b: int) -> Decimal:
                     f"no history of the comparison group reaches day {b} after its enrolment (needed for comparison_earnings); "
                     "give comparison histories that cover the measurement periods"
                 )
-            found = _COMPARISON_EARNINGS[key] = total / n
+            found = entry[1][(a, b)] = total / n
     return found
