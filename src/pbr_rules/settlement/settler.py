@@ -216,7 +216,7 @@ def _apply_terms(loaded, dues, is_admitted):
         priced_on = getattr(t, "priced_on", None) or day  # the tariff's values are read on the pricing date
         outcomes_of[p.milestone] += 1
         n = outcomes_of[p.milestone]
-        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None)
+        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None) if tariff.volume_tiers else None
         if tier is not None:
             found = in_force(tier.amount, priced_on)
             if found is not None:
@@ -241,10 +241,13 @@ def _apply_terms(loaded, dues, is_admitted):
         mine = (subject.kind, subject.id, p.milestone)
         if tariff.max_total is not None:
             amount = _cap(amount, tariff.max_total, priced_on, paid_subject_milestone[mine], "cap:max_total", adjustments,
-                          f"{subject.kind} {subject.id} under '{p.milestone}'", c.currency, "maximum total")
-        subject_cap = "cap:per_participant" if subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, f"{subject.kind} {subject.id}", c.currency)
-        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'", c.currency)
+                          lambda: f"{subject.kind} {subject.id} under '{p.milestone}'", c.currency, "maximum total")
+        if subject.kind == "participant":
+            subject_cap, subject_dated = "cap:per_participant", c.caps.per_participant
+        else:
+            subject_cap, subject_dated = "cap:per_company", c.caps.per_company
+        amount = _cap(amount, subject_dated, day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, lambda: f"{subject.kind} {subject.id}", c.currency)
+        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, lambda: f"milestone line '{p.milestone}'", c.currency)
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
         capped_parts = []
@@ -321,13 +324,17 @@ def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustmen
     return out
 
 
-def _cap(amount, dated, day, paid, kind, adjustments, what, currency, name: str = "cap") -> Decimal:
+def _cap(amount, dated, day, paid, kind, adjustments, what: Callable[[], str], currency, name: str = "cap") -> Decimal:
+    """``amount`` within what is left of a cap (``dated``) in force on ``day``; ``what()`` names the
+    capped line in the adjustment's note (worded only when the cap bites)."""
+    if not dated:
+        return amount
     found = in_force(dated, day)
     if found is None:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the {name} of {currency} {found[1].value}"))
+        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what()} reached the {name} of {currency} {found[1].value}"))
         return room
     return amount
 
