@@ -200,7 +200,7 @@ def _apply_terms(loaded, dues, is_admitted):
         tariff = c.tariffs[p.milestone]
         payers = [(x.party, x.share) for x in p.payers]
         adjustments: list[Adjustment] = []
-        gross = p.tariff.value
+        gross = max(p.tariff.value, ZERO)  # a cohort-basis formula's own result may be below 0; alone it pays 0
         t = p.tariff
         applied_tier = None
 
@@ -235,7 +235,6 @@ def _apply_terms(loaded, dues, is_admitted):
         amount = gross
         net = netted.get(p.payment_id)
         if net is not None:  # a cohort-basis formula: this subject's part of the cohort's net result
-            gross = max(gross, ZERO)  # what the subject's own result would pay
             adjustments.append(net[1])
             amount = net[0]
         mine = (subject.kind, subject.id, p.milestone)
