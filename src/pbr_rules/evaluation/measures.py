@@ -198,27 +198,51 @@ class Derived:
 
 
 class _Participant:
-    """A history with its horizon, week codes and qualifying-week sets, computed once."""
+    """A history with its horizon, week codes and qualifying-week sets, each computed once and
+    only when a measure asks for it (most histories never need the weeks on public support)."""
+
+    __slots__ = ("h", "currency", "horizon", "last_week", "enrolment", "_loaded", "_support", "_emp", "_spells", "_course", "drop_out")
 
     def __init__(self, loaded: LoadedContract, h: ParticipantHistory, as_of: date):
         self.h = h
         self.currency = loaded.contract.currency  # evidence names amounts in it
-        exit_day = min((e.date for e in h.exits), default=None)
-        self.horizon = min(as_of, exit_day) if exit_day is not None else as_of
-        H = self.horizon
-        self.last_week = week_index(H) if H.weekday() == 6 else week_index(H) - 1
+        self.horizon = H = min(as_of, min(e.date for e in h.exits)) if h.exits else as_of
+        self.last_week = (H.toordinal() - 1) // 7 - (H.weekday() != 6)  # the last whole week by the horizon
         self.enrolment = h.enrolment
-        public = _public_codes(loaded)
-        self.support_weeks: set[int] = set()
-        for b in h.benefits:
-            if b.code in public:
-                a, z = b.week_range()
-                self.support_weeks.update(range(a, z + 1))
+        self._loaded = loaded
+        self._support: set[int] | None = None
         self._emp: dict[tuple, set[int]] = {}
         self._spells: dict[tuple, list[tuple[int, date, date]]] = {}
-        drop = [ev.date for ev in h.course if ev.kind == "drop_out" and ev.date <= H]
-        self.drop_out = min(drop) if drop else None
-        self.course: list | None = None  # (date, index, event), sorted once when a course measure asks
+        self._course: list | None = None
+        self.drop_out: date | None = None
+
+    @property
+    def support_weeks(self) -> set[int]:
+        """The weeks on public support (benefit codes the contract counts as public support)."""
+        weeks = self._support
+        if weeks is None:
+            weeks = self._support = set()
+            public = _public_codes(self._loaded)
+            for b in self.h.benefits:
+                if b.code in public:
+                    a, z = b.week_range()
+                    weeks.update(range(a, z + 1))
+        return weeks
+
+    @property
+    def course(self) -> list:
+        """(date, index, event) of the course events, sorted once; sets ``drop_out`` (the first drop-out by the horizon)."""
+        out = self._course
+        if out is None:
+            out = self._course = sorted((ev.date, i, ev) for i, ev in enumerate(self.h.course))
+            H = self.horizon
+            for d, _, ev in out:
+                if d > H:
+                    break
+                if ev.kind == "drop_out":
+                    self.drop_out = d
+                    break
+        return out
 
     def spells(self, kinds: frozenset[JobKind], partner_only: bool, band=None) -> list[tuple[int, date, date]]:
         """(index, first day, last day cut at the horizon) of the jobs of these kinds, in the
@@ -612,10 +636,9 @@ def _course(p: _Participant, m, anchor: date):
     if not p.h.course:
         return [], ("not completed" if m.__class__ is CourseCompletion else f"0 of {m.sessions} sessions")
     _, _, first_d, last_d = _bounds(p, m, anchor)
+    course = p.course  # sorted once; sets p.drop_out
     limit = last_d if p.drop_out is None else min(last_d, p.drop_out)
-    if p.course is None:
-        p.course = sorted((ev.date, i, ev) for i, ev in enumerate(p.h.course))
-    evs = [t for t in p.course if first_d <= t[0] <= limit]
+    evs = [t for t in course if first_d <= t[0] <= limit]
     if m.__class__ is CourseCompletion:
         return [(d, 1, _course_evidence([(i, ev)])) for d, i, ev in evs if ev.kind == "completion"], "not completed"
     out, total, used = [], 0, []
