@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping
 
 from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
-from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, compile_contract
+from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, candidate_fact, compile_contract
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
 from pbr_rules.models.common import construct
@@ -163,19 +163,7 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
         derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
         side, sid, group = Side.company, history.company, None
     facts = [derived.subject_fact]
-    for cand in derived.candidates:
-        fact = {
-            "t": "o",
-            "ms": cand.milestone,
-            "v": cand.version,
-            "k": cand.k,
-            "val": cand.value,
-            "day": cand.day.toordinal(),
-            "prq": 1 if cand.prerequisites_met else 0,
-        }
-        if cand.fields:
-            fact.update(cand.fields)
-        facts.append(fact)
+    facts += [candidate_fact(c.milestone, c.version, c.k, c.value, c.day.toordinal(), c.prerequisites_met, c.fields) for c in derived.candidates]
     if len(facts) >= MAX_FACTS_PER_SESSION:
         raise EvaluationRefused(
             f"history {sid} gives {len(facts) - 1} possible milestone occurrences; the engine takes at most "
