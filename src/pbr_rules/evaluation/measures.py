@@ -13,7 +13,7 @@ engine has no date type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -187,7 +187,7 @@ class Derived:
     progress: dict[str, str]
     why_not: dict[str, str]
     horizon: date
-    refused: dict[str, tuple[list[str], str]] = field(default_factory=dict)  # milestone -> (why each hire does not count, clause)
+    refused: dict[str, tuple[list[str], str]] | None = None  # milestone -> (why each hire does not count, clause); companies only
 
     @property
     def rule_details(self) -> dict[str, str]:
@@ -968,6 +968,8 @@ def derive_company(
         if in_force and isinstance(in_force[-1].definition.measure, (CompanyHire, HireRetained)):
             refused = refusals.get(id(in_force[-1].definition))
             if refused:
+                if derived.refused is None:
+                    derived.refused = {}
                 derived.refused[mid] = (refused, in_force[-1].reference)
     return derived
 
@@ -1140,7 +1142,8 @@ _STEPS: dict[tuple[str, Side], list] = {}
 
 def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
     """Per milestone of the side, in dependency order, its versions in force with what they need:
-    (version, definition, the milestone its window starts after or None, prerequisites, open-ended test).
+    (version, definition, the milestone its window starts after or None, prerequisites, the day the
+    version ends or None, its measure's function, its most occurrences, the day it starts or date.min).
     Worked out once per contract version."""
     key = (loaded.content_hash, side)
     steps = _STEPS.get(key)
@@ -1156,14 +1159,12 @@ def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
                     continue
                 window = measure_window(d.measure)
                 after = window.after if window is not None and window.after != "start" else None
-                end = v.end
-                open_ended = (lambda horizon: True) if end is None else (lambda horizon, end=end: end > horizon)
                 fn = None
                 if side == Side.citizen:  # a citizen measure's occurrences: (day, value, evidence), progress
                     fn = _CITIZEN_MEASURES.get(d.measure.__class__)
                     if fn is None:
                         raise TypeError(f"measure {d.measure.kind} is not a citizen measure")  # the loader refuses this
-                out.append((v, d, after, tuple(d.prerequisites), open_ended, fn))
+                out.append((v, d, after, tuple(d.prerequisites), v.end, fn, v.max_times, v.start or date.min))
             steps.append((mid, out))
         _STEPS[key] = steps
     return steps
@@ -1182,10 +1183,11 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
     term_end = loaded.contract.term.end
     first_met: dict[str, date | None] = {}
     for mid, steps in _steps(loaded, plan, side):
-        own: list[tuple[Version, list, date, int, date]] = []  # (version, its own occurrences, prerequisite day, max_times, start)
+        own: list[tuple[Version, list, date, int, date, date | None]] = []  # (version, its own occurrences, prerequisite day, max_times, start, end)
         progress = why = None
-        for v, d, after, prerequisites, open_ended, fn in steps:
-            if open_ended(horizon):
+        for v, d, after, prerequisites, end, fn, most, since in steps:
+            current = end is None or end > horizon  # in force at the horizon: its progress is reported
+            if current:
                 progress = None
             anchor = start
             if after is not None:
@@ -1194,32 +1196,33 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
                     why = f"its window starts when '{after}' is met, which it is not"
                     continue
             occ, prog = occurrences(d, anchor) if fn is None else fn(subject, d.measure, anchor)
-            if open_ended(horizon):
+            if current:
                 progress = prog
-            prereq_day = None
+            prereq_day = date.min
             missing = None
             for pre in prerequisites:
                 day = first_met.get(pre)
                 if day is None:
                     missing = [x for x in prerequisites if first_met.get(x) is None]
                     break
-                if prereq_day is None or day > prereq_day:
+                if day > prereq_day:
                     prereq_day = day
             if missing:
                 why = f"prerequisite {', '.join(repr(x) for x in missing)} not met"
                 continue
-            own.append((v, occ, prereq_day or date.min, v.max_times, v.start or date.min))
+            if occ:  # a version without occurrences gives no candidate (below: len(occ) < k)
+                own.append((v, occ, prereq_day, most, since, end))
         first: date | None = None
         previous = date.min
         k = 0
         while own:
             k += 1
             found = None
-            for v, occ, prereq_day, most, since in own:
+            for v, occ, prereq_day, most, since, end in own:
                 if k > most or len(occ) < k:
                     continue
                 day = max(occ[k - 1][0], since, previous, prereq_day)
-                if v.end is not None and day >= v.end:
+                if end is not None and day >= end:
                     continue
                 found = (day, v, occ[k - 1])
                 break
@@ -1228,7 +1231,7 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
             day, v, (own_day, value, *rest) = found
             fields = rest[0] if len(rest) == 2 else None  # hires carry the measured values their rule tests
             derived.candidates.append(
-                Candidate(milestone=mid, version=v.index, k=k, day=day, value=value, prerequisites_met=True, evidence=rest[-1], fields=fields)
+                Candidate(mid, v.index, k, day, value, True, rest[-1], fields)  # milestone, version, k, day, value, prerequisites met, evidence, fields
             )
             if day > term_end:
                 break  # the engine refuses it; later ones would be later still
