@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Mapping
 
 from pbr_rules.language import LoadedContract
@@ -244,6 +244,12 @@ class _Participant:
                     break
         return out
 
+    def release(self) -> None:
+        """Drop the working sets once the measures are derived: the evidence kept for the result
+        reads the history itself, and fewer objects outlive the derivation (less for the
+        garbage collector to walk while a batch's decisions are held)."""
+        self._support = self._emp = self._spells = self._course = None
+
     def spells(self, kinds: frozenset[JobKind], partner_only: bool, band=None) -> list[tuple[int, date, date]]:
         """(index, first day, last day cut at the horizon) of the jobs of these kinds, in the
         measure's hours band (``band``: a measure with an hours band; None: any job), by start."""
@@ -409,25 +415,28 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
         "enr": h.enrolment.toordinal(),
     }
 
-    def details() -> dict[str, str]:
-        words = _citizen_words(loaded)
-        out = {
-            "municipality": f"municipality {h.municipality}; {words['municipality']}",
-            "target_group": f"target group {group}; {words['target_group']}",
-            "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
-            "term": f"enrolled {h.enrolment}; {words['term']}",
-        }
-        if "age" in words:
-            out["age"] = f"age {age} at enrolment; {words['age']}"
-        if "baseline" in words:
-            out["baseline"] = f"{baseline_weeks} {words['baseline']}"
-        if "enrolment_window" in words:
-            out["enrolment_window"] = f"enrolled {h.enrolment}; {words['enrolment_window']}"
-        return out
-
-    derived = Derived(subject_fact=fact, details=details, candidates=[], progress={}, why_not={}, horizon=p.horizon)
+    derived = Derived(subject_fact=fact, details=partial(_participant_details, loaded, h, age, baseline_weeks), candidates=[], progress={}, why_not={}, horizon=p.horizon)
     _derive_milestones(loaded, plan, derived, None, h.enrolment, p.horizon, subject=p)
+    p.release()
     return derived
+
+
+def _participant_details(loaded: LoadedContract, h: ParticipantHistory, age: int, baseline_weeks: int) -> dict[str, str]:
+    """The wording of a participant's eligibility rules (built only for an explained result)."""
+    words = _citizen_words(loaded)
+    out = {
+        "municipality": f"municipality {h.municipality}; {words['municipality']}",
+        "target_group": f"target group {h.target_group}; {words['target_group']}",
+        "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
+        "term": f"enrolled {h.enrolment}; {words['term']}",
+    }
+    if "age" in words:
+        out["age"] = f"age {age} at enrolment; {words['age']}"
+    if "baseline" in words:
+        out["baseline"] = f"{baseline_weeks} {words['baseline']}"
+    if "enrolment_window" in words:
+        out["enrolment_window"] = f"enrolled {h.enrolment}; {words['enrolment_window']}"
+    return out
 
 
 _WORDS: dict[str, dict[str, str]] = {}
