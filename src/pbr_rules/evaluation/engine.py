@@ -138,11 +138,13 @@ class CompiledContract:
         no other fact in the session hashes like. ``tests/test_engine.py`` proves the batch
         gives exactly the one-by-one firings. At most ``MAX_FACTS_PER_SESSION - 1`` facts.
         """
-        owners: list[tuple[int, int]] = []
+        owner: list[int] = []  # pool slot -> the subject whose fact it is
+        first: list[int] = []  # subject -> the pool slot of its first fact
         for i, facts in enumerate(subjects):
-            owners.extend((i, n) for n in range(len(facts)))
-        if len(owners) >= MAX_FACTS_PER_SESSION:
-            raise ValueError(f"{len(owners)} facts in one session; at most {MAX_FACTS_PER_SESSION - 1}")
+            first.append(len(owner))
+            owner += [i] * len(facts)
+        if len(owner) >= MAX_FACTS_PER_SESSION:
+            raise ValueError(f"{len(owner)} facts in one session; at most {MAX_FACTS_PER_SESSION - 1}")
         with _lock:
             sid = f"{os.getpid()}-{next(_sids)}"
             j = 0
@@ -181,8 +183,9 @@ class CompiledContract:
             raise EngineFailure("the engine did not drain the batch (the sentinel did not fire last)")
         out: list[list[tuple[str, int]]] = [[] for _ in subjects]
         for rule, fid in fired[:-1]:
-            i, n = owners[_ID_INDEX[fid]]
-            out[i].append((rule, n))
+            j = _ID_INDEX[fid]
+            i = owner[j]
+            out[i].append((rule, j - first[i]))
         return out
 
 

@@ -175,23 +175,47 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
 def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decision:
     """The engine's firings for one subject turned into its decision and payments."""
     side, as_of, sid, group, derived, history, _ = prepared
-    rule_names = compiled.citizen_rules if side == Side.citizen else compiled.company_rules
-    everything = "e:all" if side == Side.citizen else "c:all"
-    failed = {rule[2:] for rule, n in fired if n == 0 and rule.startswith("f:")}
-    if any(rule == everything for rule, n in fired if n == 0) == bool(failed):
-        raise EngineFailure(f"the engine's eligibility firings for {sid} contradict each other")
-    passed = frozenset(r for r in rule_names if r not in failed)
-    eligible = not failed and (side == Side.citizen or loaded.contract.eligibility.companies is not None)
+    citizen = side == Side.citizen
+    rule_names = compiled.citizen_rules if citizen else compiled.company_rules
+    everything = "e:all" if citizen else "c:all"
+    failed: set[str] = set()
+    passed_all = False
     accepted: list[Candidate] = []
-    if eligible:
-        accepted = sorted(
-            (derived.candidates[n - 1] for rule, n in fired if rule[0] == "m"),
-            key=lambda c: (c.day, c.version, c.milestone),
-        )
+    for rule, n in fired:
+        if n == 0:  # the subject's fact: "all" or the rules it fails
+            if rule == everything:
+                passed_all = True
+            elif rule[0] == "f":
+                failed.add(rule[2:])
+        elif rule[0] == "m":
+            accepted.append(derived.candidates[n - 1])
+    if passed_all == bool(failed):
+        raise EngineFailure(f"the engine's eligibility firings for {sid} contradict each other")
+    passed = _all_passed(rule_names) if passed_all else frozenset(r for r in rule_names if r not in failed)
+    eligible = passed_all and (citizen or loaded.contract.eligibility.companies is not None)
+    if not eligible:
+        accepted = []
+    elif len(accepted) > 1:
+        accepted.sort(key=_by_day_version_milestone)
     excluded = _exclusive(loaded, group, accepted, history) if loaded.contract.exclusive and accepted else None
     paid = [c for c in accepted if c.milestone not in excluded] if excluded else accepted
     payments = _payments(loaded, side, sid, group, paid, history)
     return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments, excluded)
+
+
+def _by_day_version_milestone(c: Candidate) -> tuple:
+    return (c.day, c.version, c.milestone)
+
+
+_PASSED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _all_passed(rule_names: tuple[str, ...]) -> frozenset[str]:
+    """Every rule passed: one frozenset per set of rule names, shared by the subjects that pass them all."""
+    passed = _PASSED.get(rule_names)
+    if passed is None:
+        passed = _PASSED[rule_names] = frozenset(rule_names)
+    return passed
 
 
 def _exclusive(loaded, group: str | None, accepted: list[Candidate], history: History) -> dict[str, tuple[str, str]]:
