@@ -391,10 +391,25 @@ def _eligibility(loaded, d: Decision) -> EligibilityResult:
     el = loaded.contract.eligibility.companies
     table = _explained(loaded).rules[d.side]
     details = d.derived.rule_details
-    rules = [_shared(RuleResult, rule=short, passed=name in d.passed, detail=details.get(short, ""), reference=ref) for name, short, ref in table]
+    passed = d.passed
+    rules = [_rule(short, name in passed, details.get(short, ""), ref) for name, short, ref in table]
     if d.side == Side.company and el is None:
         rules.append(_shared(RuleResult, rule="companies", passed=False, detail="the contract has no company eligibility", reference=""))
     return construct(EligibilityResult, eligible=d.eligible, rules=rules)
+
+
+_RULES: dict[tuple[str, bool, str, str], RuleResult] = {}
+
+
+def _rule(rule: str, passed: bool, detail: str, reference: str) -> RuleResult:
+    """A rule's outcome, one instance per distinct value (as ``_shared``, without its generic key)."""
+    key = (rule, passed, detail, reference)
+    r = _RULES.get(key)
+    if r is None:
+        if len(_RULES) > 100_000:  # bounded, as _SHARED
+            _RULES.clear()
+        r = _RULES[key] = construct(RuleResult, rule=rule, passed=passed, detail=detail, reference=reference)
+    return r
 
 
 def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: bool = True) -> list[MilestoneResult]:
