@@ -278,3 +278,21 @@ def test_a_streamed_dry_run_is_the_ledgers_preview_against_its_latest_run_and_re
     assert got.model_dump_json() == expected.model_dump_json()
     assert got.previous_as_of == date(2020, 12, 31)
     assert rejected not in {ch.payment_id for ch in got.changes}
+
+
+def test_the_tail_of_a_cohort_goes_to_the_workers_in_smaller_chunks():
+    """10,000 histories, two workers, chunks of 250: full chunks while at least 1,000 remain
+    (a quarter of what remains), then each a quarter of what remains, never below 25."""
+    from pbr_rules.evaluation.cohorts import _chunk_sizes
+
+    size_at = _chunk_sizes(250, 10_000, 2)
+    sizes, position = [], 0
+    while position < 10_000:
+        size = min(size_at(position), 10_000 - position)
+        sizes.append(size)
+        position += size
+    assert sizes[:37] == [250] * 37  # positions 0 .. 9,000: 10,000 - 9,000 = 1,000 remain, 1,000 // 4 = 250
+    assert sizes[37:41] == [187, 140, 105, 79]  # 750 // 4, 563 // 4, 423 // 4, 318 // 4
+    assert sizes[-4:] == [25, 25, 25, 2] and sum(sizes) == 10_000
+    assert _chunk_sizes(250, 10_000, 1)(9_990) == 250  # one worker: nothing to balance
+    assert _chunk_sizes(2, 10_000, 2)(9_999) == 2  # a chunk size below the floor is kept

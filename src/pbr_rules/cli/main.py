@@ -15,7 +15,6 @@ from pbr_rules.cli import business_case, contracts, evaluate, importing, lawyers
 from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
 from pbr_rules.i18n import use_language
-from pbr_rules.ledger import TransitionRefused
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,15 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputInvalid as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except TransitionRefused as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_PROBLEMS
     except EngineFailure as exc:
         print(f"engine failure (nothing was decided): {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     except PbrError as exc:
         print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_PROBLEMS if _refused_transition(exc) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -59,6 +55,17 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"internal error ({type(exc).__name__}): {exc}. This is a bug in pbr-rules; run with PBR_DEBUG=1 for details.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _refused_transition(exc: PbrError) -> bool:
+    """A claim or run transition the ledger refused (exit 1, not 2).
+
+    The ledger (SQLAlchemy, Alembic: a third of a command's start-up) is imported only by the
+    commands that use it, so ``pbr evaluate --cohort --no-log`` and its workers start without
+    it; if it was never imported, nothing it raises can be here.
+    """
+    claims = sys.modules.get("pbr_rules.ledger.claims")
+    return claims is not None and isinstance(exc, claims.TransitionRefused)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+from typing import TYPE_CHECKING
 
 from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_scheduler_option, scheduler_executor, write_output
-from pbr_rules.models.simulation import SimulationResult
 from pbr_rules.i18n import format_money
+
+if TYPE_CHECKING:  # the model is built only by the commands that simulate
+    from pbr_rules.models.simulation import SimulationResult
 
 DEFAULT_SCENARIO = "contracts/simulation/programme.yaml"
 

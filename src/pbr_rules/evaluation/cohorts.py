@@ -47,6 +47,7 @@ from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.results import EvaluationResult
 
 CHUNK_SIZE = 250  # histories per task: big enough to amortise the hand-over, small enough to stay flat
+MIN_CHUNK = 25  # the smallest chunk of the cohort's tail (see ``_chunk_sizes``)
 _SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".csv")
 
 Digest = Callable[[History, EvaluationResult], Any]
@@ -218,7 +219,18 @@ def count_histories(paths: Iterable[str | Path]) -> int:
     return total
 
 
-def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, problems: list[Diagnostic]) -> Iterator[_Task]:
+def _chunk_sizes(chunk_size: int, total: int, workers: int) -> Callable[[int], int]:
+    """The size of the chunk starting at each input position: ``chunk_size``, and smaller towards
+    the end of a cohort of ``total`` histories shared by ``workers``, so the workers finish
+    together instead of one waiting for the other's last full chunk (about a tenth of a
+    second of one core at 250 histories a chunk). Results do not depend on the sizes."""
+    if workers <= 1 or total <= 0:
+        return lambda position: chunk_size
+    return lambda position: max(min(chunk_size, MIN_CHUNK), min(chunk_size, (total - position) // (2 * workers)))
+
+
+def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Callable[[int], int], problems: list[Diagnostic]) -> Iterator[_Task]:
+    size_at = chunk_size if callable(chunk_size) else (lambda position: chunk_size)
     position = 0
     for f in files:
         if f.suffix == ".jsonl":
@@ -229,6 +241,7 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, probl
                 continue
             with fh:
                 lines: list[tuple[int, str]] = []
+                size = size_at(position)
                 for n, raw in enumerate(fh, start=1):
                     try:
                         line = raw.decode("utf-8")
@@ -243,10 +256,11 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, probl
                         continue
                     if line.strip():
                         lines.append((n, line))
-                    if len(lines) >= chunk_size:
+                    if len(lines) >= size:
                         yield make(file=str(f), first=position, lines=tuple(lines))
                         position += len(lines)
                         lines = []
+                        size = size_at(position)
                 if lines:
                     yield make(file=str(f), first=position, lines=tuple(lines))
                     position += len(lines)
@@ -256,10 +270,12 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int, probl
         except HistoryInvalid as exc:
             problems.extend(exc.diagnostics)
             continue
-        for i in range(0, len(histories), chunk_size):
-            chunk = tuple(histories[i : i + chunk_size])
+        i = 0
+        while i < len(histories):
+            chunk = tuple(histories[i : i + size_at(position)])
             yield make(file=str(f), first=position, histories=chunk)
             position += len(chunk)
+            i += len(chunk)
 
 
 # --- the stream -----------------------------------------------------------------------------------
@@ -284,7 +300,7 @@ def stream_cohort(
     cohort before handing anything back.
     """
     files = cohort_files(paths)
-    total = count_histories(files) if on_progress else 0
+    total = count_histories(files) if on_progress or executor is not None else 0
     problems: list[Diagnostic] = []
     ref = _ref(loaded)
     codes = loaded.known
@@ -322,7 +338,8 @@ def stream_cohort(
                     shown = min(done, total)
                     on_progress(shown, total)
 
-            tasks = _tasks(files, make, chunk_size, problems)
+            sizes = _chunk_sizes(chunk_size, total, _workers_of(executor)) if executor is not None else chunk_size
+            tasks = _tasks(files, make, sizes, problems)
             if executor is None:
                 for t in tasks:
                     absorb(run_task(t))

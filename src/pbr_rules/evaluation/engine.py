@@ -82,14 +82,26 @@ def _id_pool(n: int) -> tuple[tuple[str, ...], dict[str, int]]:
 _IDS, _ID_INDEX = _id_pool(MAX_FACTS_PER_SESSION)
 
 
-def _encode(fact: dict, fid: str, sid: str) -> str:
+def _encode(fact: dict | tuple[str, str], fid: str, sid: str) -> str:
     """One fact as JSON, its type, pool id and session id first (the firing parser relies on "t" then "id").
 
-    Values are ints or strings (strings are written by ``json.dumps``, remembered: the same
-    milestone ids, municipality codes and target groups recur in every session).
+    A fact is a dict of ints and strings (strings are written by ``json.dumps``, remembered:
+    the same milestone ids, municipality codes and target groups recur in every session), or
+    already encoded as (type, the JSON members after "t", "id" and "sid"): see ``candidate_fact``.
     """
+    if fact.__class__ is tuple:
+        return f'{{"t":"{fact[0]}","id":"{fid}","sid":"{sid}",{fact[1]}}}'
     body = ",".join([f'"{k}":{v}' if v.__class__ is int else f'"{k}":{_string(v)}' for k, v in fact.items() if k != "t"])
     return f'{{"t":"{fact["t"]}","id":"{fid}","sid":"{sid}",{body}}}'
+
+
+def candidate_fact(milestone: str, version: int, k: int, value: int, day: int, prerequisites_met: bool, fields: dict | None) -> tuple[str, str]:
+    """A milestone candidate's fact, encoded once when it is derived: the same JSON ``_encode``
+    writes for the dict {"t": "o", "ms", "v", "k", "val", "day", "prq", then ``fields``}."""
+    body = f'"ms":{_string(milestone)},"v":{version},"k":{k},"val":{value},"day":{day},"prq":{1 if prerequisites_met else 0}'
+    if fields:
+        body += "," + ",".join([f'"{f}":{v}' if v.__class__ is int else f'"{f}":{_string(v)}' for f, v in fields.items()])
+    return ("o", body)
 
 
 _STRINGS: dict[str, str] = {}
@@ -126,11 +138,13 @@ class CompiledContract:
         no other fact in the session hashes like. ``tests/test_engine.py`` proves the batch
         gives exactly the one-by-one firings. At most ``MAX_FACTS_PER_SESSION - 1`` facts.
         """
-        owners: list[tuple[int, int]] = []
+        owner: list[int] = []  # pool slot -> the subject whose fact it is
+        first: list[int] = []  # subject -> the pool slot of its first fact
         for i, facts in enumerate(subjects):
-            owners.extend((i, n) for n in range(len(facts)))
-        if len(owners) >= MAX_FACTS_PER_SESSION:
-            raise ValueError(f"{len(owners)} facts in one session; at most {MAX_FACTS_PER_SESSION - 1}")
+            first.append(len(owner))
+            owner += [i] * len(facts)
+        if len(owner) >= MAX_FACTS_PER_SESSION:
+            raise ValueError(f"{len(owner)} facts in one session; at most {MAX_FACTS_PER_SESSION - 1}")
         with _lock:
             sid = f"{os.getpid()}-{next(_sids)}"
             j = 0
@@ -169,8 +183,9 @@ class CompiledContract:
             raise EngineFailure("the engine did not drain the batch (the sentinel did not fire last)")
         out: list[list[tuple[str, int]]] = [[] for _ in subjects]
         for rule, fid in fired[:-1]:
-            i, n = owners[_ID_INDEX[fid]]
-            out[i].append((rule, n))
+            j = _ID_INDEX[fid]
+            i = owner[j]
+            out[i].append((rule, j - first[i]))
         return out
 
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping
 
 from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
-from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, compile_contract
+from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, candidate_fact, compile_contract
 from pbr_rules.evaluation.formulas import Priced, price as price_formula
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
@@ -166,19 +166,7 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
         derived = derive_company(loaded, history, as_of, _eligible_map(eligible_participants), participants)
         side, sid, group = Side.company, history.company, None
     facts = [derived.subject_fact]
-    for cand in derived.candidates:
-        fact = {
-            "t": "o",
-            "ms": cand.milestone,
-            "v": cand.version,
-            "k": cand.k,
-            "val": cand.value,
-            "day": cand.day.toordinal(),
-            "prq": 1 if cand.prerequisites_met else 0,
-        }
-        if cand.fields:
-            fact.update(cand.fields)
-        facts.append(fact)
+    facts += [candidate_fact(c.milestone, c.version, c.k, c.value, c.day.toordinal(), c.prerequisites_met, c.fields) for c in derived.candidates]
     if len(facts) >= MAX_FACTS_PER_SESSION:
         raise EvaluationRefused(
             f"history {sid} gives {len(facts) - 1} possible milestone occurrences; the engine takes at most "
@@ -190,23 +178,47 @@ def _prepare(loaded, history, as_of, eligible_participants, participants):
 def _conclude(loaded, compiled, prepared, fired: list[tuple[str, int]]) -> Decision:
     """The engine's firings for one subject turned into its decision and payments."""
     side, as_of, sid, group, derived, history, _ = prepared
-    rule_names = compiled.citizen_rules if side == Side.citizen else compiled.company_rules
-    everything = "e:all" if side == Side.citizen else "c:all"
-    failed = {rule[2:] for rule, n in fired if n == 0 and rule.startswith("f:")}
-    if any(rule == everything for rule, n in fired if n == 0) == bool(failed):
-        raise EngineFailure(f"the engine's eligibility firings for {sid} contradict each other")
-    passed = frozenset(r for r in rule_names if r not in failed)
-    eligible = not failed and (side == Side.citizen or loaded.contract.eligibility.companies is not None)
+    citizen = side == Side.citizen
+    rule_names = compiled.citizen_rules if citizen else compiled.company_rules
+    everything = "e:all" if citizen else "c:all"
+    failed: set[str] = set()
+    passed_all = False
     accepted: list[Candidate] = []
-    if eligible:
-        accepted = sorted(
-            (derived.candidates[n - 1] for rule, n in fired if rule[0] == "m"),
-            key=lambda c: (c.day, c.version, c.milestone),
-        )
+    for rule, n in fired:
+        if n == 0:  # the subject's fact: "all" or the rules it fails
+            if rule == everything:
+                passed_all = True
+            elif rule[0] == "f":
+                failed.add(rule[2:])
+        elif rule[0] == "m":
+            accepted.append(derived.candidates[n - 1])
+    if passed_all == bool(failed):
+        raise EngineFailure(f"the engine's eligibility firings for {sid} contradict each other")
+    passed = _all_passed(rule_names) if passed_all else frozenset(r for r in rule_names if r not in failed)
+    eligible = passed_all and (citizen or loaded.contract.eligibility.companies is not None)
+    if not eligible:
+        accepted = []
+    elif len(accepted) > 1:
+        accepted.sort(key=_by_day_version_milestone)
     excluded = _exclusive(loaded, group, accepted, history) if loaded.contract.exclusive and accepted else None
     paid = [c for c in accepted if c.milestone not in excluded] if excluded else accepted
     payments = _payments(loaded, side, sid, group, paid, history)
     return Decision(side, sid, group, as_of, derived, rule_names, passed, eligible, accepted, payments, excluded)
+
+
+def _by_day_version_milestone(c: Candidate) -> tuple:
+    return (c.day, c.version, c.milestone)
+
+
+_PASSED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _all_passed(rule_names: tuple[str, ...]) -> frozenset[str]:
+    """Every rule passed: one frozenset per set of rule names, shared by the subjects that pass them all."""
+    passed = _PASSED.get(rule_names)
+    if passed is None:
+        passed = _PASSED[rule_names] = frozenset(rule_names)
+    return passed
 
 
 def _exclusive(loaded, group: str | None, accepted: list[Candidate], history: History) -> dict[str, tuple[str, str]]:
@@ -382,10 +394,25 @@ def _eligibility(loaded, d: Decision) -> EligibilityResult:
     el = loaded.contract.eligibility.companies
     table = _explained(loaded).rules[d.side]
     details = d.derived.rule_details
-    rules = [_shared(RuleResult, rule=short, passed=name in d.passed, detail=details.get(short, ""), reference=ref) for name, short, ref in table]
+    passed = d.passed
+    rules = [_rule(short, name in passed, details.get(short, ""), ref) for name, short, ref in table]
     if d.side == Side.company and el is None:
         rules.append(_shared(RuleResult, rule="companies", passed=False, detail="the contract has no company eligibility", reference=""))
     return construct(EligibilityResult, eligible=d.eligible, rules=rules)
+
+
+_RULES: dict[tuple[str, bool, str, str], RuleResult] = {}
+
+
+def _rule(rule: str, passed: bool, detail: str, reference: str) -> RuleResult:
+    """A rule's outcome, one instance per distinct value (as ``_shared``, without its generic key)."""
+    key = (rule, passed, detail, reference)
+    r = _RULES.get(key)
+    if r is None:
+        if len(_RULES) > 100_000:  # bounded, as _SHARED
+            _RULES.clear()
+        r = _RULES[key] = construct(RuleResult, rule=rule, passed=passed, detail=detail, reference=reference)
+    return r
 
 
 def _milestones(loaded, d: Decision, eligibility: EligibilityResult, evidence: bool = True) -> list[MilestoneResult]:

@@ -13,10 +13,10 @@ engine has no date type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Callable, Mapping
 
 from pbr_rules.language import LoadedContract
@@ -188,7 +188,7 @@ class Derived:
     progress: dict[str, str]
     why_not: dict[str, str]
     horizon: date
-    refused: dict[str, tuple[list[str], str]] = field(default_factory=dict)  # milestone -> (why each hire does not count, clause)
+    refused: dict[str, tuple[list[str], str]] | None = None  # milestone -> (why each hire does not count, clause); companies only
 
     @property
     def rule_details(self) -> dict[str, str]:
@@ -199,27 +199,57 @@ class Derived:
 
 
 class _Participant:
-    """A history with its horizon, week codes and qualifying-week sets, computed once."""
+    """A history with its horizon, week codes and qualifying-week sets, each computed once and
+    only when a measure asks for it (most histories never need the weeks on public support)."""
+
+    __slots__ = ("h", "currency", "horizon", "last_week", "enrolment", "_loaded", "_support", "_emp", "_spells", "_course", "drop_out")
 
     def __init__(self, loaded: LoadedContract, h: ParticipantHistory, as_of: date):
         self.h = h
         self.currency = loaded.contract.currency  # evidence names amounts in it
-        exit_day = min((e.date for e in h.exits), default=None)
-        self.horizon = min(as_of, exit_day) if exit_day is not None else as_of
-        H = self.horizon
-        self.last_week = week_index(H) if H.weekday() == 6 else week_index(H) - 1
+        self.horizon = H = min(as_of, min(e.date for e in h.exits)) if h.exits else as_of
+        self.last_week = (H.toordinal() - 1) // 7 - (H.weekday() != 6)  # the last whole week by the horizon
         self.enrolment = h.enrolment
-        public = _public_codes(loaded)
-        self.support_weeks: set[int] = set()
-        for b in h.benefits:
-            if b.code in public:
-                a, z = b.week_range()
-                self.support_weeks.update(range(a, z + 1))
+        self._loaded = loaded
+        self._support: set[int] | None = None
         self._emp: dict[tuple, set[int]] = {}
         self._spells: dict[tuple, list[tuple[int, date, date]]] = {}
-        drop = [ev.date for ev in h.course if ev.kind == "drop_out" and ev.date <= H]
-        self.drop_out = min(drop) if drop else None
-        self.course: list | None = None  # (date, index, event), sorted once when a course measure asks
+        self._course: list | None = None
+        self.drop_out: date | None = None
+
+    @property
+    def support_weeks(self) -> set[int]:
+        """The weeks on public support (benefit codes the contract counts as public support)."""
+        weeks = self._support
+        if weeks is None:
+            weeks = self._support = set()
+            public = _public_codes(self._loaded)
+            for b in self.h.benefits:
+                if b.code in public:
+                    a, z = b.week_range()
+                    weeks.update(range(a, z + 1))
+        return weeks
+
+    @property
+    def course(self) -> list:
+        """(date, index, event) of the course events, sorted once; sets ``drop_out`` (the first drop-out by the horizon)."""
+        out = self._course
+        if out is None:
+            out = self._course = sorted((ev.date, i, ev) for i, ev in enumerate(self.h.course))
+            H = self.horizon
+            for d, _, ev in out:
+                if d > H:
+                    break
+                if ev.kind == "drop_out":
+                    self.drop_out = d
+                    break
+        return out
+
+    def release(self) -> None:
+        """Drop the working sets once the measures are derived: the evidence kept for the result
+        reads the history itself, and fewer objects outlive the derivation (less for the
+        garbage collector to walk while a batch's decisions are held)."""
+        self._support = self._emp = self._spells = self._course = None
 
     def spells(self, kinds: frozenset[JobKind], partner_only: bool, band=None) -> list[tuple[int, date, date]]:
         """(index, first day, last day cut at the horizon) of the jobs of these kinds, in the
@@ -386,25 +416,28 @@ def derive_participant(loaded: LoadedContract, h: ParticipantHistory, as_of: dat
         "enr": h.enrolment.toordinal(),
     }
 
-    def details() -> dict[str, str]:
-        words = _citizen_words(loaded)
-        out = {
-            "municipality": f"municipality {h.municipality}; {words['municipality']}",
-            "target_group": f"target group {group}; {words['target_group']}",
-            "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
-            "term": f"enrolled {h.enrolment}; {words['term']}",
-        }
-        if "age" in words:
-            out["age"] = f"age {age} at enrolment; {words['age']}"
-        if "baseline" in words:
-            out["baseline"] = f"{baseline_weeks} {words['baseline']}"
-        if "enrolment_window" in words:
-            out["enrolment_window"] = f"enrolled {h.enrolment}; {words['enrolment_window']}"
-        return out
-
-    derived = Derived(subject_fact=fact, details=details, candidates=[], progress={}, why_not={}, horizon=p.horizon)
+    derived = Derived(subject_fact=fact, details=partial(_participant_details, loaded, h, age, baseline_weeks), candidates=[], progress={}, why_not={}, horizon=p.horizon)
     _derive_milestones(loaded, plan, derived, None, h.enrolment, p.horizon, subject=p)
+    p.release()
     return derived
+
+
+def _participant_details(loaded: LoadedContract, h: ParticipantHistory, age: int, baseline_weeks: int) -> dict[str, str]:
+    """The wording of a participant's eligibility rules (built only for an explained result)."""
+    words = _citizen_words(loaded)
+    out = {
+        "municipality": f"municipality {h.municipality}; {words['municipality']}",
+        "target_group": f"target group {h.target_group}; {words['target_group']}",
+        "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
+        "term": f"enrolled {h.enrolment}; {words['term']}",
+    }
+    if "age" in words:
+        out["age"] = f"age {age} at enrolment; {words['age']}"
+    if "baseline" in words:
+        out["baseline"] = f"{baseline_weeks} {words['baseline']}"
+    if "enrolment_window" in words:
+        out["enrolment_window"] = f"enrolled {h.enrolment}; {words['enrolment_window']}"
+    return out
 
 
 _WORDS: dict[str, dict[str, str]] = {}
@@ -630,10 +663,9 @@ def _course(p: _Participant, m, anchor: date):
     if not p.h.course:
         return [], ("not completed" if m.__class__ is CourseCompletion else f"0 of {m.sessions} sessions")
     _, _, first_d, last_d = _bounds(p, m, anchor)
+    course = p.course  # sorted once; sets p.drop_out
     limit = last_d if p.drop_out is None else min(last_d, p.drop_out)
-    if p.course is None:
-        p.course = sorted((ev.date, i, ev) for i, ev in enumerate(p.h.course))
-    evs = [t for t in p.course if first_d <= t[0] <= limit]
+    evs = [t for t in course if first_d <= t[0] <= limit]
     if m.__class__ is CourseCompletion:
         return [(d, 1, _course_evidence([(i, ev)])) for d, i, ev in evs if ev.kind == "completion"], "not completed"
     out, total, used = [], 0, []
@@ -964,6 +996,8 @@ def derive_company(
         if in_force and isinstance(in_force[-1].definition.measure, (CompanyHire, HireRetained)):
             refused = refusals.get(id(in_force[-1].definition))
             if refused:
+                if derived.refused is None:
+                    derived.refused = {}
                 derived.refused[mid] = (refused, in_force[-1].reference)
     return derived
 
@@ -1136,7 +1170,8 @@ _STEPS: dict[tuple[str, Side], list] = {}
 
 def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
     """Per milestone of the side, in dependency order, its versions in force with what they need:
-    (version, definition, the milestone its window starts after or None, prerequisites, open-ended test).
+    (version, definition, the milestone its window starts after or None, prerequisites, the day the
+    version ends or None, its measure's function, its most occurrences, the day it starts or date.min).
     Worked out once per contract version."""
     key = (loaded.content_hash, side)
     steps = _STEPS.get(key)
@@ -1152,14 +1187,12 @@ def _steps(loaded: LoadedContract, plan: Plan, side: Side) -> list:
                     continue
                 window = measure_window(d.measure)
                 after = window.after if window is not None and window.after != "start" else None
-                end = v.end
-                open_ended = (lambda horizon: True) if end is None else (lambda horizon, end=end: end > horizon)
                 fn = None
                 if side == Side.citizen:  # a citizen measure's occurrences: (day, value, evidence), progress
                     fn = _CITIZEN_MEASURES.get(d.measure.__class__)
                     if fn is None:
                         raise TypeError(f"measure {d.measure.kind} is not a citizen measure")  # the loader refuses this
-                out.append((v, d, after, tuple(d.prerequisites), open_ended, fn))
+                out.append((v, d, after, tuple(d.prerequisites), v.end, fn, v.max_times, v.start or date.min))
             steps.append((mid, out))
         _STEPS[key] = steps
     return steps
@@ -1178,10 +1211,11 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
     term_end = loaded.contract.term.end
     first_met: dict[str, date | None] = {}
     for mid, steps in _steps(loaded, plan, side):
-        own: list[tuple[Version, list, date, int, date]] = []  # (version, its own occurrences, prerequisite day, max_times, start)
+        own: list[tuple[Version, list, date, int, date, date | None]] = []  # (version, its own occurrences, prerequisite day, max_times, start, end)
         progress = why = None
-        for v, d, after, prerequisites, open_ended, fn in steps:
-            if open_ended(horizon):
+        for v, d, after, prerequisites, end, fn, most, since in steps:
+            current = end is None or end > horizon  # in force at the horizon: its progress is reported
+            if current:
                 progress = None
             anchor = start
             if after is not None:
@@ -1190,32 +1224,33 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
                     why = f"its window starts when '{after}' is met, which it is not"
                     continue
             occ, prog = occurrences(d, anchor) if fn is None else fn(subject, d.measure, anchor)
-            if open_ended(horizon):
+            if current:
                 progress = prog
-            prereq_day = None
+            prereq_day = date.min
             missing = None
             for pre in prerequisites:
                 day = first_met.get(pre)
                 if day is None:
                     missing = [x for x in prerequisites if first_met.get(x) is None]
                     break
-                if prereq_day is None or day > prereq_day:
+                if day > prereq_day:
                     prereq_day = day
             if missing:
                 why = f"prerequisite {', '.join(repr(x) for x in missing)} not met"
                 continue
-            own.append((v, occ, prereq_day or date.min, v.max_times, v.start or date.min))
+            if occ:  # a version without occurrences gives no candidate (below: len(occ) < k)
+                own.append((v, occ, prereq_day, most, since, end))
         first: date | None = None
         previous = date.min
         k = 0
         while own:
             k += 1
             found = None
-            for v, occ, prereq_day, most, since in own:
+            for v, occ, prereq_day, most, since, end in own:
                 if k > most or len(occ) < k:
                     continue
                 day = max(occ[k - 1][0], since, previous, prereq_day)
-                if v.end is not None and day >= v.end:
+                if end is not None and day >= end:
                     continue
                 found = (day, v, occ[k - 1])
                 break
@@ -1224,7 +1259,7 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
             day, v, (own_day, value, *rest) = found
             fields = rest[0] if len(rest) == 2 else None  # hires carry the measured values their rule tests
             derived.candidates.append(
-                Candidate(milestone=mid, version=v.index, k=k, day=day, value=value, prerequisites_met=True, evidence=rest[-1], fields=fields)
+                Candidate(mid, v.index, k, day, value, True, rest[-1], fields)  # milestone, version, k, day, value, prerequisites met, evidence, fields
             )
             if day > term_end:
                 break  # the engine refuses it; later ones would be later still

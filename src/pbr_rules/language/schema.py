@@ -13,11 +13,7 @@ from pathlib import Path
 
 from pbr_rules.models.contract import Contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
-from pbr_rules.models.importing import ImportMapping
-from pbr_rules.models.rates import BenefitRates
 from pbr_rules.models.results import EvaluationResult
-from pbr_rules.models.scenario import ScenarioFile
-from pbr_rules.models.simulation import Scenario
 from pbr_rules.models.vocabulary import BenefitCodes, Vocabulary
 
 SCHEMA_DIR = Path("contracts/schema")
@@ -72,6 +68,13 @@ def _plain(model) -> dict:
 
 
 def all_schemas() -> dict[str, dict]:
+    # imported here, not at the top: evaluating (every command's start-up, every worker) needs
+    # none of these models, and building them is a tenth of a second
+    from pbr_rules.models.importing import ImportMapping
+    from pbr_rules.models.rates import BenefitRates
+    from pbr_rules.models.scenario import ScenarioFile
+    from pbr_rules.models.simulation import Scenario
+
     return {
         "contract.schema.json": contract_schema(),
         "benefit-codes.schema.json": _plain(BenefitCodes),

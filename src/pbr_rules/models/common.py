@@ -75,17 +75,22 @@ def construct(cls: type[BaseModel], /, **values: Any) -> Any:
             {name: f.default for name, f in fields.items() if not f.is_required() and f.default_factory is None},
             {name: f.default_factory for name, f in fields.items() if f.default_factory is not None},
             plain,
+            # every field given: one fields-set shared by those instances of a frozen model (nothing
+            # can be assigned to one, so nothing adds to it; model_copy copies it)
+            set(fields) if cls.model_config.get("frozen") else None,
         )
-    names, defaults, factories, plain = known
+    names, defaults, factories, plain, every = known
     if not plain:
         return cls.model_construct(**values)
     m = _new(cls)
     if tuple(values) == names:
         given = values  # every field, in the fields' order
+        given_set = set(values) if every is None else every
     else:  # in the fields' order, which the serialiser follows; a required field left out is a KeyError
         given = {name: values[name] if name in values else (factories[name]() if name in factories else defaults[name]) for name in names}
+        given_set = set(values)
     _set(m, "__dict__", given)
-    _set(m, "__pydantic_fields_set__", set(values))
+    _set(m, "__pydantic_fields_set__", given_set)
     _set(m, "__pydantic_extra__", None)
     _set(m, "__pydantic_private__", None)
     return m

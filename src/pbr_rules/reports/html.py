@@ -12,11 +12,14 @@ import tempfile
 from decimal import Decimal
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pbr_rules.i18n import N_, _, current_language, currency_symbol, format_date, format_money, format_percent
 from pbr_rules.reports.text import irr_text, multiple_text, npv_by_year, rate_text
 from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, MunicipalityCase
-from pbr_rules.models.simulation import SimulatedCase, SimulationResult
+
+if TYPE_CHECKING:  # annotations only: evaluating a cohort (which imports the reports) needs no simulation model
+    from pbr_rules.models.simulation import SimulatedCase, SimulationResult
 
 W, H = 720, 320  # chart size in px
 ML, MR, MT, MB = 90, 20, 20, 60  # margins: left (y labels), right, top, bottom (x labels, legend)
