@@ -29,12 +29,15 @@ def test_missing_or_wrong_token_is_401_with_bearer_challenge(client, headers):
 
 def test_health_and_ready_need_no_token(client):
     assert client.get("/v1/health").json() == {"status": "ok"}
-    assert client.get("/v1/ready").json() == {"status": "ready", "contracts": 3}
+    # The three Danish agreements and the two English examples (contracts/examples/).
+    assert client.get("/v1/ready").json() == {"status": "ready", "contracts": 5}
 
 
 def test_municipality_lists_only_its_own_contracts(client, m101, fund):
     assert [c["id"] for c in client.get("/v1/contracts", headers=m101).json()["contracts"]] == ["dk-101-koebenhavn"]
-    assert len(client.get("/v1/contracts", headers=fund).json()["contracts"]) == 3
+    assert [c["id"] for c in client.get("/v1/contracts", headers=fund).json()["contracts"]] == [
+        "dk-101-koebenhavn", "dk-461-odense", "dk-751-aarhus", "gb-e08000025-employment-programme", "gb-e08000035-youth-rate-card",
+    ]
 
 
 def test_other_municipality_gets_the_same_403_whether_or_not_the_contract_exists(client, m751):
