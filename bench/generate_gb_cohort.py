@@ -25,7 +25,8 @@ Library use: ``generate("employment-programme", 300, seed=11)`` returns the hist
   24 (about 3 % aged 25 or 26, 2 % not resident) starting between 2024-09-01 and 2026-08-31;
   school-age participants have school assessments and Entry Level or Level 1 qualifications,
   16-19-year-olds further-education spells and qualifications up to Level 3, older ones
-  apprenticeships (training spells), part-time or full-time jobs and Universal Credit weeks.
+  apprenticeships (training spells), part-time or full-time jobs (some moving from part-time to
+  full-time work) and Universal Credit weeks.
   Extracted on the Sunday 78 weeks after the start week.
 
 The mix is illustrative, not statistics. Participant i depends only on (seed, contract, i),
@@ -236,6 +237,17 @@ def _youth_rate_card(i: int, seed: int) -> dict:
                 end = first_monday + timedelta(weeks=start_week + rng.randint(4, 30), days=4)
                 end = min(end, extracted)
             employment.append(_job(rng, start, end, hours))
+            if hours <= 15 and age >= 18:
+                # Some move on from part-time to full-time work. A stream of its own, so that the
+                # draws below (and every other participant) are the same with or without it.
+                more = random.Random(f"{seed}:youth-rate-card:{i}:full-time")
+                if more.random() < 0.4:
+                    if end is None:
+                        end = start + timedelta(weeks=more.randint(6, 20), days=4 - start.weekday())
+                        employment[-1]["end"] = min(end, extracted).isoformat()
+                    second = _monday(end) + timedelta(weeks=more.randint(1, 3))
+                    if second < extracted:
+                        employment.append(_job(more, second, None, more.choice([16, 20, 30, 37])))
     if age >= 18 and rng.random() < 0.6:  # Universal Credit before the start, until a job of 16 hours or more
         job_week = min(((date.fromisoformat(e["start"]) - first_monday).days // 7 for e in employment if e["hours_per_week"] >= 16), default=n_weeks)
         for w in range(WEEKS_BEFORE - rng.randint(4, 52), job_week):
