@@ -288,3 +288,15 @@ def test_a_cohort_of_danish_and_english_histories_is_still_refused(capsys, tmp_p
         "amounts in different currencies cannot be added up: dk-101-koebenhavn in DKK, gb-e08000025-employment-programme in GBP. "
         "Take the agreements of one currency at a time (pbr-rules converts no currency)\n"
     )
+
+
+def test_the_rate_cards_soft_target_is_reported_in_settlement(capsys, tmp_path, monkeypatch):
+    # Every eligible participant started within the enrolment window, which ends on the target's
+    # date (2026-08-31): counted 288 (the eligible set above) against 250, 38 over; nothing refused for it.
+    monkeypatch.setenv("PBR_LEDGER_SECRET_FILE", str(tmp_path / "secret.key"))
+    code, out, err = run(capsys, "settle", "--contract", str(RATE_CARD), "--cohort", str(COHORTS[RATE_CARD.name]), "--as-of", "2028-03-01",
+                         "--dry-run", "--database", str(tmp_path / "ledger.db"), "--workers", "1")
+    assert code == 0, err
+    assert ("Participants: 288 against a target of 250 by 2026-08-31 (Schedule 1, para. 3): 38 over target. "
+            "The target is soft: no payment is refused for being over or under it.") in out
+    assert "cap:per_participant" in out and "target" not in out.split("by reason", 1)[1].split("\n\n", 1)[0]
