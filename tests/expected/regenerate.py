@@ -16,6 +16,12 @@ in memory and compares them with the files committed here, byte for byte:
 - ``settle.json``, ``settle.txt`` (with ``--details``), ``settle.csv``: ``pbr settle --dry-run``
   against an empty ledger of the sample and the bundled histories, as of ``SETTLE_AS_OF``.
 
+For each illustrative example in ``contracts/examples/`` (England, GBP; ``examples/<name>/``):
+``render.md``, ``scenarios.json``, ``scenarios.explain.txt``, and ``cohort.*`` and ``settle.*``
+on every 20th line of its cohort ``fixtures/cohorts/<name>-300.jsonl``, settled as of
+``EXAMPLES_SETTLE_AS_OF`` (after every extraction date of those cohorts). The examples have
+no bundled fixture histories and stay out of the Danish programme's business case.
+
 and once for the programme, across the three agreements (``business-case/``):
 ``business-case.json``, ``.txt``, ``.csv`` (the months) and ``.html`` (the report, without the
 simulation) for the samples and the bundled histories as of ``SETTLE_AS_OF``.
@@ -49,6 +55,12 @@ SETTLE_AS_OF = date(2021, 12, 31)
 DISCOUNT_RATE = Decimal("0.04")
 # the cohort of each agreement, by municipality code
 COHORTS = {"101": "koebenhavn-1000.jsonl", "461": "odense-1000.jsonl", "751": "aarhus-1000.jsonl"}
+EXAMPLES = ROOT / "contracts" / "examples"
+EXAMPLE_COHORTS = {
+    "e08000025-employment-programme": "employment-programme-300.jsonl",
+    "e08000035-youth-rate-card": "youth-rate-card-300.jsonl",
+}
+EXAMPLES_SETTLE_AS_OF = date(2028, 3, 1)
 
 
 def _sample(code: str, known_codes: frozenset[str] | None):
@@ -147,6 +159,43 @@ def _business_case_outputs(paths: list[Path]) -> dict[str, str]:
         }
 
 
+def _example_outputs(path: Path) -> dict[str, str]:
+    """An English example's render, worked examples, cohort sample and settlement (in English, its language)."""
+    from pbr_rules.evaluation import evaluate, evaluate_cohort, load_checked_contract, load_scenarios
+    from pbr_rules.i18n import use_language
+    from pbr_rules.language import history_from_data, load_cohort
+    from pbr_rules.lawyers import render_contract
+    from pbr_rules.reports import cohort_text, payments_csv, result_text, settlement_csv, settlement_text, to_json
+    from pbr_rules.settlement import settle
+
+    out: dict[str, str] = {}
+    loaded = load_checked_contract(path)
+    with use_language(loaded.contract.language):
+        out["render.md"] = render_contract(loaded, "md")
+        ls = load_scenarios(path.with_name(path.stem + ".scenarios.yaml"))
+        results = [
+            evaluate(ls.contract, history_from_data(sc.history, ls.source, loaded.known, ("scenarios", i, "history")), sc.as_of)
+            for i, sc in enumerate(ls.scenarios.scenarios)
+        ]
+        out["scenarios.json"] = _json_list(results)
+        out["scenarios.explain.txt"] = "\n".join(result_text(r, explain=True) for r in results)
+        sample = load_cohort(FIXTURES / "cohorts" / EXAMPLE_COHORTS[path.stem], loaded.known)[::SAMPLE_EVERY]
+        results = evaluate_cohort(loaded, sample, None, workers=1)
+        out["cohort.json"] = to_json(results)
+        out["cohort.txt"] = cohort_text(results)
+        out["cohort.csv"] = payments_csv(results)
+        s = settle(loaded, sample, EXAMPLES_SETTLE_AS_OF, workers=1)
+        out["settle.json"] = to_json(s)
+        out["settle.txt"] = settlement_text(s, details=True)
+        out["settle.csv"] = settlement_csv(s)
+    return out
+
+
+def example_files() -> list[Path]:
+    """The English examples (the Finnish one has tests of its own: tests/test_examples_fi.py)."""
+    return sorted(EXAMPLES / f"{stem}.yaml" for stem in EXAMPLE_COHORTS)
+
+
 def agreement_files() -> list[Path]:
     return sorted(p for p in AGREEMENTS.glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
 
@@ -160,6 +209,9 @@ def outputs() -> dict[str, str]:
             out[f"{path.stem}/{name}"] = text
     for name, text in _business_case_outputs(paths).items():
         out[f"business-case/{name}"] = text
+    for path in example_files():
+        for name, text in _example_outputs(path).items():
+            out[f"examples/{path.stem}/{name}"] = text
     return out
 
 

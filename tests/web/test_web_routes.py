@@ -108,6 +108,19 @@ def test_business_case_shows_the_verdict_and_charts_but_not_to_auditors(app, wor
     assert signed_in(app, world["auditor"]).get("/app/business-case").status_code == 403
 
 
+def test_the_fund_sees_the_english_examples_and_a_danish_business_case_beside_them(app, world):
+    # The fund sees every agreement, the two English examples in GBP among them; a business case
+    # of a Danish cohort adds up only the agreements with histories, so it is not refused for
+    # mixing currencies.
+    c = signed_in(app, world["fund"])
+    listed = c.get("/app/agreements").text
+    assert "gb-e08000025-employment-programme" in listed and "gb-e08000035-youth-rate-card" in listed
+    page = c.get("/app/agreements/gb-e08000025-employment-programme")
+    assert page.status_code == 200 and "GBP" in page.text and "DKK" not in page.text
+    html = c.get("/app/business-case?cohort=koebenhavn-1000.jsonl").text
+    assert 'id="report"' in html and "different currencies" not in html and "Birmingham" not in html
+
+
 def test_claims_actions_follow_the_roles(app, world):
     own, other = world["claims"]["101"], world["claims"]["751"]
     m101, fund, auditor = signed_in(app, world["m101"]), signed_in(app, world["fund"]), signed_in(app, world["auditor"])

@@ -506,9 +506,13 @@ def business_case(
     ``discount_rate`` None: each agreement's own (``business_case.discounting.rate``, else 4 %);
     a rate given overrides them all. ``on_progress(done, total)`` is told after each municipality.
     """
-    # Amounts of agreements in different currencies are never added up into one programme.
-    currency = one_currency([(lc.contract.id, lc.contract.currency) for lc in contracts]) if contracts else DEFAULT_CURRENCY
+    # Amounts of agreements in different currencies are never added up into one programme. Only
+    # the agreements the cohort has histories for are added up: a contracts folder may hold
+    # agreements in several currencies (the bundled examples in GBP beside the Danish ones),
+    # and one with no histories adds nothing.
     groups, left_out = split_by_municipality(contracts, histories)
+    counted = [lc for lc in contracts if groups[lc.contract.id]] or contracts
+    currency = one_currency([(lc.contract.id, lc.contract.currency) for lc in counted]) if counted else DEFAULT_CURRENCY
     cases = []
     todo = [lc for lc in contracts if groups[lc.contract.id]]
     for lc in sorted(contracts, key=lambda x: x.contract.municipality.code):
