@@ -16,7 +16,7 @@ in memory and compares them with the files committed here, byte for byte:
 - ``settle.json``, ``settle.txt`` (with ``--details``), ``settle.csv``: ``pbr settle --dry-run``
   against an empty ledger of the sample and the bundled histories, as of ``SETTLE_AS_OF``.
 
-For each illustrative example in ``contracts/examples/`` (England, GBP; ``examples/<name>/``):
+For each illustrative example in ``contracts/examples/`` (England, GBP; Finland, EUR; ``examples/<name>/``):
 ``render.md``, ``scenarios.json``, ``scenarios.explain.txt``, and ``cohort.*`` and ``settle.*``
 on every 20th line of its cohort ``fixtures/cohorts/<name>-300.jsonl``, settled as of
 ``EXAMPLES_SETTLE_AS_OF`` (after every extraction date of those cohorts). The examples have
@@ -59,8 +59,12 @@ EXAMPLES = ROOT / "contracts" / "examples"
 EXAMPLE_COHORTS = {
     "e08000025-employment-programme": "employment-programme-300.jsonl",
     "e08000035-youth-rate-card": "youth-rate-card-300.jsonl",
+    "fi-091-koto-sib": "fi-koto-sib-200.jsonl",  # every 20th is one pattern; tests/test_examples_fi.py works all ten by hand
 }
 EXAMPLES_SETTLE_AS_OF = date(2028, 3, 1)
+# The Finnish cohort's histories follow ten patterns in turn: every 7th line (not every 20th,
+# which is one pattern) samples each pattern, so the sample's netting shows.
+EXAMPLE_SAMPLE_EVERY = {"fi-091-koto-sib": 7}
 
 
 def _sample(code: str, known_codes: frozenset[str] | None):
@@ -160,7 +164,7 @@ def _business_case_outputs(paths: list[Path]) -> dict[str, str]:
 
 
 def _example_outputs(path: Path) -> dict[str, str]:
-    """An English example's render, worked examples, cohort sample and settlement (in English, its language)."""
+    """An example's render, worked examples, cohort sample and settlement (in English, its language)."""
     from pbr_rules.evaluation import evaluate, evaluate_cohort, load_checked_contract, load_scenarios
     from pbr_rules.i18n import use_language
     from pbr_rules.language import history_from_data, load_cohort
@@ -179,7 +183,7 @@ def _example_outputs(path: Path) -> dict[str, str]:
         ]
         out["scenarios.json"] = _json_list(results)
         out["scenarios.explain.txt"] = "\n".join(result_text(r, explain=True) for r in results)
-        sample = load_cohort(FIXTURES / "cohorts" / EXAMPLE_COHORTS[path.stem], loaded.known)[::SAMPLE_EVERY]
+        sample = load_cohort(FIXTURES / "cohorts" / EXAMPLE_COHORTS[path.stem], loaded.known)[:: EXAMPLE_SAMPLE_EVERY.get(path.stem, SAMPLE_EVERY)]
         results = evaluate_cohort(loaded, sample, None, workers=1)
         out["cohort.json"] = to_json(results)
         out["cohort.txt"] = cohort_text(results)
@@ -192,7 +196,7 @@ def _example_outputs(path: Path) -> dict[str, str]:
 
 
 def example_files() -> list[Path]:
-    """The English examples (the Finnish one has tests of its own: tests/test_examples_fi.py)."""
+    """The illustrative examples: the English ones and the Finnish one."""
     return sorted(EXAMPLES / f"{stem}.yaml" for stem in EXAMPLE_COHORTS)
 
 

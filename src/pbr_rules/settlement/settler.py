@@ -190,7 +190,7 @@ def _apply_terms(loaded, dues, is_admitted):
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_total = ZERO
-    netted: dict[str, tuple[Decimal, Adjustment]] = {}
+    netted: dict[str, tuple[Decimal, Adjustment | None]] = {}
     if any(t.formula is not None and t.formula.basis == "cohort" for t in c.tariffs.values()):
         dues = list(dues)  # the cohort's results are netted before any of them is settled
         netted = _cohort_net(loaded, dues, is_admitted)
@@ -235,7 +235,8 @@ def _apply_terms(loaded, dues, is_admitted):
         amount = gross
         net = netted.get(p.payment_id)
         if net is not None:  # a cohort-basis formula: this subject's part of the cohort's net result
-            adjustments.append(net[1])
+            if net[1] is not None:
+                adjustments.append(net[1])
             amount = net[0]
         mine = (subject.kind, subject.id, p.milestone)
         if tariff.max_total is not None:
@@ -284,7 +285,7 @@ def _apply_terms(loaded, dues, is_admitted):
         yield subject, p, applied_tier, gross, amount, capped_parts, adjustments
 
 
-def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustment]]:
+def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustment | None]]:
     """docs/semantics.md § 10, "For the cohort": for each formula tariff on basis cohort and each
     occurrence number k, the admitted subjects' results (their tariff values, which may be below
     0) are summed; the floor and cap in force on the group's last trigger date bound the sum; a
@@ -319,7 +320,8 @@ def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustmen
             f"{c.currency} {bounded} is shared over the positive results"
         )
         for p, mine, share in zip(payments, positive, shares):
-            out[p.payment_id] = (share, Adjustment(kind="cohort_net", change=share - mine, reference=f.reference, note=note))
+            # the adjustment is listed only where the netting changed what the subject's own result pays
+            out[p.payment_id] = (share, Adjustment(kind="cohort_net", change=share - mine, reference=f.reference, note=note) if share != mine else None)
     return out
 
 
