@@ -382,6 +382,21 @@ class _Subject:
                 if days:
                     out.append(min(days, key=lambda d: (abs((d - point).days), d)))
             return sorted(out)
+        if kind == "measurement_points":
+            # § 5: each point (calendar-month rule) on or before the last day, whatever happened
+            win = self.date_window(meas.window)
+            if win is None:
+                return []
+            first, last = win
+            origin = self.anchor(meas.window)
+            out = []
+            for months in meas.at_months:
+                y, mo = divmod(origin.month - 1 + months, 12)
+                year, month = origin.year + y, mo + 1
+                point = date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
+                if first <= point <= last:
+                    out.append(point)
+            return out
         if kind == "any_of":
             # § 5: every occurrence of any of them (each counts), in date order
             return sorted(d for sub in meas.measures for d in (self.measure_dates(sub, not_before) or []))
@@ -698,6 +713,15 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated, refe
         tariff = c.tariffs.get(mid)
         if tariff is None:
             continue
+        if tariff.formula is not None:
+            previous = None
+            for d, k in sub.counted(mid):
+                priced_on = _pricing_day(c, tariff, d, sub.start, referred)
+                value = _formula_price(sub, tariff.formula, d, previous, priced_on)
+                previous = d
+                if value is not None:
+                    rows.append((d, mid, k, value, tariff, priced_on))
+            continue
         # AMBIGUOUS: the line for the target group is chosen whenever it exists, even on a
         # date before its first effective date (then nothing is in force: no payment).
         line = tariff.amounts.get(group) if group is not None and group in tariff.amounts else tariff.amounts.get("all")
@@ -761,6 +785,42 @@ def _payments(sub: _Subject, subject_id: str, group: str | None, cap_dated, refe
             + ([] if (tariff.pricing_date or c.payment.pricing_date or "trigger") == "trigger" else [priced_on.isoformat()])
         )
     return out
+
+
+def _formula_price(sub: _Subject, f, day: date, previous: date | None, priced_on: date) -> Decimal | None:
+    """§ 8, worked independently: the measured values by walking the period's days, the
+    expression by Python's own parser over Fractions (fine in a test oracle; the service
+    never evals), then the floor, the cap and 0, rounded half up once."""
+    import re
+
+    first = sub.start if previous is None else previous + DAY
+    env: dict[str, Fraction] = {}
+    for name, p in f.parameters.items():
+        found, v = dated_value(p.values, priced_on)
+        if not found or v is None:
+            return None
+        env[name] = Fraction(v)
+    days = [first + timedelta(days=i) for i in range((day - first).days + 1)]
+    start_sunday = sub.start + timedelta(days=6 - sub.start.weekday())
+    env["weeks"] = Fraction(sum(1 for x in days if x.weekday() == 6 and x > start_sunday))
+    env["goals_met"] = Fraction(sum(1 for g in f.goals for d, _k in sub.counted(g) if first <= d <= day))
+    earned = Fraction(0)
+    for x in days:
+        for s in sub.spells:
+            if s.start <= x <= (s.end or day):
+                earned += Fraction(s.monthly_earnings) / calendar.monthrange(x.year, x.month)[1]
+    env["earnings"] = Fraction((Decimal(earned.numerator) / Decimal(earned.denominator)).quantize(CENT, rounding=ROUND_HALF_UP))
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*%", r"(F('\1')/100)", f.expression)
+    text = re.sub(r"(?<![\w'.])(\d+(?:\.\d+)?)(?![\w'.])", r"F('\1')", text)
+    value = eval(text, {"__builtins__": {}, "F": Fraction, "min": min, "max": max}, dict(env))  # noqa: S307 - test oracle only
+    found, floor = dated_value(f.floor, priced_on)
+    if found and floor is not None:
+        value = max(value, Fraction(floor))
+    found, cap = dated_value(f.cap, priced_on)
+    if found and cap is not None:
+        value = min(value, Fraction(cap))
+    value = max(value, Fraction(0))
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _occurrences(sub: _Subject) -> list:

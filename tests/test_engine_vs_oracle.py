@@ -33,6 +33,7 @@ CONTRACTS.append("tests/contracts/oracle-bands.yaml")
 CONTRACTS.append("tests/contracts/oracle-either.yaml")
 CONTRACTS.append("tests/contracts/oracle-growth.yaml")
 CONTRACTS.append("tests/contracts/oracle-status.yaml")
+CONTRACTS.append("tests/contracts/oracle-formula.yaml")  # formula tariffs over measurement points (§ 8)
 CONTRACTS.append("tests/contracts/gb-eng-calendar.yaml")  # working days of England, its own vocabulary
 WITH_COMPANIES = [p for p in CONTRACTS if p != "tests/contracts/gb-eng-calendar.yaml"]
 CONTRACTS.append("tests/contracts/terms.yaml")  # pricing dates (trigger, enrolment, referral) and a maximum total

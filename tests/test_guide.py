@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pbr_rules.errors import InputInvalid
-from pbr_rules.finance.savings import load_benefit_rates
+from pbr_rules.evaluation.savings import load_benefit_rates
 from pbr_rules.language.loader import load_benefit_codes, load_contract, load_template, load_vocabulary
 from pbr_rules.models import contract as contract_models
 from pbr_rules.models import rates as rates_models

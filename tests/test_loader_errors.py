@@ -88,7 +88,7 @@ EXPECTED = {
     "unknown_measure_kind.yaml": [
         "tests/broken/unknown_measure_kind.yaml:9:13: milestones.job_13_weeks.measure.kind:"
         " unknown kind 'employment_week' (did you mean 'employment_weeks'? allowed: enrolment, outcome_event,"
-        " employment_weeks, job_start, status_weeks, status_months, status_at, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
+        " employment_weeks, job_start, status_weeks, status_months, status_at, measurement_points, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion,"
         " flexjob_hours_increase, accelerator_phase, hire, hire_retained, company_growth, target_group_employees, any_of, all_of)",
     ],
     "text_too_long.yaml": [
@@ -333,7 +333,7 @@ EXPECTED = {
         'tests/broken/enrolment_window_outside_term.yaml:8:5: eligibility.citizens.enrolment_window: enrolment window 2019-03-01..2023-03-01 reaches outside the term 2019-01-01..2022-09-30 (enrolments count only within the term: write an enrolment_window within it in this agreement)',
     ],
     "measure_on_the_wrong_side.yaml": [
-        "tests/broken/measure_on_the_wrong_side.yaml:11:21: milestones.citizen_hired.measure.kind: measure 'hire' is not for the citizen side (allowed: enrolment, outcome_event, employment_weeks, job_start, status_weeks, status_months, status_at, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion, flexjob_hours_increase, any_of, all_of)",
+        "tests/broken/measure_on_the_wrong_side.yaml:11:21: milestones.citizen_hired.measure.kind: measure 'hire' is not for the citizen side (allowed: enrolment, outcome_event, employment_weeks, job_start, status_weeks, status_months, status_at, measurement_points, self_supporting_weeks, cumulative_earnings, course_attendance, course_completion, flexjob_hours_increase, any_of, all_of)",
     ],
     "prerequisite_on_the_other_side.yaml": [
         "tests/broken/prerequisite_on_the_other_side.yaml:8:21: milestones.job_26_weeks.prerequisites[0]: 'company_start' is on the other side (prerequisites stay on one side)",
@@ -444,7 +444,7 @@ def test_refused_within_a_second(name):
     start = time.perf_counter()
     with pytest.raises(ContractInvalid):
         load_contract(f"{BROKEN}/{name}")
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # an expanding bomb would take minutes; 5 s leaves room for a loaded machine
 
 
 def test_yaml_bomb_does_not_grow_memory():
@@ -476,7 +476,7 @@ def test_bomb_is_refused_even_with_a_large_node_budget():
     start = time.perf_counter()
     with pytest.raises(ContractInvalid) as info:
         parse_yaml(text, file="bomb.yaml", max_bytes=200_000_000, max_nodes=50_000_000)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0
     assert [str(d) for d in info.value.diagnostics] == [
         "bomb.yaml:8:1: f: aliases expand to more than 100,000 values"
         " (remove the anchors ('&name') and aliases ('*name') that multiply)"

@@ -1,4 +1,4 @@
-"""Savings on benefits (pbr_rules.finance.savings): the refund staircase, the counterfactuals, the horizon.
+"""Savings on benefits (pbr_rules.evaluation.savings): the refund staircase, the counterfactuals, the horizon.
 
 Every figure is worked by hand in the comments. A monthly rate costs 12/52 of itself a week;
 kontanthjælp over 30 without children is DKK 12,326/month in 2024, so a week costs
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pbr_rules.errors import ContractInvalid, EvaluationRefused
-from pbr_rules.finance.savings import (
+from pbr_rules.evaluation.savings import (
     cohort_savings,
     comparison_profile,
     load_benefit_rates,
@@ -483,7 +483,7 @@ def test_the_exact_months_are_the_decimal_months_of_any_cohort(agreement, varian
     from hypothesis import HealthCheck, given, note, settings
     from hypothesis import strategies as st
 
-    from pbr_rules.finance import savings
+    from pbr_rules.evaluation import savings
     from strategies import participant_histories
 
     base = load_contract(ROOT / "contracts" / "agreements" / agreement)

@@ -16,7 +16,7 @@ from pbr_rules.cli import main as pbr_main
 from pbr_rules.errors import ContractInvalid
 from pbr_rules.evaluation import decide_view, evaluate_cohort
 from pbr_rules.finance.cases import case_figures, municipality_case
-from pbr_rules.finance.savings import cohort_savings, savings_by_month
+from pbr_rules.evaluation.savings import cohort_savings, savings_by_month
 from pbr_rules.finance.simulation import (
     _for_simulation,
     cohort_histories,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ from pbr_rules.api import Settings, create_app
 from pbr_rules.api.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bundled_agreements() -> int:
+    """The agreements the service on contracts/ must serve: every file of kind agreement there
+    (the three Danish agreements and the illustrative examples), counted from the files."""
+    return sum(1 for f in (ROOT / "contracts").rglob("*.yaml") if re.search(r"(?m)^kind: agreement\s*$", f.read_text(encoding="utf-8")))
+
+
+BUNDLED = _bundled_agreements()
 CONTRACTS = ROOT / "contracts"
 FIXTURES = ROOT / "fixtures"
 

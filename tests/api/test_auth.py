@@ -16,7 +16,7 @@ from pbr_rules.api.auth import Principal, require_role
 from pbr_rules.api.tokens import create_token, read_tokens
 from pbr_rules.cli import main as pbr_main
 
-from .conftest import HISTORY, assert_error_shape, auth, make_settings
+from .conftest import BUNDLED, HISTORY, assert_error_shape, auth, make_settings
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic Zm9vOmJhcg=="}, {"Authorization": "Bearer"}])
@@ -29,12 +29,12 @@ def test_missing_or_wrong_token_is_401_with_bearer_challenge(client, headers):
 
 def test_health_and_ready_need_no_token(client):
     assert client.get("/v1/health").json() == {"status": "ok"}
-    assert client.get("/v1/ready").json() == {"status": "ready", "contracts": 3}
+    assert client.get("/v1/ready").json() == {"status": "ready", "contracts": BUNDLED}
 
 
 def test_municipality_lists_only_its_own_contracts(client, m101, fund):
     assert [c["id"] for c in client.get("/v1/contracts", headers=m101).json()["contracts"]] == ["dk-101-koebenhavn"]
-    assert len(client.get("/v1/contracts", headers=fund).json()["contracts"]) == 3
+    assert len(client.get("/v1/contracts", headers=fund).json()["contracts"]) == BUNDLED
 
 
 def test_other_municipality_gets_the_same_403_whether_or_not_the_contract_exists(client, m751):

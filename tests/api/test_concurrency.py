@@ -11,7 +11,7 @@ import pytest
 from pbr_rules.api.tokens import create_token
 from tests.serving import running_server
 
-from .conftest import FIXTURES, HISTORY
+from .conftest import BUNDLED, FIXTURES, HISTORY
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_real_server_smoke(server):
     assert httpx.get(f"{base}/v1/health").json() == {"status": "ok"}
     assert httpx.get(f"{base}/v1/contracts").status_code == 401
     r = httpx.get(f"{base}/v1/contracts", headers=headers)
-    assert r.status_code == 200 and len(r.json()["contracts"]) == 3 and r.headers["x-request-id"]
+    assert r.status_code == 200 and len(r.json()["contracts"]) == BUNDLED and r.headers["x-request-id"]
     fixture = FIXTURES / "participants" / "101" / "p-101-001.yaml"
     r = httpx.post(
         f"{base}/v1/contracts/dk-101-koebenhavn/evaluate",

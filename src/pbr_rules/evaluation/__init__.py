@@ -3,7 +3,8 @@
 ``measures`` derives each history's measures in Python; ``engine`` (the only importer of
 durable-rules) compiles an agreement to rules and lets them decide; ``evaluate`` prices the
 decisions and explains them; ``registry`` loads and compiles agreements; ``scenarios``
-runs an agreement's own worked examples; ``cohorts`` evaluates a cohort as a stream, on the
+runs an agreement's own worked examples; ``savings`` measures the savings on benefits
+(what a formula tariff may pay a share of, and what the business case weighs); ``cohorts`` evaluates a cohort as a stream, on the
 executor ``executors`` makes (a process pool or a Dask cluster).
 """
 
@@ -12,10 +13,13 @@ from pbr_rules.evaluation.engine import check_limits
 from pbr_rules.evaluation.evaluator import Decision, DecisionView, PayerView, PaymentView, SubjectView, TariffView, decide, decide_batch, decide_view, decide_view_batch, evaluate, evaluate_batch, evaluate_cohort, iter_decisions, total_of
 from pbr_rules.evaluation.executors import DaskExecutor, SchedulerUnavailable, executor_for
 from pbr_rules.evaluation.registry import Registry, limit_diagnostics, load_checked_contract
+from pbr_rules.evaluation.savings import (
+    ComparisonProfile, cohort_savings, comparison_profile, load_benefit_rates, participant_savings, rates_for, rates_path, savings_by_month, week_thursday,
+)
 from pbr_rules.evaluation.scenarios import find_scenario_files, load_scenarios, run_scenario, run_scenario_file
 
 __all__ = [
-    "CHUNK_SIZE", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
+    "CHUNK_SIZE", "ComparisonProfile", "cohort_savings", "comparison_profile", "load_benefit_rates", "participant_savings", "rates_for", "rates_path", "savings_by_month", "week_thursday", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
     "decide", "decide_batch", "decide_view", "decide_view_batch", "evaluate", "evaluate_batch", "evaluate_chunk", "evaluate_cohort", "evaluate_stream",
     "executor_for", "find_scenario_files", "iter_decisions", "limit_diagnostics", "load_checked_contract", "load_scenarios",
     "run_scenario", "run_scenario_file", "stream_cohort", "total_of",

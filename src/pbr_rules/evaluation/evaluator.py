@@ -20,12 +20,14 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
 from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, compile_contract
+from pbr_rules.evaluation.formulas import Priced, price as price_formula
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
 from pbr_rules.language import History, LoadedContract, format_path, load_contract
 from pbr_rules.models.common import construct
 from pbr_rules.models.contract import Side
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory, vocabulary_problems
 from pbr_rules.models.results import (
+    FormulaApplied,
     CapApplied,
     ContractRef,
     EligibilityResult,
@@ -62,6 +64,7 @@ class PaymentDecision:
     subject_to: tuple[str, ...]
     priced: tuple[str, date] | None = None  # (enrolment | referral, the day whose prices applied); None: the trigger date
     max_total: tuple[str, Decimal, date, str, Decimal] | None = None  # as ``cap``, for the tariff's max_total
+    formula: Priced | None = None  # a formula tariff: what it measured and computed (docs/semantics.md § 10)
 
 
 @dataclass
@@ -467,6 +470,7 @@ class _Priced:
     subject_to: tuple[str, ...]
     pricing: str = "trigger"  # whose day's prices apply: trigger, enrolment or referral (docs/semantics.md § 7)
     max_total: tuple[list[date], list] | None = None  # the tariff's max_total: sorted effective dates, entries
+    formula: tuple[str, tuple[str, ...]] | None = None  # a formula tariff: (its clause, the goals it counts)
 
 
 _PRICED: dict[str, dict[str, _Priced]] = {}
@@ -493,6 +497,7 @@ def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
                 subject_to=tuple(_subject_to(c, mid, t, payers, side)),
                 pricing=t.pricing_date or c.payment.priced_on,
                 max_total=_dated_table(t.max_total) if t.max_total else None,
+                formula=(t.formula.reference, tuple(t.formula.goals)) if t.formula is not None else None,
             )
         _BY_REFERRAL[loaded.content_hash] = tuple(sorted(m for m, t in table.items() if t.pricing == "referral" and c.milestones[m].side == Side.citizen))
         _PRICED[loaded.content_hash] = table
@@ -539,6 +544,9 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
         terms = priced.get(cand.milestone)
         if terms is None:
             continue
+        if terms.formula is not None:  # priced below, from what it measures
+            due.append((cand.day, cand.milestone, cand.k, cand, terms, "all", None, None, pricing_day(loaded, terms.pricing, cand.day, history)))
+            continue
         line = group if group is not None and group in terms.lines else "all"
         if line not in terms.lines:
             continue
@@ -558,8 +566,24 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     paid = ZERO
     paid_for: dict[str, Decimal] = {}  # by milestone, for max_total
     out = []
+    met_on: dict[str, dict[int, date]] = {}  # for formula tariffs: each milestone's occurrences, by k
+    for cand in accepted:
+        met_on.setdefault(cand.milestone, {})[cand.k] = cand.day
     for day, mid, k, cand, terms, line, effective, entry, pday in due:
-        amount = round_money(entry.value)
+        formula = None
+        if entry is None:
+            goals = terms.formula[1]
+            formula = price_formula(
+                loaded, mid, history, day, met_on[mid].get(k - 1), [d for g in goals for d in met_on.get(g, {}).values()], pday
+            )
+            if formula is None:
+                continue  # a parameter has no value in force on the pricing date: met, nothing to pay
+            # basis cohort: the tariff value is the participant's own result, which may be below 0;
+            # settlement nets the cohort's results (docs/semantics.md § 10, "For the cohort")
+            tariff_value = formula.result if formula.cohort else formula.amount
+            amount, effective, tariff_reference = formula.amount, formula.effective, terms.formula[0]
+        else:
+            amount, tariff_value, tariff_reference = round_money(entry.value), entry.value, entry.reference
         cap = most = None
         if terms.max_total is not None:
             # Item 9: the tariff's most for this milestone to one subject, read on the pricing date, before the per-subject cap.
@@ -589,10 +613,10 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 trigger_date=day,
                 due_date=_due(day, lag.days, lag.kind == "working", calendar),
                 amount=amount,
-                tariff_value=entry.value,
+                tariff_value=tariff_value,
                 line=line,
                 effective=effective,
-                tariff_reference=entry.reference,
+                tariff_reference=tariff_reference,
                 payers=tuple((party, share, part) for (party, share), part in zip(terms.payers, parts)),
                 payee=terms.payee,
                 clause=plan_versions[mid][cand.version].reference,
@@ -600,6 +624,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
                 subject_to=terms.subject_to,
                 priced=None if terms.pricing == "trigger" else (terms.pricing, pday),
                 max_total=most,
+                formula=formula,
             )
         )
     return out
@@ -645,6 +670,19 @@ def _payment_model(loaded, d: Decision, p: PaymentDecision) -> Payment:
         if p.max_total
         else None,
         subject_to=list(p.subject_to),
+        formula=_formula_model(p.formula) if p.formula is not None else None,
+    )
+
+
+def _formula_model(f: Priced) -> FormulaApplied:
+    return construct(
+        FormulaApplied,
+        expression=f.expression,
+        period_from=f.period[0],
+        period_to=f.period[1],
+        values={name: format(value, "f") for name, value in f.values},
+        result=f.result,
+        bound=f.bound[0] if f.bound else None,
     )
 
 

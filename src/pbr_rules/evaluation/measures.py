@@ -40,6 +40,7 @@ from pbr_rules.models.contract import (
     SelfSupportingWeeks,
     Side,
     StatusAt,
+    MeasurementPoints,
     StatusMonths,
     StatusWeeks,
     TargetGroupEmployees,
@@ -578,6 +579,23 @@ def _status_at(p: _Participant, m, anchor: date):
     return out, f"in {m.status} at {len(out)} of the points {points} months after {start}"
 
 
+def _measurement_points(p: _Participant, m, anchor: date):
+    """docs/semantics.md § 5: each point (months after the start, by the calendar-month rule) the horizon reaches."""
+    _, _, first_d, last_d = _bounds(p, m, anchor)
+    start = anchor if m.window is not None else p.enrolment
+    out = []
+    for months in m.at_months:
+        try:
+            point = add_months(start, months)
+        except (ValueError, OverflowError):
+            break
+        if point > last_d:
+            break  # not reached yet (or past the window): later points are later still
+        if point >= first_d:
+            out.append((point, 1, lambda point=point, months=months: [_evidence(source="measurement_points", description=f"the {months}-month measurement point {point} (from {start}) is reached")]))
+    return out, f"{len(out)} of {len(m.at_months)} measurement points reached"
+
+
 def _merged(intervals: list[tuple[date, date]]) -> list[tuple[date, date]]:
     out: list[list[date]] = []
     for a, z in sorted(intervals):
@@ -683,6 +701,7 @@ _CITIZEN_MEASURES = {
     StatusWeeks: _status_weeks,
     StatusMonths: _status_months,
     StatusAt: _status_at,
+    MeasurementPoints: _measurement_points,
     SelfSupportingWeeks: _weeks,
     OutcomeEvent: _event,
     CourseAttendance: _course,

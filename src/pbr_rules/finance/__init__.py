@@ -4,7 +4,7 @@
 
 from pbr_rules.finance.cases import business_case, municipality_case
 from pbr_rules.finance.ratecheck import AssumedFigure, RatesCheck, RateUse, check_rates, rate_use
-from pbr_rules.finance.savings import load_benefit_rates
+from pbr_rules.evaluation import load_benefit_rates
 from pbr_rules.finance.simulation import load_scenario, simulate
 
 __all__ = [

@@ -31,7 +31,7 @@ from pbr_rules.finance.discounting import (
     present_values,
     waterfall,
 )
-from pbr_rules.finance.savings import cohort_savings, rates_for, savings_by_month
+from pbr_rules.evaluation import cohort_savings, rates_for, savings_by_month
 from pbr_rules.language import History, LoadedContract, canonical_json
 from pbr_rules.models.business_case import NAMED_CONVENTIONS, BusinessCaseReport, InvestorView, MonthRow, MunicipalityCase, PartyNPV
 from pbr_rules.models.common import in_force

@@ -2,7 +2,7 @@
 (``pbr rates check``; docs/business-case.md, "Checking the rates").
 
 An agreement *uses* a rate table when its ``business_case.benefit_rates`` names it. Its
-savings (finance/savings.py) value every week from the week after a participant's
+savings (evaluation/savings.py) value every week from the week after a participant's
 enrolment week W0 to W0 + ``savings_weeks``, at the rate in force on the week's Thursday:
 
 - the actual weeks at the rate of whatever code the participant's history has that week,
@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from pbr_rules.finance.savings import load_benefit_rates, rates_for, rates_path, week_thursday
+from pbr_rules.evaluation import load_benefit_rates, rates_for, rates_path, week_thursday
 from pbr_rules.language import LoadedContract
 from pbr_rules.models.rates import BenefitRates
 from pbr_rules.periods import format_iso_week, week_index

@@ -39,7 +39,7 @@ from typing import Callable
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import decide_view_batch
 from pbr_rules.finance.cases import case_figures
-from pbr_rules.finance.savings import rates_for
+from pbr_rules.evaluation import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.contract import JobKind
 from pbr_rules.models.common import construct

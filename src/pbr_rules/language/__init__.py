@@ -28,6 +28,7 @@ from pbr_rules.language.loader import (
 )
 from pbr_rules.language.checks import suggest
 from pbr_rules.language.drafting import DEFAULT_CURRENCY
+from pbr_rules.language.formula import MEASURED, Formula, FormulaError, formula_names, parse_formula, unit_name
 from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 from pbr_rules.language.validation import diagnostics_from, validate_model
 from pbr_rules.language.yaml_source import Source, find_yaml, format_path, load_yaml_file, parse_yaml
@@ -42,6 +43,12 @@ __all__ = [
     "file_kind",
     "FILE_KINDS",
     "find_yaml",
+    "Formula",
+    "FormulaError",
+    "formula_names",
+    "MEASURED",
+    "parse_formula",
+    "unit_name",
     "format_path",
     "History",
     "history_from_data",

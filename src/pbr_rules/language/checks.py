@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from difflib import get_close_matches
 
+from pbr_rules.language.formula import MEASURED, MONEY, FormulaError, formula_names, parse_formula, unit_name
 from pbr_rules.money import currency_problem
 from pbr_rules.models.contract import CITIZEN_MEASURES, COMBINED_MEASURES, COMPANY_MEASURES, Contract, PartyRole, Side
 from pbr_rules.models.vocabulary import Vocabulary, nearest_codes
@@ -225,6 +226,17 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
         if len(sides) > 1:
             out.append((base, "the group mixes citizen and company milestones", "a group holds milestones of one side (one subject pays once)"))
 
+    for name, g in c.exclusive.items():
+        if g.pays == "highest_tariff":
+            for i, ms in enumerate(g.milestones):
+                t = c.tariffs.get(ms)
+                if t is not None and t.formula is not None:
+                    out.append((
+                        ("exclusive", name, "milestones", i),
+                        f"'{ms}' is paid by a formula, so the group cannot pay 'the highest tariff' (a formula has no price before it is measured)",
+                        "write pays: first_met, or give the milestone fixed amounts",
+                    ))
+
     # --- tariffs
     max_tariff: dict[str, Decimal] = {}
     for mid, t in c.tariffs.items():
@@ -266,6 +278,8 @@ def check_contract(c: Contract, known_codes: frozenset[str], vocabulary: Vocabul
                 "a company has no referral date, so a company milestone cannot be priced on one",
                 "price it on 'trigger' or 'enrolment' (the accelerator start)",
             ))
+        if t.formula is not None:
+            out.extend(formula_problems(c, mid, t.formula, side, base + ("formula",)))
         # Item 9: the most paid for this milestone to one participant (company).
         if t.max_total is not None:
             out.extend(_check_dated(c, base + ("max_total",), t.max_total, need_start=True))
@@ -444,3 +458,83 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def effective_dates(dated: dict) -> list[date]:
     return sorted(dated)
+
+
+def formula_problems(c: Contract, mid: str, f, side: Side, base: tuple) -> list[Problem]:
+    """Item 7: the formula parses and gives money; its parameters, goals and measured values make sense here."""
+    out: list[Problem] = []
+    for n in f.parameters:
+        if n in MEASURED:
+            out.append((base + ("parameters", n), f"parameter '{n}' has the name of a measured value", f"rename it: '{n}' is measured from the history (docs/semantics.md § 10)"))
+    names = formula_names(side.value, f.parameters)
+    try:
+        formula = parse_formula(
+            f.expression, names, {n: True for n in f.parameters},
+            lambda n, known: (get_close_matches(n, known, n=1, cutoff=0.6) or [None])[0],
+        )
+    except FormulaError as e:
+        pointer = f.expression[: e.column - 1]
+        out.append((
+            base + ("expression",),
+            f"{e.message}, at column {e.column} of the formula: {f.expression!r}" + (f" (after {pointer.strip()!r})" if pointer.strip() else ""),
+            e.hint or "see docs/contract-language.md, 'Formula tariffs'",
+        ))
+        return out
+    if formula.unit != MONEY:
+        out.append((
+            base + ("expression",),
+            f"the formula gives {unit_name(formula.unit)}, but a payment is money",
+            "multiply by a price (a parameter with unit money, money_per_count or money_per_week), e.g. price * goals_met",
+        ))
+    for n, p in f.parameters.items():
+        pp = base + ("parameters", n)
+        if n not in formula.names:
+            out.append((pp, f"parameter '{n}' is declared but the formula does not use it", f"use it in the expression, or remove it"))
+        out.extend(_check_dated(c, pp + ("values",), p.values, need_start=True))
+        for day, entry in p.values.items():
+            if entry.value is None:
+                continue
+            if p.unit.startswith("money") and entry.value != entry.value.quantize(Decimal("0.01")):
+                out.append((pp + ("values", day.isoformat(), "value"), f"{entry.value} has more than two decimals, but '{n}' is money", "write the amount in whole øre (cents), e.g. '1250.50'"))
+            if n in formula.divisors and entry.value == 0:
+                out.append((pp + ("values", day.isoformat(), "value"), f"the formula divides by '{n}', which is 0 from {day}", f"give '{n}' a value above 0"))
+    if "goals_met" in formula.names and not f.goals:
+        out.append((base + ("goals",), "the formula counts goals_met, but no goals are listed", "list the milestones that count as goals, e.g. goals: [housing_6_months, job_13_weeks]"))
+    if f.goals and "goals_met" not in formula.names:
+        out.append((base + ("goals",), "goals are listed, but the formula does not use goals_met", "use goals_met in the expression, or remove goals"))
+    for i, g in enumerate(f.goals):
+        if g not in c.milestones:
+            out.append((base + ("goals", i), f"unknown milestone '{g}'", suggest(g, sorted(c.milestones), "milestones")))
+        elif g == mid:
+            out.append((base + ("goals", i), f"'{mid}' counts its own occurrences as goals", "list the milestones whose outcomes this payment counts"))
+        elif c.milestones[g].side != side:
+            out.append((base + ("goals", i), f"'{g}' is a {c.milestones[g].side.value} milestone; this tariff pays a {side.value} milestone", "count goals of the same side"))
+    if "comparison_earnings" in formula.names:
+        bc = c.business_case
+        if bc is None or bc.counterfactual.method != "comparison_group" or bc.counterfactual.cohort is None:
+            out.append((
+                base + ("expression",),
+                "the formula uses comparison_earnings, but the agreement names no comparison group",
+                "give the business_case a counterfactual with method: comparison_group and its cohort (and sha256)",
+            ))
+    needs_savings = sorted(formula.names & {"savings", "actual_cost", "counterfactual_cost"})
+    if needs_savings:
+        bc = c.business_case
+        if bc is None:
+            out.append((base + ("expression",), f"the formula uses {', '.join(needs_savings)}, which are measured under the agreement's business_case", "add a business_case with benefit_rates and a counterfactual (docs/business-case.md)"))
+        elif bc.counterfactual.method == "comparison_group" and bc.counterfactual.cohort is None:
+            out.append((
+                ("business_case", "counterfactual"),
+                f"the formula of '{mid}' measures savings against the comparison group, but the agreement does not name its histories",
+                "add cohort: <relative path of the comparison group's cohort file> (and its sha256) to the counterfactual",
+            ))
+    for key in ("floor", "cap"):
+        dated = getattr(f, key)
+        if dated is not None:
+            out.extend(_check_dated(c, base + (key,), dated, need_start=True))
+    if f.floor and f.cap:
+        for day, entry in f.floor.items():
+            cap = max((d for d in f.cap if d <= day), default=None)
+            if cap is not None and entry.value is not None and f.cap[cap].value is not None and entry.value > f.cap[cap].value:
+                out.append((base + ("floor", day.isoformat(), "value"), f"the floor {entry.value} is above the cap {f.cap[cap].value} in force on {day}", "a floor must be at most the cap"))
+    return out

@@ -7,7 +7,8 @@ currency, eligibility, each milestone's side, measure, prerequisites, repeat and
 amendments, the tariffs (values, effective dates, tiers, payer split, payee), the payment
 terms (payers, payees, claim lag) and the caps, plus the benefit-code vocabulary's
 meaning (public support, wage subsidy), and the jurisdiction when named (its calendar moves
-due dates). Descriptions, documentation, titles, party names and clause references are
+due dates); with a formula tariff, also what measures the savings it may pay from (the
+counterfactual and its agreed comparison group, the savings weeks, the benefit-rate file's hash). Descriptions, documentation, titles, party names and clause references are
 left out: rewording the agreement needs no changelog entry, changing what it pays does.
 
 The changelog (``kind: changelog``) lists entries; each names the contract, its version,
@@ -24,6 +25,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, InputInvalid
+from pbr_rules.evaluation import rates_path
 from pbr_rules.language import (
     LoadedContract,
     canonical_json,
@@ -79,6 +81,13 @@ def payment_terms(loaded: LoadedContract) -> dict[str, Any]:
     }
     if "jurisdiction" in c:  # its calendar decides due dates; left out when unset, so Danish fingerprints stay
         terms["jurisdiction"] = c["jurisdiction"]
+    if any(t.formula is not None for t in loaded.contract.tariffs.values()) and c.get("business_case"):
+        # A formula tariff may pay from the measured savings: then what measures them moves money
+        # too (the counterfactual with its agreed comparison group, the weeks counted, and the
+        # benefit rates, by the hash of their file). Agreements without formulas keep their prints.
+        bc = c["business_case"]
+        terms["savings"] = {k: bc[k] for k in ("counterfactual", "savings_weeks", "weeks_on_benefit_before_history") if k in bc}
+        terms["savings"]["benefit_rates_sha256"] = hashlib.sha256(rates_path(loaded).read_bytes()).hexdigest()
     return _strip(terms)
 
 

@@ -575,6 +575,7 @@ def _tariffs(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary |
                     _("{milestone}: priced on {old} -> {new}").format(milestone=mid, old=_pricing(old_on), new=_pricing(new_on)),
                     old_on, new_on, references=list(refs), affects=True)
         out.dated_money("tariffs", f"{p}.max_total", _("{milestone}, maximum total per subject").format(milestone=mid), x.max_total, y.max_total, refs)
+        _formula_changes(out, mid, p, x.formula, y.formula, refs)
         ta = {t.after_outcomes: t for t in x.volume_tiers}
         tb = {t.after_outcomes: t for t in y.volume_tiers}
         for n in sorted(set(ta) | set(tb)):
@@ -589,6 +590,34 @@ def _tariffs(out: _Collector, a: Contract, b: Contract, vocabulary: Vocabulary |
                 out.dated_money("tariffs", tp + ".amount", label, u.amount, v.amount, (v.reference,))
                 out.reference(tp + ".reference", label, u.reference, v.reference)
         out.reference(f"{p}.reference", _("tariff of {milestone}").format(milestone=mid), x.reference, y.reference)
+
+
+def _formula_changes(out: _Collector, mid: str, p: str, fa, fb, refs: tuple) -> None:
+    """A formula tariff's changes: the expression, goals, each parameter's values, floor and cap."""
+    if fa is None and fb is None:
+        return
+    fp = f"{p}.formula"
+    if fa is None or fb is None:
+        old, new = (_("fixed amounts"), fb.expression) if fa is None else (fa.expression, _("fixed amounts"))
+        out.add("tariffs", fp, "changed", _("{milestone}: paid by {old} -> {new}").format(milestone=mid, old=old, new=new), old, new,
+                references=[(fb or fa).reference] + list(refs), affects=True)
+        return
+    if fa.expression != fb.expression:
+        out.add("tariffs", fp + ".expression", "changed", _("{milestone}: formula {old} -> {new}").format(milestone=mid, old=fa.expression, new=fb.expression),
+                fa.expression, fb.expression, references=[fb.reference] + list(refs), affects=True)
+    if fa.goals != fb.goals:
+        out.add("tariffs", fp + ".goals", "changed", _("{milestone}: goals counted {old} -> {new}").format(milestone=mid, old=", ".join(fa.goals) or "-", new=", ".join(fb.goals) or "-"),
+                ", ".join(fa.goals), ", ".join(fb.goals), references=[fb.reference] + list(refs), affects=True)
+    for name in list(fa.parameters) + [n for n in fb.parameters if n not in fa.parameters]:
+        u, v = fa.parameters.get(name), fb.parameters.get(name)
+        if u == v:
+            continue
+        show = lambda q: "; ".join(f"{q.values[d].value} ({q.unit}) from {format_date(d)}" for d in sorted(q.values)) if q is not None else "-"  # noqa: E731
+        references = [e.reference for q in (u, v) if q is not None for e in q.values.values()]
+        out.add("tariffs", f"{fp}.parameters.{name}", "changed", _("{milestone}: formula parameter {name} {old} -> {new}").format(milestone=mid, name=name, old=show(u), new=show(v)),
+                show(u), show(v), references=references + list(refs), affects=True)
+    out.dated_money("tariffs", fp + ".floor", _("{milestone}, formula floor per occurrence").format(milestone=mid), fa.floor, fb.floor, refs)
+    out.dated_money("tariffs", fp + ".cap", _("{milestone}, formula cap per occurrence").format(milestone=mid), fa.cap, fb.cap, refs)
 
 
 def _payers(payers) -> str:

@@ -40,6 +40,7 @@ from pbr_rules.models.contract import (
     SelfSupportingWeeks,
     Side,
     StatusAt,
+    MeasurementPoints,
     StatusMonths,
     StatusWeeks,
     TargetGroupEmployees,
@@ -150,6 +151,11 @@ def measure_sentence(measure, side: Side = Side.citizen, currency: str = "DKK") 
             "In the status '{status}' {points} months after the start (the same day of the month, or the month's last day), "
             "within {days} days either way; each point is measured once its tolerance has passed{window}."
         ).format(status=measure.status, points=", ".join(str(x) for x in measure.at_months), days=measure.tolerance_days, window=w)
+    if isinstance(measure, MeasurementPoints):
+        return _(
+            "Each measurement point {points} months after the start (the same day of the month, or the month's last day), "
+            "once it is reached{window}."
+        ).format(points=", ".join(str(x) for x in measure.at_months), window=w)
     if isinstance(measure, SelfSupportingWeeks):
         return _("Off public support {weeks}{window}.").format(weeks=_weeks_phrase(measure.weeks, measure.pattern, measure.out_of), window=w)
     if isinstance(measure, CumulativeEarnings):
@@ -409,13 +415,16 @@ def _milestones(c: Contract, vocabulary: Vocabulary | None) -> list[Block]:
             if t is None:
                 out.append(B("p", _("No tariff: meeting this milestone triggers no payment.")))
                 continue
-            rows = []
-            for line, dated in t.amounts.items():
-                for day in sorted(dated):
-                    e = dated[day]
-                    rows.append((group_label(line, vocabulary), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
-            out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
-            out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
+            if t.formula is not None:
+                out.extend(_formula_blocks(t, c.currency))
+            else:
+                rows = []
+                for line, dated in t.amounts.items():
+                    for day in sorted(dated):
+                        e = dated[day]
+                        rows.append((group_label(line, vocabulary), format_date(day), _money_or_withdrawn(e, c.currency), e.reference, " ".join((e.documentation or "").split())))
+                out.append(B("p", _("Tariff [{reference}]:").format(reference=t.reference)))
+                out.append(B("table", header=(_("target group"), _("from"), _("amount"), _("clause"), _("notes")), items=tuple(rows)))
             if (t.pricing_date or c.payment.pricing_date) not in (None, "trigger"):
                 out.append(B("p", _(PRICED_ON[t.pricing_date or c.payment.pricing_date])))
             if t.max_total:
@@ -654,3 +663,32 @@ def _html(blocks: list[Block], title: str) -> str:
             out.append(f"<table>\n<thead>{head}</thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
+
+
+def _formula_blocks(t, currency: str) -> list:
+    """A formula tariff as a lawyer reads it: the formula, its parameters, goals, floor and cap, each with its clause."""
+    B = Block
+    f = t.formula
+    out = [B("p", _("Tariff [{reference}]: computed by the formula {expression} [{clause}], over each measurement period (docs/semantics.md § 10).").format(
+        reference=t.reference, expression=f"`{f.expression}`", clause=f.reference))]
+    rows = []
+    for name, p in f.parameters.items():
+        for day in sorted(p.values):
+            e = p.values[day]
+            value = _("withdrawn") if e.value is None else (format_money(e.value, currency) if p.unit == "money" else f"{e.value} ({p.unit})")
+            rows.append((name, format_date(day), value, e.reference, " ".join(((p.description or "") + " " + (e.documentation or "")).split())))
+    if rows:
+        out.append(B("table", header=(_("parameter"), _("from"), _("value"), _("clause"), _("notes")), items=tuple(rows)))
+    if f.goals:
+        out.append(B("p", _("goals_met counts the occurrences of: {goals}.").format(goals=", ".join(f.goals))))
+    for key, words in (("floor", _("At least, for one occurrence: {values}.")), ("cap", _("At most, for one occurrence: {values}."))):
+        dated = getattr(f, key)
+        if dated:
+            values = "; ".join(
+                _("{amount} from {date} [{reference}]").format(amount=_money_or_withdrawn(dated[d], currency), date=format_date(d), reference=dated[d].reference)
+                for d in sorted(dated)
+            )
+            out.append(B("p", words.format(values=values)))
+    if f.documentation:
+        out.append(B("p", " ".join(f.documentation.split())))
+    return out

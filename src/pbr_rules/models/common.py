@@ -8,6 +8,8 @@ keys it accepts for the raw mapping it was given; the loader turns pydantic's
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -175,6 +177,31 @@ Share = Annotated[
         {
             "anyOf": [{"type": "string", "pattern": r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$"}, {"enum": [0, 1]}],
             "description": "A share from 0 to 1, e.g. '0.6'.",
+        }
+    ),
+]
+
+_QUANTITY_TEXT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
+
+
+def parse_quantity(value: Any) -> Decimal:
+    """A formula parameter's value: 0 or more, from a string like '0.5' or '1250.50' or a whole number."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"value {value!r} must be written as a string, e.g. '0.5' or '1250.50' (YAML decimals lose precision)")
+    text = str(value).strip() if isinstance(value, (int, str, Decimal)) else None
+    if text is None or not _QUANTITY_TEXT.match(text):
+        raise ValueError(f"value {value!r} must be a decimal of 0 or more with at most 6 decimals, e.g. '0.5' or '1250.50'")
+    return Decimal(text)
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(parse_quantity),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": r"^\d{1,15}(\.\d{1,6})?$"}, {"type": "integer", "minimum": 0}],
+            "description": "A number of 0 or more with at most 6 decimals, as a string such as '0.5' or '1250.50', or a whole number.",
         }
     ),
 ]

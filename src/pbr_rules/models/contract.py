@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, StrictBool, model_serializer, model_validator
 
-from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Reference, Share, Strict
+from pbr_rules.models.common import DatedEntry, Identifier, ISODate, Label, Money, Prose, Quantity, Reference, Share, Strict
 from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, DENMARK, Jurisdiction
 from pbr_rules.periods import Calendar
 
@@ -326,6 +326,22 @@ class StatusAt(Strict):
         return self
 
 
+class MeasurementPoints(Strict):
+    """Fixed measurement points, whatever happened: met at each point (so many months after the start) the history reaches.
+
+    The milestone a formula tariff measures by periods: occurrence k closes the k-th measurement period."""
+
+    kind: Literal["measurement_points"]
+    at_months: list[int] = Field(min_length=1, max_length=40, description="Points in months after the start, e.g. [6, 12, 18, 24].")
+    window: Window | None = Field(default=None, description="The months are counted from the window's start (default the enrolment); points after its end do not count.")
+
+    @model_validator(mode="after")
+    def _points_in_order(self):
+        if sorted(set(self.at_months)) != self.at_months or self.at_months[0] < 1:
+            raise ValueError(f"at_months {self.at_months} must be whole months from 1, each once, in order (e.g. [6, 12, 18, 24])")
+        return self
+
+
 class CourseAttendance(Strict):
     """The participant has attended at least N course sessions."""
 
@@ -448,6 +464,7 @@ CITIZEN_MEASURES = (
     "status_weeks",
     "status_months",
     "status_at",
+    "measurement_points",
     "self_supporting_weeks",
     "cumulative_earnings",
     "course_attendance",
@@ -467,6 +484,7 @@ _SIMPLE_MEASURES = (
     StatusWeeks,
     StatusMonths,
     StatusAt,
+    MeasurementPoints,
     SelfSupportingWeeks,
     CumulativeEarnings,
     CourseAttendance,
@@ -568,16 +586,48 @@ class PayerShare(Strict):
 
 PricingDate = Literal["trigger", "enrolment", "referral"]
 
+FormulaUnit = Literal["money", "rate", "count", "weeks", "money_per_week", "money_per_count"]
+
+
+class FormulaParameter(Strict):
+    """A named value a formula reads: its unit, and its values effective-dated with their clauses."""
+
+    unit: FormulaUnit = Field(description="money, rate (a plain number such as a share), count, weeks, money_per_week or money_per_count.")
+    description: Label | None = None
+    values: dict[ISODate, DatedEntry[Quantity]] = Field(min_length=1, description="{effective date: {value, reference}}; read on the pricing date.")
+
+
+class FormulaTariff(_OmitUnset):
+    """A payment computed from measured results (docs/semantics.md § 10): e.g. 'share * savings' or 'price * goals_met'."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("floor", "cap", "documentation", "basis")
+
+    expression: str = Field(min_length=1, max_length=500, description="The formula, e.g. 'share * max(savings + tax_rate * earnings, 0)'.")
+    reference: Reference
+    parameters: dict[Identifier, FormulaParameter] = Field(default_factory=dict, description="The named values the formula reads besides the measured ones.")
+    goals: list[Identifier] = Field(default_factory=list, description="The milestones 'goals_met' counts (their occurrences met in the measurement period).")
+    basis: Literal["participant", "cohort"] | None = Field(
+        default=None,
+        description=(
+            "participant (default): each occurrence pays its own result, within the floor and cap, never below 0. cohort: the results "
+            "of the cohort's k-th occurrences are netted (a negative result offsets the others), the floor and cap apply to that sum, and "
+            "settlement shares it out over the positive results."
+        ),
+    )
+    floor: DatedMoney | None = Field(default=None, description="The least paid for one occurrence (with basis cohort: for the cohort's k-th occurrences together); read on the pricing date.")
+    cap: DatedMoney | None = Field(default=None, description="The most paid for one occurrence (with basis cohort: for the cohort's k-th occurrences together); read on the pricing date.")
+    documentation: Prose | None = None
+
 
 class Tariff(_OmitUnset):
     """The price of a milestone, by target group ('all' for everyone not listed), effective-dated."""
 
-    _omit_when_unset: ClassVar[tuple[str, ...]] = ("pricing_date", "max_total")
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("pricing_date", "max_total", "formula")
 
     reference: Reference
     amounts: dict[str, DatedMoney] = Field(
-        min_length=1,
-        description="Keys: 'all' or a target group; values: {effective date: {value, reference}}.",
+        default_factory=dict,
+        description="Keys: 'all' or a target group; values: {effective date: {value, reference}}. Omitted for a formula tariff.",
     )
     payers: list[PayerShare] | None = Field(default=None, description="Overrides the agreement's payer split.")
     payee: str | None = Field(default=None, description="Overrides the agreement's payee for this side.")
@@ -593,6 +643,17 @@ class Tariff(_OmitUnset):
         default=None,
         description="The most paid for this milestone to one participant (company), all its occurrences together; read on the pricing date.",
     )
+    formula: FormulaTariff | None = Field(default=None, description="A payment computed from measured results, instead of amounts.")
+
+    @model_validator(mode="after")
+    def _amounts_or_formula(self):
+        if self.formula is None and not self.amounts:
+            raise ValueError("a tariff needs amounts (a fixed price per target group) or a formula")
+        if self.formula is not None and self.amounts:
+            raise ValueError("a tariff has either amounts or a formula, not both: drop one")
+        if self.formula is not None and self.volume_tiers:
+            raise ValueError("volume_tiers change fixed amounts; a formula tariff has none (put the tiering in the formula)")
+        return self
 
 
 class ClaimLag(Strict):
@@ -651,8 +712,10 @@ class CourseCost(Strict):
     payer: str = Field(description="The party that carries the cost (a provider paid by results carries its own course).")
 
 
-class Counterfactual(Strict):
+class Counterfactual(_OmitUnset):
     """What would have happened without the programme: the yardstick of the municipality's savings."""
+
+    _omit_when_unset: ClassVar[tuple[str, ...]] = ("cohort", "sha256")
 
     method: Literal["baseline", "comparison_group", "deadweight"] = Field(
         description=(
@@ -662,6 +725,15 @@ class Counterfactual(Strict):
         )
     )
     baseline_weeks: int = Field(default=52, ge=4, le=520, description="Weeks before enrolment that give the baseline rate.")
+    cohort: str | None = Field(
+        default=None,
+        description="For 'comparison_group': the relative path of the comparison group's histories (a cohort file), used when none are given on the command line, and by formula tariffs.",
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The sha256 of the cohort file as agreed: a comparison group that changed afterwards is refused.",
+    )
     deadweight: Share | None = Field(default=None, description="For 'deadweight': the share of the benefit weeks avoided that would have been avoided anyway.")
     reference: Reference
 

@@ -107,6 +107,24 @@ class CapApplied(Strict):
     reduced_by: Money
 
 
+class FormulaApplied(Strict):
+    """How a formula tariff priced this payment (docs/semantics.md § 10): the period it measured,
+    the value of every name it read, and its result before the floor and cap."""
+
+    expression: str = Field(description="The formula, as the agreement writes it.")
+    period_from: ISODate = Field(description="The first day of the measurement period.")
+    period_to: ISODate = Field(description="The last day: the day the occurrence was met.")
+    values: dict[str, str] = Field(description="Every name the formula read (parameters on the pricing date, measured values of the period), as exact decimals.")
+    result: Money = Field(description="The formula's value, rounded to the minor unit, before the floor, the cap and the rule that a payment is never negative.")
+    bound: Literal["floor", "cap", "zero"] | None = Field(
+        default=None, description="floor or cap: the tariff's floor or cap replaced the result; zero: the result was below 0, so nothing is paid."
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler):
+        return _without_none(handler(self), ("bound",))
+
+
 class Payment(Strict):
     payment_id: str = Field(description="contract/subject/milestone/occurrence: stable across contract versions.")
     milestone: str
@@ -123,10 +141,11 @@ class Payment(Strict):
         default=None, description="The tariff's most for this milestone to one subject, when it cut this payment (applied before the per-subject cap)."
     )
     subject_to: list[str] = Field(description="Cohort-level terms settlement applies to this payment.")
+    formula: FormulaApplied | None = Field(default=None, description="A formula tariff: what it measured and computed.")
 
     @model_serializer(mode="wrap")
     def _drop_unset(self, handler):
-        return _without_none(handler(self), ("max_total",))
+        return _without_none(handler(self), ("max_total", "formula"))
 
 
 class EvaluationResult(Strict):

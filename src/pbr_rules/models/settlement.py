@@ -23,6 +23,7 @@ class Adjustment(Strict):
         "cap:per_payer",
         "cap:per_contract",
         "cohort_size",
+        "cohort_net",
     ]
     change: Money = Field(description="How much it changed the amount (negative: a reduction).")
     reference: str

@@ -112,6 +112,12 @@ def result_text(r: EvaluationResult, *, explain: bool = False) -> str:
         out.append(
             table(rows, ["triggered", "due", "milestone", money_header("amount", cur, "en"), money_header("tariff", cur, "en"), "clause", money_header("payers", cur, "en"), "payee"])
         )
+        for p in r.payments:
+            if p.formula is not None:
+                f = p.formula
+                values = ", ".join(f"{k} = {v}" for k, v in f.values.items())
+                bound = {"floor": " raised to the floor", "cap": " cut to the cap", "zero": " below 0: nothing is paid"}.get(f.bound or "", "")
+                out.append(f"  {p.milestone}#{p.occurrence} {f.expression} over {f.period_from}..{f.period_to}: {values}; result {f.result:,.2f}{bound} -> {p.tariff.value:,.2f}")
         subject = sorted({s for p in r.payments for s in p.subject_to})
         if subject:
             out.append(f"Subject in settlement to: {', '.join(subject)}")
@@ -173,6 +179,7 @@ REASONS = {
     "cap:per_payer": N_("cap:per_payer"),
     "cap:per_contract": N_("cap:per_contract"),
     "cohort_size": N_("cohort_size"),
+    "cohort_net": N_("cohort_net"),
 }
 WORDS = {
     "paid": N_("paid"), "reduced": N_("reduced"), "refused": N_("refused"),

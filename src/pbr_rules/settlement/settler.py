@@ -148,6 +148,10 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
     paid_total = ZERO
     lines: list[SettlementLine] = []
     refused = ZERO
+    netted: dict[str, tuple[Decimal, Adjustment]] = {}
+    if any(t.formula is not None and t.formula.basis == "cohort" for t in c.tariffs.values()):
+        dues = list(dues)  # the cohort's results are netted before any of them is settled
+        netted = _cohort_net(loaded, dues, is_admitted)
 
     for subject, p in dues:
         day = p.trigger_date
@@ -193,6 +197,11 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
                 )
 
         amount = gross
+        net = netted.get(p.payment_id)
+        if net is not None:  # a cohort-basis formula: this subject's part of the cohort's net result
+            gross = max(gross, ZERO)  # what the subject's own result would pay
+            adjustments.append(net[1])
+            amount = net[0]
         mine = (subject.kind, subject.id, p.milestone)
         if tariff.max_total is not None:
             amount = _cap(amount, tariff.max_total, priced_on, paid_subject_milestone[mine], "cap:max_total", adjustments,
@@ -255,6 +264,45 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         by_payee=_by(((x.payee, x.amount) for x in lines)),
         targets=list(targets),
     )
+
+
+def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustment]]:
+    """docs/semantics.md § 10, "For the cohort": for each formula tariff on basis cohort and each
+    occurrence number k, the admitted subjects' results (their tariff values, which may be below
+    0) are summed; the floor and cap in force on the group's last trigger date bound the sum; a
+    sum below 0 pays 0; the sum is shared out over the positive results in proportion (in whole
+    øre that add up), or equally when none is positive and a floor pays. Returns, by payment id,
+    the amount and the adjustment that says so."""
+    c = loaded.contract
+    groups: dict[tuple[str, int], list] = defaultdict(list)
+    for subject, p in dues:
+        t = c.tariffs[p.milestone]
+        if t.formula is not None and t.formula.basis == "cohort" and is_admitted(subject.kind, subject.id):
+            groups[(p.milestone, p.occurrence)].append(p)
+    out: dict[str, tuple[Decimal, Adjustment]] = {}
+    for (mid, k), payments in groups.items():
+        f = c.tariffs[mid].formula
+        last = max(p.trigger_date for p in payments)
+        results = [p.tariff.value for p in payments]
+        total = sum(results, ZERO)
+        bounded, why = total, ""
+        for key in ("floor", "cap"):
+            found = in_force(getattr(f, key), last)
+            if found is not None and ((key == "floor" and bounded < found[1].value) or (key == "cap" and bounded > found[1].value)):
+                bounded, why = found[1].value, f", {'raised to the floor' if key == 'floor' else 'cut to the cap'} of {c.currency} {found[1].value} ({found[1].reference})"
+        bounded = max(bounded, ZERO)
+        positive = [max(r, ZERO) for r in results]
+        whole = sum(positive, ZERO)
+        with localcontext(MONEY_CONTEXT):
+            weights = [x / whole for x in positive] if whole > 0 else [Decimal(1) / len(payments)] * len(payments)
+        shares = split_by_shares(bounded, weights) if bounded > 0 else [ZERO] * len(payments)
+        note = (
+            f"occurrence {k} of '{mid}' for the cohort: the {len(payments)} results sum to {c.currency} {total}{why}; "
+            f"{c.currency} {bounded} is shared over the positive results"
+        )
+        for p, mine, share in zip(payments, positive, shares):
+            out[p.payment_id] = (share, Adjustment(kind="cohort_net", change=share - mine, reference=f.reference, note=note))
+    return out
 
 
 def _cap(amount, dated, day, paid, kind, adjustments, what, currency, name: str = "cap") -> Decimal:

@@ -16,6 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from pydantic import Field
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, EvaluationRefused
 from pbr_rules.i18n import N_, _
-from pbr_rules.language import LoadedContract, Source, format_path, load_yaml_file, require_kind, validate_model
+from pbr_rules.language import LoadedContract, Source, format_path, load_cohort, load_yaml_file, require_kind, validate_model
 from pbr_rules.models.common import ISODate, Money, Share, Strict, in_force
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.rates import BenefitRates, Rate
@@ -523,9 +524,68 @@ def _pct(share: Decimal) -> str:
 
 
 def _as_profile(loaded, rates, comparison) -> ComparisonProfile | None:
-    if comparison is None or isinstance(comparison, ComparisonProfile):
+    if comparison is None:
+        return agreed_comparison(loaded)
+    if isinstance(comparison, ComparisonProfile):
         return comparison
     return comparison_profile(loaded, rates, comparison)
+
+
+_AGREED: dict[tuple, ComparisonProfile] = {}
+_AGREED_HISTORIES: dict[tuple, tuple[ParticipantHistory, ...]] = {}
+
+
+def agreed_comparison(loaded: LoadedContract) -> ComparisonProfile | None:
+    return _agreed(loaded)[0]
+
+
+def agreed_comparison_histories(loaded: LoadedContract) -> tuple[ParticipantHistory, ...]:
+    """The histories of the comparison group the agreement names (empty when it names none)."""
+    return _agreed(loaded)[1]
+
+
+def _agreed(loaded: LoadedContract) -> tuple[ComparisonProfile | None, tuple[ParticipantHistory, ...]]:
+    """The comparison group the agreement names (``business_case.counterfactual.cohort``), checked
+    against its agreed sha256; None when the counterfactual is not a named comparison group."""
+    bc = loaded.contract.business_case
+    if bc is None or bc.counterfactual.method != "comparison_group" or bc.counterfactual.cohort is None:
+        return None, ()
+    cf = bc.counterfactual
+    where = loaded.source.where(("business_case", "counterfactual", "cohort")) if loaded.source is not None else ("", 0, 0)
+    file = where[0] or loaded.path or ""
+    here = dict(file=file, line=where[1], col=where[2], path="business_case.counterfactual.cohort")
+    if not file or file.startswith("<"):
+        raise ContractInvalid([Diagnostic(**here, message=f"cannot find the comparison group '{cf.cohort}' for a contract that was not read from a file", hint="load the agreement from the contracts folder")])
+    path = (Path(file).parent / cf.cohort).resolve()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ContractInvalid([Diagnostic(**here, message=f"comparison group file not found: {cf.cohort}", hint=f"looked for {path}")]) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if cf.sha256 is not None and digest != cf.sha256:
+        raise ContractInvalid([Diagnostic(
+            **here,
+            message=f"the comparison group {cf.cohort} is not the one agreed: its sha256 is {digest}, the agreement says {cf.sha256}",
+            hint="restore the agreed file; if the parties agreed a new comparison group, record its sha256 in the agreement (and the changelog)",
+        )])
+    key = (loaded.content_hash, str(path), digest)
+    profile = _AGREED.get(key)
+    if profile is None:
+        histories = tuple(sorted((h for h in load_cohort(path, loaded.known) if isinstance(h, ParticipantHistory)), key=lambda h: h.participant))
+        if not histories:
+            raise ContractInvalid([Diagnostic(**here, message=f"the comparison group {cf.cohort} has no participant histories", hint="a comparison group is a cohort file of participant histories")])
+        profile = _AGREED[key] = comparison_profile(loaded, rates_for(loaded), histories)
+        _AGREED_HISTORIES[key] = histories
+    return profile, _AGREED_HISTORIES[key]
+
+
+def period_savings(loaded: LoadedContract, history: ParticipantHistory, first_week: int, last_week: int) -> tuple[Decimal, Decimal, Decimal]:
+    """(actual cost, counterfactual cost, credited saving) of the participant's savings weeks
+    ``first_week``..``last_week`` (ISO week indexes), exact: what a formula tariff's measurement
+    period reads (docs/semantics.md § 10). The comparison group is the agreement's own."""
+    rates = rates_for(loaded)
+    _, exact = _participant(loaded, rates, history, None, agreed_comparison(loaded), detail=False, weeks=(first_week, last_week))
+    return exact.actual, exact.counterfactual, exact.saving
 
 
 def _participant(
@@ -535,6 +595,7 @@ def _participant(
     as_of: date | None,
     profile: ComparisonProfile | None,
     detail: bool = True,
+    weeks: tuple[int, int] | None = None,
 ) -> tuple[ParticipantSavings | None, _Exact]:
     bc = _business_case(loaded)
     method, reference, credited = _method(loaded)
@@ -546,6 +607,8 @@ def _participant(
     horizon = _horizon(history, as_of)
     w0 = week_index(history.enrolment)
     first, last = w0 + 1, min(w0 + bc.savings_weeks, _last_complete_week(horizon))
+    if weeks is not None:  # a formula's measurement period: only these weeks of the savings weeks
+        first, last = max(first, weeks[0]), min(last, weeks[1])
 
     baseline_code, on_support, looked_at = None, None, None
     p = ONE
@@ -574,6 +637,8 @@ def _participant(
     rate_memo, share_memo = _memo(rates)
     with localcontext(MONEY_CONTEXT):
         for index, code, _weekly, rate_from, rate, _position, _count, _share_, cost in scan[2:]:
+            if index < first or index > last:
+                continue
             k = index - w0
             if rate is not None and rate.assumption and code is not None:
                 assumed.add((code, rate_from))
