@@ -10,7 +10,11 @@ clock says more about the load than about the code). The result's SHA-256
 (its JSON, as ``pbr simulate --format json`` writes it) is printed too: two revisions that
 simulate alike print the same digest.
 
-    python bench/bench_simulation.py [--runs 1000] [--workers 2] [--seed 1] [--repeat 1] [--json]
+    python bench/bench_simulation.py [--runs 1000] [--workers 2] [--seed 1] [--repeat 1] [--parts] [--json]
+
+With ``--parts`` (one worker) it also says where a run's CPU time goes, measured (not
+profiled): drawing the cohorts, the engine's decisions, and of the business case the
+settlement, the savings and the rest (the parts' figures are ``part_..._ms`` per run).
 
 With ``--json`` the last line of standard output is one JSON object of the figures, e.g.
 {"simulate_runs_per_s": 25.1, "simulate_s": 39.8, "runs": 1000, "workers": 2, ...}.
@@ -40,6 +44,37 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def time_parts() -> dict[str, float]:
+    """CPU seconds spent in each part of a run, by wrapping the functions a run calls (looked up
+    by name, so a revision lacking one simply has no figure for it). Indented names are inside
+    the business case ("case")."""
+    from pbr_rules.finance import cases, simulation
+
+    spent: dict[str, float] = {}
+
+    def wrap(module, name: str, key: str) -> None:
+        f = getattr(module, name, None)
+        if f is None:
+            return
+        spent[key] = 0.0
+
+        def timed(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[key] += time.process_time() - t
+
+        setattr(module, name, timed)
+
+    wrap(simulation, "cohort_histories", "generate")
+    wrap(simulation, "decide_view_batch", "decide")
+    wrap(simulation, "case_figures", "case")
+    wrap(cases, "settled_payers", "  settle")
+    wrap(cases, "savings_by_month", "  savings")
+    return spent
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(ROOT / "contracts" / "simulation" / "programme.yaml"))
@@ -47,8 +82,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="time this many simulations and report the fastest")
+    ap.add_argument("--parts", action="store_true", help="also time the parts of a run (one worker only)")
     ap.add_argument("--json", action="store_true", help="end with one line of JSON holding the figures")
     args = ap.parse_args()
+    if args.parts and args.workers != 1:
+        ap.error("--parts times the parts in this process: give --workers 1")
+    parts = time_parts() if args.parts else None
 
     t = time.perf_counter()
     scenario = load_scenario(args.scenario)
@@ -79,6 +118,15 @@ def main() -> int:
     print(f"  {figures['simulate_runs_per_s']:.2f} runs/s ({best:.1f} s; all: {', '.join(f'{x:.1f} s' for x in timings)}); loading the scenario {load_s:.2f} s")
     print(f"  CPU time {min(cpu) / args.runs * 1000:.0f} ms a run (all processes; less disturbed by a loaded machine than the wall clock)")
     print(f"  result sha256 {figures['result_sha256']}")
+    if parts is not None:
+        runs = args.runs * args.repeat
+        total = sum(cpu)
+        print("  where a run's CPU time goes (all repeats):")
+        for name, seconds in parts.items():
+            figures[f"part_{name}_ms"] = round(seconds / runs * 1000, 2)
+            print(f"    {name:<12} {seconds / runs * 1000:6.1f} ms  {seconds / total * 100:5.1f} %")
+        rest = total - sum(v for k, v in parts.items() if k in ("generate", "decide", "case"))
+        print(f"    {'(outside)':<12} {rest / runs * 1000:6.1f} ms  {rest / total * 100:5.1f} %")
     if args.json:
         print(json.dumps(figures, sort_keys=True))
     return 0

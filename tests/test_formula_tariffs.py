@@ -189,3 +189,11 @@ def test_a_comparison_group_must_be_named_and_match_its_agreed_hash(tmp_path):
     with pytest.raises(ContractInvalid) as info:
         evaluate(lc, person(), date(2021, 12, 31))
     assert "is not the one agreed: its sha256 is" in str(info.value.diagnostics[0])
+
+
+def test_a_name_read_twice_is_still_known_as_a_divisor():
+    # 'weeks' is read once before it divides: the divisor check must still see it (it once
+    # looked only at names not read before, and then worked the divisor out as a number).
+    f = parse_formula("earnings / share * weeks / weeks", {"earnings": MONEY, "share": RATE, "weeks": WEEKS}, {"share": True, "weeks": True})
+    assert f.divisors == frozenset({"share", "weeks"})
+    assert f.evaluate({"earnings": Decimal("100"), "share": Decimal("0.5"), "weeks": Decimal("4")}) == Decimal("200")

@@ -38,6 +38,24 @@ SEPARATOR_HINT = (
 )
 
 EXPECTED = {
+    "formula_mistakes.yaml": [
+        "tests/broken/formula_mistakes.yaml:19:32: exclusive.outcome.milestones[1]: 'year_f' is paid by a formula, so the group cannot pay 'the highest tariff' (a formula has no price before it is measured) (write pays: first_met, or give the milestone fixed amounts)",
+        "tests/broken/formula_mistakes.yaml:26:19: tariffs.year_a.formula.expression: unknown name 'savngs', at column 10 of the formula: 'share * (savngs + tax_rate * earnings)' (after 'share * (') (did you mean 'savings'? (a parameter must be declared under the formula's parameters))",
+        "tests/broken/formula_mistakes.yaml:34:19: tariffs.year_b.formula.expression: cannot add weeks to money, at column 18 of the formula: 'share * (savings + weeks)' (after 'share * (savings') (both sides of + and - must have one unit (money with money, weeks with weeks))",
+        "tests/broken/formula_mistakes.yaml:41:19: tariffs.year_c.formula.expression: a formula may divide only by a number or a parameter, not by a measured value, at column 11 of the formula: 'savings / goals_met' (after 'savings /') (a measured value may be zero; multiply by a rate parameter instead)",
+        "tests/broken/formula_mistakes.yaml:47:19: tariffs.year_d.formula.expression: the formula gives weeks, but a payment is money (multiply by a price (a parameter with unit money, money_per_count or money_per_week), e.g. price * goals_met)",
+        "tests/broken/formula_mistakes.yaml:51:9: tariffs.year_d.formula.parameters.unused: parameter 'unused' is declared but the formula does not use it (use it in the expression, or remove it)",
+        "tests/broken/formula_mistakes.yaml:51:62: tariffs.year_d.formula.parameters.unused.values.2019-01-01.value: 12.345 has more than two decimals, but 'unused' is money (write the amount in whole øre (cents), e.g. '1250.50')",
+        "tests/broken/formula_mistakes.yaml:54:5: tariffs.year_e.formula.goals: the formula counts goals_met, but no goals are listed (list the milestones that count as goals, e.g. goals: [housing_6_months, job_13_weeks])",
+        "tests/broken/formula_mistakes.yaml:59:37: tariffs.year_e.formula.floor.2019-01-01.value: the floor 5000.00 is above the cap 4000.00 in force on 2019-01-01 (a floor must be at most the cap)",
+        "tests/broken/formula_mistakes.yaml:71:15: tariffs.year_g.formula.goals[0]: unknown milestone 'job_13_week' (did you mean 'job_13_weeks'?)",
+        "tests/broken/formula_mistakes.yaml:80:108: tariffs.year_h.formula.parameters.share.values.2020-01-01.value: the formula divides by 'share', which is 0 from 2020-01-01 (give 'share' a value above 0)",
+        "tests/broken/formula_mistakes.yaml:81:9: tariffs.year_h.formula.parameters.weeks: parameter 'weeks' has the name of a measured value (rename it: 'weeks' is measured from the history (docs/semantics.md § 10))",
+        "tests/broken/formula_mistakes.yaml:83:3: business_case.counterfactual: the formula of 'year_f' measures savings against the comparison group, but the agreement does not name its histories (add cohort: <relative path of the comparison group's cohort file> (and its sha256) to the counterfactual)",
+    ],
+    "formula_and_amounts.yaml": [
+        "tests/broken/formula_and_amounts.yaml:8:3: tariffs.job_13_weeks: a tariff has either amounts or a formula, not both: drop one",
+    ],
     "hours_band_reversed.yaml": [
         "tests/broken/hours_band_reversed.yaml:11:5: milestones.part_time.measure: max_hours_per_week 15 is below"
         " min_hours_per_week 29: no job can be in that band (for part-time write e.g. min_hours_per_week: 15 and"

@@ -41,6 +41,8 @@ from pbr_rules.language.loader import load_contract
 from pbr_rules.models.history import ParticipantHistory
 from pbr_rules.models.settlement import Settlement
 from pbr_rules.reports.text import to_json
+from pbr_rules.evaluation import decide_view
+from pbr_rules.settlement import admitted_subjects, settled_payers
 from pbr_rules.settlement.settler import SettlementInvalid, settle
 
 HERE = Path(__file__).resolve().parent / "settlement"
@@ -100,6 +102,22 @@ def test_every_cohort_term_binds_as_worked_by_hand(contract):
         ("2019-04", "municipality", "provider", "6000.00"),
         ("2019-07", "dsk", "provider", "15025.00"),
         ("2019-07", "municipality", "provider", "24975.00"),
+    ]
+
+
+def test_settled_payers_applies_every_cohort_term_as_worked_by_hand(contract):
+    # The simulation's path: the same terms (cohort size, tier, every cap) without the lines around them.
+    views = [decide_view(contract, h) for h in COHORT]  # each as of its extraction date, as settle does
+    admitted = admitted_subjects(contract, COHORT, views)
+    assert admitted == {"participant": {"p-a", "p-b"}, "company": set()}
+    ore = lambda *xs: tuple((party, D(x)) for party, x in zip(("municipality", "dsk"), xs))  # noqa: E731
+    assert settled_payers(contract, views, admitted) == [
+        (date(2019, 4, 25), ore("3000.00", "2000.00")),
+        (date(2019, 4, 26), ore("3000.00", "2000.00")),
+        (date(2019, 4, 29), ore("0.00", "0.00")),
+        (date(2019, 7, 26), ore("16200.00", "10800.00")),
+        (date(2019, 7, 26), ore("8775.00", "4225.00")),
+        (date(2019, 7, 26), ore("0.00", "0.00")),
     ]
 
 

@@ -107,6 +107,25 @@ def test_the_simulation_builds_exactly_the_histories_full_validation_gives():
             assert [b.model_dump(mode="json") for b in built] == [v.model_dump(mode="json") for v in validated]
 
 
+def test_shared_history_parts_are_the_same_whether_remembered_or_made_afresh(tiny, monkeypatch):
+    # Generated histories share frozen parts (a course month's attendance, a run of benefit weeks)
+    # from a bounded table: a part taken from it, one made after the table was cleared, and the
+    # validated model are all the same value.
+    from pbr_rules.finance import simulation as sim
+
+    plan = tiny.plans[0]
+    remembered = cohort_histories(plan, tiny.as_of, 5, 1)
+    again = cohort_histories(plan, tiny.as_of, 5, 1)
+    course = [e for h in again if h.kind == "participant" for e in h.course if e.kind == "attendance"]
+    assert course and any(e is f for e in course for h in remembered if h.kind == "participant" for f in h.course)  # shared, not copied
+    monkeypatch.setattr(sim, "_PARTS_MAX", 3)  # cleared again and again while the cohort is drawn
+    sim._PARTS.clear()
+    afresh = cohort_histories(plan, tiny.as_of, 5, 1)
+    assert len(sim._PARTS) <= 3
+    assert afresh == remembered == to_histories(json.loads(json.dumps(generate_cohort(plan, tiny.as_of, 5, 1))))
+    assert [h.model_dump(mode="json") for h in afresh] == [h.model_dump(mode="json") for h in remembered]
+
+
 def test_a_run_depends_only_on_seed_run_and_municipality(tiny):
     plan = tiny.plans[0]
     assert generate_cohort(plan, tiny.as_of, 5, 2) == generate_cohort(plan, tiny.as_of, 5, 2)

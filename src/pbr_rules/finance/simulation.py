@@ -223,6 +223,8 @@ def _make_samplers(d) -> tuple[Callable[[random.Random], float], Callable[[rando
         first, last = math.ceil(d.min), math.floor(d.max)
         only = round(d.min)
         whole = (lambda rng: rng.randint(first, last)) if first <= last else (lambda rng: only)
+    elif isinstance(d, Choice) and all(math.isfinite(v) for v in d.values):
+        whole = _Pick([int(round(v)) for v in d.values], d.weights)  # the same pick, its value rounded beforehand
     else:
         whole = lambda rng: int(round(number(rng)))  # noqa: E731
     return number, whole
@@ -281,6 +283,30 @@ _participant_model, _company_model = partial(construct, ParticipantHistory), par
 _course_event, _event, _benefit_weeks, _exit = partial(construct, CourseEvent), partial(construct, OutcomeEventRecord), partial(construct, BenefitWeeks), partial(construct, Exit)
 _employment, _phase, _hire = partial(construct, EmploymentSpell), partial(construct, AcceleratorPhaseRecord), partial(construct, HireRecord)
 
+# Parts that many generated histories hold alike (a course month's attendance, a run of benefit
+# weeks) are made once and shared: the models are frozen, so a shared part is the same value as a
+# fresh one (tests/test_simulation.py checks generated models against full validation).
+_PARTS: dict[tuple, object] = {}
+_PARTS_MAX = 500_000  # cleared when this full, so a long-lived process never grows without bound
+
+
+def _shared(key: tuple, make: Callable[[], object]):
+    part = _PARTS.get(key)
+    if part is None:
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        part = _PARTS[key] = make()
+    return part
+
+
+def _course_months(enrolment: date) -> tuple[date, ...]:
+    """The 12 course months' dates (every 28 days from enrolment)."""
+    return _shared(("months", enrolment), lambda: tuple(enrolment + timedelta(days=28 * month) for month in range(1, 13)))
+
+
+def _attendance(d: date, sessions: int) -> CourseEvent:
+    return _shared(("attendance", d, sessions), lambda: _course_event(date=d, kind="attendance", sessions=sessions))
+
 
 # --- generating cohorts ---------------------------------------------------------------------
 
@@ -304,10 +330,18 @@ def _runs(codes: list[str | None], first_monday: date) -> list[BenefitWeeks]:
     for code, same in groupby(codes):
         n = len(list(same))
         if code is not None:
-            a, b = _iso_week(first_monday + timedelta(weeks=i)), _iso_week(first_monday + timedelta(weeks=i + n - 1))
-            out.append(_benefit_weeks(weeks=a if a == b else f"{a}..{b}", code=code))
+            out.append(_benefit_run(first_monday + timedelta(weeks=i), n, code))
         i += n
     return out
+
+
+def _benefit_run(monday: date, n: int, code: str) -> BenefitWeeks:
+    """``n`` weeks of ``code`` from the week of ``monday``, as one benefit run."""
+    def make():
+        a, b = _iso_week(monday), _iso_week(monday + timedelta(weeks=n - 1))
+        return _benefit_weeks(weeks=a if a == b else f"{a}..{b}", code=code)
+
+    return _shared(("benefits", monday, n, code), make)
 
 
 def _monthly(hours: int, per_hour: float) -> Decimal:
@@ -374,11 +408,48 @@ def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, 
     return _Company(fields, start, [])
 
 
+@dataclass(frozen=True)
+class _Draws:
+    """A target group's distributions, each sampler looked up once (the same draws as ``draw``/``draw_int``)."""
+
+    before: Callable[[random.Random], int]
+    job_start: Callable[[random.Random], int]
+    hours: Callable[[random.Random], int]
+    flex_hours: Callable[[random.Random], int]
+    earnings: Callable[[random.Random], float]
+    shorter: Callable[[random.Random], int]
+    raise_after: Callable[[random.Random], int]
+    raise_extra: Callable[[random.Random], int]
+    sessions: Callable[[random.Random], int]
+    qualification: Callable[[random.Random], int]
+    exit: Callable[[random.Random], int]
+
+
+# Draws by the target group's behaviour (kept here, so an id is never reused).
+_DRAWS: dict[int, tuple[TargetGroupBehaviour, _Draws]] = {}
+
+
+def _draws(b: TargetGroupBehaviour) -> _Draws:
+    entry = _DRAWS.get(id(b))
+    if entry is None or entry[0] is not b:
+        whole = lambda d: _samplers(d)[1]  # noqa: E731
+        entry = _DRAWS[id(b)] = (b, _Draws(
+            before=whole(b.weeks_on_benefit_before_enrolment.value), job_start=whole(b.job_start_weeks.value),
+            hours=whole(b.hours_per_week.value), flex_hours=whole(b.flexjob_hours_per_week.value),
+            earnings=_samplers(b.hourly_earnings.value)[0], shorter=whole(b.retention.value.shorter_weeks),
+            raise_after=whole(b.flexjob_raise.value.after_weeks), raise_extra=whole(b.flexjob_raise.value.extra_hours),
+            sessions=whole(b.course.value.sessions_per_month), qualification=whole(b.qualification.value.weeks),
+            exit=whole(b.exit.value.weeks),
+        ))
+    return entry[1]
+
+
 def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, i: int, companies: list[_Company]) -> ParticipantHistory:
     m = plan.scenario
     pid = f"sim-{plan.code}-r{run}-p{i}"
     group = _weighted(rng, m.target_group_mix.value)
     b = plan.groups[group]
+    g = _draws(b)
     code = b.benefit.value
 
     window = m.enrolment_window.value
@@ -394,7 +465,7 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
     birth = date(enrolment.year - age, enrolment.month, min(enrolment.day, 28)) - timedelta(days=rng.randint(1, 360))
 
     codes: list[str | None] = [None] * n_weeks
-    before = min(WEEKS_BEFORE, max(0, draw_int(rng, b.weeks_on_benefit_before_enrolment.value)))
+    before = min(WEEKS_BEFORE, max(0, g.before(rng)))
     codes[WEEKS_BEFORE - before:] = [code] * (n_weeks - (WEEKS_BEFORE - before))
 
     def week_no(d: date) -> int:
@@ -405,16 +476,16 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
     u = rng.random()
     kind = "ordinary" if u < b.ordinary_job.value else ("flexjob" if u < b.ordinary_job.value + b.flexjob.value else None)
     if kind is not None:
-        start = enrol_monday + timedelta(weeks=max(0, draw_int(rng, b.job_start_weeks.value)), days=rng.randint(0, 4))
+        start = enrol_monday + timedelta(weeks=max(0, g.job_start(rng)), days=rng.randint(0, 4))
         if start < enrolment:
             start = enrolment
         if start <= as_of:
-            hours = min(37, max(1, draw_int(rng, (b.hours_per_week if kind == "ordinary" else b.flexjob_hours_per_week).value)))
-            per_hour = draw(rng, b.hourly_earnings.value)
+            hours = min(37, max(1, (g.hours if kind == "ordinary" else g.flex_hours)(rng)))
+            per_hour = g.earnings(rng)
             ret = b.retention.value
             end = None
             if rng.random() >= ret.probability:
-                weeks = min(ret.weeks - 1, max(1, draw_int(rng, ret.shorter_weeks)))
+                weeks = min(ret.weeks - 1, max(1, g.shorter(rng)))
                 end = start + timedelta(weeks=weeks, days=-1)
                 if end >= as_of:
                     end = None
@@ -431,16 +502,16 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
             if kind == "flexjob":
                 fr = b.flexjob_raise.value
                 if rng.random() < fr.probability:
-                    raise_at = _monday(start) + timedelta(weeks=max(1, draw_int(rng, fr.after_weeks)))
+                    raise_at = _monday(start) + timedelta(weeks=max(1, g.raise_after(rng)))
                     if raise_at < (end or as_of) - timedelta(days=14):
-                        extra = max(1, draw_int(rng, fr.extra_hours))
+                        extra = max(1, g.raise_extra(rng))
                         spells = [(start, raise_at - timedelta(days=1), hours), (raise_at, end, min(37, hours + extra))]
-                for w in range(week_no(start), last_w + 1):
-                    codes[w] = FLEXJOB_CODE
+                first_w = week_no(start)
+                codes[first_w:last_w + 1] = [FLEXJOB_CODE] * (last_w + 1 - first_w)
             elif hours >= b.benefit_stops_from_hours.value:
                 # A week is self-supporting only when the job covers it from its Monday.
-                for w in range(week_no(start) + (1 if start.weekday() > 0 else 0), last_w + 1):
-                    codes[w] = None
+                first_w = week_no(start) + (1 if start.weekday() > 0 else 0)
+                codes[first_w:last_w + 1] = [None] * (last_w + 1 - first_w)
             for s, e, h in spells:
                 spell = {"start": s, "hours_per_week": Decimal(h), "monthly_earnings": _monthly(h, per_hour),
                          "employer": employer, "partner_company": partner, "kind": JobKind(kind)}
@@ -452,16 +523,15 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
     c = b.course.value
     if rng.random() >= c.no_show:
         dropout_month = rng.randint(1, 11) if rng.random() < c.drop_out else None
-        for month in range(1, 13):
-            d = enrolment + timedelta(days=28 * month)
+        for month, d in enumerate(_course_months(enrolment), 1):
             if d > as_of:
                 break
             if month == dropout_month:
                 course.append(_course_event(date=d, kind="drop_out"))
                 break
-            sessions = min(4, max(0, draw_int(rng, c.sessions_per_month)))
+            sessions = min(4, max(0, g.sessions(rng)))
             if sessions:
-                course.append(_course_event(date=d, kind="attendance", sessions=sessions))
+                course.append(_attendance(d, sessions))
         else:
             done = enrolment + timedelta(days=28 * 12 + 7)
             if rng.random() < c.completion and done <= as_of:
@@ -470,13 +540,13 @@ def _participant(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: i
     events = []
     q = b.qualification.value
     if rng.random() < q.probability:
-        qd = enrolment + timedelta(weeks=max(0, draw_int(rng, q.weeks)))
+        qd = enrolment + timedelta(weeks=max(0, g.qualification(rng)))
         if qd <= as_of:
             events.append(_event(date=qd, kind="qualification", name="Qualification (synthetic)", evidence=f"doc-{pid}-q1"))
     exits = []
     x = b.exit.value
     if rng.random() < x.probability:
-        xd = enrolment + timedelta(weeks=max(0, draw_int(rng, x.weeks)))
+        xd = enrolment + timedelta(weeks=max(0, g.exit(rng)))
         if xd <= as_of:
             exits.append(_exit(date=xd, reason="moved_away"))
     resident = rng.random() < m.resident.value

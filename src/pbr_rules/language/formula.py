@@ -139,9 +139,17 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def _zero(node) -> bool:
-    """A literal 0 has every unit (0 kroner is 0 weeks): max(savings, 0) needs no unit on the 0."""
-    return len(node) > 4 and node[4]
+@dataclass(frozen=True)
+class _Node:
+    """A parsed part of a formula: its unit, whether it is a constant (numbers and parameters
+    only), how to compute it, its column, whether it is the literal 0, and the names it reads."""
+
+    unit: Unit
+    constant: bool
+    run: Callable[[Mapping[str, Decimal]], Decimal]
+    col: int
+    zero: bool = False  # a literal 0 has every unit (0 kroner is 0 weeks): max(savings, 0) needs no unit on the 0
+    names: frozenset[str] = frozenset()
 
 
 def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, bool], suggest: Callable[[str, list[str]], str | None] | None = None) -> Formula:
@@ -153,7 +161,6 @@ def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, 
         raise FormulaError(f"the formula is {len(text)} characters long; at most {MAX_LENGTH}", MAX_LENGTH + 1, "split the payment into simpler tariffs")
     toks = _tokens(text)
     pos = 0
-    used: set[str] = set()
     divisors: set[str] = set()
 
     def peek() -> tuple[str, str, int]:
@@ -171,66 +178,63 @@ def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, 
             got = "the end of the formula" if kind == "end" else repr(value)
             raise FormulaError(f"expected {op!r} {after}, found {got}", col)
 
-    # Each node: (unit, constant?, run, column)
-    def sum_(depth):
+    def sum_(depth) -> _Node:
         left = product(depth)
         while peek()[0] == "op" and peek()[1] in "+-":
             _, op, col = take()
             right = product(depth)
-            if left[0] != right[0] and not (_zero(left) or _zero(right)):
+            if left.unit != right.unit and not (left.zero or right.zero):
                 raise FormulaError(
-                    f"cannot {'add' if op == '+' else 'subtract'} {unit_name(right[0])} {'to' if op == '+' else 'from'} {unit_name(left[0])}",
+                    f"cannot {'add' if op == '+' else 'subtract'} {unit_name(right.unit)} {'to' if op == '+' else 'from'} {unit_name(left.unit)}",
                     col,
                     "both sides of + and - must have one unit (money with money, weeks with weeks)",
                 )
-            a, b = left[2], right[2]
+            a, b = left.run, right.run
             run = (lambda v, a=a, b=b: a(v) + b(v)) if op == "+" else (lambda v, a=a, b=b: a(v) - b(v))
-            left = (right[0] if _zero(left) else left[0], left[1] and right[1], run, left[3])
+            left = _Node(right.unit if left.zero else left.unit, left.constant and right.constant, run, left.col, False, left.names | right.names)
         return left
 
-    def product(depth):
+    def product(depth) -> _Node:
         left = unary(depth)
         while peek()[0] == "op" and peek()[1] in "*/":
             _, op, col = take()
-            before = set(used)
             right = unary(depth)
-            right_names = [used - before if used - before else set()]
-            a, b = left[2], right[2]
+            a, b = left.run, right.run
             if op == "*":
-                unit = tuple(x + y for x, y in zip(left[0], right[0]))
+                unit = tuple(x + y for x, y in zip(left.unit, right.unit))
                 run = lambda v, a=a, b=b: a(v) * b(v)  # noqa: E731
             else:
-                if not right[1]:
+                if not right.constant:
                     raise FormulaError(
                         "a formula may divide only by a number or a parameter, not by a measured value",
-                        right[3],
+                        right.col,
                         "a measured value may be zero; multiply by a rate parameter instead",
                     )
-                if not right_names[0]:
-                    if right[2]({}) == 0:
-                        raise FormulaError("division by zero", right[3])
+                if not right.names:  # numbers only: worked out now
+                    if right.run({}) == 0:
+                        raise FormulaError("division by zero", right.col)
                 else:
-                    divisors.update(right_names[0])
-                unit = tuple(x - y for x, y in zip(left[0], right[0]))
+                    divisors.update(right.names)  # parameters: the loader checks none of their values is 0
+                unit = tuple(x - y for x, y in zip(left.unit, right.unit))
                 run = lambda v, a=a, b=b: a(v) / b(v)  # noqa: E731
-            left = (unit, left[1] and right[1], run, left[3])
+            left = _Node(unit, left.constant and right.constant, run, left.col, False, left.names | right.names)
         return left
 
-    def unary(depth):
+    def unary(depth) -> _Node:
         if depth > MAX_DEPTH:
             raise FormulaError(f"the formula nests deeper than {MAX_DEPTH} levels", peek()[2])
         if peek()[0] == "op" and peek()[1] == "-":
             _, _, col = take()
             inner = unary(depth + 1)
-            f = inner[2]
-            return (inner[0], inner[1], lambda v, f=f: -f(v), col)
+            f = inner.run
+            return _Node(inner.unit, inner.constant, lambda v, f=f: -f(v), col, inner.zero, inner.names)
         return atom(depth)
 
-    def atom(depth):
+    def atom(depth) -> _Node:
         kind, value, col = take()
         if kind in ("num", "pct"):
             number = Decimal(value) / 100 if kind == "pct" else Decimal(value)
-            return (RATE, True, lambda v, number=number: number, col, number == 0)
+            return _Node(RATE, True, lambda v, number=number: number, col, number == 0)
         if kind == "name":
             if peek()[0] == "op" and peek()[1] == "(":
                 if value not in FUNCTIONS:
@@ -243,17 +247,20 @@ def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, 
                 expect(")", f"to close {value}(")
                 if len(args) < 2:
                     raise FormulaError(f"{value}(...) needs two or more values", col, f"e.g. {value}(savings, 0)")
-                typed = [a for a in args if not _zero(a)] or args
+                typed = [a for a in args if not a.zero] or args
                 for a in typed[1:]:
-                    if a[0] != typed[0][0]:
+                    if a.unit != typed[0].unit:
                         raise FormulaError(
-                            f"{value}(...) compares {unit_name(typed[0][0])} with {unit_name(a[0])}",
-                            a[3],
+                            f"{value}(...) compares {unit_name(typed[0].unit)} with {unit_name(a.unit)}",
+                            a.col,
                             f"every value of {value}(...) must have one unit",
                         )
-                runs = tuple(a[2] for a in args)
+                runs = tuple(a.run for a in args)
                 pick = min if value == "min" else max
-                return (typed[0][0], all(a[1] for a in args), lambda v, runs=runs, pick=pick: pick(r(v) for r in runs), col)
+                return _Node(
+                    typed[0].unit, all(a.constant for a in args), lambda v, runs=runs, pick=pick: pick(r(v) for r in runs), col, False,
+                    frozenset().union(*(a.names for a in args)),
+                )
             if value in FUNCTIONS:
                 raise FormulaError(f"{value} is a function: write {value}(a, b)", col)
             if value not in names:
@@ -261,12 +268,11 @@ def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, 
                 near = suggest(value, known) if suggest else None
                 hint = f"did you mean {near!r}?" if near else ("the names here are: " + ", ".join(known) if known else "declare it under parameters")
                 raise FormulaError(f"unknown name {value!r}", col, hint + " (a parameter must be declared under the formula's parameters)" if near else hint)
-            used.add(value)
-            return (names[value], bool(constants.get(value)), lambda v, value=value: v[value], col)
+            return _Node(names[value], bool(constants.get(value)), lambda v, value=value: v[value], col, False, frozenset((value,)))
         if kind == "op" and value == "(":
             inner = sum_(depth + 1)
             expect(")", "to close '('")
-            return (inner[0], inner[1], inner[2], col)
+            return _Node(inner.unit, inner.constant, inner.run, col, inner.zero, inner.names)
         got = "the end of the formula" if kind == "end" else repr(value)
         raise FormulaError(f"expected a number, a name or '(', found {got}", col)
 
@@ -276,4 +282,4 @@ def parse_formula(text: str, names: Mapping[str, Unit], constants: Mapping[str, 
     kind, value, col = peek()
     if kind != "end":
         raise FormulaError(f"unexpected {value!r} after a complete formula", col, "an operator (+ - * /) is missing, or a parenthesis is too many")
-    return Formula(text=text, unit=node[0], names=frozenset(used), divisors=frozenset(divisors), _run=node[2])
+    return Formula(text=text, unit=node.unit, names=node.names, divisors=frozenset(divisors), _run=node.run)

@@ -123,22 +123,66 @@ def settle_results(
 def settled_payers(loaded: LoadedContract, results, admitted: dict[str, set[str]]) -> list[tuple[date, tuple[tuple[str, Decimal], ...]]]:
     """(due date, ((payer, amount), ...)) of every line ``settle_results`` would give, in its order
     and with its amounts: what a simulation run needs of a settlement (``admitted`` as
-    ``admitted_subjects`` gives it). The same cohort terms, applied by the same code."""
+    ``admitted_subjects`` gives it). The same cohort terms, applied by the same code
+    (``_apply_terms``), without building the lines around them."""
     dues = sorted(
         ((p.trigger_date, r.subject.id, p.milestone, p.occurrence), r.subject, p) for r in results for p in r.payments
     )
-    settlement = _settle_dues(
-        loaded, ((subject, p) for _, subject, p in dues), lambda kind, sid: sid in admitted[kind], max(d[0][0] for d in dues) if dues else date.min,
-        period="month", previous=None, with_changes=False, not_proposed=frozenset(),
-    )
-    by_id = {p.payment_id: p.due_date for _, _, p in dues}
-    return [(by_id[x.payment_id], tuple((pa.party, pa.amount) for pa in x.payers)) for x in settlement.lines]
+    return [
+        (p.due_date, tuple((party, round_money(x)) for party, x in parts))
+        for _subject, p, _tier, _gross, _amount, parts, _adjustments in _apply_terms(
+            loaded, ((subject, p) for _, subject, p in dues), lambda kind, sid: sid in admitted[kind]
+        )
+    ]
 
 
 def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_changes, not_proposed, targets=()) -> Settlement:
+    """The settlement of the payments in settlement order (``_apply_terms``), its lines and changes."""
+    c = loaded.contract
+    lines: list[SettlementLine] = []
+    refused = ZERO
+    for subject, p, tier, gross, amount, parts, adjustments in _apply_terms(loaded, dues, is_admitted):
+        refused += gross - amount
+        lines.append(_line(loaded, subject, p, period, _applied(p.tariff, tier), gross, amount, parts, adjustments))
+
+    changes = [ch for ch in _changes(lines, previous, as_of, period, c.currency) if ch.payment_id not in not_proposed] if with_changes else []
+    return Settlement(
+        contract=_contract_ref(loaded),
+        currency=c.currency,
+        as_of=as_of,
+        period_kind=period,
+        previous_as_of=previous.as_of if previous else None,
+        order=ORDER_WITH_MAX_TOTAL if any(t.max_total for t in c.tariffs.values()) else ORDER,
+        lines=lines,
+        changes=changes,
+        schedule=_schedule(changes),
+        total=sum((x.amount for x in lines), ZERO),
+        due_now=sum((x.due_now for x in changes), ZERO),
+        refused=refused,
+        by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
+        by_payee=_by(((x.payee, x.amount) for x in lines)),
+        targets=list(targets),
+    )
+
+
+def _applied(t, tier) -> TariffApplied:
+    """The tariff a line is priced by: the payment's, or the volume tier's (``tier``: (tier, effective, entry))."""
+    if tier is not None:
+        tr, eff, entry = tier
+        return TariffApplied(
+            line=f"tier>{tr.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference,
+            priced_by=t.priced_by, priced_on=t.priced_on,
+        )
+    if isinstance(t, TariffApplied):
+        return t
+    return TariffApplied(line=t.line, value=t.value, effective=t.effective, reference=t.reference, priced_by=t.priced_by, priced_on=t.priced_on)
+
+
+def _apply_terms(loaded, dues, is_admitted):
     """The cohort terms over the payments in settlement order: (subject, payment) pairs sorted by
     trigger date, subject id, milestone, occurrence (docs/semantics.md); ``is_admitted(kind, id)``
-    says whether the subject is within the cohort size."""
+    says whether the subject is within the cohort size. Yields, per payment, (subject, payment,
+    volume tier or None, gross, amount, [(payer, part)], adjustments)."""
     c = loaded.contract
     outcomes_of: dict[str, int] = defaultdict(int)
     paid_subject: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)  # by (kind, id)
@@ -146,8 +190,6 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
     paid_milestone: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_payer: dict[str, Decimal] = defaultdict(lambda: ZERO)
     paid_total = ZERO
-    lines: list[SettlementLine] = []
-    refused = ZERO
     netted: dict[str, tuple[Decimal, Adjustment]] = {}
     if any(t.formula is not None and t.formula.basis == "cohort" for t in c.tariffs.values()):
         dues = list(dues)  # the cohort's results are netted before any of them is settled
@@ -160,9 +202,7 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         adjustments: list[Adjustment] = []
         gross = p.tariff.value
         t = p.tariff
-        tariff_applied = t if isinstance(t, TariffApplied) else TariffApplied(
-            line=t.line, value=t.value, effective=t.effective, reference=t.reference, priced_by=t.priced_by, priced_on=t.priced_on
-        )
+        applied_tier = None
 
         if not is_admitted(subject.kind, subject.id):
             size = _cohort_size(loaded, subject.kind)
@@ -170,14 +210,13 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
             adjustments.append(
                 Adjustment(kind="cohort_size", change=-gross, reference=el.reference, note=f"beyond the cohort size of {size}, counted in order of start")
             )
-            lines.append(_line(loaded, subject, p, period, tariff_applied, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments))
-            refused += gross
+            yield subject, p, None, gross, ZERO, [(party, ZERO) for party, _ in payers], adjustments
             continue
 
         priced_on = getattr(t, "priced_on", None) or day  # the tariff's values are read on the pricing date
         outcomes_of[p.milestone] += 1
         n = outcomes_of[p.milestone]
-        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None)
+        tier = max((t for t in tariff.volume_tiers if t.after_outcomes < n), key=lambda t: t.after_outcomes, default=None) if tariff.volume_tiers else None
         if tier is not None:
             found = in_force(tier.amount, priced_on)
             if found is not None:
@@ -191,10 +230,7 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
                     )
                 )
                 gross = entry.value
-                tariff_applied = TariffApplied(
-                    line=f"tier>{tier.after_outcomes}", value=entry.value, effective=eff, reference=entry.reference,
-                    priced_by=tariff_applied.priced_by, priced_on=tariff_applied.priced_on,
-                )
+                applied_tier = (tier, eff, entry)
 
         amount = gross
         net = netted.get(p.payment_id)
@@ -205,10 +241,13 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         mine = (subject.kind, subject.id, p.milestone)
         if tariff.max_total is not None:
             amount = _cap(amount, tariff.max_total, priced_on, paid_subject_milestone[mine], "cap:max_total", adjustments,
-                          f"{subject.kind} {subject.id} under '{p.milestone}'", c.currency, "maximum total")
-        subject_cap = "cap:per_participant" if subject.kind == "participant" else "cap:per_company"
-        amount = _cap(amount, getattr(c.caps, subject_cap.split(":")[1]), day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, f"{subject.kind} {subject.id}", c.currency)
-        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, f"milestone line '{p.milestone}'", c.currency)
+                          lambda: f"{subject.kind} {subject.id} under '{p.milestone}'", c.currency, "maximum total")
+        if subject.kind == "participant":
+            subject_cap, subject_dated = "cap:per_participant", c.caps.per_participant
+        else:
+            subject_cap, subject_dated = "cap:per_company", c.caps.per_company
+        amount = _cap(amount, subject_dated, day, paid_subject[(subject.kind, subject.id)], subject_cap, adjustments, lambda: f"{subject.kind} {subject.id}", c.currency)
+        amount = _cap(amount, c.caps.per_milestone.get(p.milestone), day, paid_milestone[p.milestone], "cap:per_milestone", adjustments, lambda: f"milestone line '{p.milestone}'", c.currency)
 
         parts = list(zip([party for party, _ in payers], split_by_shares(amount, [share for _, share in payers])))
         capped_parts = []
@@ -243,27 +282,7 @@ def _settle_dues(loaded, dues, is_admitted, as_of, *, period, previous, with_cha
         for party, part in capped_parts:
             paid_payer[party] += part
         paid_total += amount
-        refused += gross - amount
-        lines.append(_line(loaded, subject, p, period, tariff_applied, gross, amount, capped_parts, adjustments))
-
-    changes = [ch for ch in _changes(lines, previous, as_of, period, c.currency) if ch.payment_id not in not_proposed] if with_changes else []
-    return Settlement(
-        contract=_contract_ref(loaded),
-        currency=c.currency,
-        as_of=as_of,
-        period_kind=period,
-        previous_as_of=previous.as_of if previous else None,
-        order=ORDER_WITH_MAX_TOTAL if any(t.max_total for t in c.tariffs.values()) else ORDER,
-        lines=lines,
-        changes=changes,
-        schedule=_schedule(changes),
-        total=sum((x.amount for x in lines), ZERO),
-        due_now=sum((x.due_now for x in changes), ZERO),
-        refused=refused,
-        by_payer=_by(((pa.party, pa.amount) for x in lines for pa in x.payers)),
-        by_payee=_by(((x.payee, x.amount) for x in lines)),
-        targets=list(targets),
-    )
+        yield subject, p, applied_tier, gross, amount, capped_parts, adjustments
 
 
 def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustment]]:
@@ -305,13 +324,17 @@ def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustmen
     return out
 
 
-def _cap(amount, dated, day, paid, kind, adjustments, what, currency, name: str = "cap") -> Decimal:
+def _cap(amount, dated, day, paid, kind, adjustments, what: Callable[[], str], currency, name: str = "cap") -> Decimal:
+    """``amount`` within what is left of a cap (``dated``) in force on ``day``; ``what()`` names the
+    capped line in the adjustment's note (worded only when the cap bites)."""
+    if not dated:
+        return amount
     found = in_force(dated, day)
     if found is None:
         return amount
     room = max(ZERO, found[1].value - paid)
     if amount > room:
-        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what} reached the {name} of {currency} {found[1].value}"))
+        adjustments.append(Adjustment(kind=kind, change=room - amount, reference=found[1].reference, note=f"{what()} reached the {name} of {currency} {found[1].value}"))
         return room
     return amount
 
