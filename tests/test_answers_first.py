@@ -43,7 +43,7 @@ def evaluate(capsys, *extra) -> str:
 def test_cohort_summary_comes_first_with_refusals_grouped_by_rule(capsys):
     lines = evaluate(capsys).splitlines()
     assert lines[:8] == [
-        f"Contract dk-101-koebenhavn version 1.1 (content {load_contract(CONTRACT).content_hash[:12]}), as of 2021-12-31",
+        f"Contract dk-101-koebenhavn version 1.2 (content {load_contract(CONTRACT).content_hash[:12]}), as of 2021-12-31",
         "13 histories, 10 eligible, 70 payments, total DKK 654,000.00",
         "",
         "Not eligible: 3, by the rule they fail",

@@ -55,7 +55,7 @@ BROKEN_FOLDER = [
     " rename the file to 159-gentofte.yaml, or correct the code)",
     "tests/broken_folder/agreements/157-gentofte.yaml:11:31: warning: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
     " 32000 here, but the reference beside it, 'Bilag 2, pkt. 5', is kept from the template, where that clause sets 30000"
-    " (../../../contracts/templates/vaekstpartnerskaber.yaml:198) (write beside it the reference of the clause that sets 32000)",
+    " (../../../contracts/templates/vaekstpartnerskaber.yaml:238) (write beside it the reference of the clause that sets 32000)",
     "tests/broken_folder/agreements/185-taarnby.yaml:4:26: YAML syntax: mapping values are not allowed in this context"
     " (a value containing ': ' must be quoted)",
     "tests/broken_folder/agreements/607-fredericia.yaml:13:11: currency: currency EUR differs from the currency of the other"
@@ -104,7 +104,7 @@ WARNED = {
         " (../../contracts/templates/vaekstpartnerskaber.yaml:67) (write beside it the reference of the clause that sets 26)",
         "tests/warned/figures_under_the_templates_clause.yaml:16:31: warning: tariffs.job_13_weeks.amounts.all.2019-01-01.value:"
         " 32000 here, but the reference beside it, 'Bilag 2, pkt. 5', is kept from the template, where that clause sets 30000"
-        " (../../contracts/templates/vaekstpartnerskaber.yaml:198) (write beside it the reference of the clause that sets 32000)",
+        " (../../contracts/templates/vaekstpartnerskaber.yaml:238) (write beside it the reference of the clause that sets 32000)",
     ],
 }
 

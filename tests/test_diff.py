@@ -25,7 +25,7 @@ EXPECTED_TILLAEG_3 = [
     ("tariffs", "tariffs.job_13_weeks.amounts.all.2021-07-01", "lowered", "36000.00", "30000.00", "2021-07-01",
      ["Tillæg 3, § 1", "Bilag 2, pkt. 5"], True),
     ("caps", "caps.per_participant.2021-07-01", "raised", "120000.00", "150000.00", "2021-07-01", ["Tillæg 3, § 2"], True),
-    ("agreement", "version", "changed", "1.1", "1.3", None, [], False),
+    ("agreement", "version", "changed", "1.2", "1.3", None, [], False),
     ("wording", "documentation", "reworded", None, None, None, [], False),  # old/new: the two texts (checked below)
     ("wording", "milestones.job_13_weeks.description", "reworded", "In work at least 15 hours a week for 13 of 16 weeks.",
      "In work at least 15 hours a week in 13 of any 16 consecutive weeks.", None, ["§ 4.5"], False),

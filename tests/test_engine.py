@@ -86,7 +86,7 @@ def test_a_contract_past_the_engines_rule_limit_is_refused_with_a_clear_error(tm
             "reference": f"§ 9.{i}",
             "measure": {"kind": "outcome_event", "event": f"event_{i}"},
         }
-        for i in range(engine.MAX_MILESTONE_VERSIONS - 13)  # + the template's 14 = one too many
+        for i in range(engine.MAX_MILESTONE_VERSIONS - 16)  # + the template's 17 = one too many
     }
     path = tmp_path / "too-many.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))

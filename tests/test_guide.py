@@ -487,13 +487,13 @@ def _produced_here(tmp_path: Path) -> list[str]:
     head = b"kind: agreement\nid: too-big\n"
     big.write_bytes(head + b"#" * (MAX_BYTES - len(head)) + b"\n")
     refused(lambda: load_contract(big))
-    # One milestone definition beyond the engine's limit (200): the template's 14 and 187 more.
+    # One milestone definition beyond the engine's limit (200): the template's 17 and 184 more.
     doc = {
         "kind": "agreement", "extends": str(CONTRACTS / "templates" / "vaekstpartnerskaber.yaml"), "id": "dk-163-many",
         "version": "1.0", "municipality": {"name": "Herlev", "code": "163"},
         "milestones": {
             f"extra_{i:03d}": {"side": "citizen", "description": f"Extra {i}", "reference": f"§ 9.{i}", "measure": {"kind": "outcome_event", "event": f"e{i}"}}
-            for i in range(187)
+            for i in range(184)
         },
     }
     many = tmp_path / "163-many.yaml"

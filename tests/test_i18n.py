@@ -198,7 +198,7 @@ def test_settle_in_danish(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     lines = out.splitlines()
     content = load_contract(KBH).content_hash[:12]
-    assert lines[0] == f"Afregning af dk-101-koebenhavn version 1.1 (indhold {content}) pr. 31. december 2021"
+    assert lines[0] == f"Afregning af dk-101-koebenhavn version 1.2 (indhold {content}) pr. 31. december 2021"
     assert lines[1] == "Afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr."
     assert lines[2] == "70 betalinger: 64 betalt fuldt ud, 0 nedsat, 6 afvist"
     # A column of amounts names its currency in its header (kr. in Danish).
@@ -270,7 +270,7 @@ def test_validate_and_a_recorded_settlement_in_danish(capsys, tmp_path, monkeypa
     code, out, _err = run(capsys, "validate", KBH)
     assert code == 0
     assert out.splitlines() == [
-        f"ok    {KBH}: dk-101-koebenhavn v1.1: København (101), løbetid 2019-01-01..2022-09-30, 14 milepæle, 14 takster,"
+        f"ok    {KBH}: dk-101-koebenhavn v1.2: København (101), løbetid 2019-01-01..2022-09-30, 17 milepæle, 17 takster,"
         f" indhold {content} [illustrativ]",
         "1 filer kontrolleret, ingen problemer.",
     ]

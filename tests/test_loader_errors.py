@@ -143,7 +143,8 @@ EXPECTED = {
         " so a company milestone cannot be priced on one (price it on 'trigger' or 'enrolment' (the accelerator start))",
         # The payment terms' default would reach the template's company tariffs: one error, where the default is written.
         "tests/broken/pricing_date_company.yaml:10:17: payment.pricing_date: a company has no referral date, but the company"
-        " milestones company_start, growth_plan, social_model, hire_retained would be priced on one (give each its own"
+        " milestones company_start, growth_plan, social_model, hire_retained, revenue_growth, employee_growth,"
+        " target_group_held would be priced on one (give each its own"
         " pricing_date, 'trigger' or 'enrolment' (the accelerator start), e.g. tariffs.company_start.pricing_date: enrolment)",
     ],
     # Item 9: a maximum total below one tariff, on a milestone that pays once, not in force from the term start.

@@ -132,8 +132,8 @@ def test_text_from_the_contract_is_escaped(tmp_path):
     f = tmp_path / "contracts/agreements/101-koebenhavn.yaml"
     text = f.read_text(encoding="utf-8")
     text = text.replace(
-        "version: \"1.1\"",
-        "version: \"1.1\"\ndescription: \"Evil <script>alert('x')</script> & <b>bold</b>\"",
+        "version: \"1.2\"",
+        "version: \"1.2\"\ndescription: \"Evil <script>alert('x')</script> & <b>bold</b>\"",
     )
     text = text.replace("Re-profiled towards job outcomes.", "Re-profiled <img src=x onerror=alert(1)> | piped")
     f.write_text(text, encoding="utf-8")

@@ -19,7 +19,7 @@ BROKEN = sorted((ROOT / "tests" / "broken").glob("*.yaml"))
 def test_list_has_the_summary_fields(client, fund):
     (c,) = [c for c in client.get("/v1/contracts", headers=fund).json()["contracts"] if c["id"] == "dk-101-koebenhavn"]
     assert set(c) == {"id", "title", "municipality", "term", "version", "content_hash", "illustrative"}
-    assert c["municipality"] == {"code": "101", "name": "København"} and c["illustrative"] is True and c["version"] == "1.1"
+    assert c["municipality"] == {"code": "101", "name": "København"} and c["illustrative"] is True and c["version"] == "1.2"
 
 
 def _tariff(detail, milestone, line="all"):
