@@ -593,12 +593,14 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
     paid = ZERO
     paid_for: dict[str, Decimal] = {}  # by milestone, for max_total
     out = []
-    met_on: dict[str, dict[int, date]] = {}  # for formula tariffs: each milestone's occurrences, by k
-    for cand in accepted:
-        met_on.setdefault(cand.milestone, {})[cand.k] = cand.day
+    met_on: dict[str, dict[int, date]] | None = None  # for formula tariffs: each milestone's occurrences, by k
     for day, mid, k, cand, terms, line, effective, entry, pday in due:
         formula = None
         if entry is None:
+            if met_on is None:  # made only when a formula tariff is met
+                met_on = {}
+                for a in accepted:
+                    met_on.setdefault(a.milestone, {})[a.k] = a.day
             goals = terms.formula[1]
             formula = price_formula(
                 loaded, mid, history, day, met_on[mid].get(k - 1), [d for g in goals for d in met_on.get(g, {}).values()], pday
