@@ -44,9 +44,13 @@ from pbr_rules.money import ZERO, round_money, split_by_shares
 from pbr_rules.periods import Calendar, add_days, latest_on_or_before
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PaymentDecision:
-    """A triggered payment as plain values; ``evaluate`` turns it into the explained result."""
+    """A triggered payment as plain values; ``evaluate`` turns it into the explained result.
+
+    Not frozen: a frozen dataclass sets each of its 17 fields through ``object.__setattr__``,
+    five times the cost of a plain one, and a batch makes thousands; nothing changes one after
+    it is made."""
 
     milestone: str
     occurrence: int
@@ -493,6 +497,7 @@ class _Priced:
 
     lines: dict[str, tuple[list[date], list]]  # line -> (sorted effective dates, entries)
     payers: tuple[tuple[str, Decimal], ...]
+    shares: tuple[Decimal, ...]  # the payers' shares alone, as split_by_shares takes them
     payee: str
     subject_to: tuple[str, ...]
     pricing: str = "trigger"  # whose day's prices apply: trigger, enrolment or referral (docs/semantics.md § 7)
@@ -520,6 +525,7 @@ def _priced(loaded: LoadedContract) -> dict[str, _Priced]:
             table[mid] = _Priced(
                 lines={line: _dated_table(dated) for line, dated in t.amounts.items()},
                 payers=tuple((p.party, p.share) for p in payers),
+                shares=tuple(p.share for p in payers),
                 payee=t.payee or (c.payment.citizen_payee if side == Side.citizen else c.payment.company_payee),
                 subject_to=tuple(_subject_to(c, mid, t, payers, side)),
                 pricing=t.pricing_date or c.payment.priced_on,
@@ -578,12 +584,12 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
         if line not in terms.lines:
             continue
         days, entries = terms.lines[line]
-        pday = pricing_day(loaded, terms.pricing, cand.day, history)
+        pday = cand.day if terms.pricing == "trigger" else pricing_day(loaded, terms.pricing, cand.day, history)
         i = latest_on_or_before(days, pday)
         if i is None or entries[i].value is None:
             continue  # no tariff in force, or withdrawn: met, but nothing to pay
         due.append((cand.day, cand.milestone, cand.k, cand, terms, line, days[i], entries[i], pday))
-    due.sort(key=lambda t: (t[0], t[1], t[2]))
+    due.sort()  # by (day, milestone, k): unique per subject, so the comparison never reaches the rest
 
     cap_name = "per_participant" if side == Side.citizen else "per_company"
     cap_days, cap_entries = _subject_cap(loaded, cap_name)
@@ -634,7 +640,7 @@ def _payments(loaded, side: Side, subject_id: str, group: str | None, accepted: 
         paid += amount
         if terms.max_total is not None:
             paid_for[mid] = paid_for.get(mid, ZERO) + amount
-        parts = split_by_shares(amount, [share for _, share in terms.payers])
+        parts = split_by_shares(amount, terms.shares)
         out.append(
             PaymentDecision(
                 milestone=mid,
