@@ -43,6 +43,9 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate_cohort import _iso_week, _runs, _weighted  # noqa: E402  one way to write weeks, runs and weighted draws
+
 WEEKS_BEFORE = 52
 WEEKS_AFTER = 78
 
@@ -52,11 +55,6 @@ EMPLOYERS = [
     "Example Call Centre Ltd", "Example Builders Merchants",
 ]
 HOURLY_WAGE = 12  # GBP, illustrative (the National Living Wage was GBP 11.44 from April 2024)
-
-
-def _iso_week(d: date) -> str:
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"
 
 
 def _monday(d: date) -> date:
@@ -69,26 +67,8 @@ def _working_day(d: date) -> date:
     return d
 
 
-def _runs(codes: list[str | None], first_monday: date) -> list[dict]:
-    """Compact benefit runs from one code (or None) per week."""
-    out: list[dict] = []
-    i = 0
-    while i < len(codes):
-        code = codes[i]
-        j = i
-        while j + 1 < len(codes) and codes[j + 1] == code:
-            j += 1
-        if code is not None:
-            a = _iso_week(first_monday + timedelta(weeks=i))
-            b = _iso_week(first_monday + timedelta(weeks=j))
-            out.append({"weeks": a if a == b else f"{a}..{b}", "code": code})
-        i = j + 1
-    return out
 
 
-def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    keys = sorted(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys], k=1)[0]
 
 
 def _monthly(hours: int) -> str:

@@ -163,6 +163,13 @@ def due_date(trigger: date, days: int, kind: str, jurisdiction=None) -> date:
     return d
 
 
+def _months_after(origin: date, months: int) -> date:
+    """§ 5: the same day of the month so many months later, or that month's last day."""
+    y, mo = divmod(origin.month - 1 + months, 12)
+    year, month = origin.year + y, mo + 1
+    return date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
+
+
 def money(d: Decimal) -> str:
     return str(d.quantize(CENT, rounding=ROUND_HALF_UP))
 
@@ -362,17 +369,18 @@ class _Subject:
                     run = 0
                 m = end + DAY
             return out
-        if kind == "status_at":
+        if kind in ("status_at", "measurement_points"):
             win = self.date_window(meas.window)
             if win is None:
                 return []
             first, last = win
             origin = self.anchor(meas.window)
+            points = [_months_after(origin, months) for months in meas.at_months]
+            if kind == "measurement_points":
+                # § 5: each point (calendar-month rule) on or before the last day, whatever happened
+                return [point for point in points if first <= point <= last]
             out = []
-            for months in meas.at_months:
-                y, mo = divmod(origin.month - 1 + months, 12)
-                year, month = origin.year + y, mo + 1
-                point = date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
+            for point in points:
                 # measured once the tolerance has passed (on or before the last day); the day in the
                 # status nearest the point, the earlier of two as near
                 if point + timedelta(days=meas.tolerance_days) > last:
@@ -382,21 +390,6 @@ class _Subject:
                 if days:
                     out.append(min(days, key=lambda d: (abs((d - point).days), d)))
             return sorted(out)
-        if kind == "measurement_points":
-            # § 5: each point (calendar-month rule) on or before the last day, whatever happened
-            win = self.date_window(meas.window)
-            if win is None:
-                return []
-            first, last = win
-            origin = self.anchor(meas.window)
-            out = []
-            for months in meas.at_months:
-                y, mo = divmod(origin.month - 1 + months, 12)
-                year, month = origin.year + y, mo + 1
-                point = date(year, month, min(origin.day, calendar.monthrange(year, month)[1]))
-                if first <= point <= last:
-                    out.append(point)
-            return out
         if kind == "any_of":
             # § 5: every occurrence of any of them (each counts), in date order
             return sorted(d for sub in meas.measures for d in (self.measure_dates(sub, not_before) or []))

@@ -123,14 +123,34 @@ def separator_advice(text: str) -> str | None:
     return f"amount {text.strip()} uses {_SEPARATOR_WORDS[kind]}; write \"{exact}\" ({SEPARATOR_HINT})"
 
 
+def _decimal_text(value: object, pattern: re.Pattern, floats: str, wrong: str) -> Decimal:
+    """A decimal written as text (or a whole number) matching ``pattern``; a float or a boolean is
+    refused with ``floats``, anything else with ``wrong``."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(floats)
+    text = str(value).strip() if isinstance(value, (int, str, Decimal)) else None
+    if text is None or not pattern.match(text):
+        raise ValueError(wrong)
+    return Decimal(text)
+
+
 def parse_share(value: object) -> Decimal:
     """A share between 0 and 1, from a string like ``"0.6"`` or the integers 0 and 1."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"share {value!r} must be written as a string, e.g. '0.6'")
-    text = str(value).strip() if isinstance(value, (int, str, Decimal)) else None
-    if text is None or not _SHARE_TEXT.match(text):
-        raise ValueError(f"share {value!r} must be a decimal from 0 to 1 with at most 6 decimals, e.g. '0.6'")
-    return Decimal(text)
+    return _decimal_text(
+        value, _SHARE_TEXT, f"share {value!r} must be written as a string, e.g. '0.6'",
+        f"share {value!r} must be a decimal from 0 to 1 with at most 6 decimals, e.g. '0.6'",
+    )
+
+
+_QUANTITY_TEXT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
+
+
+def parse_quantity(value: object) -> Decimal:
+    """A formula parameter's value: 0 or more, from a string like '0.5' or '1250.50' or a whole number."""
+    return _decimal_text(
+        value, _QUANTITY_TEXT, f"value {value!r} must be written as a string, e.g. '0.5' or '1250.50' (YAML decimals lose precision)",
+        f"value {value!r} must be a decimal of 0 or more with at most 6 decimals, e.g. '0.5' or '1250.50'",
+    )
 
 
 def round_money(amount: Decimal) -> Decimal:

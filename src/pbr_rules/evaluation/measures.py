@@ -582,6 +582,16 @@ def _status_months(p: _Participant, m, anchor: date):
     return out, f"{best} of {m.months} months in {m.status}"
 
 
+def _points(start: date, at_months: list[int]):
+    """(months, the point) of each measurement point after ``start``, by the calendar-month rule
+    (docs/semantics.md § 5); stops past the last date there is (no later point exists either)."""
+    for months in at_months:
+        try:
+            yield months, add_months(start, months)
+        except (ValueError, OverflowError):
+            return
+
+
 def _status_at(p: _Participant, m, anchor: date):
     """docs/semantics.md § 5: in the status on a measurement point, or within its tolerance."""
     spells = p.status_spells(m.status)
@@ -591,11 +601,7 @@ def _status_at(p: _Participant, m, anchor: date):
     _, _, first_d, last_d = _bounds(p, m, anchor)
     start = anchor if m.window is not None else p.enrolment
     out = []
-    for months in m.at_months:
-        try:
-            point = add_months(start, months)
-        except (ValueError, OverflowError):
-            break  # past the last date there is: no later point can be measured either
+    for months, point in _points(start, m.at_months):
         lo, hi = max(point - timedelta(days=m.tolerance_days), first_d), point + timedelta(days=m.tolerance_days)
         if hi > last_d or lo > hi:
             continue  # not measurable yet (its tolerance runs past the horizon or the window)
@@ -617,11 +623,7 @@ def _measurement_points(p: _Participant, m, anchor: date):
     _, _, first_d, last_d = _bounds(p, m, anchor)
     start = anchor if m.window is not None else p.enrolment
     out = []
-    for months in m.at_months:
-        try:
-            point = add_months(start, months)
-        except (ValueError, OverflowError):
-            break
+    for months, point in _points(start, m.at_months):
         if point > last_d:
             break  # not reached yet (or past the window): later points are later still
         if point >= first_d:

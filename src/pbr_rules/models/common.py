@@ -8,8 +8,6 @@ keys it accepts for the raw mapping it was given; the loader turns pydantic's
 
 from __future__ import annotations
 
-import re
-
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -26,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from pbr_rules.money import money_str, parse_money, parse_share
+from pbr_rules.money import money_str, parse_money, parse_quantity, parse_share
 from pbr_rules.periods import latest_on_or_before, parse_iso_date
 from pbr_rules.personal_data import refuse_cpr
 
@@ -185,19 +183,6 @@ Share = Annotated[
         }
     ),
 ]
-
-_QUANTITY_TEXT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
-
-
-def parse_quantity(value: Any) -> Decimal:
-    """A formula parameter's value: 0 or more, from a string like '0.5' or '1250.50' or a whole number."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"value {value!r} must be written as a string, e.g. '0.5' or '1250.50' (YAML decimals lose precision)")
-    text = str(value).strip() if isinstance(value, (int, str, Decimal)) else None
-    if text is None or not _QUANTITY_TEXT.match(text):
-        raise ValueError(f"value {value!r} must be a decimal of 0 or more with at most 6 decimals, e.g. '0.5' or '1250.50'")
-    return Decimal(text)
-
 
 Quantity = Annotated[
     Decimal,

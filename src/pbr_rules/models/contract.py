@@ -310,6 +310,13 @@ class StatusMonths(Strict):
     window: Window | None = None
 
 
+def _points_in_order(measure):
+    """Measurement points (``at_months``) are whole months from 1, each once, in order."""
+    if sorted(set(measure.at_months)) != measure.at_months or measure.at_months[0] < 1:
+        raise ValueError(f"at_months {measure.at_months} must be whole months from 1, each once, in order (e.g. [6, 12, 18, 24])")
+    return measure
+
+
 class StatusAt(Strict):
     """In a status at fixed measurement points: so many months after the window's start, within a tolerance."""
 
@@ -319,11 +326,7 @@ class StatusAt(Strict):
     tolerance_days: int = Field(default=0, ge=0, le=92, description="Days either side of a point on which the status still counts.")
     window: Window | None = Field(default=None, description="The months are counted from the window's start (default the enrolment); points after its end do not count.")
 
-    @model_validator(mode="after")
-    def _points_in_order(self):
-        if sorted(set(self.at_months)) != self.at_months or self.at_months[0] < 1:
-            raise ValueError(f"at_months {self.at_months} must be whole months from 1, each once, in order (e.g. [6, 12, 18, 24])")
-        return self
+    _points_in_order = model_validator(mode="after")(lambda self: _points_in_order(self))
 
 
 class MeasurementPoints(Strict):
@@ -335,11 +338,7 @@ class MeasurementPoints(Strict):
     at_months: list[int] = Field(min_length=1, max_length=40, description="Points in months after the start, e.g. [6, 12, 18, 24].")
     window: Window | None = Field(default=None, description="The months are counted from the window's start (default the enrolment); points after its end do not count.")
 
-    @model_validator(mode="after")
-    def _points_in_order(self):
-        if sorted(set(self.at_months)) != self.at_months or self.at_months[0] < 1:
-            raise ValueError(f"at_months {self.at_months} must be whole months from 1, each once, in order (e.g. [6, 12, 18, 24])")
-        return self
+    _points_in_order = model_validator(mode="after")(lambda self: _points_in_order(self))
 
 
 class CourseAttendance(Strict):
