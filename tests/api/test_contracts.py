@@ -156,3 +156,23 @@ def test_a_valid_contract_has_no_warnings(client, fund):
     text = (CONTRACTS / "agreements" / "461-odense.yaml").read_text()
     body = client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=text).json()
     assert body["valid"] is True and body["warnings"] == []
+
+
+def test_a_formula_tariff_is_listed_with_its_expression_and_parameters(client, fund):
+    detail = client.get("/v1/contracts/fi-091-koto-sib-example?as_of=2020-06-30", headers=fund).json()
+    assert [t["milestone"] for t in detail["tariffs"]] == ["participant_start"]  # the formula has no fixed line
+    (f,) = detail["formulas"]
+    assert f == {
+        "milestone": "outcome_year",
+        "expression": "share * (savings + tax_rate * (earnings - comparison_earnings))",
+        "reference": "Annex 2, item 2",
+        "basis": "cohort",
+        "goals": [],
+        "parameters": [
+            {"name": "share", "unit": "rate", "value": "0.5", "effective": "2019-01-01", "reference": "Annex 2, item 2 (a)"},
+            {"name": "tax_rate", "unit": "rate", "value": "0.2", "effective": "2019-01-01", "reference": "Annex 2, item 2 (b)"},
+        ],
+        "floor": None,
+        "cap": "1000000.00",
+    }
+    assert client.get("/v1/contracts/dk-101-koebenhavn", headers=fund).json()["formulas"] == []

@@ -167,6 +167,27 @@ class TariffRow(Out):
     reference: str
 
 
+class ParameterRow(Out):
+    name: str
+    unit: str = Field(description="money, rate, count, weeks, money_per_week or money_per_count.")
+    value: str | None = Field(description="The value in force, as an exact decimal; null: withdrawn.")
+    effective: ISODate
+    reference: str
+
+
+class FormulaRow(Out):
+    """A formula tariff (docs/semantics.md § 10): its amount is computed from what is measured."""
+
+    milestone: str
+    expression: str
+    reference: str
+    basis: Literal["participant", "cohort"]
+    goals: list[str]
+    parameters: list[ParameterRow] = Field(description="The parameters in force on the as-of date.")
+    floor: Money | None = Field(description="The least paid for one occurrence (basis cohort: for the cohort's k-th occurrences), in force on the as-of date.")
+    cap: Money | None = Field(description="The most paid, likewise.")
+
+
 class CapRow(Out):
     cap: Literal["per_participant", "per_company", "per_milestone", "per_payer", "per_contract"]
     applies_to: str | None = Field(default=None, description="The milestone (per_milestone) or party (per_payer).")
@@ -179,6 +200,7 @@ class ContractDetail(ContractSummary):
     as_of: ISODate = Field(description="The date the tariffs and caps below are in force on.")
     documentation: str | None = None
     tariffs: list[TariffRow]
+    formulas: list[FormulaRow] = Field(default_factory=list, description="The tariffs computed by a formula (they have no rows under tariffs).")
     caps: list[CapRow]
 
 
@@ -221,6 +243,25 @@ def detail(loaded: LoadedContract, as_of: date) -> dict:
             found = _entry_on(dated, as_of)
             if found:
                 tariffs.append({"milestone": mid, "line": line, **_row(found)})
+    formulas = []
+    for mid, tariff in c.tariffs.items():
+        f = tariff.formula
+        if f is None:
+            continue
+        parameters = []
+        for name, p in f.parameters.items():
+            found = _entry_on(p.values, as_of)
+            if found:
+                day, entry = found
+                parameters.append({"name": name, "unit": p.unit, "value": None if entry.value is None else format(entry.value, "f"), "effective": day.isoformat(), "reference": entry.reference})
+        bounds = {}
+        for key in ("floor", "cap"):
+            found = _entry_on(getattr(f, key), as_of)
+            bounds[key] = None if not found or found[1].value is None else money_str(found[1].value)
+        formulas.append({
+            "milestone": mid, "expression": f.expression, "reference": f.reference, "basis": f.basis or "participant",
+            "goals": list(f.goals), "parameters": parameters, **bounds,
+        })
     caps = []
     for name in ("per_participant", "per_company", "per_contract"):
         found = _entry_on(getattr(c.caps, name), as_of)
@@ -231,7 +272,7 @@ def detail(loaded: LoadedContract, as_of: date) -> dict:
             found = _entry_on(dated, as_of)
             if found:
                 caps.append({"cap": name, "applies_to": key, **_row(found)})
-    return {**summary(loaded), "as_of": as_of.isoformat(), "documentation": c.documentation, "tariffs": tariffs, "caps": caps}
+    return {**summary(loaded), "as_of": as_of.isoformat(), "documentation": c.documentation, "tariffs": tariffs, "formulas": formulas, "caps": caps}
 
 
 SUMMARY_EXAMPLE = {

@@ -492,14 +492,22 @@ def _amendments(c) -> list[dict]:
     """Every dated value that starts after the term's first day: what each amendment changed, with its clause."""
     out = []
 
-    def add(what: str, dated) -> None:
+    def add(what: str, dated, money: bool = True) -> None:
         for day, entry in sorted((dated or {}).items()):
             if day > c.term.start:
-                out.append({"effective": day, "what": what, "value": entry.value, "reference": entry.reference, "documentation": entry.documentation or ""})
+                out.append({
+                    "effective": day, "what": what, "value": entry.value, "money": money,
+                    "reference": entry.reference, "documentation": entry.documentation or "",
+                })
 
     for milestone, tariff in c.tariffs.items():
         for group, dated in tariff.amounts.items():
             add(f"tariff {milestone} ({group})", dated)
+        if tariff.formula is not None:  # a formula's parameters (a rate is no amount), floor and cap
+            for name, p in tariff.formula.parameters.items():
+                add(f"formula {milestone}: {name} ({p.unit})", p.values, money=p.unit.startswith("money"))  # per goal or per week: still an amount
+            add(f"formula {milestone}: floor", tariff.formula.floor)
+            add(f"formula {milestone}: cap", tariff.formula.cap)
     caps = c.caps
     add("cap per participant", caps.per_participant)
     add("cap per company", caps.per_company)
