@@ -7,6 +7,7 @@ import math
 import pickle
 import re
 from concurrent.futures import Executor, Future
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -278,3 +279,45 @@ def test_a_simulation_run_takes_exactly_the_figures_of_the_full_business_case(ti
             assert (figures.net_result, figures.npv, figures.savings, figures.course_costs_total, figures.municipal_course_costs, figures.municipal_outcome_payments) == (
                 case.net_result, case.npv, case.savings, case.course_costs_total, case.municipal_course_costs, case.municipal_outcome_payments
             )
+
+
+def test_simulated_companies_report_yearly_figures_and_meet_growth_milestones(tmp_path):
+    # docs/business-case.md, "Company figures": each company's revenue grows by one drawn rate a
+    # year from the year before its start, its full-time employees by one drawn number a year,
+    # and its target-group employees are its hires in work on 31 December: worked out here from
+    # the figures and hires themselves.
+    s = load_scenario(PROGRAMME)
+    met = set()
+    for plan in s.plans:
+        for run in range(5):
+            cohort = cohort_histories(plan, s.as_of, seed=5, run=run)
+            people = {h.participant: h for h in cohort if isinstance(h, ParticipantHistory)}
+            for c in (h for h in cohort if isinstance(h, CompanyHistory)):
+                years = [int(f.period) for f in c.figures]
+                assert years[0] == c.start.year - 1 and years == list(range(years[0], years[0] + len(years)))
+                assert date(years[-1], 12, 31) <= s.as_of < date(years[-1] + 2, 1, 1)
+                r = [f.revenue for f in c.figures]
+                if r[0] > 0 and len(r) > 2:  # one growth rate: the same ratio year on year, to whole kroner
+                    ratio = r[1] / r[0]
+                    assert all(abs(r[i + 1] - (r[0] * ratio ** (i + 1)).quantize(Decimal(1))) <= 1 + r[0] * Decimal("0.0001") * (i + 1) for i in range(len(r) - 1))
+                fte = [f.employees_fte for f in c.figures]
+                assert all(abs((fte[i + 1] - fte[i]) - (fte[1] - fte[0])) <= Decimal("0.011") for i in range(len(fte) - 1) if fte[i + 1] > 0)
+                for f in c.figures:
+                    end = date(int(f.period), 12, 31)
+                    assert f.target_group_employees == sum(1 for h in c.hires if h.date <= end and (h.end is None or h.end >= end))
+                result = decide_view(plan.loaded, c, s.as_of, set(people), people)
+                met |= {p.milestone for p in result.payments}
+    assert {"revenue_growth", "employee_growth", "target_group_held"} <= met
+
+
+def test_a_scenario_without_company_figures_draws_the_same_participants(tmp_path):
+    # The figures are drawn after every participant: leaving them out changes no participant.
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    cut = lambda t: t.split("  figures:\n")[0] + "\nmunicipalities:" + t.split("\nmunicipalities:", 1)[1]  # noqa: E731
+    without = load_scenario(_tiny(tmp_path / "a", participants=30, edit=cut))
+    with_ = load_scenario(_tiny(tmp_path / "b", participants=30))
+    for a, b in zip(without.plans, with_.plans):
+        x, y = cohort_histories(a, without.as_of, seed=2, run=0), cohort_histories(b, with_.as_of, seed=2, run=0)
+        assert [h for h in x if isinstance(h, ParticipantHistory)] == [h for h in y if isinstance(h, ParticipantHistory)]
+        assert all(not h.figures for h in x if isinstance(h, CompanyHistory))
+        assert all(h.figures for h in y if isinstance(h, CompanyHistory))

@@ -46,6 +46,7 @@ from pbr_rules.models.common import construct
 from pbr_rules.models.history import (
     AcceleratorPhaseRecord,
     BenefitWeeks,
+    CompanyFigures,
     CompanyHistory,
     CourseEvent,
     EmploymentSpell,
@@ -282,6 +283,7 @@ def _picker(source, table) -> _Pick:
 _participant_model, _company_model = partial(construct, ParticipantHistory), partial(construct, CompanyHistory)
 _course_event, _event, _benefit_weeks, _exit = partial(construct, CourseEvent), partial(construct, OutcomeEventRecord), partial(construct, BenefitWeeks), partial(construct, Exit)
 _employment, _phase, _hire = partial(construct, EmploymentSpell), partial(construct, AcceleratorPhaseRecord), partial(construct, HireRecord)
+_company_figures = partial(construct, CompanyFigures)
 
 # Parts that many generated histories hold alike (a course month's attendance, a run of benefit
 # weeks) are made once and shared: the models are frozen, so a shared part is the same value as a
@@ -376,7 +378,38 @@ def cohort_histories(plan: MunicipalityPlan, as_of: date, seed: int, run: int) -
     m = plan.scenario
     companies = [_company(rng, plan, as_of, run, j) for j in range(1, m.companies.value + 1)]
     participants = [_participant(rng, plan, as_of, run, i, companies) for i in range(1, m.participants.value + 1)]
-    return [_company_model(**c.fields, hires=sorted(c.hires, key=lambda h: (h.date, h.participant))) for c in companies] + participants
+    figures = plan.companies.figures
+    out = []
+    for c in companies:
+        hires = sorted(c.hires, key=lambda h: (h.date, h.participant))
+        # drawn after every participant, so a scenario without figures draws (and makes) the same cohorts
+        extra = {"figures": _figures(rng, figures.value, c.start, as_of, hires)} if figures is not None else {}
+        out.append(_company_model(**c.fields, hires=hires, **extra))
+    return out + participants
+
+
+def _figures(rng: random.Random, b, start: date, as_of: date, hires) -> list:
+    """A company's figures for each whole calendar year from the year before its start to the
+    last one complete by the as-of date: revenue and full-time employees from the drawn level
+    and yearly change; target-group employees = its hires in work on 31 December."""
+    revenue = Decimal(max(0, round(draw(rng, b.revenue))))
+    growth = Decimal(str(round(draw(rng, b.revenue_growth_percent), 2))) / 100
+    fte = Decimal(str(round(max(0.0, draw(rng, b.employees_fte)), 2)))
+    added = Decimal(str(round(draw(rng, b.employees_added_a_year), 2)))
+    out = []
+    year = start.year - 1
+    while date(year, 12, 31) <= as_of:
+        n = year - (start.year - 1)
+        end = date(year, 12, 31)
+        out.append(_company_figures(
+            period=str(year),
+            revenue=max(ZERO, (revenue * (1 + growth) ** n).quantize(Decimal(1))).quantize(Decimal("0.01")),
+            employees_fte=Decimal(str(float(max(ZERO, fte + added * n)))),  # as a JSON number reads back (7.9, not 7.90)
+            target_group_employees=sum(1 for h in hires if h.date <= end and (h.end is None or h.end >= end)),
+            source="simulated",
+        ))
+        year += 1
+    return out
 
 
 def _company(rng: random.Random, plan: MunicipalityPlan, as_of: date, run: int, j: int) -> _Company:
@@ -617,6 +650,11 @@ def _company_dict(h: CompanyHistory) -> dict:
         "extracted": h.extracted.isoformat(),
         "phases": [{"phase": ph.phase, "completed": ph.completed.isoformat()} for ph in h.phases],
         "hires": [{"participant": r.participant, "date": r.date.isoformat(), **({"end": r.end.isoformat()} if r.end is not None else {})} for r in h.hires],
+        **({"figures": [
+            {"period": f.period, "revenue": str(f.revenue), "employees_fte": float(f.employees_fte),  # a JSON number: 2 decimals round-trip
+             "target_group_employees": f.target_group_employees, "source": f.source}
+            for f in h.figures
+        ]} if h.figures else {}),
     }
 
 

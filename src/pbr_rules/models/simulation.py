@@ -168,6 +168,17 @@ class Phase(Strict):
     weeks: Distribution = Field(description="Weeks after the accelerator start (growth plan) or after the growth plan (social model).")
 
 
+class CompanyFiguresBehaviour(Strict):
+    """A company's yearly figures (docs/business-case.md, "Company figures"): revenue and full-time
+    employees in the year before its accelerator start, and how they grow each year; its
+    target-group employees each year are its hires in work on 31 December."""
+
+    revenue: Distribution = Field(description="Revenue in the year before the start, in the agreements' currency (whole units).")
+    revenue_growth_percent: Distribution = Field(description="Revenue growth a year, in per cent (may be negative), drawn once a company.")
+    employees_fte: Distribution = Field(description="Full-time employees in the year before the start.")
+    employees_added_a_year: Distribution = Field(description="Full-time employees added a year (may be negative), drawn once a company.")
+
+
 class CompanyBehaviour(Strict):
     """How the partner companies fare in the social accelerator, and whom they hire."""
 
@@ -178,6 +189,10 @@ class CompanyBehaviour(Strict):
     social_model: Noted[Phase] = Field(description="The social-model phase (after the growth plan): probability and weeks after the growth plan.")
     hire: Noted[Probability] = Field(
         description="Probability that a participant's job (ordinary or flexjob) starting after a company's start is with that company (a hire); the hire lasts as the job does."
+    )
+    figures: Noted[CompanyFiguresBehaviour] | None = Field(
+        default=None,
+        description="The companies' yearly figures, for growth milestones; omitted: companies report none (no growth milestone is met).",
     )
 
 
