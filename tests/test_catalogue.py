@@ -175,7 +175,7 @@ def test_a_broken_template_is_listed_once(capsys, tmp_path, monkeypatch):
         f"contracts/agreements/751-aarhus.scenarios.yaml:3:11: contract: {uses}",
         f"contracts/agreements/751-aarhus.yaml:4:10: extends: {uses}",
         # The simulation names the agreements, not the template: the first agreement it names.
-        f"contracts/simulation/programme.yaml:190:16: municipalities[0].agreement: {uses}",
+        f"contracts/simulation/programme.yaml:201:16: municipalities[0].agreement: {uses}",
         "contracts/templates/vaekstpartnerskaber.yaml:69:18: eligibility.citizens.cohort_size: -1 is too small: it must be at least 1",
     ]
 
