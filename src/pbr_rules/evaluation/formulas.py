@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
 from pbr_rules.errors import EvaluationRefused
-from pbr_rules.evaluation.savings import agreed_comparison_histories, period_savings
+from pbr_rules.evaluation.measures import _DAY_UNITS, _days_in_month  # the one way earnings accrue per day
+from pbr_rules.evaluation.savings import _horizon, agreed_comparison_histories, period_savings
 from pbr_rules.language import Formula, LoadedContract, formula_names, parse_formula
 from pbr_rules.models.common import in_force
 from pbr_rules.models.history import ParticipantHistory
@@ -25,7 +26,6 @@ from pbr_rules.periods import week_index
 
 ZERO = Decimal(0)
 ONE_DAY = timedelta(days=1)
-_DAY_UNITS = 377_580  # days in a month divide it: a daily rate of monthly earnings is whole in these units
 
 _COMPILED: dict[tuple[str, str], Formula] = {}
 
@@ -126,9 +126,8 @@ def _earnings(history, first: date, last: date) -> Decimal:
         monthly = int(s.monthly_earnings * 100) * _DAY_UNITS
         day = a
         while day <= z:
-            nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-            dim = (nxt - date(day.year, day.month, 1)).days
-            seg_end = min(z, nxt - ONE_DAY)
+            dim = _days_in_month(day.year, day.month)
+            seg_end = min(z, date(day.year, day.month, dim))
             total += monthly // dim * ((seg_end - day).days + 1)
             day = seg_end + ONE_DAY
     with localcontext(MONEY_CONTEXT):
@@ -152,9 +151,7 @@ def _comparison_earnings(loaded: LoadedContract, a: int, b: int) -> Decimal:
         with localcontext(MONEY_CONTEXT):
             for h in histories:
                 last = h.enrolment + timedelta(days=b)
-                exit_day = min((e.date for e in h.exits), default=None)
-                horizon = min(h.extracted, exit_day) if exit_day is not None else h.extracted
-                if horizon < last:
+                if _horizon(h, None) < last:
                     continue
                 total += _earnings(h, h.enrolment + timedelta(days=a), last)
                 n += 1

@@ -126,9 +126,15 @@ def rates_path(loaded: LoadedContract) -> Path:
     return path
 
 
+_CHECKED: dict[str, BenefitRates] = {}  # content hash -> the table last checked against that agreement
+
+
 def rates_for(loaded: LoadedContract) -> BenefitRates:
-    """The benefit-rate table the contract's business case names, checked against its benefit codes."""
+    """The benefit-rate table the contract's business case names, checked against its benefit codes
+    (once per agreement and table as loaded: a formula tariff asks for it at every measurement)."""
     rates, source = _load_rates(rates_path(loaded))
+    if _CHECKED.get(loaded.content_hash) is rates:
+        return rates
     problems: list[Diagnostic] = []
     c = loaded.contract
     if rates.currency != c.currency:
@@ -164,6 +170,7 @@ def rates_for(loaded: LoadedContract) -> BenefitRates:
                 )
     if problems:
         raise ContractInvalid(problems)
+    _CHECKED[loaded.content_hash] = rates
     return rates
 
 
