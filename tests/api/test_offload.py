@@ -55,13 +55,32 @@ def test_when_the_transaction_fails_every_request_of_it_gets_the_error():
     assert len(results) == 4 and all(isinstance(r, LedgerUnavailable) for r in results)
 
 
-def test_the_evaluation_pool_returns_the_work_result_and_raises_its_error():
+def test_an_evaluation_runs_on_the_pool_and_its_answer_is_returned_only_after_its_decisions_are_committed():
     async def scenario():
-        offload = Offload()
-        ok = await offload.run(lambda: threading.current_thread().name)
-        with pytest.raises(ZeroDivisionError):
-            await offload.run(lambda: 1 / 0)
+        offload, ledger = Offload(), RecordingLedger()
+        task = asyncio.create_task(offload.evaluate_logged(ledger, lambda: (["d1"], threading.current_thread().name)))
+        await asyncio.sleep(0.05)
+        assert not task.done() and ledger.transactions == []  # evaluated, its commit held open: not answered
+        ledger.release.set()
+        answer = await task
         offload.close()
-        return ok
+        return answer, ledger.transactions
 
-    assert asyncio.run(scenario()).startswith("pbr_evaluate")
+    answer, transactions = asyncio.run(scenario())
+    assert answer.startswith("pbr_evaluate") and transactions == [["d1"]]
+
+
+def test_an_evaluation_that_fails_raises_its_error_and_keeps_nothing_while_a_failed_commit_raises_the_commit_error():
+    async def scenario():
+        offload, ledger = Offload(), RecordingLedger()
+        ledger.release.set()
+        with pytest.raises(ZeroDivisionError):
+            await offload.evaluate_logged(ledger, lambda: 1 / 0)
+        failing = RecordingLedger(fail=True)
+        failing.release.set()
+        with pytest.raises(LedgerUnavailable):
+            await offload.evaluate_logged(failing, lambda: (["d2"], "answer"))
+        offload.close()
+        return ledger.transactions
+
+    assert asyncio.run(scenario()) == []

@@ -291,13 +291,17 @@ class Idempotency:
 
 @dataclass(frozen=True, slots=True)
 class DecisionEntry:
-    """One evaluation to keep in the decision log: the contract, the history, its result, the as-of date asked, who asked."""
+    """One evaluation to keep in the decision log: the contract, the history, its result, the as-of date asked, who asked.
+
+    ``result_json``: the result's compact JSON (``result.model_dump_json()``) when the caller has
+    already written it (the API answers with it), so the log does not write it again."""
 
     loaded: LoadedContract
     history: History
     result: object
     as_of: date | None
     actor: str
+    result_json: str | None = None
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -486,7 +490,7 @@ class Ledger:
         key = self.subject_key(kind, r.subject.id)
         # compact JSON by pydantic's own serialiser (fields in model order: same result, same bytes),
         # several times faster than json.dumps(model_dump(), sort_keys=True), which it replaced
-        result_json = _pseudonymise(r.model_dump_json(), r.subject.id, key)
+        result_json = _pseudonymise(e.result_json if e.result_json is not None else r.model_dump_json(), r.subject.id, key)
         return {
             "subject_key": key,
             "subject_kind": kind,

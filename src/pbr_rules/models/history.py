@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, StrictBool, StrictInt, field_validator, model_serializer
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from pbr_rules.models.common import Identifier, ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text
+from pbr_rules.models.common import Identifier, ISODate, NonNegativeMoney, NonNegativeNumber, Strict, Text, omitted_when_empty, omitted_when_none
 from pbr_rules.models.contract import JobKind, SizeBand
 from pbr_rules.models.vocabulary import AREA_CODE_PATTERN, Known, nearest_codes
 from pbr_rules.periods import format_iso_week, parse_week_range, week_index
@@ -99,8 +99,11 @@ class ParticipantHistory(Strict):
     target_group: Identifier = Field(description="A target group of the agreement's vocabulary, e.g. 'cash_benefit'.")
     benefit_at_enrolment: Text(CODE_MAX) | None = None
     resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
+    # referred, statuses, figures: added after the first version of histories, so left out of
+    # dumps while unset: a history without them dumps (and hashes) as before
     referred: ISODate | None = Field(
         default=None,
+        exclude_if=omitted_when_none,
         description="The day the participant was referred to the programme (on or before the enrolment); needed when the agreement prices by referral date.",
     )
     enrolment: ISODate
@@ -110,19 +113,9 @@ class ParticipantHistory(Strict):
     benefits: list[BenefitWeeks] = Field(default_factory=list)
     employment: list[EmploymentSpell] = Field(default_factory=list)
     exits: list[Exit] = Field(default_factory=list)
-    statuses: list[StatusSpell] = Field(default_factory=list, description="Spells in other statuses: education, training, tenancy, ...")
+    statuses: list[StatusSpell] = Field(default_factory=list, exclude_if=omitted_when_empty, description="Spells in other statuses: education, training, tenancy, ...")
 
     _refuse_cpr = field_validator("participant", mode="before")(lambda cls, v: refuse_cpr(v))
-
-    @model_serializer(mode="wrap")
-    def _drop_unset(self, handler):
-        # left out while unset, so a history without status spells or a referral dumps (and hashes) as before
-        data = handler(self)
-        if data.get("statuses", None) == []:
-            del data["statuses"]
-        if data.get("referred", 0) is None:
-            del data["referred"]
-        return data
 
     def age_on(self, day) -> int:
         if self.age_at_enrolment is not None:
@@ -275,15 +268,7 @@ class CompanyHistory(Strict):
     extracted: ISODate
     phases: list[AcceleratorPhaseRecord] = Field(default_factory=list)
     hires: list[HireRecord] = Field(default_factory=list)
-    figures: list[CompanyFigures] = Field(default_factory=list, description="Yearly or quarterly figures: revenue, employees, target-group employees.")
-
-    @model_serializer(mode="wrap")
-    def _drop_no_figures(self, handler):
-        # a history without figures dumps (and hashes) as before
-        data = handler(self)
-        if data.get("figures", None) == []:
-            del data["figures"]
-        return data
+    figures: list[CompanyFigures] = Field(default_factory=list, exclude_if=omitted_when_empty, description="Yearly or quarterly figures: revenue, employees, target-group employees.")
 
     def problems(self, known: Known | set[str] | frozenset[str] | None = None) -> list[tuple[tuple, str]]:
         out: list[tuple[tuple, str]] = []

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, model_serializer
+from pydantic import Field
 
-from pbr_rules.models.common import CurrencyCode, ISODate, Money, Share, Strict
+from pbr_rules.models.common import CurrencyCode, ISODate, Money, Share, Strict, omitted_when_none
 
 RESULT_SCHEMA_VERSION = "1"
 
@@ -68,27 +68,17 @@ class MilestoneResult(Strict):
     why_not: str | None = Field(default=None, description="Why nothing (more) is met, in words.")
 
 
-def _without_none(data: dict, keys: tuple[str, ...]) -> dict:
-    """Keys added after the result's first version are left out while None (same bytes as before for old terms)."""
-    for key in keys:
-        if key in data and data[key] is None:
-            del data[key]
-    return data
-
-
 class TariffApplied(Strict):
     line: str = Field(description="'all' or the target group whose tariff line applied.")
     value: Money
     effective: ISODate = Field(description="Effective date of the tariff value in force on the pricing date (the trigger date unless priced_by says otherwise).")
     reference: str
+    # priced_by, priced_on, bound, max_total, formula: added after the result's first version, so
+    # left out while None (the same bytes as before for the terms that do not use them)
     priced_by: Literal["enrolment", "referral"] | None = Field(
-        default=None, description="Priced on the subject's enrolment (a company's accelerator start) or referral date, not the trigger date; absent: the trigger date."
+        default=None, exclude_if=omitted_when_none, description="Priced on the subject's enrolment (a company's accelerator start) or referral date, not the trigger date; absent: the trigger date."
     )
-    priced_on: ISODate | None = Field(default=None, description="The day whose prices applied, when not the trigger date.")
-
-    @model_serializer(mode="wrap")
-    def _drop_unset(self, handler):
-        return _without_none(handler(self), ("priced_by", "priced_on"))
+    priced_on: ISODate | None = Field(default=None, exclude_if=omitted_when_none, description="The day whose prices applied, when not the trigger date.")
 
 
 class PayerPart(Strict):
@@ -117,12 +107,8 @@ class FormulaApplied(Strict):
     values: dict[str, str] = Field(description="Every name the formula read (parameters on the pricing date, measured values of the period), as exact decimals.")
     result: Money = Field(description="The formula's value, rounded to the minor unit, before the floor, the cap and the rule that a payment is never negative.")
     bound: Literal["floor", "cap", "zero"] | None = Field(
-        default=None, description="floor or cap: the tariff's floor or cap replaced the result; zero: the result was below 0, so nothing is paid."
+        default=None, exclude_if=omitted_when_none, description="floor or cap: the tariff's floor or cap replaced the result; zero: the result was below 0, so nothing is paid."
     )
-
-    @model_serializer(mode="wrap")
-    def _drop_unset(self, handler):
-        return _without_none(handler(self), ("bound",))
 
 
 class Payment(Strict):
@@ -138,14 +124,10 @@ class Payment(Strict):
     reference: str = Field(description="The milestone's clause.")
     cap: CapApplied | None = None
     max_total: CapApplied | None = Field(
-        default=None, description="The tariff's most for this milestone to one subject, when it cut this payment (applied before the per-subject cap)."
+        default=None, exclude_if=omitted_when_none, description="The tariff's most for this milestone to one subject, when it cut this payment (applied before the per-subject cap)."
     )
     subject_to: list[str] = Field(description="Cohort-level terms settlement applies to this payment.")
-    formula: FormulaApplied | None = Field(default=None, description="A formula tariff: what it measured and computed.")
-
-    @model_serializer(mode="wrap")
-    def _drop_unset(self, handler):
-        return _without_none(handler(self), ("max_total", "formula"))
+    formula: FormulaApplied | None = Field(default=None, exclude_if=omitted_when_none, description="A formula tariff: what it measured and computed.")
 
 
 class EvaluationResult(Strict):

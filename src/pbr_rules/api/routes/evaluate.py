@@ -57,13 +57,13 @@ async def evaluate_history(request: Request, principal: Reader, contract_id: Con
     loaded = contract_for(principal, state.registry, contract_id)
     source = await evaluate_source(request, settings)
 
-    def work() -> tuple[DecisionEntry, bytes]:  # validate, evaluate, serialise: one hop off the event loop
+    def work() -> tuple[list[DecisionEntry], bytes]:  # validate, evaluate, serialise: one hop off the event loop
         history, as_of, eligible, participants = parse_evaluate(source, settings, loaded.known)
         result = evaluate(loaded, history, as_of, eligible, participants)
-        return DecisionEntry(loaded, history, result, as_of, f"token:{principal.token_id}"), to_json(result).encode("utf-8")
+        text = result.model_dump_json()  # compact: the answer and the decision log's record, written once
+        return [DecisionEntry(loaded, history, result, as_of, f"token:{principal.token_id}", text)], text.encode("utf-8")
 
-    entry, body = await offload.run(work)
-    await offload.log_decisions(ledger, [entry])  # answered once the decision is kept (a group commit)
+    body = await offload.evaluate_logged(ledger, work)  # answered once the decision is kept (a group commit)
     return Response(content=body, media_type="application/json")
 
 
