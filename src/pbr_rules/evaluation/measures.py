@@ -749,8 +749,7 @@ _CITIZEN_MEASURES = {
 
 def _week_evidence(p: _Participant, m, qualifying: set[int], negate: bool, first: int, last: int):
     def build() -> list[Evidence]:
-        weeks = [w for w in range(first, last + 1) if (w in qualifying) is not negate]
-        out = [_evidence(source="weeks", description=f"qualifying weeks counted: {_week_runs(weeks)}")]
+        out = [_evidence(source="weeks", description=f"qualifying weeks counted: {_week_runs(qualifying, negate, first, last)}")]
         if isinstance(m, EmploymentWeeks):
             lo, hi = week_monday(first), week_sunday(last)
             for i, s in enumerate(p.h.employment):
@@ -772,18 +771,31 @@ def _week_evidence(p: _Participant, m, qualifying: set[int], negate: bool, first
     return build
 
 
-def _week_runs(weeks: list[int]) -> str:
-    if not weeks:
-        return "none"
-    runs, start, prev = [], weeks[0], weeks[0]
-    for w in weeks[1:] + [None]:
-        if w is not None and w == prev + 1:
+def _week_runs(qualifying: set[int], negate: bool, first: int, last: int) -> str:
+    """The weeks first..last that count (in ``qualifying``, or not in it when ``negate``) as ISO
+    week runs, e.g. ``2021-W03..2021-W15, 2021-W18``; from the set's own members, not a walk
+    over every week of the window."""
+    inside = sorted(w for w in qualifying if first <= w <= last)
+    runs: list[tuple[int, int]] = []
+    if negate:  # the gaps between the members, and before and after them
+        prev = first - 1
+        for w in inside:
+            if w > prev + 1:
+                runs.append((prev + 1, w - 1))
             prev = w
-            continue
-        runs.append(format_iso_week(start) if start == prev else f"{format_iso_week(start)}..{format_iso_week(prev)}")
-        if w is not None:
-            start = prev = w
-    return ", ".join(runs)
+        if prev < last:
+            runs.append((prev + 1, last))
+    elif inside:
+        start = prev = inside[0]
+        for w in inside[1:]:
+            if w != prev + 1:
+                runs.append((start, prev))
+                start = w
+            prev = w
+        runs.append((start, prev))
+    if not runs:
+        return "none"
+    return ", ".join(format_iso_week(a) if a == z else f"{format_iso_week(a)}..{format_iso_week(z)}" for a, z in runs)
 
 
 def _event_evidence(i: int, ev):
@@ -898,7 +910,7 @@ def _flexjob(p: _Participant, m: FlexjobHoursIncrease, first_w: int, last_w: int
     def evidence(w):
         def build():
             return [
-                _evidence(source="weeks", description=f"baseline {base} h/week in {format_iso_week(flex[0])}; raised weeks up to {format_iso_week(w)}: {_week_runs(sorted(x for x in raised if x <= w))}")
+                _evidence(source="weeks", description=f"baseline {base} h/week in {format_iso_week(flex[0])}; raised weeks up to {format_iso_week(w)}: {_week_runs(raised, False, first_w, w)}")
             ] + [
                 _evidence(source=f"employment[{i}]", description=f"flexjob at {p.h.employment[i].employer}, {p.h.employment[i].hours_per_week} h/week, {a}..{p.h.employment[i].end or 'ongoing'}")
                 for i, a, z in spells
