@@ -131,13 +131,20 @@ class _Done:
     file: str
 
 
+_COMPRESS_FROM = 2048  # bytes of pickle
+
+
 def _pack(value) -> bytes:
-    """Pickled and lightly compressed (digests carry JSON text: about a fifth of the bytes on disk)."""
-    return zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
+    """Pickled; lightly compressed when large (a digest carrying a history's JSON text: about a
+    fifth of the bytes on disk). A small pickle (a table digest, a compact history: a few
+    hundred bytes) is kept as it is: compressing it saved a quarter of its bytes and cost
+    three times the pickling, in the workers and again in the main process."""
+    raw = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return b"z" + zlib.compress(raw, 1) if len(raw) >= _COMPRESS_FROM else b"p" + raw
 
 
 def _unpack(blob: bytes):
-    return pickle.loads(zlib.decompress(blob))
+    return pickle.loads(zlib.decompress(blob[1:]) if blob[:1] == b"z" else blob[1:])
 
 
 def _compact(h: ParticipantHistory) -> ParticipantHistory:
@@ -324,12 +331,12 @@ def stream_cohort(
                 nonlocal done, shown
                 problems.extend(d.problems)
                 db.execute("BEGIN")
-                for pos, pid, eligible, enrolment, record, dig in d.participants:
+                for _, pid, eligible, enrolment, record, _ in d.participants:
                     try:
                         db.execute("INSERT INTO people VALUES (?, ?, ?, ?)", (pid, int(eligible), enrolment, record))
                     except sqlite3.IntegrityError:
                         problems.append(Diagnostic(message=f"participant '{pid}' appears twice in the cohort", hint="give each subject once"))
-                    db.execute("INSERT INTO digests VALUES (?, ?)", (pos, dig))
+                db.executemany("INSERT INTO digests VALUES (?, ?)", [(p[0], p[5]) for p in d.participants])  # positions are unique
                 db.execute("COMMIT")
                 company_lines.extend((pos, d.file, n, text) for pos, n, text in d.companies)
                 companies.extend(d.company_histories)

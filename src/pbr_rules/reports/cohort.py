@@ -13,7 +13,7 @@ import csv
 import io
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import IO
@@ -37,6 +37,14 @@ class CohortDigest:
     text: str  # this history's part of the output ("" when the format shows none)
     log: tuple[str, str, str, str] | None = None  # the decision log's record (ledger.decision_record)
     currency: str | None = None  # the agreement's: every amount is in it
+
+    def __reduce__(self):
+        # pickled as its fields in order: a slots dataclass's default __setstate__ walks
+        # dataclasses.fields() for every digest (twice the time to read one back)
+        return (CohortDigest, tuple(map(self.__getattribute__, _DIGEST_FIELDS)))
+
+
+_DIGEST_FIELDS = tuple(f.name for f in fields(CohortDigest))
 
 
 def cohort_digest(history, result: EvaluationResult, *, fmt: str = "table", details: bool = False, explain: bool = False, log: bool = False, log_as_of: date | None = None) -> CohortDigest:
