@@ -170,6 +170,65 @@ def test_memory_stays_flat_over_many_evaluations(kbh, cohort):
     assert after_6000 - after_3000 < 256, (base, after_3000, after_6000)
 
 
+def test_deciding_makes_no_reference_cycles_so_pausing_the_collector_cannot_grow_memory(kbh, cohort):
+    # what collector_paused relies on: with the collector off, everything a batch made is freed
+    # by reference counting alone (participants, companies with their hires checked, views)
+    import gc
+
+    from pbr_rules.evaluation.evaluator import decide_view_batch
+
+    people = load_cohorts([ROOT / "fixtures/participants/101", ROOT / "fixtures/companies/101"], frozenset(kbh.codes.codes))
+    assert any(h.kind == "company" for h in people)
+    runs = [
+        lambda: decide_batch(kbh, cohort),
+        lambda: evaluate_batch(kbh, cohort),
+        lambda: decide_view_batch(kbh, cohort),
+        lambda: evaluate_cohort(kbh, people),
+    ]
+    for run in runs:
+        run()  # the first use of a contract builds its tables once (a few objects, once): not counted
+        gc.collect()
+        gc.disable()
+        try:
+            results = run()
+            assert results
+            del results
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
+
+
+def test_the_collector_is_off_during_a_batch_and_as_before_after_it(kbh, cohort):
+    import gc
+
+    from pbr_rules.errors import HistoryInvalid
+
+    seen = []
+
+    class Watched(list):
+        def __iter__(self):
+            seen.append(gc.isenabled())
+            return super().__iter__()
+
+    assert gc.isenabled()
+    assert len(evaluate_batch(kbh, Watched(cohort[:20]))) == 20
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        decide_batch(kbh, cohort[:5])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    class Failing(list):
+        def __iter__(self):
+            raise HistoryInvalid([])
+
+    with pytest.raises(HistoryInvalid):  # a batch that fails turns it back on too
+        decide_batch(kbh, Failing(cohort[:5]))
+    assert gc.isenabled()
+
+
 def test_an_unhandled_answer_from_the_engine_is_a_failure_not_a_silent_pass(kbh):
     compiled = engine.compile_contract(kbh)
     with pytest.raises(EngineFailure):
