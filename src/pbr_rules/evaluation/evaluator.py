@@ -10,10 +10,8 @@ payment (``subject_to``).
 
 from __future__ import annotations
 
-import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,6 +19,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping
 
 from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
+from pbr_rules.evaluation.collector import collector_paused
 from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, candidate_fact, compile_contract
 from pbr_rules.evaluation.formulas import Priced, price as price_formula
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for
@@ -108,32 +107,6 @@ def decide(
     compiled = compile_contract(loaded)
     prepared = _prepare(loaded, history, as_of, eligible_participants, participants)
     return _conclude(loaded, compiled, prepared, compiled.run(prepared[-1]))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a batch is decided.
-
-    A batch keeps its decisions (and results) until it returns, and the collector walks every
-    object that survives a young collection again and again: measured, 17 % of
-    ``evaluate_batch`` over 1,000 histories at the default thresholds, most of it in full
-    collections that walk the whole heap (the agreement, the histories, the results so far).
-    Deciding makes no reference cycles (tests/test_engine.py: a batch leaves no cyclic
-    garbage), so reference counting frees all of it anyway and memory does not grow while the
-    collector waits; it runs again, as usual, once the batch returns.
-
-    Threads: only the call that found the collector on turns it back on, so concurrent
-    batches (the API's threads) never leave it off, and a caller that turned it off keeps it
-    off.
-    """
-    was_on = gc.isenabled()
-    if was_on:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def decide_batch(

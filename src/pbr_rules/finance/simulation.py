@@ -18,16 +18,13 @@ docs/business-case.md, "Simulation".
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
 import os
 from functools import partial
 import random
-import threading
 from bisect import bisect_right
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -37,7 +34,7 @@ from typing import Callable
 
 
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.evaluation import decide_view_batch
+from pbr_rules.evaluation import collector_paused, decide_view_batch
 from pbr_rules.finance.cases import case_figures
 from pbr_rules.evaluation import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
@@ -736,34 +733,11 @@ def _ready(scenario: LoadedScenario) -> _Ready:
 def _chunk(scenario: LoadedScenario, seed: int, first: int, stop: int) -> list[list[RunValues]]:
     ready = _ready(scenario)
     as_of, rate = scenario.as_of, scenario.discount_rate
-    with _fewer_collections():
-        return [[run_case(p, lc, as_of, rate, seed, run, rates) for p, lc, rates in ready.contracts] for run in range(first, stop)]
-
-
-_GC_LOCK = threading.Lock()
-_GC_USERS = 0
-_GC_SAVED: tuple[int, ...] = ()
-
-
-@contextmanager
-def _fewer_collections():
-    """Python's cyclic garbage collector less often while runs are simulated: a run allocates a few
-    hundred thousand short-lived objects, and with the default threshold (a collection every 700
-    allocations) collecting took about 8 % of the time. Counted, so overlapping simulations in
-    threads restore the threshold only when the last one ends."""
-    global _GC_USERS, _GC_SAVED
-    with _GC_LOCK:
-        if _GC_USERS == 0:
-            _GC_SAVED = gc.get_threshold()
-            gc.set_threshold(max(_GC_SAVED[0], 50_000), *_GC_SAVED[1:])
-        _GC_USERS += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_USERS -= 1
-            if _GC_USERS == 0:
-                gc.set_threshold(*_GC_SAVED)
+    out = []
+    for run in range(first, stop):
+        with collector_paused():  # run by run: a run leaves a few dozen cyclic objects for the collector
+            out.append([run_case(p, lc, as_of, rate, seed, run, rates) for p, lc, rates in ready.contracts])
+    return out
 
 
 def simulate_chunk(path: str, content_hash: str, seed: int, first: int, stop: int) -> list[list[RunValues]]:
