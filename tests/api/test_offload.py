@@ -84,3 +84,23 @@ def test_an_evaluation_that_fails_raises_its_error_and_keeps_nothing_while_a_fai
         return ledger.transactions
 
     assert asyncio.run(scenario()) == []
+
+
+def test_the_served_app_freezes_what_it_loaded_at_start_and_a_test_app_does_not(tokens, tmp_path):
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from pbr_rules.api import create_app
+
+    from .conftest import make_settings
+
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(make_settings(tokens, database=str(tmp_path / "a.db")))):
+            assert gc.get_freeze_count() == 0
+        with TestClient(create_app(make_settings(tokens, database=str(tmp_path / "b.db")), freeze_at_start=True)) as client:
+            assert gc.get_freeze_count() > 0  # the agreements, compiled, and the app: out of the collector's sight
+            assert client.get("/v1/ready").status_code == 200
+    finally:
+        gc.unfreeze()

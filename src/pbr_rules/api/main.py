@@ -22,7 +22,7 @@ from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
 from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
-from pbr_rules.evaluation import Registry
+from pbr_rules.evaluation import Registry, freeze_long_lived
 from pbr_rules.ledger import Ledger
 from pbr_rules.web import install_workspace
 
@@ -46,8 +46,12 @@ id, name, free text, header, path or query is refused (422) and never echoed or 
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The API for ``settings`` (already validated: see ``Settings.load``)."""
+def create_app(settings: Settings, *, freeze_at_start: bool = False) -> FastAPI:
+    """The API for ``settings`` (already validated: see ``Settings.load``).
+
+    ``freeze_at_start``: once the agreements and the ledger are loaded, exempt everything alive
+    from later garbage collections (``evaluation.freeze_long_lived``): what the served process
+    does (``create_app_from_env``); not for apps made and dropped many times in one process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -55,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.registry = Registry(settings.contracts)
         if getattr(app.state, "ledger", None) is None:
             app.state.ledger = Ledger(settings.database)
+        if freeze_at_start:
+            freeze_long_lived()
         try:
             yield
         finally:
@@ -114,4 +120,4 @@ def create_app(settings: Settings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The factory uvicorn calls in each worker: settings from ``PBR_*`` environment variables."""
-    return create_app(Settings.load())
+    return create_app(Settings.load(), freeze_at_start=True)

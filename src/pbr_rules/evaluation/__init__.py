@@ -9,7 +9,7 @@ executor ``executors`` makes (a process pool or a Dask cluster); ``collector_pau
 Python's cyclic garbage collector off while a batch is worked.
 """
 
-from pbr_rules.evaluation.collector import collector_paused
+from pbr_rules.evaluation.collector import collector_paused, freeze_long_lived
 from pbr_rules.evaluation.cohorts import CHUNK_SIZE, count_histories, evaluate_chunk, evaluate_stream, stream_cohort
 from pbr_rules.evaluation.engine import check_limits
 from pbr_rules.evaluation.evaluator import Decision, DecisionView, PayerView, PaymentView, SubjectView, TariffView, decide, decide_batch, decide_view, decide_view_batch, evaluate, evaluate_batch, evaluate_cohort, iter_decisions, total_of
@@ -21,7 +21,7 @@ from pbr_rules.evaluation.savings import (
 from pbr_rules.evaluation.scenarios import find_scenario_files, load_scenarios, run_scenario, run_scenario_file
 
 __all__ = [
-    "CHUNK_SIZE", "collector_paused", "ComparisonProfile", "cohort_savings", "comparison_profile", "load_benefit_rates", "participant_savings", "rates_for", "rates_path", "savings_by_month", "week_thursday", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
+    "CHUNK_SIZE", "collector_paused", "freeze_long_lived", "ComparisonProfile", "cohort_savings", "comparison_profile", "load_benefit_rates", "participant_savings", "rates_for", "rates_path", "savings_by_month", "week_thursday", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
     "decide", "decide_batch", "decide_view", "decide_view_batch", "evaluate", "evaluate_batch", "evaluate_chunk", "evaluate_cohort", "evaluate_stream",
     "executor_for", "find_scenario_files", "iter_decisions", "limit_diagnostics", "load_checked_contract", "load_scenarios",
     "run_scenario", "run_scenario_file", "stream_cohort", "total_of",

