@@ -106,6 +106,19 @@ def require_role(*roles: str) -> Callable[..., Principal]:
 
 Reader = Annotated[Principal, Depends(require_role(*READ_ROLES))]
 
+# The OpenAPI security a route declares when it authenticates with ``authenticate`` itself.
+BEARER_SECURITY = {"security": [{"HTTPBearer": []}]}
+
+
+async def authenticate(request: Request, roles: tuple[str, ...]) -> Principal:
+    """``require_role(*roles)`` called directly, without FastAPI's dependency solving (three
+    nested dependencies cost about 0.1 ms a request): for the busiest route, which declares
+    ``BEARER_SECURITY`` in its OpenAPI instead. The same checks, in the same order."""
+    principal = await current_principal(request, await _bearer(request))
+    if principal.role not in roles:
+        raise forbidden()
+    return principal
+
 
 def contract_for(principal: Principal, registry: Registry, contract_id: str) -> LoadedContract:
     """The contract, if this caller may see it: 403 (same body, exists or not) for another municipality, else 404."""

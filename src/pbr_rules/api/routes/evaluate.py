@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from pbr_rules.api.auth import Reader, contract_for
+from pbr_rules.api.auth import BEARER_SECURITY, READ_ROLES, Reader, authenticate, contract_for
 from pbr_rules.api.bodies import (
     EvaluateSource,
     evaluate_source,
@@ -43,13 +43,15 @@ def _json(text: str) -> Response:
     "/{contract_id}/evaluate",
     response_model=EvaluationResult,
     responses={200: {"content": {"application/json": {"example": EXAMPLE_RESULT}}}, **ERRORS},
-    openapi_extra=request_body("EvaluateRequest", EVALUATE_EXAMPLES),
+    openapi_extra={**request_body("EvaluateRequest", EVALUATE_EXAMPLES), **BEARER_SECURITY},
 )
-async def evaluate_history(request: Request, principal: Reader, contract_id: ContractId) -> Response:
+async def evaluate_history(request: Request, contract_id: ContractId) -> Response:
     """Evaluate one participant or company history: eligibility, milestones met, payments triggered (kept in the decision log)."""
-    # The busiest route: the app's settings, registry, ledger and pools are read from app.state
-    # here rather than through one FastAPI dependency each (each costs tens of microseconds of
-    # dependency solving per request); the checks are the same functions the dependencies call.
+    # The busiest route: the caller, and the app's settings, registry, ledger and pools, are
+    # read here rather than through one FastAPI dependency each (each costs tens of
+    # microseconds of dependency solving per request); the checks are the same functions the
+    # dependencies call.
+    principal = await authenticate(request, READ_ROLES)
     state = request.app.state
     settings: Settings = state.settings
     ledger: Ledger = state.ledger
