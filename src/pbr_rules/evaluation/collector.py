@@ -11,7 +11,9 @@ so the simulation pauses run by run. The collector runs again, as usual, once th
 batch returns.
 
 Counted under a lock, so overlapping batches in threads (the API's pools) turn it back on only
-when the last one ends, and a caller that had turned it off keeps it off.
+when the last one ends, and a caller that had turned it off keeps it off. The collector is
+off for the whole process meanwhile: what other threads leave in reference cycles waits for
+the batch to end (the API's cohort requests are bounded in size and time).
 
 ``freeze_long_lived``: for a server, once it has loaded what it keeps for its whole life (the
 agreements, compiled; the app): those objects are moved out of the collector's sight
