@@ -104,3 +104,36 @@ def test_the_served_app_freezes_what_it_loaded_at_start_and_a_test_app_does_not(
             assert client.get("/v1/ready").status_code == 200
     finally:
         gc.unfreeze()
+
+
+def test_log_lines_are_written_off_the_event_loop_so_a_stalled_output_stalls_no_request():
+    import logging
+    import time
+
+    from pbr_rules.api.middleware import log_off_the_loop
+
+    written: list[str] = []
+    stalled = threading.Event()
+
+    class StalledOutput(logging.Handler):  # a pipe nobody reads: every write waits
+        def emit(self, record):
+            stalled.wait(10)
+            written.append(self.format(record))
+
+    logger = logging.getLogger("pbr_rules.api")
+    handler = StalledOutput()
+    saved, logger.handlers = logger.handlers, [handler]
+    level = logger.level
+    logger.setLevel(logging.INFO)  # as pbr serve's log configuration sets it
+    try:
+        stop = log_off_the_loop()
+        t0 = time.monotonic()
+        logging.getLogger("pbr_rules.api.access").info("request_id=%s status=%s", "r1", 200)
+        assert time.monotonic() - t0 < 1 and written == []  # returned at once; the line waits in the queue
+        stalled.set()
+        stop()  # writes what is queued, and puts the handler back
+        assert written == ["request_id=r1 status=200"] and logger.handlers == [handler]
+    finally:
+        stalled.set()
+        logger.handlers = saved
+        logger.setLevel(level)

@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from pbr_rules.api.docs import install_docs
 from pbr_rules.api.errors import install_error_handlers
 from pbr_rules.api.fairuse import FairUse
-from pbr_rules.api.middleware import RequestMiddleware
+from pbr_rules.api.middleware import RequestMiddleware, log_off_the_loop
 from pbr_rules.api.offload import Offload
 from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
 from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
@@ -61,9 +61,11 @@ def create_app(settings: Settings, *, freeze_at_start: bool = False) -> FastAPI:
             app.state.ledger = Ledger(settings.database)
         if freeze_at_start:
             freeze_long_lived()
+        stop_logging = log_off_the_loop()
         try:
             yield
         finally:
+            stop_logging()
             app.state.fair_use.close()
             app.state.offload.close()
             app.state.ledger.close()

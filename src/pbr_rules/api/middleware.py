@@ -17,15 +17,21 @@ One pure ASGI middleware, so it sees the raw request before any route:
 - any exception no handler took is a bug: it is logged (type and stack, not its message,
   which may quote input) and answered with a 500 problem that names the request id.
 Every error here is an RFC 9457 problem, rendered by ``errors.problem``.
+
+``log_off_the_loop``: the service's log lines are written by a thread of their own, so a
+stalled output (a full pipe, a slow log collector) never stops the event loop.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import secrets
 import time
 import traceback
+from collections.abc import Callable
+from logging.handlers import QueueHandler, QueueListener
 from urllib.parse import parse_qsl, unquote
 
 from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, STATUS_MESSAGES, problem_bytes
@@ -34,6 +40,32 @@ from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, install_log_filte
 access_log = logging.getLogger("pbr_rules.api.access")
 error_log = logging.getLogger("pbr_rules.api.error")
 install_log_filter(access_log, error_log)
+
+
+
+def log_off_the_loop(name: str = "pbr_rules.api") -> Callable[[], None]:
+    """Hand the lines of logger ``name`` (and its children) to a thread that writes them with
+    the handlers ``pbr serve`` gave it; returns the function that writes what is queued and
+    puts the handlers back (at shutdown).
+
+    Writing a line is blocking I/O: on the event loop, one stalled write (a pipe nobody reads,
+    a slow collector) stalls every request, health checks included. Without handlers of its
+    own (an app in a test, whose lines go to the root logger) nothing changes."""
+    logger = logging.getLogger(name)
+    handlers = list(logger.handlers)
+    if not handlers or any(isinstance(h, QueueHandler) for h in handlers):
+        return lambda: None
+    lines: queue.SimpleQueue = queue.SimpleQueue()
+    listener = QueueListener(lines, *handlers, respect_handler_level=True)
+    logger.handlers = [QueueHandler(lines)]
+    listener.start()
+
+    def stop() -> None:
+        listener.stop()  # writes every queued line first
+        logger.handlers = handlers
+
+    return stop
+
 
 _CALLER_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _SECRET_HEADERS = {b"authorization"}
