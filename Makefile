@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test validate bench schema messages clean
+.PHONY: run test validate bench schema messages clean bytecode
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: need Python 3.11 or 3.12 (durable-rules does not build on 3.13+)"; exit 2; }
@@ -16,12 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,scale]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+# The package's bytecode, written ahead: an editable install leaves it to Python, which does
+# not write it where PYTHONDONTWRITEBYTECODE is set (as on the project's machines), so every
+# pbr command compiled the package again (about 80 ms of its start-up). Only changed files
+# are compiled again.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q src > /dev/null
+
+run: $(STAMP) bytecode
 	$(BIN)/pbr validate contracts/
 	$(BIN)/pbr db upgrade
 	$(BIN)/pbr serve --contracts contracts/
 
-test: $(STAMP)
+test: $(STAMP) bytecode
 	$(BIN)/python -m pytest -q
 
 validate: $(STAMP)
@@ -41,7 +48,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 \
 		-i $(LOCALE)/pbr_rules.pot -d $(LOCALE) -D pbr_rules
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/bench_evaluate.py
 	$(BIN)/python bench/bench_ledger.py
 	$(BIN)/python bench/bench_import.py
