@@ -202,7 +202,7 @@ class _Participant:
     """A history with its horizon, week codes and qualifying-week sets, each computed once and
     only when a measure asks for it (most histories never need the weeks on public support)."""
 
-    __slots__ = ("h", "currency", "horizon", "last_week", "enrolment", "_loaded", "_support", "_emp", "_spells", "_course", "drop_out")
+    __slots__ = ("h", "currency", "horizon", "last_week", "enrolment", "_loaded", "_support", "_emp", "_spells", "_course", "_drop_out")
 
     def __init__(self, loaded: LoadedContract, h: ParticipantHistory, as_of: date):
         self.h = h
@@ -215,7 +215,7 @@ class _Participant:
         self._emp: dict[tuple, set[int]] = {}
         self._spells: dict[tuple, list[tuple[int, date, date]]] = {}
         self._course: list | None = None
-        self.drop_out: date | None = None
+        self._drop_out: date | None = None
 
     @property
     def support_weeks(self) -> set[int]:
@@ -232,18 +232,26 @@ class _Participant:
 
     @property
     def course(self) -> list:
-        """(date, index, event) of the course events, sorted once; sets ``drop_out`` (the first drop-out by the horizon)."""
-        out = self._course
-        if out is None:
-            out = self._course = sorted((ev.date, i, ev) for i, ev in enumerate(self.h.course))
-            H = self.horizon
-            for d, _, ev in out:
-                if d > H:
-                    break
-                if ev.kind == "drop_out":
-                    self.drop_out = d
-                    break
-        return out
+        """(date, index, event) of the course events, sorted once."""
+        if self._course is None:
+            self._sort_course()
+        return self._course
+
+    @property
+    def drop_out(self) -> date | None:
+        """The first drop-out from the course by the horizon (found while the course is sorted)."""
+        if self._course is None:
+            self._sort_course()
+        return self._drop_out
+
+    def _sort_course(self) -> None:
+        out = self._course = sorted((ev.date, i, ev) for i, ev in enumerate(self.h.course))
+        for d, _, ev in out:
+            if d > self.horizon:
+                break
+            if ev.kind == "drop_out":
+                self._drop_out = d
+                break
 
     def release(self) -> None:
         """Drop the working sets once the measures are derived: the evidence kept for the result
@@ -665,8 +673,8 @@ def _course(p: _Participant, m, anchor: date):
     if not p.h.course:
         return [], ("not completed" if m.__class__ is CourseCompletion else f"0 of {m.sessions} sessions")
     _, _, first_d, last_d = _bounds(p, m, anchor)
-    course = p.course  # sorted once; sets p.drop_out
-    limit = last_d if p.drop_out is None else min(last_d, p.drop_out)
+    course, drop_out = p.course, p.drop_out
+    limit = last_d if drop_out is None else min(last_d, drop_out)
     evs = [t for t in course if first_d <= t[0] <= limit]
     if m.__class__ is CourseCompletion:
         return [(d, 1, _course_evidence([(i, ev)])) for d, i, ev in evs if ev.kind == "completion"], "not completed"
@@ -1270,7 +1278,7 @@ def _derive_milestones(loaded: LoadedContract, plan: Plan, derived: Derived, occ
                 break
             if found is None or found[0] > horizon:
                 break  # nothing (more) by the horizon: a later version or prerequisite day lies beyond it
-            day, v, (own_day, value, *rest) = found
+            day, v, (_, value, *rest) = found
             fields = rest[0] if len(rest) == 2 else None  # hires carry the measured values their rule tests
             derived.candidates.append(
                 Candidate(mid, v.index, k, day, value, True, rest[-1], fields)  # milestone, version, k, day, value, prerequisites met, evidence, fields
