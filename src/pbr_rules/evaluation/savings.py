@@ -538,12 +538,25 @@ def _as_profile(loaded, rates, comparison) -> ComparisonProfile | None:
     return comparison_profile(loaded, rates, comparison)
 
 
-_AGREED: dict[tuple, ComparisonProfile] = {}
-_AGREED_HISTORIES: dict[tuple, tuple[ParticipantHistory, ...]] = {}
+_AGREED: dict[tuple, tuple[ComparisonProfile, tuple[ParticipantHistory, ...]]] = {}  # the profile and its histories
 
 
 def agreed_comparison(loaded: LoadedContract) -> ComparisonProfile | None:
     return _agreed(loaded)[0]
+
+
+_DIGESTS: dict[str, tuple[tuple[int, int], str]] = {}  # path -> ((mtime, size), sha256)
+
+
+def _file_digest(path: Path) -> str:
+    """The file's sha256, read again only when its modification time or size changed (as the
+    rate tables are): a formula tariff checks its comparison group at every measurement."""
+    st = path.stat()
+    seen = (st.st_mtime_ns, st.st_size)
+    known = _DIGESTS.get(str(path))
+    if known is None or known[0] != seen:
+        known = _DIGESTS[str(path)] = (seen, hashlib.sha256(path.read_bytes()).hexdigest())
+    return known[1]
 
 
 def agreed_comparison_histories(loaded: LoadedContract) -> tuple[ParticipantHistory, ...]:
@@ -565,10 +578,9 @@ def _agreed(loaded: LoadedContract) -> tuple[ComparisonProfile | None, tuple[Par
         raise ContractInvalid([Diagnostic(**here, message=f"cannot find the comparison group '{cf.cohort}' for a contract that was not read from a file", hint="load the agreement from the contracts folder")])
     path = (Path(file).parent / cf.cohort).resolve()
     try:
-        data = path.read_bytes()
+        digest = _file_digest(path)
     except OSError:
         raise ContractInvalid([Diagnostic(**here, message=f"comparison group file not found: {cf.cohort}", hint=f"looked for {path}")]) from None
-    digest = hashlib.sha256(data).hexdigest()
     if cf.sha256 is not None and digest != cf.sha256:
         raise ContractInvalid([Diagnostic(
             **here,
@@ -576,14 +588,13 @@ def _agreed(loaded: LoadedContract) -> tuple[ComparisonProfile | None, tuple[Par
             hint="restore the agreed file; if the parties agreed a new comparison group, record its sha256 in the agreement (and the changelog)",
         )])
     key = (loaded.content_hash, str(path), digest)
-    profile = _AGREED.get(key)
-    if profile is None:
+    agreed = _AGREED.get(key)
+    if agreed is None:
         histories = tuple(sorted((h for h in load_cohort(path, loaded.known) if isinstance(h, ParticipantHistory)), key=lambda h: h.participant))
         if not histories:
             raise ContractInvalid([Diagnostic(**here, message=f"the comparison group {cf.cohort} has no participant histories", hint="a comparison group is a cohort file of participant histories")])
-        profile = _AGREED[key] = comparison_profile(loaded, rates_for(loaded), histories)
-        _AGREED_HISTORIES[key] = histories
-    return profile, _AGREED_HISTORIES[key]
+        agreed = _AGREED[key] = (comparison_profile(loaded, rates_for(loaded), histories), histories)
+    return agreed
 
 
 def period_savings(loaded: LoadedContract, history: ParticipantHistory, first_week: int, last_week: int) -> tuple[Decimal, Decimal, Decimal]:
