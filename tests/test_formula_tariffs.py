@@ -191,6 +191,32 @@ def test_a_comparison_group_must_be_named_and_match_its_agreed_hash(tmp_path):
     assert "is not the one agreed: its sha256 is" in str(info.value.diagnostics[0])
 
 
+def test_a_comparison_group_changed_after_it_was_checked_is_refused_at_the_next_evaluation(tmp_path):
+    # the file's hash is remembered by its modification time and size, not checked once for good
+    import hashlib
+    import json
+
+    def line(pid: str) -> str:
+        data = person(participant=pid).model_dump(mode="json")
+        for job in data["employment"]:
+            job["hours_per_week"] = float(job["hours_per_week"])  # a JSON number, as histories write it
+        return json.dumps(data) + "\n"
+
+    cohort = tmp_path / "comparison.jsonl"
+    cohort.write_text(line("p-163-900"), encoding="utf-8")
+    agreed = hashlib.sha256(cohort.read_bytes()).hexdigest()
+    path = _variant(
+        tmp_path, "caps:\n",
+        "business_case:\n  counterfactual: {method: comparison_group, reference: \"§ 10.1\", cohort: comparison.jsonl, sha256: '" + agreed + "'}\ncaps:\n",
+    )
+    lc = load_contract(path)
+    evaluate(lc, person(), date(2021, 12, 31))  # the agreed file: accepted
+    cohort.write_text(line("p-163-900") + line("p-163-901"), encoding="utf-8")
+    with pytest.raises(ContractInvalid) as info:
+        evaluate(lc, person(), date(2021, 12, 31))
+    assert "is not the one agreed: its sha256 is" in str(info.value.diagnostics[0])
+
+
 def test_a_name_read_twice_is_still_known_as_a_divisor():
     # 'weeks' is read once before it divides: the divisor check must still see it (it once
     # looked only at names not read before, and then worked the divisor out as a number).

@@ -71,8 +71,15 @@ def load_benefit_rates(path: str | Path) -> BenefitRates:
     return _load_rates(Path(path))[0]
 
 
+@lru_cache(maxsize=1024)
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, remembered: the rate table and the comparison group are looked up at
+    every measurement a formula tariff makes, and resolving walks the path's folders each time."""
+    return path.resolve()
+
+
 def _load_rates(path: Path) -> tuple[BenefitRates, Source]:
-    path = path.resolve()
+    path = _resolved(path)
     try:
         key = (str(path), path.stat().st_mtime)
     except OSError:
@@ -576,7 +583,7 @@ def _agreed(loaded: LoadedContract) -> tuple[ComparisonProfile | None, tuple[Par
     here = dict(file=file, line=where[1], col=where[2], path="business_case.counterfactual.cohort")
     if not file or file.startswith("<"):
         raise ContractInvalid([Diagnostic(**here, message=f"cannot find the comparison group '{cf.cohort}' for a contract that was not read from a file", hint="load the agreement from the contracts folder")])
-    path = (Path(file).parent / cf.cohort).resolve()
+    path = _resolved(Path(file).parent / cf.cohort)
     try:
         digest = _file_digest(path)
     except OSError:
