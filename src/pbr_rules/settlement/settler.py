@@ -298,7 +298,7 @@ def _cohort_net(loaded, dues, is_admitted) -> dict[str, tuple[Decimal, Adjustmen
         t = c.tariffs[p.milestone]
         if t.formula is not None and t.formula.basis == "cohort" and is_admitted(subject.kind, subject.id):
             groups[(p.milestone, p.occurrence)].append(p)
-    out: dict[str, tuple[Decimal, Adjustment]] = {}
+    out: dict[str, tuple[Decimal, Adjustment | None]] = {}
     for (mid, k), payments in groups.items():
         f = c.tariffs[mid].formula
         last = max(p.trigger_date for p in payments)
