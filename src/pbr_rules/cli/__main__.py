@@ -2,6 +2,6 @@
 
 import sys
 
-from pbr_rules.cli.main import main
+from pbr_rules.cli.main import run
 
-sys.exit(main())
+sys.exit(run())

@@ -18,7 +18,17 @@ from pbr_rules.evaluation.registry import Registry, limit_diagnostics, load_chec
 from pbr_rules.evaluation.savings import (
     ComparisonProfile, cohort_savings, comparison_profile, load_benefit_rates, participant_savings, rates_for, rates_path, savings_by_month, week_thursday,
 )
-from pbr_rules.evaluation.scenarios import find_scenario_files, load_scenarios, run_scenario, run_scenario_file
+
+# Imported when first asked for (PEP 562): an agreement's worked examples are not needed to
+# evaluate, and their models cost every evaluating process about 16 ms of start-up.
+_LATER = dict.fromkeys(("find_scenario_files", "load_scenarios", "run_scenario", "run_scenario_file"), "pbr_rules.evaluation.scenarios")
+
+
+def __getattr__(name: str):
+    from pbr_rules.lazy import lazy_attribute
+
+    return lazy_attribute(globals(), _LATER, name)
+
 
 __all__ = [
     "CHUNK_SIZE", "collector_paused", "freeze_long_lived", "ComparisonProfile", "cohort_savings", "comparison_profile", "load_benefit_rates", "participant_savings", "rates_for", "rates_path", "savings_by_month", "week_thursday", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",

@@ -2,7 +2,6 @@
 
 from pbr_rules.reports.cohort import CohortDigest, CohortReport, cohort_digest, cohort_text
 from pbr_rules.reports.exports import CSV_DIALECTS, export_csv, export_json, export_xlsx
-from pbr_rules.reports.html import render_report, simulation_section, write_report
 from pbr_rules.reports.ledger import (
     claim_text,
     claims_text,
@@ -59,3 +58,13 @@ __all__ = [
     "simulation_section",
     "write_report",
 ]
+
+# Imported when first asked for (PEP 562): the HTML report (Jinja2 and the business case's
+# models) costs about 13 ms of start-up that evaluating and settling never use.
+_LATER = dict.fromkeys(("render_report", "simulation_section", "write_report"), "pbr_rules.reports.html")
+
+
+def __getattr__(name: str):
+    from pbr_rules.lazy import lazy_attribute
+
+    return lazy_attribute(globals(), _LATER, name)

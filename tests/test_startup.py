@@ -1,0 +1,76 @@
+"""What a ``pbr`` command's start and end cost: names imported when first asked for, the exit's freeze.
+
+Each check runs in a fresh interpreter, so what this test process already imported (or froze)
+cannot hide anything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KBH = str(ROOT / "contracts/agreements/101-koebenhavn.yaml")
+COHORT = str(ROOT / "fixtures/cohorts/koebenhavn-1000.jsonl")
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_the_worked_examples_and_the_html_report_are_imported_only_when_asked_for():
+    out = _python(
+        """
+import json, sys
+import pbr_rules.evaluation as evaluation, pbr_rules.reports as reports
+before = [m in sys.modules for m in ("pbr_rules.evaluation.scenarios", "pbr_rules.reports.html")]
+from pbr_rules.evaluation import run_scenario_file
+from pbr_rules.evaluation.scenarios import run_scenario_file as direct
+from pbr_rules.reports import write_report
+from pbr_rules.reports.html import write_report as direct_html
+after = [m in sys.modules for m in ("pbr_rules.evaluation.scenarios", "pbr_rules.reports.html")]
+try:
+    evaluation.no_such_name
+    missing = None
+except AttributeError as exc:
+    missing = str(exc)
+star = {}
+exec("from pbr_rules.evaluation import *", star)
+print(json.dumps({"before": before, "after": after, "same": [run_scenario_file is direct, write_report is direct_html],
+                  "missing": missing, "star": sorted(set(evaluation.__all__) - set(star))}))
+"""
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["before"] == [False, False]
+    assert seen["after"] == [True, True]
+    assert seen["same"] == [True, True]
+    assert seen["missing"] == "module 'pbr_rules.evaluation' has no attribute 'no_such_name'"
+    assert seen["star"] == []  # every name of __all__, the later ones included
+
+
+def test_the_pbr_command_is_run_which_answers_as_main_and_freezes_what_is_left_at_exit(tmp_path):
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["pbr"] == "pbr_rules.cli:run"
+    out_file = tmp_path / "out.json"
+    out = _python(
+        """
+import gc, json, sys
+from pbr_rules.cli import run
+frozen_before = gc.get_freeze_count()
+ok = run(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--format", "json", "--workers", "1", "--no-log", "-o", sys.argv[3]])
+bad = run(["evaluate", "--contract", sys.argv[1] + ".missing", "--cohort", sys.argv[2], "--no-log"])
+print(json.dumps({"ok": ok, "bad": bad, "frozen_before": frozen_before, "frozen_after": gc.get_freeze_count()}))
+""",
+        KBH, COHORT, str(out_file),
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["ok"] == 0 and seen["bad"] == 2  # main's exit codes, unchanged
+    assert seen["frozen_before"] == 0 and seen["frozen_after"] > 0
+    assert len(json.loads(out_file.read_text(encoding="utf-8"))) == 1000  # the output was written whole
+    assert "Traceback" not in out.stderr
