@@ -132,9 +132,13 @@ def test_every_invalid_history_of_the_stream_is_reported_at_once_and_nothing_is_
         load_cohorts([str(f)], frozenset(loaded.codes.codes))
     assert str(exc.value) == str(ref.value)
     dup = tmp_path / "dup.jsonl"
-    dup.write_text("\n".join([good[0], good[1], good[0]]) + "\n", encoding="utf-8")
-    with pytest.raises(HistoryInvalid, match=r"participant 'syn-101-00001' appears twice in the cohort \(give each subject once\)"):
-        list(stream_cohort(loaded, [str(dup)], chunk_size=1))
+    dup.write_text("\n".join([good[0], good[1], good[0], good[2]]) + "\n", encoding="utf-8")
+    # in another chunk than its first appearance, in the same chunk, and in a chunk with others
+    # that are new (a chunk's participants go in together; the duplicate is found one by one)
+    for chunk_size in (1, 2, 3, 10):
+        with pytest.raises(HistoryInvalid, match=r"participant 'syn-101-00001' appears twice in the cohort \(give each subject once\)") as exc:
+            list(stream_cohort(loaded, [str(dup)], chunk_size=chunk_size))
+        assert len(exc.value.diagnostics) == 1, chunk_size
 
 
 def test_pbr_evaluate_cohort_writes_the_same_bytes_with_one_or_two_workers_and_logs_every_decision(cohort, tmp_path, monkeypatch):
