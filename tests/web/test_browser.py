@@ -159,7 +159,8 @@ def test_every_control_has_a_label_and_pages_work_from_the_keyboard(browser, ser
     page = _page(browser, server, "m101")
     unlabelled = []
     for path in ("/app/agreements", "/app/agreements/dk-101-koebenhavn/try", "/app/business-case", "/app/claims", f"/app/claims/{server['claims']['101']}"):
-        page.goto(server["base"] + path)
+        resp = page.goto(server["base"] + path)
+        assert resp.status == 200, f"{path}: {resp.status} {page.content()[:500]}"  # says what came instead of the page
         assert page.locator("html").get_attribute("lang") == "da"
         missing = page.evaluate(
             """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
