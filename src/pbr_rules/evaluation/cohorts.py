@@ -142,13 +142,14 @@ class _Done:
 _COMPRESS_FROM = 2048  # bytes of pickle
 
 
-def _pack(value) -> bytes:
-    """Pickled; lightly compressed when large (a digest carrying a history's JSON text: about a
-    fifth of the bytes on disk). A small pickle (a table digest, a compact history: a few
-    hundred bytes) is kept as it is: compressing it saved a quarter of its bytes and cost
-    three times the pickling, in the workers and again in the main process."""
+def _pack(value, count: int = 1) -> bytes:
+    """Pickled; lightly compressed when large, ``count`` values averaging 2 kB or more (a digest
+    carrying a history's JSON text: about a fifth of the bytes on disk). Small pickles (table
+    digests, a compact history: a few hundred bytes each) are kept as they are: compressing
+    them saved a quarter of their bytes and cost three times the pickling, in the workers and
+    again in the main process."""
     raw = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    return b"z" + zlib.compress(raw, 1) if len(raw) >= _COMPRESS_FROM else b"p" + raw
+    return b"z" + zlib.compress(raw, 1) if len(raw) >= _COMPRESS_FROM * count else b"p" + raw
 
 
 def _unpack(blob: bytes):
@@ -214,7 +215,7 @@ def _run_task(task: _Task) -> _Done:
         return _Done(tuple(problems) + exc.diagnostics, (), b"", (), (), len(task.lines) + len(task.histories), task.file)
     if problems:
         out, digests = [], []
-    return _Done(tuple(problems), tuple(out), _pack(digests) if digests else b"", tuple(companies), tuple(company_histories), len(task.lines) + len(task.histories), task.file)
+    return _Done(tuple(problems), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), len(task.lines) + len(task.histories), task.file)
 
 
 # --- reading the cohort in chunks ---------------------------------------------------------------
