@@ -4,7 +4,9 @@ Generates the cohort (streamed to a temporary folder), then runs the command wit
 ``--workers 1`` and ``--workers 2`` (and, with ``--dask``, ``--scheduler local:2``), each in a
 fresh process, best of ``--repeat`` runs; the figure is the ratio of wall times in the same
 run (target on 2 cores: at least 1.7x). Only meaningful on an otherwise idle machine: the
-load average before and after is printed beside it.
+load average before and after is printed beside it. The part no number of workers divides is
+measured too (the same command on 10 histories: start-up, the agreement, the output, the
+exit), and the stream's own speed-up without it.
 
 Because a shared machine makes wall times noisy, it also measures where the CPU time goes
 (independent of other load): the same stream in one fresh process with one worker and with
@@ -80,6 +82,14 @@ def main() -> int:
             )
             figures[label] = {"wall_s": round(best["wall_s"], 2), "per_s": round(a.n / best["wall_s"]), "peak_rss_mib": round(best["peak_rss_mib"], 1)}
             print(f"{label:>13}: {best['wall_s']:7.1f} s, {a.n / best['wall_s']:6,.0f} histories/s, peak RSS {best['peak_rss_mib']:.0f} MiB", flush=True)
+        # What no number of workers divides: the same command on a cohort of 10 histories
+        # (interpreter, imports, the agreement, the output, the exit; one process, as the
+        # command runs so small a cohort).
+        tiny = Path(tmp) / "tiny.jsonl"
+        generate(tiny, "101", 10)
+        fixed = min(measure(pbr("evaluate", "--contract", contract, "--cohort", str(tiny), "--no-log", "--workers", "1"))["wall_s"] for _ in range(max(3, a.repeat)))
+        figures["fixed_s"] = round(fixed, 3)
+        print(f"{'fixed':>13}: {fixed:7.2f} s (the command on 10 histories: the part that does not divide)", flush=True)
         one, two = cpu_split(contract, f, 1), cpu_split(contract, f, 2)
     serial = one["main_cpu_s"] + one["workers_cpu_s"]
     figures["cpu_s"] = {"one_worker": round(serial, 1), "two_workers_main": round(two["main_cpu_s"], 1), "two_workers_workers": round(two["workers_cpu_s"], 1)}
@@ -90,6 +100,13 @@ def main() -> int:
     )
     speedup = figures["workers_1"]["wall_s"] / figures["workers_2"]["wall_s"]
     figures["speedup_2_over_1"] = round(speedup, 2)
+    w1, w2 = figures["workers_1"]["wall_s"], figures["workers_2"]["wall_s"]
+    figures["stream_speedup_2_over_1"] = round((w1 - fixed) / (w2 - fixed), 2)
+    print(
+        f"without the fixed {fixed:.2f} s: the stream {w1 - fixed:.2f} s with one worker, {w2 - fixed:.2f} s with two: "
+        f"{figures['stream_speedup_2_over_1']:.2f}x; with it the whole command can reach at most "
+        f"{w1 / (fixed + (w1 - fixed) / 2):.2f}x on 2 cores"
+    )
     if a.dask:
         figures["speedup_dask_over_1"] = round(figures["workers_1"]["wall_s"] / figures["dask_local_2"]["wall_s"], 2)
     figures["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
