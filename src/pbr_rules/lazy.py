@@ -1,7 +1,7 @@
 """Names a package offers in its ``__init__`` but imports only when first asked for (PEP 562).
 
-A package lists such names in a dict ``{name: module}`` and defines
-``def __getattr__(name): return lazy_attribute(globals(), LATER, name)``; ``from package import
+A package lists such names in a dict ``_LATER = {name: module}`` and defines
+``def __getattr__(name): return lazy_attribute(globals(), _LATER, name)``; ``from package import
 name`` and ``package.name`` then import ``module`` at that moment, and keep the value in the
 package, so the lookup happens once. Used for what a command's start-up seldom needs.
 """
