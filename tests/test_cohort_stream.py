@@ -141,6 +141,37 @@ def test_every_invalid_history_of_the_stream_is_reported_at_once_and_nothing_is_
         assert len(exc.value.diagnostics) == 1, chunk_size
 
 
+def test_a_history_that_cannot_be_read_is_reported_even_after_the_evaluation_of_its_chunk_refused_another(tmp_path):
+    """A chunk is evaluated a few dozen histories at a time (``EVALUATE_BATCH``): an evaluation
+    refused early in it (a referral date missing) must not hide a history later in the same chunk
+    that cannot be read; as when the whole cohort is loaded first, that is what is reported."""
+    import yaml
+
+    from pbr_rules.evaluation.cohorts import EVALUATE_BATCH
+
+    terms = load_checked_contract(str(ROOT / "tests/contracts/terms.yaml"))
+    data = yaml.safe_load((ROOT / "tests/contracts/terms.scenarios.yaml").read_text(encoding="utf-8"))
+    base = json.loads(json.dumps(data["scenarios"][0]["history"], default=str))
+    lines = []
+    for i in range(EVALUATE_BATCH + 5):
+        h = dict(base, participant=f"t-998-{i:03d}")
+        if i == 0:
+            del h["referred"]  # the agreement prices on the referral date: the evaluation refuses it
+        lines.append(json.dumps(h))
+    refused = tmp_path / "refused.jsonl"
+    refused.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(HistoryInvalid, match="t-998-000: the agreement prices .* but the history has no referral date"):
+        list(stream_cohort(terms, [str(refused)]))
+    both = tmp_path / "both.jsonl"
+    both.write_text("\n".join(lines + ["{not json"]) + "\n", encoding="utf-8")
+    with pytest.raises(HistoryInvalid) as exc:
+        list(stream_cohort(terms, [str(both)]))
+    with pytest.raises(HistoryInvalid) as whole:
+        load_cohorts([str(both)], frozenset(terms.codes.codes))
+    assert str(exc.value) == str(whole.value)
+    assert f"{both}:{EVALUATE_BATCH + 6}:2: not valid JSON" in str(exc.value) and "referral" not in str(exc.value)
+
+
 def test_pbr_evaluate_cohort_writes_the_same_bytes_with_one_or_two_workers_and_logs_every_decision(cohort, tmp_path, monkeypatch):
     import pbr_rules.cli.evaluate as cli_evaluate
 

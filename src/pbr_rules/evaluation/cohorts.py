@@ -169,7 +169,8 @@ def run_task(task: _Task) -> _Done:
 
 def _run_task(task: _Task) -> _Done:
     loaded = _contract(task.contract)
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = []  # the chunk's histories that cannot be read
+    refused: list[Diagnostic] = []  # what the evaluation refused (e.g. a referral date missing)
     people: list[tuple[int, ParticipantHistory]] = []  # read, not yet evaluated
     companies: list[tuple[int, int, str]] = []
     company_histories: list[tuple[int, CompanyHistory]] = []
@@ -177,45 +178,51 @@ def _run_task(task: _Task) -> _Done:
     digests: list[tuple[int, Any]] = []
 
     def evaluate_read() -> None:
-        # once the chunk has a problem nothing of it is handed back, so nothing more is evaluated
-        if people and not problems:
-            for (pos, h), r in zip(people, evaluate_chunk(loaded, [h for _, h in people], task.as_of)):
-                out.append((pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(), _pack(_compact(h))))
-                digests.append((pos, task.digest(h, r)))
+        # once the chunk has a problem nothing of it is handed back, so nothing more is evaluated;
+        # the rest of it is still read, so that every history that cannot be read is reported
+        if people and not problems and not refused:
+            try:
+                results = evaluate_chunk(loaded, [h for _, h in people], task.as_of)
+            except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
+                refused.extend(exc.diagnostics)
+            else:
+                for (pos, h), r in zip(people, results):
+                    out.append((pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(), _pack(_compact(h))))
+                    digests.append((pos, task.digest(h, r)))
         people.clear()
 
-    try:
-        for i, (n, text) in enumerate(task.lines):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                problems.append(Diagnostic(file=task.file, line=n, col=exc.colno, message=f"not valid JSON: {exc.msg}"))
-                continue
-            source = Source(file=task.file, data=data, positions={(): (task.file, n, 1)})
-            try:
-                h = history_from_data(data, source, task.known_codes)
-            except HistoryInvalid as exc:
-                problems.extend(exc.diagnostics)
-                continue
-            if isinstance(h, CompanyHistory):
-                companies.append((task.first + i, n, text))
-            else:
-                people.append((task.first + i, h))
-                if len(people) >= EVALUATE_BATCH:
-                    evaluate_read()
-        for i, h in enumerate(task.histories):
-            if isinstance(h, CompanyHistory):
-                company_histories.append((task.first + i, h))
-            else:
-                people.append((task.first + i, h))
-                if len(people) >= EVALUATE_BATCH:
-                    evaluate_read()
-        evaluate_read()
-    except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
-        return _Done(tuple(problems) + exc.diagnostics, (), b"", (), (), len(task.lines) + len(task.histories), task.file)
-    if problems:
-        out, digests = [], []
-    return _Done(tuple(problems), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), len(task.lines) + len(task.histories), task.file)
+    for i, (n, text) in enumerate(task.lines):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(Diagnostic(file=task.file, line=n, col=exc.colno, message=f"not valid JSON: {exc.msg}"))
+            continue
+        source = Source(file=task.file, data=data, positions={(): (task.file, n, 1)})
+        try:
+            h = history_from_data(data, source, task.known_codes)
+        except HistoryInvalid as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if isinstance(h, CompanyHistory):
+            companies.append((task.first + i, n, text))
+        else:
+            people.append((task.first + i, h))
+            if len(people) >= EVALUATE_BATCH:
+                evaluate_read()
+    for i, h in enumerate(task.histories):
+        if isinstance(h, CompanyHistory):
+            company_histories.append((task.first + i, h))
+        else:
+            people.append((task.first + i, h))
+            if len(people) >= EVALUATE_BATCH:
+                evaluate_read()
+    evaluate_read()
+    count = len(task.lines) + len(task.histories)
+    if problems:  # histories that cannot be read come first, as when the whole cohort is loaded before it is evaluated
+        return _Done(tuple(problems), (), b"", tuple(companies), tuple(company_histories), count, task.file)
+    if refused:
+        return _Done(tuple(refused), (), b"", (), (), count, task.file)
+    return _Done((), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), count, task.file)
 
 
 # --- reading the cohort in chunks ---------------------------------------------------------------
