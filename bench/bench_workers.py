@@ -89,7 +89,7 @@ def main() -> int:
         generate(tiny, "101", 10)
         fixed = min(measure(pbr("evaluate", "--contract", contract, "--cohort", str(tiny), "--no-log", "--workers", "1"))["wall_s"] for _ in range(max(3, a.repeat)))
         figures["fixed_s"] = round(fixed, 3)
-        print(f"{'fixed':>13}: {fixed:7.2f} s (the command on 10 histories: the part that does not divide)", flush=True)
+        print(f"{'fixed':>13}: {fixed:7.2f} s (the command on 10 histories: start-up, agreement, exit, which no number of workers divides)", flush=True)
         one, two = cpu_split(contract, f, 1), cpu_split(contract, f, 2)
     serial = one["main_cpu_s"] + one["workers_cpu_s"]
     figures["cpu_s"] = {"one_worker": round(serial, 1), "two_workers_main": round(two["main_cpu_s"], 1), "two_workers_workers": round(two["workers_cpu_s"], 1)}
