@@ -74,3 +74,30 @@ print(json.dumps({"ok": ok, "bad": bad, "frozen_before": frozen_before, "frozen_
     assert seen["frozen_before"] == 0 and seen["frozen_after"] > 0
     assert len(json.loads(out_file.read_text(encoding="utf-8"))) == 1000  # the output was written whole
     assert "Traceback" not in out.stderr
+
+
+def test_a_command_that_logs_decisions_leaves_the_whole_ledger_in_its_database_file(tmp_path):
+    """The ledgers a command opened are closed when it ends, so SQLite writes its write-ahead log
+    back: the database file alone (a backup, a copy) holds every decision, and no -wal is left."""
+    db = tmp_path / "ledger.sqlite"
+    out = _python(
+        """
+import sys
+from pbr_rules.cli import run
+sys.exit(run(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--database", "sqlite:///" + sys.argv[3]]))
+""",
+        KBH, COHORT, str(db),
+    )
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.sqlite", "pbr-ledger.key"]
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "copy" / "ledger.sqlite"
+    copy.parent.mkdir()
+    shutil.copy(db, copy)  # the file alone, as a backup would take it
+    with sqlite3.connect(copy) as con:
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        logged = [t for t in tables if "decision" in t]
+        assert logged, tables
+        assert max(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in logged) >= 1000

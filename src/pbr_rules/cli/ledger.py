@@ -27,10 +27,23 @@ def add_database_option(parser) -> None:
     parser.add_argument("--database", help=DATABASE_HELP)
 
 
+_OPEN: list = []  # the ledgers this command opened, closed when it ends (close_ledgers)
+
+
 def open_ledger(args):
+    """The ledger of ``--database`` (or the default), closed by ``close_ledgers`` when the command ends."""
     from pbr_rules.ledger import Ledger
 
-    return Ledger(getattr(args, "database", None))
+    ledger = Ledger(getattr(args, "database", None))
+    _OPEN.append(ledger)
+    return ledger
+
+
+def close_ledgers() -> None:
+    """Close every ledger the command opened: its connections end, and SQLite writes its WAL
+    back into the database file, so the file alone (a backup, a copy) holds everything."""
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def add_commands(sub) -> None:

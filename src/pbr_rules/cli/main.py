@@ -14,6 +14,7 @@ import sys
 
 from pbr_rules.cli import business_case, contracts, evaluate, importing, lawyers, ledger, rates, serve, simulation
 from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from pbr_rules.cli.ledger import close_ledgers
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
 from pbr_rules.i18n import use_language
 
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         # agreement (common.choose_language); English until then. Reset afterwards, so one
         # command's language never leaks into the next call in the same process.
         with use_language(getattr(args, "lang", None) or "en"):
-            return args.func(args)
+            try:
+                return args.func(args)
+            finally:
+                close_ledgers()
     except InputInvalid as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -61,17 +65,18 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str] | None = None) -> int:
     """The ``pbr`` command itself (``main`` is for callers in a process that goes on).
 
-    Its last step exempts what is still alive from the cyclic collector (``gc.freeze``): at
-    exit the interpreter collects while it tears the modules down, walking the whole heap
-    (the loaded agreement, the engine's tables, every import), 60-90 ms of every command that
-    loads an agreement. Nothing the command wrote depends on it: files, databases and
-    temporary folders are closed by their ``with`` blocks before this, the standard streams
-    are flushed and ``atexit`` handlers run (logging's among them) as before; only the
-    finalisers of unreachable cycles are skipped, which Python never promises at exit anyway.
+    Its last steps: one collection, then what is still alive is exempted from the cyclic
+    collector (``gc.freeze``). At exit the interpreter collects again and again while it tears
+    the modules down, walking the whole heap (the loaded agreement, the engine's tables, every
+    import): 60-90 ms of every command that loads an agreement, against about 20 ms for the
+    one collection. That collection is kept so that whatever the command left unreachable is
+    still finalised (a connection closed) as before; the ledgers it opened are closed
+    explicitly anyway (``close_ledgers``), files and temporary folders by their ``with`` blocks.
     """
     try:
         return main(argv)
     finally:
+        gc.collect()
         gc.freeze()
 
 
