@@ -132,44 +132,85 @@ def test_every_invalid_history_of_the_stream_is_reported_at_once_and_nothing_is_
         load_cohorts([str(f)], frozenset(loaded.codes.codes))
     assert str(exc.value) == str(ref.value)
     dup = tmp_path / "dup.jsonl"
-    dup.write_text("\n".join([good[0], good[1], good[0], good[2]]) + "\n", encoding="utf-8")
+    dup.write_text("\n".join([good[0], good[1], good[0], good[2], good[1]]) + "\n", encoding="utf-8")
     # in another chunk than its first appearance, in the same chunk, and in a chunk with others
-    # that are new (a chunk's participants go in together; the duplicate is found one by one)
+    # that are new (a chunk's participants go in together; each duplicate is named, once)
+    second = json.loads(good[1])["participant"]
     for chunk_size in (1, 2, 3, 10):
-        with pytest.raises(HistoryInvalid, match=r"participant 'syn-101-00001' appears twice in the cohort \(give each subject once\)") as exc:
+        with pytest.raises(HistoryInvalid) as exc:
             list(stream_cohort(loaded, [str(dup)], chunk_size=chunk_size))
-        assert len(exc.value.diagnostics) == 1, chunk_size
+        assert [d.message for d in exc.value.diagnostics] == [
+            "participant 'syn-101-00001' appears twice in the cohort",
+            f"participant '{second}' appears twice in the cohort",
+        ], chunk_size
+        assert exc.value.diagnostics[0].hint == "give each subject once"
 
 
-def test_a_history_that_cannot_be_read_is_reported_even_after_the_evaluation_of_its_chunk_refused_another(tmp_path):
-    """A chunk is evaluated a few dozen histories at a time (``EVALUATE_BATCH``): an evaluation
-    refused early in it (a referral date missing) must not hide a history later in the same chunk
-    that cannot be read; as when the whole cohort is loaded first, that is what is reported."""
+def _terms_lines(n: int, missing_referral: tuple[int, ...] = ()) -> list[str]:
+    """``n`` participants under tests/contracts/terms.yaml (which prices on the referral date);
+    those at the indexes given have no referral date, which the evaluation refuses."""
     import yaml
 
-    from pbr_rules.evaluation.cohorts import EVALUATE_BATCH
-
-    terms = load_checked_contract(str(ROOT / "tests/contracts/terms.yaml"))
     data = yaml.safe_load((ROOT / "tests/contracts/terms.scenarios.yaml").read_text(encoding="utf-8"))
     base = json.loads(json.dumps(data["scenarios"][0]["history"], default=str))
     lines = []
-    for i in range(EVALUATE_BATCH + 5):
+    for i in range(n):
         h = dict(base, participant=f"t-998-{i:03d}")
-        if i == 0:
-            del h["referred"]  # the agreement prices on the referral date: the evaluation refuses it
+        if i in missing_referral:
+            del h["referred"]
         lines.append(json.dumps(h))
-    refused = tmp_path / "refused.jsonl"
-    refused.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(HistoryInvalid, match="t-998-000: the agreement prices .* but the history has no referral date"):
-        list(stream_cohort(terms, [str(refused)]))
-    both = tmp_path / "both.jsonl"
-    both.write_text("\n".join(lines + ["{not json"]) + "\n", encoding="utf-8")
+    return lines
+
+
+def _in_memory_error(loaded, path) -> str:
     with pytest.raises(HistoryInvalid) as exc:
-        list(stream_cohort(terms, [str(both)]))
-    with pytest.raises(HistoryInvalid) as whole:
-        load_cohorts([str(both)], frozenset(terms.codes.codes))
-    assert str(exc.value) == str(whole.value)
-    assert f"{both}:{EVALUATE_BATCH + 6}:2: not valid JSON" in str(exc.value) and "referral" not in str(exc.value)
+        evaluate_cohort(loaded, load_cohorts([str(path)], frozenset(loaded.codes.codes)))
+    return str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "refused, then a line that cannot be read",
+        "two refused",
+        "a duplicate, then a line that cannot be read",
+        "refused, then a duplicate",
+    ],
+)
+def test_what_a_refused_cohort_reports_does_not_depend_on_the_chunks(tmp_path, case):
+    """The stream reports what evaluating the whole cohort in memory reports, whatever the chunks
+    (a chunk is also evaluated a few dozen histories at a time): histories that cannot be read;
+    else subjects given twice; else the first history the evaluation refused, in input order."""
+    from pbr_rules.evaluation.cohorts import EVALUATE_BATCH
+
+    terms = load_checked_contract(str(ROOT / "tests/contracts/terms.yaml"))
+    n = EVALUATE_BATCH + 10
+    if case == "refused, then a line that cannot be read":
+        lines = _terms_lines(n, missing_referral=(0,)) + ["{not json"]
+        expect = f":{n + 1}:2: not valid JSON"
+    elif case == "two refused":
+        lines = _terms_lines(n, missing_referral=(3, n - 2))
+        expect = "participant t-998-003: the agreement prices"
+    elif case == "a duplicate, then a line that cannot be read":
+        lines = _terms_lines(n)
+        lines = lines[:5] + [lines[1]] + lines[5:] + ["{not json"]
+        expect = f":{n + 2}:2: not valid JSON"
+    else:
+        lines = _terms_lines(n, missing_referral=(2,))
+        lines = lines + [lines[40]]
+        expect = "participant 't-998-040' appears twice in the cohort"
+    f = tmp_path / "cohort.jsonl"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reference = _in_memory_error(terms, f)
+    assert expect in reference
+    for chunk_size in (1, 7, 30, 250):
+        with pytest.raises(HistoryInvalid) as exc:
+            list(stream_cohort(terms, [str(f)], chunk_size=chunk_size))
+        assert str(exc.value) == reference, chunk_size
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        with pytest.raises(HistoryInvalid) as exc:
+            list(stream_cohort(terms, [str(f)], chunk_size=20, executor=pool))
+    assert str(exc.value) == reference
 
 
 def test_pbr_evaluate_cohort_writes_the_same_bytes_with_one_or_two_workers_and_logs_every_decision(cohort, tmp_path, monkeypatch):

@@ -129,14 +129,20 @@ class _Task:
 
 @dataclass(frozen=True)
 class _Done:
-    problems: tuple[Diagnostic, ...]
-    # participants: (position, id, eligible, enrolment, compact history pickled)
-    participants: tuple[tuple[int, str, bool, str, bytes], ...]
-    digests: bytes  # the participants' [(position, digest), ...] pickled together ("" when none)
+    problems: tuple[Diagnostic, ...]  # histories of the chunk that cannot be read
+    # participants: (position, id, eligible, enrolment, compact history pickled); when the
+    # evaluation refused one, every participant read, those not evaluated with no record
+    # (the cohort is refused then, so only their ids count: a participant given twice)
+    participants: tuple[tuple[int, str, bool, str, bytes | None], ...]
+    digests: bytes  # the participants' [(position, digest), ...] pickled together (b"" when none)
     companies: tuple[tuple[int, int, str], ...]  # (position, line number, text) of JSON Lines companies
     company_histories: tuple[tuple[int, CompanyHistory], ...]  # companies already read
     count: int
     file: str
+    # what the evaluation refused (a referral date missing, say): the chunk's first refusal and
+    # the input position its batch starts at; the cohort's earliest is the one reported
+    refused: tuple[Diagnostic, ...] = ()
+    refused_at: int = -1
 
 
 _COMPRESS_FROM = 2048  # bytes of pickle
@@ -170,25 +176,33 @@ def run_task(task: _Task) -> _Done:
 def _run_task(task: _Task) -> _Done:
     loaded = _contract(task.contract)
     problems: list[Diagnostic] = []  # the chunk's histories that cannot be read
-    refused: list[Diagnostic] = []  # what the evaluation refused (e.g. a referral date missing)
+    refused: list[Diagnostic] = []  # what the evaluation refused
+    refused_at = -1
     people: list[tuple[int, ParticipantHistory]] = []  # read, not yet evaluated
+    unevaluated: list[tuple[int, str, bool, str, bytes | None]] = []
     companies: list[tuple[int, int, str]] = []
     company_histories: list[tuple[int, CompanyHistory]] = []
-    out: list[tuple[int, str, bool, str, bytes]] = []
+    out: list[tuple[int, str, bool, str, bytes | None]] = []
     digests: list[tuple[int, Any]] = []
 
     def evaluate_read() -> None:
-        # once the chunk has a problem nothing of it is handed back, so nothing more is evaluated;
-        # the rest of it is still read, so that every history that cannot be read is reported
+        # Once the chunk has a problem nothing of it is handed back, so nothing more is
+        # evaluated; the rest is still read, so that every history that cannot be read is
+        # reported, and after a refusal every participant's id still goes back.
+        nonlocal refused_at
         if people and not problems and not refused:
             try:
                 results = evaluate_chunk(loaded, [h for _, h in people], task.as_of)
             except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
                 refused.extend(exc.diagnostics)
+                refused_at = people[0][0]
             else:
                 for (pos, h), r in zip(people, results):
                     out.append((pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(), _pack(_compact(h))))
                     digests.append((pos, task.digest(h, r)))
+                people.clear()
+                return
+        unevaluated.extend((pos, h.participant, False, h.enrolment.isoformat(), None) for pos, h in people)
         people.clear()
 
     for i, (n, text) in enumerate(task.lines):
@@ -218,10 +232,10 @@ def _run_task(task: _Task) -> _Done:
                 evaluate_read()
     evaluate_read()
     count = len(task.lines) + len(task.histories)
-    if problems:  # histories that cannot be read come first, as when the whole cohort is loaded before it is evaluated
+    if problems:  # the cohort cannot be read: that alone is reported (stream_cohort)
         return _Done(tuple(problems), (), b"", tuple(companies), tuple(company_histories), count, task.file)
     if refused:
-        return _Done(tuple(refused), (), b"", (), (), count, task.file)
+        return _Done((), tuple(sorted(out + unevaluated)), b"", tuple(companies), tuple(company_histories), count, task.file, tuple(refused), refused_at)
     return _Done((), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), count, task.file)
 
 
@@ -337,7 +351,9 @@ def stream_cohort(
     """
     files = cohort_files(paths)
     total = count_histories(files) if on_progress or executor is not None else 0
-    problems: list[Diagnostic] = []
+    problems: list[Diagnostic] = []  # histories that cannot be read
+    duplicates: list[Diagnostic] = []  # subjects given twice, hires claimed twice
+    refusals: list[tuple[int, tuple[Diagnostic, ...]]] = []  # (position, what the evaluation refused) by chunk
     ref = _ref(loaded)
     codes = loaded.known
 
@@ -361,19 +377,24 @@ def stream_cohort(
             def absorb(d: _Done) -> None:
                 nonlocal done, shown
                 problems.extend(d.problems)
+                if d.refused:
+                    refusals.append((d.refused_at, d.refused))
                 rows = [(pid, int(eligible), enrolment, record) for _, pid, eligible, enrolment, record in d.participants]
                 db.execute("BEGIN")
-                try:
-                    db.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", rows)
-                except sqlite3.IntegrityError:  # a participant seen before: undo the chunk's rows, then one by one to name each
-                    db.execute("ROLLBACK")
-                    db.execute("BEGIN")
-                    for row in rows:
-                        try:
-                            db.execute("INSERT INTO people VALUES (?, ?, ?, ?)", row)
-                        except sqlite3.IntegrityError:
-                            problems.append(Diagnostic(message=f"participant '{row[0]}' appears twice in the cohort", hint="give each subject once"))
-                if d.participants:  # positions are unique, so is a chunk's first
+                first = 0
+                while first < len(rows):
+                    # A participant seen before stops executemany at its row (nothing of that row
+                    # is written: the key is checked first) with the rows before it in; name it and
+                    # go on after it. No ROLLBACK: with the journal off it is undefined.
+                    before = db.total_changes
+                    try:
+                        db.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", rows[first:])
+                        break
+                    except sqlite3.IntegrityError:
+                        first += db.total_changes - before
+                        duplicates.append(Diagnostic(message=f"participant '{rows[first][0]}' appears twice in the cohort", hint="give each subject once"))
+                        first += 1
+                if d.digests:  # positions are unique, so is a chunk's first
                     db.execute("INSERT INTO digests VALUES (?, ?)", (d.participants[0][0], d.digests))
                 db.execute("COMMIT")
                 company_lines.extend((pos, d.file, n, text) for pos, n, text in d.companies)
@@ -402,11 +423,16 @@ def stream_cohort(
                 data = json.loads(text)
                 companies.append((pos, history_from_data(data, Source(file=file, data=data, positions={(): (file, n, 1)}), codes)))
             companies.sort(key=lambda t: t[0])
+            # What the whole cohort in memory reports, whatever the chunks: histories that cannot
+            # be read; else subjects given twice and hires claimed twice; else the first history
+            # (in input order) the evaluation refused, where evaluating the whole cohort stops.
             if problems:
                 raise HistoryInvalid(problems)
-            problems.extend(cohort_problems([h for _, h in companies]))
-            if problems:
-                raise HistoryInvalid(problems)
+            duplicates.extend(cohort_problems([h for _, h in companies]))
+            if duplicates:
+                raise HistoryInvalid(duplicates)
+            if refusals:
+                raise HistoryInvalid(list(min(refusals, key=lambda r: r[0])[1]))
 
             _evaluate_companies(loaded, db, companies, as_of, digest)
             if on_progress and total and shown < total:  # the count was an estimate (CSV, YAML): close the bar
