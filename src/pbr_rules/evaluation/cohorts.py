@@ -42,7 +42,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
+from pbr_rules.errors import Diagnostic, EvaluationRefused, HistoryInvalid, InputInvalid
 from pbr_rules.evaluation.collector import collector_paused
 from pbr_rules.evaluation.evaluator import evaluate, evaluate_batch
 from pbr_rules.language import History, LoadedContract, Source, cohort_problems, history_from_data, load_cohort, load_contract
@@ -139,9 +139,10 @@ class _Done:
     company_histories: tuple[tuple[int, CompanyHistory], ...]  # companies already read
     count: int
     file: str
-    # what the evaluation refused (a referral date missing, say): the chunk's first refusal and
-    # the input position its batch starts at; the cohort's earliest is the one reported
-    refused: tuple[Diagnostic, ...] = ()
+    # what the evaluation refused: a history it cannot take (a referral date missing: its
+    # diagnostics) or cannot evaluate as asked (an EvaluationRefused, which pickles), the
+    # chunk's first, and the input position its batch starts at; the cohort's earliest is reported
+    refused: tuple[Diagnostic, ...] | EvaluationRefused = ()
     refused_at: int = -1
 
 
@@ -176,7 +177,7 @@ def run_task(task: _Task) -> _Done:
 def _run_task(task: _Task) -> _Done:
     loaded = _contract(task.contract)
     problems: list[Diagnostic] = []  # the chunk's histories that cannot be read
-    refused: list[Diagnostic] = []  # what the evaluation refused
+    refused: tuple[Diagnostic, ...] | EvaluationRefused = ()  # what the evaluation refused
     refused_at = -1
     people: list[tuple[int, ParticipantHistory]] = []  # read, not yet evaluated
     unevaluated: list[tuple[int, str, bool, str, bytes | None]] = []
@@ -189,13 +190,14 @@ def _run_task(task: _Task) -> _Done:
         # Once the chunk has a problem nothing of it is handed back, so nothing more is
         # evaluated; the rest is still read, so that every history that cannot be read is
         # reported, and after a refusal every participant's id still goes back.
-        nonlocal refused_at
+        nonlocal refused, refused_at
         if people and not problems and not refused:
             try:
                 results = evaluate_chunk(loaded, [h for _, h in people], task.as_of)
             except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
-                refused.extend(exc.diagnostics)
-                refused_at = people[0][0]
+                refused, refused_at = exc.diagnostics, people[0][0]
+            except EvaluationRefused as exc:
+                refused, refused_at = exc, people[0][0]
             else:
                 for (pos, h), r in zip(people, results):
                     out.append((pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(), _pack(_compact(h))))
@@ -235,7 +237,7 @@ def _run_task(task: _Task) -> _Done:
     if problems:  # the cohort cannot be read: that alone is reported (stream_cohort)
         return _Done(tuple(problems), (), b"", tuple(companies), tuple(company_histories), count, task.file)
     if refused:
-        return _Done((), tuple(sorted(out + unevaluated)), b"", tuple(companies), tuple(company_histories), count, task.file, tuple(refused), refused_at)
+        return _Done((), tuple(sorted(out + unevaluated)), b"", tuple(companies), tuple(company_histories), count, task.file, refused, refused_at)
     return _Done((), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), count, task.file)
 
 
@@ -279,7 +281,7 @@ def _chunk_sizes(chunk_size: int, total: int, workers: int) -> Callable[[int], i
     return lambda position: max(min(chunk_size, MIN_CHUNK), min(chunk_size, (total - position) // (2 * workers)))
 
 
-def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Callable[[int], int], problems: list[Diagnostic]) -> Iterator[_Task]:
+def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Callable[[int], int], problems: list[Diagnostic], codes) -> Iterator[_Task]:
     size_at = chunk_size if callable(chunk_size) else (lambda position: chunk_size)
     position = 0
     for f in files:
@@ -316,7 +318,9 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Call
                     position += len(lines)
             continue
         try:
-            histories = load_cohort(f, None)  # the codes are checked in the worker, as for JSON Lines
+            # read here with the agreement's words, as the whole cohort is; each subject once is
+            # checked over the whole stream, as over a whole cohort in memory
+            histories = load_cohort(f, codes, unique=False)
         except HistoryInvalid as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -353,7 +357,7 @@ def stream_cohort(
     total = count_histories(files) if on_progress or executor is not None else 0
     problems: list[Diagnostic] = []  # histories that cannot be read
     duplicates: list[Diagnostic] = []  # subjects given twice, hires claimed twice
-    refusals: list[tuple[int, tuple[Diagnostic, ...]]] = []  # (position, what the evaluation refused) by chunk
+    refusals: list[tuple[int, tuple[Diagnostic, ...] | EvaluationRefused]] = []  # (position, what the evaluation refused) by chunk
     ref = _ref(loaded)
     codes = loaded.known
 
@@ -361,15 +365,8 @@ def stream_cohort(
         return _Task(contract=ref, as_of=as_of, digest=digest, known_codes=codes, **kw)
 
     with tempfile.TemporaryDirectory(prefix="pbr-cohort-") as tmp:
-        db = sqlite3.connect(Path(tmp) / "cohort.sqlite", isolation_level=None)
+        db = _spool(Path(tmp) / "cohort.sqlite")
         try:
-            db.execute("PRAGMA journal_mode=OFF")
-            db.execute("PRAGMA synchronous=OFF")
-            db.execute("PRAGMA cache_size=-8000")  # at most about 8 MB of pages in memory
-            db.execute("CREATE TABLE people (id TEXT PRIMARY KEY, eligible INTEGER, enrolment TEXT, record BLOB)")
-            # a chunk's participants' digests in one row (by its first position); companies' one by one
-            db.execute("CREATE TABLE digests (position INTEGER PRIMARY KEY, digests BLOB)")
-            db.execute("CREATE TABLE company_digests (position INTEGER PRIMARY KEY, digest BLOB)")
             companies: list[tuple[int, CompanyHistory]] = []
             company_lines: list[tuple[int, str, int, str]] = []
             done = shown = 0
@@ -379,21 +376,9 @@ def stream_cohort(
                 problems.extend(d.problems)
                 if d.refused:
                     refusals.append((d.refused_at, d.refused))
-                rows = [(pid, int(eligible), enrolment, record) for _, pid, eligible, enrolment, record in d.participants]
                 db.execute("BEGIN")
-                first = 0
-                while first < len(rows):
-                    # A participant seen before stops executemany at its row (nothing of that row
-                    # is written: the key is checked first) with the rows before it in; name it and
-                    # go on after it. No ROLLBACK: with the journal off it is undefined.
-                    before = db.total_changes
-                    try:
-                        db.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", rows[first:])
-                        break
-                    except sqlite3.IntegrityError:
-                        first += db.total_changes - before
-                        duplicates.append(Diagnostic(message=f"participant '{rows[first][0]}' appears twice in the cohort", hint="give each subject once"))
-                        first += 1
+                for pid in _insert_people(db, [(pid, int(eligible), enrolment, record) for _, pid, eligible, enrolment, record in d.participants]):
+                    duplicates.append(Diagnostic(message=f"participant '{pid}' appears twice in the cohort", hint="give each subject once"))
                 if d.digests:  # positions are unique, so is a chunk's first
                     db.execute("INSERT INTO digests VALUES (?, ?)", (d.participants[0][0], d.digests))
                 db.execute("COMMIT")
@@ -405,7 +390,7 @@ def stream_cohort(
                     on_progress(shown, total)
 
             sizes = _chunk_sizes(chunk_size, total, _workers_of(executor)) if executor is not None else chunk_size
-            tasks = _tasks(files, make, sizes, problems)
+            tasks = _tasks(files, make, sizes, problems, codes)
             if executor is None:
                 for t in tasks:
                     absorb(run_task(t))
@@ -432,7 +417,10 @@ def stream_cohort(
             if duplicates:
                 raise HistoryInvalid(duplicates)
             if refusals:
-                raise HistoryInvalid(list(min(refusals, key=lambda r: r[0])[1]))
+                first = min(refusals, key=lambda r: r[0])[1]
+                if isinstance(first, EvaluationRefused):
+                    raise first
+                raise HistoryInvalid(list(first))
 
             _evaluate_companies(loaded, db, companies, as_of, digest)
             if on_progress and total and shown < total:  # the count was an estimate (CSV, YAML): close the bar
@@ -443,6 +431,41 @@ def stream_cohort(
                 yield value
         finally:
             db.close()
+
+
+def _spool(path: Path) -> sqlite3.Connection:
+    """The stream's scratch file: no journal, no syncing (it is deleted at the end either way)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-8000")  # at most about 8 MB of pages in memory
+    db.execute("CREATE TABLE people (id TEXT PRIMARY KEY, eligible INTEGER, enrolment TEXT, record BLOB)")
+    # a chunk's participants' digests in one row (by its first position); companies' one by one
+    db.execute("CREATE TABLE digests (position INTEGER PRIMARY KEY, digests BLOB)")
+    db.execute("CREATE TABLE company_digests (position INTEGER PRIMARY KEY, digest BLOB)")
+    return db
+
+
+def _insert_people(db: sqlite3.Connection, rows: list[tuple]) -> list[str]:
+    """Insert the rows (id first) into ``people``, in the transaction open on ``db``; the ids
+    that were there already (or earlier in ``rows``), in order, each time it happens.
+
+    A participant seen before stops ``executemany`` at its row, with the rows before it in and
+    nothing of that row written (the key is checked before anything is); it is named and the
+    insert goes on after it. No ROLLBACK: with the journal off (``stream_cohort``'s file) SQLite
+    leaves it undefined, and undoing a chunk bigger than the page cache corrupted the file."""
+    named: list[str] = []
+    first = 0
+    while first < len(rows):
+        before = db.total_changes
+        try:
+            db.executemany("INSERT INTO people VALUES (?, ?, ?, ?)", rows[first:])
+            break
+        except sqlite3.IntegrityError:
+            first += db.total_changes - before
+            named.append(rows[first][0])
+            first += 1
+    return named
 
 
 def _workers_of(executor) -> int:

@@ -482,12 +482,15 @@ def load_history(path: str | Path, known_codes: Known | frozenset[str] | None = 
 
 
 def load_cohorts(paths: list[str | Path], known_codes: Known | frozenset[str] | None = None) -> list[History]:
-    """Histories from several files or folders (e.g. participants and companies), each subject once."""
+    """Histories from several files or folders (e.g. participants and companies), each subject once.
+
+    Every history that cannot be read, in every file, is reported at once; only when all can be
+    read are subjects given twice (and hires claimed twice) looked for, over the whole cohort."""
     out: list[History] = []
     problems: list[Diagnostic] = []
     for p in paths:
         try:
-            out.extend(load_cohort(p, known_codes))
+            out.extend(load_cohort(p, known_codes, unique=False))
         except HistoryInvalid as exc:
             problems.extend(exc.diagnostics)
     if problems:
@@ -495,8 +498,11 @@ def load_cohorts(paths: list[str | Path], known_codes: Known | frozenset[str] | 
     return _unique(out)
 
 
-def load_cohort(path: str | Path, known_codes: Known | frozenset[str] | None = None) -> list[History]:
-    """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder (searched recursively)."""
+def load_cohort(path: str | Path, known_codes: Known | frozenset[str] | None = None, *, unique: bool = True) -> list[History]:
+    """Histories from a JSON Lines file, a CSV file (long format, docs/histories.md), a YAML list or a folder (searched recursively).
+
+    ``unique=False`` leaves out the check that each subject is given once (for a caller that
+    checks a whole cohort of several files, once every file could be read)."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json", ".jsonl", ".csv"))
@@ -506,17 +512,18 @@ def load_cohort(path: str | Path, known_codes: Known | frozenset[str] | None = N
         problems: list[Diagnostic] = []
         for f in files:
             try:
-                out.extend(load_cohort(f, known_codes) if f.suffix in (".jsonl", ".csv") else _histories_in_file(f, known_codes))
+                out.extend(load_cohort(f, known_codes, unique=False) if f.suffix in (".jsonl", ".csv") else _histories_in_file(f, known_codes))
             except HistoryInvalid as exc:
                 problems.extend(exc.diagnostics)
         if problems:
             raise HistoryInvalid(problems)
-        return _unique(out)
-    if path.suffix == ".jsonl":
-        return _unique(_load_jsonl(path, known_codes))
-    if path.suffix == ".csv":
-        return _unique(_load_csv(path, known_codes))
-    return _unique(_histories_in_file(path, known_codes))
+    elif path.suffix == ".jsonl":
+        out = _load_jsonl(path, known_codes)
+    elif path.suffix == ".csv":
+        out = _load_csv(path, known_codes)
+    else:
+        out = _histories_in_file(path, known_codes)
+    return _unique(out) if unique else out
 
 
 def _histories_in_file(path: Path, known_codes) -> list[History]:
