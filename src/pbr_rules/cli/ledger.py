@@ -43,7 +43,10 @@ def close_ledgers() -> None:
     """Close every ledger the command opened: its connections end, and SQLite writes its WAL
     back into the database file, so the file alone (a backup, a copy) holds everything."""
     while _OPEN:
-        _OPEN.pop().close()
+        try:
+            _OPEN.pop().close()
+        except Exception:  # noqa: BLE001 - everything was committed; a failing close must not hide the command's own outcome
+            pass
 
 
 def add_commands(sub) -> None:
