@@ -212,13 +212,34 @@ def _case_files(case: str, tmp_path: Path, monkeypatch) -> tuple[str, list[Path]
         monkeypatch.setattr(evaluator, "MAX_FACTS_PER_SESSION", 3)  # every history gives more
         a.write_text("\n".join(_kbh_lines(3) + ["{not json"]) + "\n", encoding="utf-8")
         return KBH, [a], "a.jsonl:4:2: not valid JSON"
+    if case == "too many milestone occurrences, then a duplicate":
+        import pbr_rules.evaluation.evaluator as evaluator
+
+        monkeypatch.setattr(evaluator, "MAX_FACTS_PER_SESSION", 3)
+        lines = _kbh_lines(80)
+        a.write_text("\n".join(lines + [lines[60]]) + "\n", encoding="utf-8")
+        return KBH, [a], "appears twice in the cohort"
     if case == "too many milestone occurrences":
         import pbr_rules.evaluation.evaluator as evaluator
 
         monkeypatch.setattr(evaluator, "MAX_FACTS_PER_SESSION", 3)
         a.write_text("\n".join(_kbh_lines(80)) + "\n", encoding="utf-8")
         return KBH, [a], "EvaluationRefused: history syn-101-00001 gives"
+    if case == "two YAML companies claiming one hire":
+        text = (ROOT / "fixtures/companies/101/c-101-01.yaml").read_text(encoding="utf-8")
+        a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+        a.write_text(text, encoding="utf-8")
+        other = text.replace("company: c-101-01", "company: c-101-99").replace("{participant: p-101-001, date: 2019-07-01}", "{participant: p-101-001, date: 2019-09-02}")
+        b.write_text(other, encoding="utf-8")
+        return KBH, [a, b], f"(hires[0] at {a}:28)"  # where the other hire is, found by the company that was read
     raise AssertionError(case)
+
+
+def _few_facts() -> None:
+    """A worker's initializer: the engine's limit as the test set it in this process."""
+    import pbr_rules.evaluation.evaluator as evaluator
+
+    evaluator.MAX_FACTS_PER_SESSION = 3
 
 
 @pytest.mark.parametrize(
@@ -231,7 +252,9 @@ def _case_files(case: str, tmp_path: Path, monkeypatch) -> tuple[str, list[Path]
         "a duplicate in one file, a line that cannot be read in another",
         "a CSV with a word the agreement does not know, after a refusal",
         "too many milestone occurrences, then a line that cannot be read",
+        "too many milestone occurrences, then a duplicate",
         "too many milestone occurrences",
+        "two YAML companies claiming one hire",
     ],
 )
 def test_what_a_refused_cohort_reports_does_not_depend_on_the_chunks(tmp_path, monkeypatch, case):
@@ -247,11 +270,28 @@ def test_what_a_refused_cohort_reports_does_not_depend_on_the_chunks(tmp_path, m
         with pytest.raises(PbrError) as exc:
             list(stream_cohort(loaded, [str(f) for f in files], chunk_size=chunk_size))
         assert f"{type(exc.value).__name__}: {exc.value}" == reference, chunk_size
-    if "too many" not in case:  # (the patched limit is this process's; a pool's workers would not see it on every platform)
-        with ProcessPoolExecutor(max_workers=2) as pool:
+    # on two processes (the engine's limit set in them too, where a case lowers it)
+    with ProcessPoolExecutor(max_workers=2, initializer=_few_facts if "too many" in case else None) as pool:
+        for chunk_size in (1, 20):
             with pytest.raises(PbrError) as exc:
-                list(stream_cohort(loaded, [str(f) for f in files], chunk_size=20, executor=pool))
-        assert f"{type(exc.value).__name__}: {exc.value}" == reference
+                list(stream_cohort(loaded, [str(f) for f in files], chunk_size=chunk_size, executor=pool))
+            assert f"{type(exc.value).__name__}: {exc.value}" == reference, chunk_size
+
+
+def test_a_refusal_kept_until_the_end_does_not_keep_its_chunk(tmp_path, monkeypatch):
+    """An EvaluationRefused is kept until the cohort is read; without its traceback, which holds
+    the chunk's lines and histories (in one process, each refused chunk would stay in memory)."""
+    import pbr_rules.evaluation.evaluator as evaluator
+    from pbr_rules.errors import EvaluationRefused
+    from pbr_rules.evaluation.cohorts import _ref, _Task, keep_result, run_task
+
+    monkeypatch.setattr(evaluator, "MAX_FACTS_PER_SESSION", 3)
+    loaded = load_checked_contract(KBH)
+    task = _Task(_ref(loaded), None, keep_result, loaded.known, "a.jsonl", 0, tuple(enumerate(_kbh_lines(5), start=1)))
+    done = run_task(task)
+    assert isinstance(done.refused, EvaluationRefused) and done.refused_at == 0
+    assert done.refused.__traceback__ is None and done.refused.__context__ is None
+    assert [p[1] for p in done.participants] == [json.loads(line)["participant"] for line in _kbh_lines(5)]  # ids, for the duplicate check
 
 
 def test_people_go_in_without_a_rollback_however_big_the_chunk(tmp_path):

@@ -8,6 +8,7 @@ an unreachable database, a database written by a newer pbr-rules).
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from pbr_rules.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_spreadsheet_options, write_output, xlsx_needs_output
@@ -45,8 +46,9 @@ def close_ledgers() -> None:
     while _OPEN:
         try:
             _OPEN.pop().close()
-        except Exception:  # noqa: BLE001 - everything was committed; a failing close must not hide the command's own outcome
-            pass
+        except Exception as exc:  # noqa: BLE001 - everything was committed; a failing close must not hide the command's own outcome
+            if os.environ.get("PBR_DEBUG"):
+                print(f"closing the ledger failed ({type(exc).__name__}): {exc}", file=sys.stderr)
 
 
 def add_commands(sub) -> None:

@@ -136,7 +136,6 @@ class _Done:
     participants: tuple[tuple[int, str, bool, str, bytes | None], ...]
     digests: bytes  # the participants' [(position, digest), ...] pickled together (b"" when none)
     companies: tuple[tuple[int, int, str], ...]  # (position, line number, text) of JSON Lines companies
-    company_histories: tuple[tuple[int, CompanyHistory], ...]  # companies already read
     count: int
     file: str
     # what the evaluation refused: a history it cannot take (a referral date missing: its
@@ -182,7 +181,6 @@ def _run_task(task: _Task) -> _Done:
     people: list[tuple[int, ParticipantHistory]] = []  # read, not yet evaluated
     unevaluated: list[tuple[int, str, bool, str, bytes | None]] = []
     companies: list[tuple[int, int, str]] = []
-    company_histories: list[tuple[int, CompanyHistory]] = []
     out: list[tuple[int, str, bool, str, bytes | None]] = []
     digests: list[tuple[int, Any]] = []
 
@@ -196,8 +194,9 @@ def _run_task(task: _Task) -> _Done:
                 results = evaluate_chunk(loaded, [h for _, h in people], task.as_of)
             except InputInvalid as exc:  # its diagnostics travel back; the exception itself does not pickle
                 refused, refused_at = exc.diagnostics, people[0][0]
-            except EvaluationRefused as exc:
-                refused, refused_at = exc, people[0][0]
+            except EvaluationRefused as exc:  # without its traceback, which holds the whole chunk
+                exc.__context__ = exc.__cause__ = None
+                refused, refused_at = exc.with_traceback(None), people[0][0]
             else:
                 for (pos, h), r in zip(people, results):
                     out.append((pos, h.participant, r.eligibility.eligible, h.enrolment.isoformat(), _pack(_compact(h))))
@@ -226,19 +225,17 @@ def _run_task(task: _Task) -> _Done:
             if len(people) >= EVALUATE_BATCH:
                 evaluate_read()
     for i, h in enumerate(task.histories):
-        if isinstance(h, CompanyHistory):
-            company_histories.append((task.first + i, h))
-        else:
+        if not isinstance(h, CompanyHistory):  # companies already read stay with the main process (_tasks)
             people.append((task.first + i, h))
             if len(people) >= EVALUATE_BATCH:
                 evaluate_read()
     evaluate_read()
     count = len(task.lines) + len(task.histories)
     if problems:  # the cohort cannot be read: that alone is reported (stream_cohort)
-        return _Done(tuple(problems), (), b"", tuple(companies), tuple(company_histories), count, task.file)
+        return _Done(tuple(problems), (), b"", tuple(companies), count, task.file)
     if refused:
-        return _Done((), tuple(sorted(out + unevaluated)), b"", tuple(companies), tuple(company_histories), count, task.file, refused, refused_at)
-    return _Done((), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), tuple(company_histories), count, task.file)
+        return _Done((), tuple(sorted(out + unevaluated)), b"", tuple(companies), count, task.file, refused, refused_at)
+    return _Done((), tuple(out), _pack(digests, len(digests)) if digests else b"", tuple(companies), count, task.file)
 
 
 # --- reading the cohort in chunks ---------------------------------------------------------------
@@ -281,7 +278,13 @@ def _chunk_sizes(chunk_size: int, total: int, workers: int) -> Callable[[int], i
     return lambda position: max(min(chunk_size, MIN_CHUNK), min(chunk_size, (total - position) // (2 * workers)))
 
 
-def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Callable[[int], int], problems: list[Diagnostic], codes) -> Iterator[_Task]:
+def _tasks(
+    files: list[Path], make: Callable[..., _Task], chunk_size: int | Callable[[int], int], problems: list[Diagnostic], codes,
+    companies: list[tuple[int, CompanyHistory]],
+) -> Iterator[_Task]:
+    """The cohort's chunks. Companies of CSV and YAML files, read here, are also kept in
+    ``companies`` by input position: these objects, not copies back from a worker, are what the
+    hire checks use (a hire's file and line are found by the object that was read)."""
     size_at = chunk_size if callable(chunk_size) else (lambda position: chunk_size)
     position = 0
     for f in files:
@@ -327,6 +330,7 @@ def _tasks(files: list[Path], make: Callable[..., _Task], chunk_size: int | Call
         i = 0
         while i < len(histories):
             chunk = tuple(histories[i : i + size_at(position)])
+            companies.extend((position + j, h) for j, h in enumerate(chunk) if isinstance(h, CompanyHistory))
             yield make(file=str(f), first=position, histories=chunk)
             position += len(chunk)
             i += len(chunk)
@@ -383,14 +387,13 @@ def stream_cohort(
                     db.execute("INSERT INTO digests VALUES (?, ?)", (d.participants[0][0], d.digests))
                 db.execute("COMMIT")
                 company_lines.extend((pos, d.file, n, text) for pos, n, text in d.companies)
-                companies.extend(d.company_histories)
                 done += d.count
                 if on_progress and min(done, total) > shown:
                     shown = min(done, total)
                     on_progress(shown, total)
 
             sizes = _chunk_sizes(chunk_size, total, _workers_of(executor)) if executor is not None else chunk_size
-            tasks = _tasks(files, make, sizes, problems, codes)
+            tasks = _tasks(files, make, sizes, problems, codes, companies)
             if executor is None:
                 for t in tasks:
                     absorb(run_task(t))
