@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pbr_rules"
 
 # layer of each component (a subpackage, or a top-level module); higher imports lower only
 LAYERS: dict[str, int] = {
-    "values": 0,  # money, periods, errors, personal_data, i18n (languages and Danish formats), lazy
+    "values": 0,  # money, periods, errors, personal_data, i18n (languages and Danish formats), lazy, collector
     "models": 1,
     "language": 2,
     "evaluation": 3,
@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
     "cli": 10,
     "pytest_plugin": 10,
 }
-VALUES = {"money", "periods", "errors", "personal_data", "i18n", "lazy"}
+VALUES = {"money", "periods", "errors", "personal_data", "i18n", "lazy", "collector"}
 # subpackages whose modules are private: others import their __init__ only
 SURFACED = {"language", "evaluation", "settlement", "finance", "lawyers", "reports", "catalogue", "ledger", "importers"}
 ENGINE_MODULE = "pbr_rules.evaluation.engine"

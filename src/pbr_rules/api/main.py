@@ -22,7 +22,8 @@ from pbr_rules.api.routes import contracts, evaluate, health, ledger, reports
 from pbr_rules.api.schemas import REQUEST_MODELS, document_errors
 from pbr_rules.api.settings import Settings
 from pbr_rules.api.tokens import TokenStore
-from pbr_rules.evaluation import Registry, freeze_long_lived
+from pbr_rules.collector import freeze_long_lived
+from pbr_rules.evaluation import Registry
 from pbr_rules.ledger import Ledger
 from pbr_rules.web import install_workspace
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings, *, freeze_at_start: bool = False) -> FastAPI:
     """The API for ``settings`` (already validated: see ``Settings.load``).
 
     ``freeze_at_start``: once the agreements and the ledger are loaded, exempt everything alive
-    from later garbage collections (``evaluation.freeze_long_lived``): what the served process
+    from later garbage collections (``collector.freeze_long_lived``): what the served process
     does (``create_app_from_env``); not for apps made and dropped many times in one process."""
 
     @asynccontextmanager

@@ -42,8 +42,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from pbr_rules.collector import collector_paused
 from pbr_rules.errors import Diagnostic, EvaluationRefused, HistoryInvalid, InputInvalid
-from pbr_rules.evaluation.collector import collector_paused
 from pbr_rules.evaluation.evaluator import evaluate, evaluate_batch
 from pbr_rules.language import History, LoadedContract, Source, cohort_problems, history_from_data, load_cohort, load_contract
 from pbr_rules.models.history import CompanyHistory, ParticipantHistory
@@ -168,7 +168,7 @@ def _compact(h: ParticipantHistory) -> ParticipantHistory:
 
 
 def run_task(task: _Task) -> _Done:
-    """Parse, validate and evaluate one chunk (in a worker); companies are only handed back."""
+    """Parse, validate and evaluate one chunk (in a worker); JSON Lines companies are only handed back."""
     with collector_paused():
         return _run_task(task)
 
@@ -206,6 +206,11 @@ def _run_task(task: _Task) -> _Done:
         unevaluated.extend((pos, h.participant, False, h.enrolment.isoformat(), None) for pos, h in people)
         people.clear()
 
+    def take(position: int, h: ParticipantHistory) -> None:
+        people.append((position, h))
+        if len(people) >= EVALUATE_BATCH:
+            evaluate_read()
+
     for i, (n, text) in enumerate(task.lines):
         try:
             data = json.loads(text)
@@ -221,14 +226,10 @@ def _run_task(task: _Task) -> _Done:
         if isinstance(h, CompanyHistory):
             companies.append((task.first + i, n, text))
         else:
-            people.append((task.first + i, h))
-            if len(people) >= EVALUATE_BATCH:
-                evaluate_read()
+            take(task.first + i, h)
     for i, h in enumerate(task.histories):
         if not isinstance(h, CompanyHistory):  # companies already read stay with the main process (_tasks)
-            people.append((task.first + i, h))
-            if len(people) >= EVALUATE_BATCH:
-                evaluate_read()
+            take(task.first + i, h)
     evaluate_read()
     count = len(task.lines) + len(task.histories)
     if problems:  # the cohort cannot be read: that alone is reported (stream_cohort)

@@ -18,8 +18,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping
 
+from pbr_rules.collector import collector_paused
 from pbr_rules.errors import Diagnostic, EngineFailure, EvaluationRefused, HistoryInvalid
-from pbr_rules.evaluation.collector import collector_paused
 from pbr_rules.evaluation.engine import MAX_FACTS_PER_SESSION, SESSION_FACTS, candidate_fact, compile_contract
 from pbr_rules.evaluation.formulas import Priced, price as price_formula
 from pbr_rules.evaluation.measures import Candidate, Derived, derive_company, derive_participant, plan_for

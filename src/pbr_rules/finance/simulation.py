@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Callable
 
 
+from pbr_rules.collector import collector_paused
 from pbr_rules.errors import ContractInvalid, Diagnostic
-from pbr_rules.evaluation import collector_paused, decide_view_batch
+from pbr_rules.evaluation import decide_view_batch
 from pbr_rules.finance.cases import case_figures
 from pbr_rules.evaluation import rates_for
 from pbr_rules.language import LoadedContract, canonical_json, format_path, load_yaml_file, require_kind, validate_model
