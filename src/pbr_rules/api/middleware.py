@@ -42,7 +42,6 @@ error_log = logging.getLogger("pbr_rules.api.error")
 install_log_filter(access_log, error_log)
 
 
-
 def log_off_the_loop(name: str = "pbr_rules.api") -> Callable[[], None]:
     """Hand the lines of logger ``name`` (and its children) to a thread that writes them with
     the handlers ``pbr serve`` gave it; returns the function that writes what is queued and
