@@ -251,19 +251,18 @@ def currency_problem(code: str, on: date | None = None) -> tuple[str, str] | Non
         near.sort(key=lambda c: (-sum(a == b for a, b in zip(c, upper)), c))
         hint = f"did you mean '{near[0]}'?" if near and near[0] != code else "an ISO 4217 code such as DKK, EUR, SEK, NOK or GBP"
         return f"unknown currency '{code}': not an ISO 4217 currency code", hint
-    name = currency_name(code)
     periods = _tender().get(code, ())
     if not periods:
-        return f"{code} ({name}) is not a currency anyone pays in", "write the ISO 4217 code of the currency the agreement's amounts are in, e.g. DKK or EUR"
+        return f"{code} ({currency_name(code)}) is not a currency anyone pays in", "write the ISO 4217 code of the currency the agreement's amounts are in, e.g. DKK or EUR"
     if on is not None and not any((a is None or a <= on) and (z is None or on <= z) for a, z in periods):
         return (
-            f"{code} ({name}) was not legal tender anywhere on {on.isoformat()}, the day the agreement was signed",
+            f"{code} ({currency_name(code)}) was not legal tender anywhere on {on.isoformat()}, the day the agreement was signed",
             "write the currency the agreement's amounts are paid in on that day",
         )
     digits = get_currency_precision(code)
     if digits != MINOR_UNITS:
         return (
-            f"{code} ({name}) has {digits} minor units; pbr-rules computes every amount to exactly {MINOR_UNITS} decimals",
+            f"{code} ({currency_name(code)}) has {digits} minor units; pbr-rules computes every amount to exactly {MINOR_UNITS} decimals",
             f"only currencies with {MINOR_UNITS} minor units are supported, e.g. DKK, EUR, SEK, NOK, GBP; "
             "see docs/semantics.md, 'Amounts, currency and rounding'",
         )
