@@ -20,6 +20,8 @@ collect_ignore = ["tests/broken_folder"]
 _SCRATCH = tempfile.mkdtemp(prefix="pbr-tests-")
 os.environ.setdefault("PBR_DATABASE_URL", os.path.join(_SCRATCH, "import-time.db"))
 os.environ.setdefault("PBR_WEB_SECRET_FILE", os.path.join(_SCRATCH, "web.key"))
+# Working days remembered between commands (periods.remembered_working_days): not in the home folder.
+os.environ.setdefault("PBR_CACHE_DIR", os.path.join(_SCRATCH, "cache"))
 
 
 @pytest.fixture(autouse=True)

@@ -12,14 +12,17 @@ Conventions (see docs/semantics.md):
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tempfile
+import threading
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from difflib import get_close_matches
 from functools import lru_cache
-
-import holidays as holiday_calendars
+from pathlib import Path
 
 MIN_YEAR, MAX_YEAR = 1900, 2199  # far enough; keeps week and claim-lag arithmetic inside date's range
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -160,10 +163,19 @@ class Calendar:
         return date.fromordinal(day)
 
 
+def _package():
+    """The ``holidays`` package, imported when a calendar is first worked out or checked: with
+    its 250 country calendars (any use of one imports them all) about 90 ms, which a command
+    whose working days are remembered (``remembered_working_days``) no longer spends."""
+    import holidays
+
+    return holidays
+
+
 @lru_cache(maxsize=1)
 def supported_calendars() -> dict[str, tuple[str, ...]]:
     """Every country the ``holidays`` package knows by its ISO 3166-1 code (no aliases such as UK), with its subdivisions."""
-    return {country: tuple(subs) for country, subs in holiday_calendars.list_supported_countries(include_aliases=False).items()}
+    return {country: tuple(subs) for country, subs in _package().list_supported_countries(include_aliases=False).items()}
 
 
 def _same_first_letter(code: str, known) -> list[str]:
@@ -173,17 +185,21 @@ def _same_first_letter(code: str, known) -> list[str]:
 
 def _iso_code_of(alias: str) -> list[str]:
     """The ISO code the ``holidays`` package knows another name by (UK is GB), if any."""
-    if alias not in holiday_calendars.list_supported_countries(include_aliases=True):
+    if alias not in _package().list_supported_countries(include_aliases=True):
         return []
-    return [holiday_calendars.country_holidays(alias, years=[]).country]
+    return [_package().country_holidays(alias, years=[]).country]
 
 
 @lru_cache(maxsize=1024)
 def check_calendar(country: str, subdivision: str | None) -> None:
     """Raise ``UnknownCalendar`` (with a hint naming what is supported nearby) unless the
-    ``holidays`` package has a calendar for the country and subdivision."""
+    ``holidays`` package has a calendar for the country and subdivision. A calendar whose
+    working days an earlier command remembered was checked then, against the same package."""
+    if _remembered(country, subdivision) is not None:
+        return
     known = supported_calendars()
     if country in known and (subdivision is None or subdivision in known[country]):
+        _remember(country, subdivision, {})
         return
     if country not in known:
         near = [country.upper()] if country.upper() in known else _iso_code_of(country) or _same_first_letter(country, known)
@@ -203,7 +219,7 @@ DANISH = Calendar("DK")
 
 def _year_of(country: str, subdivision: str | None, year: int):
     """The package's calendar with ``year`` filled in (and only that year)."""
-    entity = holiday_calendars.country_holidays(country, subdiv=subdivision, categories=("public",), years=[])
+    entity = _package().country_holidays(country, subdiv=subdivision, categories=("public",), years=[])
     # The package stops at its DEFAULT_END_YEAR (2100): later laws are unknown. Dates here run
     # to MAX_YEAR, and the hand-written Danish list extended today's rules that far; so do we.
     entity.end_year = max(entity.end_year, MAX_YEAR + 1)
@@ -220,12 +236,136 @@ def _public_holidays(country: str, subdivision: str | None, year: int) -> frozen
 def _working_days(country: str, subdivision: str | None, year: int) -> tuple[int, bytes]:
     """The ordinal of 1 January of ``year`` and one byte per day of the year (1 = a working day).
 
-    Computed once per (country, subdivision, year): due dates are worked out in hot paths.
+    Computed once per (country, subdivision, year): due dates are worked out in hot paths; and
+    remembered between commands (``remembered_working_days``).
     """
-    entity = _year_of(country, subdivision, year)
     first = date(year, 1, 1)
-    n = (date(year + 1, 1, 1) - first).days
-    return first.toordinal(), bytes(1 if entity.is_working_day(first + timedelta(days=i)) else 0 for i in range(n))
+    tables = _remembered(country, subdivision)
+    table = tables.get(year) if tables is not None else None
+    if table is None:
+        entity = _year_of(country, subdivision, year)
+        n = (date(year + 1, 1, 1) - first).days
+        table = bytes(1 if entity.is_working_day(first + timedelta(days=i)) else 0 for i in range(n))
+        _remember(country, subdivision, {year: table})
+    return first.toordinal(), table
+
+
+# --- working days remembered between commands -----------------------------------------------
+#
+# Every command that loads an agreement checks its calendar, and most work out due dates: with
+# the ``holidays`` package that is about 90 ms of each command's start-up (importing it imports
+# all 250 of its country calendars). What it says of a calendar's year never changes for one
+# version of the package, so the working days worked out are written to a small file per
+# calendar and package version, and read back by later commands, which then never import the
+# package. The file is only ever a copy of what the package said: one that cannot be read, or
+# does not hold the year, is worked out again; a newer package gets files of its own.
+
+CACHE_ENV = "PBR_CACHE_DIR"
+_CACHE_LOCK = threading.Lock()
+_TABLES: dict[tuple[str, str | None], dict[int, bytes] | None] = {}
+
+
+def cache_dir() -> Path | None:
+    """Where pbr-rules keeps what it works out once for later commands: ``$PBR_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/pbr-rules``, else ``~/.cache/pbr-rules``; None when ``PBR_CACHE_DIR`` is
+    set empty (nothing is kept)."""
+    given = os.environ.get(CACHE_ENV)
+    if given is not None:
+        return Path(given) if given.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pbr-rules"
+
+
+@lru_cache(maxsize=1)
+def _package_version() -> str | None:
+    """The installed ``holidays`` package's version, read from its metadata (not by importing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("holidays")
+    except PackageNotFoundError:
+        return None
+
+
+def remembered_working_days(country: str, subdivision: str | None = None) -> Path | None:
+    """The file that keeps a calendar's working days for the installed ``holidays`` package:
+    ``<cache>/working-days/holidays-<version>/<code>.json``, one string of ``0`` and ``1`` per
+    year, a character per day (``1`` a working day). None when nothing is kept."""
+    folder, ver = cache_dir(), _package_version()
+    if folder is None or ver is None:
+        return None
+    code = country if subdivision is None else f"{country}-{subdivision}"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code) or not re.fullmatch(r"[A-Za-z0-9._+-]{1,40}", ver):
+        return None  # never a path built from anything else
+    return folder / "working-days" / f"holidays-{ver}" / f"{code}.json"
+
+
+def _read_tables(path: Path, country: str, subdivision: str | None) -> dict[int, bytes] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("country") != country or data.get("subdivision") != subdivision:
+            return None
+        tables = {}
+        for key, days in data["years"].items():
+            year = int(key)
+            n = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+            if not (isinstance(days, str) and len(days) == n and set(days) <= {"0", "1"}):
+                return None
+            tables[year] = days.encode("ascii").translate(_DIGITS_TO_BYTES)
+        return tables
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None  # missing, unreadable or not what this module writes: worked out again
+
+
+_DIGITS_TO_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+_BYTES_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _remembered(country: str, subdivision: str | None) -> dict[int, bytes] | None:
+    """The years of a calendar this process knows, read once from its file; None when the
+    calendar was never checked here or in an earlier command."""
+    key = (country, subdivision)
+    if key not in _TABLES:
+        path = remembered_working_days(country, subdivision)
+        tables = _read_tables(path, country, subdivision) if path is not None else None
+        with _CACHE_LOCK:
+            _TABLES.setdefault(key, tables)
+    return _TABLES[key]
+
+
+def _remember(country: str, subdivision: str | None, years: dict[int, bytes]) -> None:
+    """Add ``years`` to what this process knows of a checked calendar, and to its file (merged
+    with what another process may have written meanwhile; replaced whole, never half-written).
+    A cache that cannot be written is no error: the next command works the days out again."""
+    key = (country, subdivision)
+    with _CACHE_LOCK:
+        known = _TABLES.get(key) or {}
+        _TABLES[key] = known = {**known, **years}
+        path = remembered_working_days(country, subdivision)
+        if path is None:
+            return
+        try:
+            on_disk = _read_tables(path, country, subdivision) or {}
+            if path.exists() and all(on_disk.get(y) == t for y, t in known.items()):
+                return
+            merged = {**on_disk, **known}
+            body = {
+                "country": country,
+                "subdivision": subdivision,
+                "holidays": _package_version(),
+                "years": {str(y): merged[y].translate(_BYTES_TO_DIGITS).decode("ascii") for y in sorted(merged)},
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(body, fh, indent=0, sort_keys=True)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            pass
 
 
 def danish_public_holidays(year: int) -> frozenset[date]:
