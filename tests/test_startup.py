@@ -7,6 +7,7 @@ cannot hide anything.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -18,7 +19,7 @@ COHORT = str(ROOT / "fixtures/cohorts/koebenhavn-1000.jsonl")
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "PBR_CACHE_DIR": os.environ.get("PBR_CACHE_DIR", "")}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -74,6 +75,35 @@ print(json.dumps({"ok": ok, "bad": bad, "frozen_before": frozen_before, "frozen_
     assert seen["frozen_before"] == 0 and seen["frozen_after"] > 0
     assert len(json.loads(out_file.read_text(encoding="utf-8"))) == 1000  # the output was written whole
     assert "Traceback" not in out.stderr
+
+
+def test_only_a_command_that_ends_its_process_freezes_what_it_loaded(tmp_path):
+    """``run`` freezes the agreement as soon as it is loaded (collector.freeze_loaded), so the
+    exit's collection walks only what the command made after; ``main``, for callers in a
+    process that goes on, freezes nothing: what it leaves is collected as usual."""
+    out = _python(
+        """
+import gc, json, sys
+import pbr_rules.cli.main
+cli = sys.modules["pbr_rules.cli.main"]  # the module (the package's name "main" is its function)
+seen = {}
+real = cli.freeze_long_lived
+def at_exit():
+    seen["frozen_before_exit"] = gc.get_freeze_count()
+    real()
+cli.freeze_long_lived = at_exit
+rc_main = cli.main(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--no-log", "-o", sys.argv[3]])
+seen["frozen_after_main"] = gc.get_freeze_count()
+rc_run = cli.run(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--no-log", "-o", sys.argv[3]])
+print(json.dumps({"rc": [rc_main, rc_run], **seen}))
+""",
+        KBH, COHORT, str(tmp_path / "out.txt"),
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["rc"] == [0, 0]
+    assert seen["frozen_after_main"] == 0
+    assert seen["frozen_before_exit"] > 50_000  # the modules and the agreement, frozen when it was loaded
 
 
 def test_a_command_that_logs_decisions_leaves_the_whole_ledger_in_its_database_file(tmp_path):

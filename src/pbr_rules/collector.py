@@ -18,6 +18,10 @@ when the last one ends, and a caller that had turned it off keeps it off. The co
 off for the whole process meanwhile: what other threads leave in reference cycles waits for
 the batch to end (the API's cohort requests are bounded in size and time).
 
+``freeze_loaded``: for a command that ends its process (``pbr``), once its agreements are
+loaded: the same exemption without a collection, so the collection at its end walks only what
+the command made afterwards (measured: 20 ms of every command's exit).
+
 ``freeze_long_lived``: for a server, once it has loaded what it keeps for its whole life (the
 agreements, compiled; the app): those objects are moved out of the collector's sight
 (``gc.freeze``), so the collections that requests' garbage sets off no longer walk them.
@@ -51,6 +55,25 @@ def collector_paused() -> Iterator[None]:
             _USERS -= 1
             if _USERS == 0 and _WAS_ON:
                 gc.enable()
+
+
+_WHOLE_PROCESS = False
+
+
+def command_owns_process() -> None:
+    """Said by ``cli.run``: this process ends when the command does, so ``freeze_loaded`` may
+    freeze. A caller of ``cli.main`` in a process that goes on (a test, a notebook) never said
+    it, and nothing it keeps is frozen out of the collector's reach."""
+    global _WHOLE_PROCESS
+    _WHOLE_PROCESS = True
+
+
+def freeze_loaded() -> None:
+    """``gc.freeze`` without a collection, in a process that ends with its command: called once
+    the command's agreements are loaded (they live until it ends). The exit's collection then
+    walks only what the command made after; the few cycles the imports left stay until exit."""
+    if _WHOLE_PROCESS:
+        gc.freeze()
 
 
 def freeze_long_lived() -> None:

@@ -18,6 +18,7 @@ from pbr_rules.cli.common import (
     write_output,
     xlsx_needs_output,
 )
+from pbr_rules.collector import freeze_loaded
 
 
 def add_commands(sub) -> None:
@@ -89,6 +90,7 @@ def cmd_business_case(args) -> int:
         print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
         return EXIT_USAGE
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
+    freeze_loaded()
     choose_language(args, [lc.contract.language for lc in contracts])
     histories = load_cohorts(args.cohort)
     comparison = load_cohorts(args.comparison) if args.comparison else None

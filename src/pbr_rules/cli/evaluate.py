@@ -19,6 +19,7 @@ from pbr_rules.cli.common import (
     xlsx_needs_output,
 )
 from pbr_rules.cli.ledger import add_database_option, open_ledger
+from pbr_rules.collector import freeze_loaded
 from pbr_rules.errors import InputInvalid
 from pbr_rules.i18n import _
 
@@ -75,6 +76,7 @@ def cmd_evaluate(args) -> int:
     except InputInvalid as exc:
         print(f"the contract is not valid:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
+    freeze_loaded()
     codes = loaded.known
     if args.cohort:
         return _evaluate_cohort(args, loaded)
@@ -159,6 +161,7 @@ def cmd_settle(args) -> int:
         )
         return EXIT_USAGE
     loaded = load_checked_contract(args.contract)
+    freeze_loaded()
     choose_language(args, [loaded.contract.language])
     recorded = None
     if args.previous:

@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pbr_rules.cli.common import EXIT_OK, EXIT_USAGE, add_scheduler_option, scheduler_executor, write_output
+from pbr_rules.collector import freeze_loaded
 from pbr_rules.i18n import format_money
 
 if TYPE_CHECKING:  # the model is built only by the commands that simulate
@@ -42,6 +43,7 @@ def cmd_simulate(args) -> int:
         print("--runs and --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     scenario = load_scenario(args.scenario)
+    freeze_loaded()
     with scheduler_executor(args) as executor:
         result = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"), executor=executor)
     text = {"json": to_json, "csv": simulation_csv, "table": simulation_text}[args.format](result)
