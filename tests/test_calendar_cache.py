@@ -7,9 +7,12 @@ compares it with the package itself, asked directly (not through pbr-rules' cale
    never imports the package (each process a fresh interpreter: nothing already imported);
 2. a file that cannot be read, or holds anything but what pbr-rules writes, is worked out
    again from the package and written anew;
-3. an unknown calendar is refused as before, whatever is remembered;
+3. an unknown calendar is refused as before, whatever is remembered, and a calendar the
+   package knows only by an alias (UK for GB) is never remembered as if checked;
 4. ``PBR_CACHE_DIR=`` (empty) keeps nothing, and a cache that cannot be written is no error;
-5. another version of the package has files of its own.
+5. another version of the package, or of pbr-rules' own rules (periods.py), has files of its
+   own; a file someone else could have written is not read;
+6. a year the package warns about is never remembered, so its warning is said every time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+
+import hashlib
+import stat
 
 import holidays
 import pytest
@@ -62,8 +68,11 @@ def _tables(cache: str) -> dict:
     return json.loads(out.stdout)
 
 
+PERIODS_DIGEST = hashlib.sha256((ROOT / "src/pbr_rules/periods.py").read_bytes()).hexdigest()[:12]
+
+
 def _file(cache: Path, code: str) -> Path:
-    return cache / "working-days" / f"holidays-{holidays.__version__}" / f"{code}.json"
+    return cache / "working-days" / f"holidays-{holidays.__version__}-periods-{PERIODS_DIGEST}" / f"{code}.json"
 
 
 def test_a_remembered_calendar_gives_the_packages_days_without_importing_it(tmp_path):
@@ -73,7 +82,7 @@ def test_a_remembered_calendar_gives_the_packages_days_without_importing_it(tmp_
     assert cold["tables"] == expected
     for code in ("DK", "GB-ENG"):
         written = json.loads(_file(tmp_path, code).read_text(encoding="utf-8"))
-        assert written["holidays"] == holidays.__version__
+        assert written["versions"] == f"holidays-{holidays.__version__}-periods-{PERIODS_DIGEST}"
         assert sorted(written["years"]) == [str(y) for y in YEARS]
     warm = _tables(str(tmp_path))
     assert warm["imported"] is False
@@ -109,8 +118,11 @@ print(json.dumps({"rc": rc, "out": out.getvalue(), "imported": "holidays" in sys
         lambda text: text.replace('"country": "DK"', '"country": "SE"'),  # another calendar's
         lambda text: text.replace('"2024": "', '"2024": "1'),  # a day too many
         lambda text: text.replace('"2024": "0', '"2024": "2'),  # not a 0 or a 1
+        lambda text: text.replace('"2024"', '"1066"', 1),  # a year no date may have
+        lambda text: "[" * 100_000 + "]" * 100_000,  # nested too deep for the JSON reader
+        lambda text: " " * (2 << 20) + text,  # larger than any such file
     ],
-    ids=["cut-short", "not-json", "another-calendar", "a-day-too-many", "not-a-digit"],
+    ids=["cut-short", "not-json", "another-calendar", "a-day-too-many", "not-a-digit", "year-1066", "too-deep", "too-large"],
 )
 def test_a_file_that_is_not_what_pbr_rules_writes_is_worked_out_again(tmp_path, spoil):
     _tables(str(tmp_path))
@@ -167,17 +179,86 @@ def test_where_the_cache_is(monkeypatch, tmp_path):
     monkeypatch.delenv("PBR_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert periods.cache_dir() == tmp_path / "xdg" / "pbr-rules"
-    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG specification says
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert periods.cache_dir() == tmp_path / "home" / ".cache" / "pbr-rules"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    for home in ("", "/", "~"):  # no home folder: nothing is kept (not ./~/.cache or /.cache)
+        monkeypatch.setenv("HOME", home)
+        monkeypatch.setattr("os.path.expanduser", lambda p, home=home: home or p)
+        assert periods.cache_dir() is None, home
 
 
-def test_another_version_of_the_package_has_files_of_its_own(monkeypatch, tmp_path):
+def test_another_version_of_the_package_or_of_the_rules_has_files_of_its_own(monkeypatch, tmp_path):
     monkeypatch.setenv("PBR_CACHE_DIR", str(tmp_path))
-    this = periods.remembered_working_days("GB", "ENG")
-    assert this == tmp_path / "working-days" / f"holidays-{holidays.__version__}" / "GB-ENG.json"
-    monkeypatch.setattr(periods, "_package_version", lambda: "99.0")
-    assert periods.remembered_working_days("GB", "ENG") == tmp_path / "working-days" / "holidays-99.0" / "GB-ENG.json"
-    monkeypatch.setattr(periods, "_package_version", lambda: "../../x")
-    assert periods.remembered_working_days("GB", "ENG") is None  # never a path made of anything else
-    assert os.listdir(tmp_path) == []
+    assert periods.remembered_working_days("GB", "ENG") == _file(tmp_path, "GB-ENG")
+    periods._versions.cache_clear()
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "99.0")
+    try:
+        assert periods.remembered_working_days("GB", "ENG").parent.name == f"holidays-99.0-periods-{PERIODS_DIGEST}"
+        periods._versions.cache_clear()
+        monkeypatch.setattr("importlib.metadata.version", lambda name: "../../x")
+        assert periods.remembered_working_days("GB", "ENG") is None  # never a path made of anything else
+    finally:
+        periods._versions.cache_clear()
+
+
+def test_a_calendar_known_only_by_an_alias_is_never_remembered_as_checked(tmp_path):
+    """The package answers for UK (an alias of GB) and England (of ENG), which check_calendar
+    refuses; working out their days must not make a later check accept them."""
+    code = """
+import json, sys
+from datetime import date
+from pbr_rules.periods import Calendar, UnknownCalendar, check_calendar
+Calendar("UK").is_working_day(date(2024, 1, 2))
+Calendar("GB", "England").is_working_day(date(2024, 1, 2))
+out = []
+for country, sub in (("UK", None), ("GB", "England")):
+    try:
+        check_calendar(country, sub)
+        out.append("accepted")
+    except UnknownCalendar:
+        out.append("refused")
+print(json.dumps(out))
+"""
+    for _ in range(2):  # in the process that worked them out, and in the next
+        done = _python(code, str(tmp_path))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == ["refused", "refused"]
+    assert not (tmp_path / "working-days").exists()
+
+
+def test_a_file_someone_else_could_have_written_is_not_read(tmp_path):
+    _tables(str(tmp_path))
+    f = _file(tmp_path, "DK")
+    good = json.loads(f.read_text(encoding="utf-8"))
+    f.chmod(0o664)  # writable by the group
+    again = _tables(str(tmp_path))
+    assert again["imported"] is True
+    assert again["tables"]["DK-None-2024"] == _package_says("DK", None, 2024)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600  # written anew, private
+    assert json.loads(f.read_text(encoding="utf-8")) == good
+    f.parent.chmod(0o777)  # a folder anyone can write to: nothing in it is read, nothing written
+    try:
+        third = _tables(str(tmp_path))
+        assert third["imported"] is True and third["tables"] == again["tables"]
+    finally:
+        f.parent.chmod(0o700)
+
+
+def test_a_year_the_package_warns_about_is_never_remembered(tmp_path):
+    code = """
+import sys, warnings
+from datetime import date
+from pbr_rules.periods import Calendar, check_calendar
+check_calendar("IN", None)
+print(Calendar("IN").add_working_days(date(2040, 3, 2), 5), Calendar("IN").add_working_days(date(2030, 3, 2), 5))
+"""
+    said = []
+    for _ in range(2):
+        done = _python(code, str(tmp_path))
+        assert done.returncode == 0, done.stderr
+        said.append(done.stderr)
+    assert all("available only from" in e for e in said)  # said by the package, every time
+    written = json.loads(_file(tmp_path, "IN").read_text(encoding="utf-8"))
+    assert "2030" in written["years"] and "2040" not in written["years"]

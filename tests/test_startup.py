@@ -95,14 +95,18 @@ cli.freeze_long_lived = at_exit
 rc_main = cli.main(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--no-log", "-o", sys.argv[3]])
 seen["frozen_after_main"] = gc.get_freeze_count()
 rc_run = cli.run(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--no-log", "-o", sys.argv[3]])
-print(json.dumps({"rc": [rc_main, rc_run], **seen}))
+gc.unfreeze()
+rc_main_again = cli.main(["evaluate", "--contract", sys.argv[1], "--cohort", sys.argv[2], "--workers", "1", "--no-log", "-o", sys.argv[3]])
+seen["frozen_after_main_again"] = gc.get_freeze_count()
+print(json.dumps({"rc": [rc_main, rc_run, rc_main_again], **seen}))
 """,
         KBH, COHORT, str(tmp_path / "out.txt"),
     )
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["rc"] == [0, 0]
+    assert seen["rc"] == [0, 0, 0]
     assert seen["frozen_after_main"] == 0
+    assert seen["frozen_after_main_again"] == 0  # a run before it changes nothing
     assert seen["frozen_before_exit"] > 50_000  # the modules and the agreement, frozen when it was loaded
 
 

@@ -60,12 +60,18 @@ def collector_paused() -> Iterator[None]:
 _WHOLE_PROCESS = False
 
 
-def command_owns_process() -> None:
-    """Said by ``cli.run``: this process ends when the command does, so ``freeze_loaded`` may
-    freeze. A caller of ``cli.main`` in a process that goes on (a test, a notebook) never said
-    it, and nothing it keeps is frozen out of the collector's reach."""
+@contextmanager
+def command_owns_process() -> Iterator[None]:
+    """Held by ``cli.run`` while its command runs: the process ends when the command does, so
+    ``freeze_loaded`` may freeze. A caller of ``cli.main`` in a process that goes on (a test, a
+    notebook), even after a ``run``, is not inside it, and nothing it keeps is frozen out of
+    the collector's reach."""
     global _WHOLE_PROCESS
     _WHOLE_PROCESS = True
+    try:
+        yield
+    finally:
+        _WHOLE_PROCESS = False
 
 
 def freeze_loaded() -> None:

@@ -12,11 +12,13 @@ Conventions (see docs/semantics.md):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
 import threading
+import warnings
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -190,6 +192,12 @@ def _iso_code_of(alias: str) -> list[str]:
     return [_package().country_holidays(alias, years=[]).country]
 
 
+def _supported(country: str, subdivision: str | None) -> bool:
+    """The package has this calendar by its own ISO codes (not an alias such as UK, or England for ENG)."""
+    known = supported_calendars()
+    return country in known and (subdivision is None or subdivision in known[country])
+
+
 @lru_cache(maxsize=1024)
 def check_calendar(country: str, subdivision: str | None) -> None:
     """Raise ``UnknownCalendar`` (with a hint naming what is supported nearby) unless the
@@ -197,10 +205,10 @@ def check_calendar(country: str, subdivision: str | None) -> None:
     working days an earlier command remembered was checked then, against the same package."""
     if _remembered(country, subdivision) is not None:
         return
-    known = supported_calendars()
-    if country in known and (subdivision is None or subdivision in known[country]):
+    if _supported(country, subdivision):
         _remember(country, subdivision, {})
         return
+    known = supported_calendars()
     if country not in known:
         near = [country.upper()] if country.upper() in known else _iso_code_of(country) or _same_first_letter(country, known)
         hint = (f"did you mean {' or '.join(near) if len(near) < 3 else 'one of ' + ', '.join(near)}? " if near else "")
@@ -243,129 +251,18 @@ def _working_days(country: str, subdivision: str | None, year: int) -> tuple[int
     tables = _remembered(country, subdivision)
     table = tables.get(year) if tables is not None else None
     if table is None:
-        entity = _year_of(country, subdivision, year)
         n = (date(year + 1, 1, 1) - first).days
-        table = bytes(1 if entity.is_working_day(first + timedelta(days=i)) else 0 for i in range(n))
-        _remember(country, subdivision, {year: table})
+        with _COMPUTING, warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            entity = _year_of(country, subdivision, year)
+            table = bytes(1 if entity.is_working_day(first + timedelta(days=i)) else 0 for i in range(n))
+        for w in said:  # shown as before (and any another thread raised meanwhile)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        # Remembered only for a calendar check_calendar accepts, and a year the package said
+        # nothing about (e.g. "holidays are available only from 2001 to 2035": said every time).
+        if not said and _supported(country, subdivision):
+            _remember(country, subdivision, {year: table})
     return first.toordinal(), table
-
-
-# --- working days remembered between commands -----------------------------------------------
-#
-# Every command that loads an agreement checks its calendar, and most work out due dates: with
-# the ``holidays`` package that is about 90 ms of each command's start-up (importing it imports
-# all 250 of its country calendars). What it says of a calendar's year never changes for one
-# version of the package, so the working days worked out are written to a small file per
-# calendar and package version, and read back by later commands, which then never import the
-# package. The file is only ever a copy of what the package said: one that cannot be read, or
-# does not hold the year, is worked out again; a newer package gets files of its own.
-
-CACHE_ENV = "PBR_CACHE_DIR"
-_CACHE_LOCK = threading.Lock()
-_TABLES: dict[tuple[str, str | None], dict[int, bytes] | None] = {}
-
-
-def cache_dir() -> Path | None:
-    """Where pbr-rules keeps what it works out once for later commands: ``$PBR_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/pbr-rules``, else ``~/.cache/pbr-rules``; None when ``PBR_CACHE_DIR`` is
-    set empty (nothing is kept)."""
-    given = os.environ.get(CACHE_ENV)
-    if given is not None:
-        return Path(given) if given.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pbr-rules"
-
-
-@lru_cache(maxsize=1)
-def _package_version() -> str | None:
-    """The installed ``holidays`` package's version, read from its metadata (not by importing it)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("holidays")
-    except PackageNotFoundError:
-        return None
-
-
-def remembered_working_days(country: str, subdivision: str | None = None) -> Path | None:
-    """The file that keeps a calendar's working days for the installed ``holidays`` package:
-    ``<cache>/working-days/holidays-<version>/<code>.json``, one string of ``0`` and ``1`` per
-    year, a character per day (``1`` a working day). None when nothing is kept."""
-    folder, ver = cache_dir(), _package_version()
-    if folder is None or ver is None:
-        return None
-    code = country if subdivision is None else f"{country}-{subdivision}"
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code) or not re.fullmatch(r"[A-Za-z0-9._+-]{1,40}", ver):
-        return None  # never a path built from anything else
-    return folder / "working-days" / f"holidays-{ver}" / f"{code}.json"
-
-
-def _read_tables(path: Path, country: str, subdivision: str | None) -> dict[int, bytes] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("country") != country or data.get("subdivision") != subdivision:
-            return None
-        tables = {}
-        for key, days in data["years"].items():
-            year = int(key)
-            n = (date(year + 1, 1, 1) - date(year, 1, 1)).days
-            if not (isinstance(days, str) and len(days) == n and set(days) <= {"0", "1"}):
-                return None
-            tables[year] = days.encode("ascii").translate(_DIGITS_TO_BYTES)
-        return tables
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
-        return None  # missing, unreadable or not what this module writes: worked out again
-
-
-_DIGITS_TO_BYTES = bytes.maketrans(b"01", b"\x00\x01")
-_BYTES_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
-
-
-def _remembered(country: str, subdivision: str | None) -> dict[int, bytes] | None:
-    """The years of a calendar this process knows, read once from its file; None when the
-    calendar was never checked here or in an earlier command."""
-    key = (country, subdivision)
-    if key not in _TABLES:
-        path = remembered_working_days(country, subdivision)
-        tables = _read_tables(path, country, subdivision) if path is not None else None
-        with _CACHE_LOCK:
-            _TABLES.setdefault(key, tables)
-    return _TABLES[key]
-
-
-def _remember(country: str, subdivision: str | None, years: dict[int, bytes]) -> None:
-    """Add ``years`` to what this process knows of a checked calendar, and to its file (merged
-    with what another process may have written meanwhile; replaced whole, never half-written).
-    A cache that cannot be written is no error: the next command works the days out again."""
-    key = (country, subdivision)
-    with _CACHE_LOCK:
-        known = _TABLES.get(key) or {}
-        _TABLES[key] = known = {**known, **years}
-        path = remembered_working_days(country, subdivision)
-        if path is None:
-            return
-        try:
-            on_disk = _read_tables(path, country, subdivision) or {}
-            if path.exists() and all(on_disk.get(y) == t for y, t in known.items()):
-                return
-            merged = {**on_disk, **known}
-            body = {
-                "country": country,
-                "subdivision": subdivision,
-                "holidays": _package_version(),
-                "years": {str(y): merged[y].translate(_BYTES_TO_DIGITS).decode("ascii") for y in sorted(merged)},
-            }
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(body, fh, indent=0, sort_keys=True)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            pass
 
 
 def danish_public_holidays(year: int) -> frozenset[date]:
@@ -407,3 +304,153 @@ def latest_on_or_before(effective_dates: list[date], day: date) -> int | None:
     """Index of the latest of the sorted ``effective_dates`` on or before ``day``, or None."""
     i = bisect_right(effective_dates, day)
     return i - 1 if i else None
+
+
+# --- working days remembered between commands -----------------------------------------------
+#
+# Every command that loads an agreement checks its calendar, and most work out due dates: with
+# the ``holidays`` package that is about 80 ms of each command's start-up (importing it imports
+# all 250 of its country calendars). What it says of a calendar's year never changes for one
+# version of the package and of this module, so the working days worked out are written to a
+# small file per calendar and version, and read back by later commands, which then never
+# import the package. The file is only ever a copy of what the package said: one that cannot
+# be read, does not hold the year, or lies where someone else could have written it, is
+# worked out again; another version of the package or of this module gets files of its own.
+
+CACHE_ENV = "PBR_CACHE_DIR"
+MAX_CACHE_FILE = 1 << 20  # 300 years of days are about 110 kB
+_CACHE_LOCK = threading.Lock()
+_COMPUTING = threading.Lock()  # one year worked out at a time: warnings.catch_warnings is process-wide
+_TABLES: dict[tuple[str, str | None], dict[int, bytes] | None] = {}
+
+
+def cache_dir() -> Path | None:
+    """Where pbr-rules keeps what it works out once for later commands: ``$PBR_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/pbr-rules``, else ``~/.cache/pbr-rules``. None (nothing is kept) when
+    ``PBR_CACHE_DIR`` is set empty, or when no absolute folder follows from the others (no
+    home folder; a relative ``XDG_CACHE_HOME`` is ignored, as its specification says)."""
+    given = os.environ.get(CACHE_ENV)
+    if given is not None:
+        return Path(given).absolute() if given.strip() else None
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "pbr-rules"
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home) or home == os.sep:
+        return None
+    return Path(home) / ".cache" / "pbr-rules"
+
+
+@lru_cache(maxsize=1)
+def _versions() -> str | None:
+    """The installed ``holidays`` package's version (from its metadata, without importing it) and
+    a digest of this module, whose rules (weekends, the category ``public``, the years past
+    the package's end) make a working day as much as the package does."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("holidays")
+        here = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    except (PackageNotFoundError, OSError):
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9._+-]{1,40}", package):
+        return None  # never a path made of anything else
+    return f"holidays-{package}-periods-{here}"
+
+
+def remembered_working_days(country: str, subdivision: str | None = None) -> Path | None:
+    """The file that keeps a calendar's working days for the installed ``holidays`` package and
+    this module: ``<cache>/working-days/holidays-<version>-periods-<digest>/<code>.json``, one
+    string of ``0`` and ``1`` per year, a character per day (``1`` a working day). None when
+    nothing is kept."""
+    folder, versions = cache_dir(), _versions()
+    if folder is None or versions is None:
+        return None
+    code = country if subdivision is None else f"{country}-{subdivision}"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code):
+        return None  # never a path made of anything else
+    return folder / "working-days" / versions / f"{code}.json"
+
+
+def _private(path: Path) -> bool:
+    """Owned by this user and writable by no one else (where the system has owners), as the
+    file and its folder must be before what they say moves a due date."""
+    if not hasattr(os, "getuid"):
+        return True
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _read_tables(path: Path, country: str, subdivision: str | None) -> dict[int, bytes] | None:
+    try:
+        if not (_private(path.parent) and _private(path)) or path.stat().st_size > MAX_CACHE_FILE:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("country") != country or data.get("subdivision") != subdivision:
+            return None
+        tables = {}
+        for key, days in data["years"].items():
+            year = int(key)
+            if not MIN_YEAR <= year <= MAX_YEAR + 1:
+                return None
+            n = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+            if not (isinstance(days, str) and len(days) == n and set(days) <= {"0", "1"}):
+                return None
+            tables[year] = days.encode("ascii").translate(_DIGITS_TO_BYTES)
+        return tables
+    except Exception:  # noqa: BLE001 - missing, unreadable or not what this module writes: worked out again
+        return None
+
+
+_DIGITS_TO_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+_BYTES_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _remembered(country: str, subdivision: str | None) -> dict[int, bytes] | None:
+    """The years of a calendar this process knows, read once from its file; None when the
+    calendar was never accepted by ``check_calendar`` here or in an earlier command."""
+    key = (country, subdivision)
+    if key not in _TABLES:
+        path = remembered_working_days(country, subdivision)
+        tables = _read_tables(path, country, subdivision) if path is not None else None
+        with _CACHE_LOCK:
+            _TABLES.setdefault(key, tables)
+    return _TABLES[key]
+
+
+def _remember(country: str, subdivision: str | None, years: dict[int, bytes]) -> None:
+    """Add ``years`` to what this process knows of a calendar ``check_calendar`` accepts, and to
+    its file (merged with what another process may have written meanwhile; replaced whole,
+    never half-written). A cache that cannot be written is no error: the next command works
+    the days out again."""
+    key = (country, subdivision)
+    with _CACHE_LOCK:
+        known = _TABLES.get(key) or {}
+        _TABLES[key] = known = {**known, **years}
+        path = remembered_working_days(country, subdivision)
+        if path is None:
+            return
+        try:
+            on_disk = _read_tables(path, country, subdivision) if path.exists() else None
+            if on_disk is not None and all(on_disk.get(y) == t for y, t in known.items()):
+                return
+            merged = {**(on_disk or {}), **known}
+            body = {
+                "country": country,
+                "subdivision": subdivision,
+                "versions": path.parent.name,
+                "years": {str(y): merged[y].translate(_BYTES_TO_DIGITS).decode("ascii") for y in sorted(merged)},
+            }
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _private(path.parent):
+                return
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(body, fh, indent=0, sort_keys=True)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except (OSError, ValueError):
+            pass

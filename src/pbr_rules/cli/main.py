@@ -75,9 +75,9 @@ def run(argv: list[str] | None = None) -> int:
     still finalised (a connection closed) as before; the ledgers it opened are closed
     explicitly anyway (``close_ledgers``), files and temporary folders by their ``with`` blocks.
     """
-    command_owns_process()  # the commands may freeze what they loaded (collector.freeze_loaded)
     try:
-        return main(argv)
+        with command_owns_process():  # the command may freeze what it loaded (collector.freeze_loaded)
+            return main(argv)
     finally:
         freeze_long_lived()
 
