@@ -33,7 +33,7 @@ def free_port() -> int:
 def running_server(folder: Path, tokens_file: Path, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """``pbr serve`` over the bundled contracts until the block ends: (base URL, process); its output is in ``folder/serve.log``."""
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PBR_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PBR_") or k == "PBR_CACHE_DIR"}
     environment.update(
         {"PBR_DATABASE_URL": str(folder / "ledger.db"), "PBR_LEDGER_SECRET_FILE": str(folder / "ledger.key"), "PBR_WEB_SECRET_FILE": str(folder / "web.key")}
     )

@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     claims = seed_ledger(db, d / "ledger.key")
     env = {"PBR_COHORTS": str(COHORTS), "PBR_MAX_SIMULATION_RUNS": "4", "PBR_LEDGER_SECRET_FILE": str(d / "ledger.key")}
     with running_server(d, tokens, env={**env, "PBR_DATABASE_URL": db}) as (base, _):
-        yield {"base": base, "tokens": toks, "claims": claims}
+        yield {"base": base, "tokens": toks, "claims": claims, "log": d / "serve.log"}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,11 @@ def test_a_tariff_change_shows_its_effect_on_a_cohort(browser, server):
 
 def test_the_business_case_draws_its_charts(browser, server):
     page = _page(browser, server, "m101")
-    page.goto(server["base"] + "/app/business-case?cohort=koebenhavn-1000.jsonl")
+    resp = page.goto(server["base"] + "/app/business-case?cohort=koebenhavn-1000.jsonl")
+    # server-rendered: the report is in the page as loaded, or the page says why it is not
+    assert resp.status == 200 and page.locator("#report").count() == 1, (
+        resp.status, page.locator("main").inner_text()[:2000], server["log"].read_text(encoding="utf-8")[-3000:]
+    )
     chart = page.locator("#report svg").first
     chart.wait_for()
     box = chart.bounding_box()
