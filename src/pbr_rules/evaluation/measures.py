@@ -502,7 +502,7 @@ def _bounds(p: _Participant, m, anchor: date) -> tuple[int, int, date, date]:
 
 def _enrolment(p: _Participant, m, anchor: date):
     if p.enrolment <= p.horizon:
-        return [(p.enrolment, 1, lambda: [_evidence(source="enrolment", description=f"enrolled on {p.enrolment}")])], "0 of 1"
+        return [(p.enrolment, 1, lambda: list(_enrolled(p.enrolment)))], "0 of 1"
     return [], "not enrolled by the horizon"
 
 
@@ -818,15 +818,23 @@ def _event_evidence(i: int, ev):
 
 def _course_evidence(items):
     def build():
-        return [
-            _evidence(
-                source=f"course[{i}]",
-                description=f"{ev.kind} on {ev.date}" + (f", {ev.sessions} sessions" if ev.sessions else ""),
-            )
-            for i, ev in items
-        ]
+        return [_course_item(i, ev.kind, ev.date, ev.sessions) for i, ev in items]
 
     return build
+
+
+# Evidence is frozen, so one object may stand in every result that cites the same record: a
+# cohort's course events fall on few dates (measured: the København cohort's 4,454 course
+# citations are of a few hundred distinct events), and building each again was 6 % of an
+# explained evaluation. Bounded, so a national cohort's dates cannot grow it without end.
+@lru_cache(maxsize=1 << 15)
+def _course_item(i: int, kind: str, day: date, sessions: int | None) -> Evidence:
+    return _evidence(source=f"course[{i}]", description=f"{kind} on {day}" + (f", {sessions} sessions" if sessions else ""))
+
+
+@lru_cache(maxsize=1 << 12)
+def _enrolled(day: date) -> list[Evidence]:
+    return [_evidence(source="enrolment", description=f"enrolled on {day}")]
 
 
 @lru_cache(maxsize=4096)
