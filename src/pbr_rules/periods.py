@@ -7,7 +7,10 @@ Conventions (see docs/semantics.md):
 - working days are the days that are neither weekend nor public holiday in the agreement's
   jurisdiction (``Calendar``), from the ``holidays`` package by country and subdivision;
   Denmark (the bundled default) gives exactly the helligdage of the hand-written list this
-  module used to hold (tests/test_calendars.py compares them day by day).
+  module used to hold (tests/test_calendars.py compares them day by day);
+- the working days worked out are remembered between commands in a small file per calendar
+  (the last section, "working days remembered between commands"), so most commands never
+  import the ``holidays`` package.
 """
 
 from __future__ import annotations
