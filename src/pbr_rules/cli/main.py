@@ -71,8 +71,8 @@ def run(argv: list[str] | None = None) -> int:
     import): 60-90 ms of every command that loads an agreement, against about 30 ms for the
     one collection, and a few ms once the commands that load agreements have frozen them as
     soon as they were loaded (``collector.freeze_loaded``, which only a process that ends with
-    its command does: ``command_owns_process``). That collection is kept so that whatever the command left unreachable is
-    still finalised (a connection closed) as before; the ledgers it opened are closed
+    its command does: ``command_owns_process``). That collection is kept so that whatever the
+    command left unreachable is still finalised (a connection closed) as before; the ledgers it opened are closed
     explicitly anyway (``close_ledgers``), files and temporary folders by their ``with`` blocks.
     """
     try:

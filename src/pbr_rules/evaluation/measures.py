@@ -502,7 +502,7 @@ def _bounds(p: _Participant, m, anchor: date) -> tuple[int, int, date, date]:
 
 def _enrolment(p: _Participant, m, anchor: date):
     if p.enrolment <= p.horizon:
-        return [(p.enrolment, 1, lambda: list(_enrolled(p.enrolment)))], "0 of 1"
+        return [(p.enrolment, 1, lambda: [_enrolled(p.enrolment)])], "0 of 1"
     return [], "not enrolled by the horizon"
 
 
@@ -833,8 +833,8 @@ def _course_item(i: int, kind: str, day: date, sessions: int | None) -> Evidence
 
 
 @lru_cache(maxsize=1 << 12)
-def _enrolled(day: date) -> list[Evidence]:
-    return [_evidence(source="enrolment", description=f"enrolled on {day}")]
+def _enrolled(day: date) -> Evidence:
+    return _evidence(source="enrolment", description=f"enrolled on {day}")
 
 
 @lru_cache(maxsize=4096)
