@@ -535,7 +535,7 @@ class _Subject:
                 if h.date > self.H:
                     continue
                 day = h.date + timedelta(days=7 * meas.weeks)
-                if (h.end is None or h.end >= day) and first <= day <= last:
+                if (h.end is None or h.end >= day) and first <= day <= last and self.employed_every_day(h, day):
                     out.append(day)
             return sorted(out)
 
@@ -567,6 +567,22 @@ class _Subject:
                     continue  # a hire before the programme does not make a later one a re-hire
                 if other.date < h.date:
                     return False  # a re-hire
+        return True
+
+    def employed_every_day(self, h, day: date) -> bool:
+        """docs/semantics.md § 5, hire_retained: the participant's own history shows paid work with
+        the company on every day from the hire date to the retention day (read day by day)."""
+        person = self.participants[h.participant]
+        spans = [
+            (s.start, s.end if s.end is not None else person.extracted)
+            for s in person.employment
+            if s.employer == self.company_id and s.monthly_earnings > 0
+        ]
+        d = h.date
+        while d <= day:
+            if not any(a <= d <= b for a, b in spans):
+                return False
+            d += timedelta(days=1)
         return True
 
     def employment_week(self, m: date, meas) -> bool:

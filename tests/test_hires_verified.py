@@ -5,6 +5,7 @@ of one person are refused; re-hires pay only when the contract says so."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 KBH = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
 
 
-def person(pid: str, employment: list[dict]) -> ParticipantHistory:
+def person(pid: str, employment: list[dict], extracted: str = "2020-12-31") -> ParticipantHistory:
     return ParticipantHistory.model_validate(
         {
             "participant": pid, "municipality": "101", "birth_date": "1990-05-05", "target_group": "cash_benefit",
-            "enrolment": "2019-04-03", "extracted": "2020-12-31",
+            "enrolment": "2019-04-03", "extracted": extracted,
             "benefits": [{"weeks": "2018-W14..2019-W13", "code": "kontanthjaelp"}], "employment": employment,
         }
     )
@@ -126,3 +127,62 @@ def test_histories_without_hires_give_the_same_result_whatever_participants_are_
     firm = company("c-one", [])
     worker = person("p-w", [])
     assert evaluate(KBH, firm).model_dump_json() == evaluate(KBH, firm, None, {"p-w": None}, {"p-w": worker}).model_dump_json()
+
+
+# --- hire_retained reads the participant's own history too (docs/semantics.md § 5) ----------
+# København § 6.5: 26 weeks; a hire on Monday 2019-04-08 is retained on 2019-04-08 + 182 days
+# = Monday 2019-10-07.
+
+
+def retention(result):
+    return [p for p in result.payments if p.milestone == "hire_retained"]
+
+
+def test_a_retention_the_company_reports_but_the_participants_job_ended_is_not_paid():
+    # The audit's case: the company's record is open, the participant's job with it ended on
+    # 2019-06-28 (11.6 weeks). The hire pays; the retention does not, and why_not says why.
+    worker = person("p-w", [{"start": "2019-04-08", "end": "2019-06-28", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}])
+    firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
+    results = evaluate_cohort(KBH, [worker, firm])
+    assert [p.milestone for p in hire_payments(results[1])] == ["company_hire"]
+    assert why(results[1], "hire_retained") == (
+        "hires not counted under § 6.5: hires[0] (p-w, 2019-04-08): unverified: participant p-w's history shows paid work with "
+        "company c-one from 2019-04-08 only until 2019-06-28, not still on 2019-10-07 (26 weeks after the hire)"
+    )
+
+
+def test_a_retention_shown_by_adjacent_jobs_with_the_company_pays_and_cites_each():
+    # A raise splits the job in two spells, the second from the day after the first ends.
+    worker = person("p-w", [
+        {"start": "2019-04-08", "end": "2019-07-31", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"},
+        {"start": "2019-03-01", "end": "2019-03-31", "hours_per_week": 10, "monthly_earnings": "5000", "employer": "elsewhere"},
+        {"start": "2019-08-01", "hours_per_week": 30, "monthly_earnings": "18000", "employer": "c-one"},
+    ])
+    firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
+    results = evaluate_cohort(KBH, [worker, firm])
+    paid = retention(results[1])
+    assert [(p.trigger_date, p.amount) for p in paid] == [(date(2019, 10, 7), D("30000.00"))]
+    occurrence = next(m for m in results[1].milestones if m.milestone == "hire_retained").occurrences[0]
+    assert [(e.source, e.description) for e in occurrence.evidence] == [
+        ("hires[0]", "participant p-w hired 2019-04-08, still in place on 2019-10-07 by the company's record"),
+        ("p-w: employment[0]", "paid work with c-one, 20 h/week, from 2019-04-08 to 2019-07-31"),
+        ("p-w: employment[2]", "paid work with c-one, 30 h/week, from 2019-08-01 with no end (history extracted 2020-12-31)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("second_start", "extracted", "until"),
+    [
+        ("2019-08-02", "2020-12-31", "2019-07-31"),  # one day without work with the company (1 August)
+        (None, "2019-09-30", "2019-09-30"),  # an open job, but the participant's extract ends a week short
+    ],
+)
+def test_a_retention_is_unverified_after_a_break_or_beyond_the_participants_extract(second_start, extracted, until):
+    jobs = [{"start": "2019-04-08", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}]
+    if second_start is not None:
+        jobs = [{**jobs[0], "end": "2019-07-31"}, {"start": second_start, "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}]
+    worker = person("p-w", jobs, extracted)
+    firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
+    results = evaluate_cohort(KBH, [worker, firm])
+    assert retention(results[1]) == []
+    assert f"only until {until}, not still on 2019-10-07" in why(results[1], "hire_retained")

@@ -1003,7 +1003,7 @@ def derive_company(
                     continue
                 if isinstance(m, HireRetained) and r.end is not None and r.end < met:
                     continue
-                why = hire.refusal(m)
+                why = hire.refusal(m, met if isinstance(m, HireRetained) else None)
                 if why is not None:
                     refused.append(f"hires[{hire.index}] ({r.participant}, {r.date}): {why}")
                     continue
@@ -1123,9 +1123,16 @@ class _Hire:
     hours: Decimal | None  # hours a week of the paid job with the company on the hire date (None: no such job)
     spell: int | None  # that job's index in the participant's employment
     rehire: int | None  # index of an earlier programme hire of the same participant by this company
+    # The participant's paid work with the company without a break from the hire date, as its
+    # own history shows it: the spells, in order, as (index, start, end or None, hours a week),
+    # and the last day they cover (an open spell runs to the history's extract). Empty when no
+    # job is shown.
+    chain: tuple[tuple[int, date, date | None, Decimal], ...] = ()
+    until: date | None = None
+    extracted: date | None = None
 
-    def refusal(self, m) -> str | None:
-        """Why this hire does not count for the measure, or None when it counts."""
+    def refusal(self, m, met: date | None = None) -> str | None:
+        """Why this hire does not count for the measure (a retention: on its day ``met``), or None when it counts."""
         p = self.record.participant
         if not self.eligible:
             return f"participant {p} is not eligible under this agreement"
@@ -1142,6 +1149,11 @@ class _Hire:
             )
         if self.rehire is not None and not m.rehires_pay:
             return f"a re-hire of {p} (first hired in hires[{self.rehire}]); the contract does not pay a re-hire (rehire_pays: false)"
+        if met is not None and (self.until is None or self.until < met):
+            return (
+                f"unverified: participant {p}'s history shows paid work with company {self.company} from {self.record.date} "
+                f"only until {self.until}, not still on {met} ({m.weeks} weeks after the hire)"
+            )
         return None
 
     def candidate_fields(self) -> dict:
@@ -1153,13 +1165,18 @@ class _Hire:
 
         def build():
             if isinstance(m, CompanyHire):
-                text = f"hired eligible participant {r.participant} on {r.date}"
-            else:
-                text = f"participant {r.participant} hired {r.date}, still employed {met}"
-            return [
-                _evidence(source=f"hires[{self.index}]", description=text),
-                _evidence(source=f"{r.participant}: employment[{spell}]", description=f"paid work with {self.company}, {self.hours} h/week, on {r.date}"),
-            ]
+                return [
+                    _evidence(source=f"hires[{self.index}]", description=f"hired eligible participant {r.participant} on {r.date}"),
+                    _evidence(source=f"{r.participant}: employment[{spell}]", description=f"paid work with {self.company}, {self.hours} h/week, on {r.date}"),
+                ]
+            # a retention: the company's record, and the participant's own jobs with it that cover the hire date to the retention day
+            out = [_evidence(source=f"hires[{self.index}]", description=f"participant {r.participant} hired {r.date}, still in place on {met} by the company's record")]
+            for j, start, end, hours in self.chain:
+                if start > met:
+                    break
+                to = f"to {end}" if end is not None else f"with no end (history extracted {self.extracted})"
+                out.append(_evidence(source=f"{r.participant}: employment[{j}]", description=f"paid work with {self.company}, {hours} h/week, from {start} {to}"))
+            return out
 
         return build
 
@@ -1175,6 +1192,8 @@ def _company_hires(h: CompanyHistory, eligible: dict[str, date | None], particip
             enrolled = history.enrolment
         before = enrolled is not None and r.date < enrolled
         hours = spell = None
+        chain: tuple = ()
+        until = extracted = None
         if history is not None:
             for j, s in enumerate(history.employment):
                 if (
@@ -1184,12 +1203,36 @@ def _company_hires(h: CompanyHistory, eligible: dict[str, date | None], particip
                     and (hours is None or s.hours_per_week > hours)
                 ):
                     hours, spell = s.hours_per_week, j
+            if spell is not None:
+                chain, until = _unbroken_work(history, h.company, r.date)
+                extracted = history.extracted
         rehire = None
         if not before:
             rehire = first_hire.get(r.participant)
             first_hire.setdefault(r.participant, i)
-        out.append(_Hire(i, r, h.company, r.participant in eligible, before, history is not None, hours, spell, rehire))
+        out.append(_Hire(i, r, h.company, r.participant in eligible, before, history is not None, hours, spell, rehire, chain, until, extracted))
     return out
+
+
+def _unbroken_work(history: ParticipantHistory, company: str, day: date) -> tuple[tuple[tuple[int, date, date | None, Decimal], ...], date]:
+    """The participant's paid work (monthly earnings above 0, any kind and hours) with ``company``
+    without a day's break from ``day``: the spells that make it up, in order, and the last day
+    they cover (an open spell runs to the history's extract). docs/semantics.md § 5, hire_retained."""
+    spells = sorted(
+        (s.start, j, s.end, s.hours_per_week)
+        for j, s in enumerate(history.employment)
+        if s.employer == company and s.monthly_earnings > 0 and (s.end or history.extracted) >= day
+    )
+    covered = day - timedelta(days=1)
+    chain = []
+    for start, j, end, hours in spells:
+        if start > covered + timedelta(days=1):
+            break  # a gap: the work with the company ended on `covered`
+        last = end or history.extracted
+        if last > covered:
+            chain.append((j, start, end, hours))
+            covered = last
+    return tuple(chain), covered
 
 
 # --- versions, prerequisites and numbering (docs/semantics.md § 6) -----------------------

@@ -207,6 +207,13 @@ def definition_sentences(d: MilestoneDefinition, side: Side, currency: str) -> l
                 "on the hire date, with weekly hours of at least {hours}."
             ).format(hours=d.measure.hours_required)
         )
+        if isinstance(d.measure, HireRetained):
+            out.append(
+                _(
+                    "A hire counts as still in place only when the company's record has not ended it and the participant's "
+                    "own history shows paid work with the company on every day from the hire date to that day."
+                )
+            )
         if d.measure.rehires_pay:
             out.append(_("A re-hire of the same participant by the same company counts again."))
         else:
