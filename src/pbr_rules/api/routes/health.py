@@ -19,7 +19,7 @@ async def health() -> dict:
 @router.get(
     "/ready",
     response_model=Ready,
-    responses={200: {"content": {"application/json": {"example": {"status": "ready", "contracts": 3}}}}},
+    responses={200: {"content": {"application/json": {"example": {"status": "ready", "contracts": 6}}}}},
 )
 async def ready(request: Request):
     """Readiness: the contracts are loaded and their rulesets built (else a 503 problem)."""
