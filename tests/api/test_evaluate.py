@@ -87,6 +87,28 @@ def test_a_company_hire_is_verified_by_the_participant_history_sent_beside_it(cl
     assert "participants holds participant histories only" in resp.text
 
 
+def test_the_hired_participants_eligibility_comes_from_their_own_histories_not_the_caller(client, app, fund):
+    # A review's case: the caller's eligible_participants decided whose hire counted, so a
+    # hire of an ineligible participant paid when listed, and an eligible one sent without
+    # the list did not. Now each history in `participants` is evaluated, as in a cohort.
+    company = {
+        "kind": "company", "company": "c-101-77", "municipality": "101", "size_band": "small", "partner": True,
+        "start": "2019-03-01", "extracted": "2020-06-30",
+        "hires": [{"participant": "p-api-001", "date": "2019-09-02"}, {"participant": "p-api-002", "date": "2019-09-09"}],
+    }
+    job = {"hours_per_week": 30, "monthly_earnings": "20000", "employer": "c-101-77"}
+    eligible = {**HISTORY, "participant": "p-api-001", "extracted": "2020-06-30", "employment": [{**job, "start": "2019-09-02"}]}
+    too_old = {**eligible, "participant": "p-api-002", "birth_date": "1950-01-01", "employment": [{**job, "start": "2019-09-09"}]}
+    assert core(app, too_old)["eligibility"]["eligible"] is False and core(app, eligible)["eligibility"]["eligible"] is True
+    for listed in ([], ["p-api-001", "p-api-002"]):
+        resp = client.post(f"{URL}/evaluate", headers=fund, json={"history": company, "eligible_participants": listed, "participants": [eligible, too_old]})
+        assert resp.status_code == 200, resp.text
+        hires = [(p["milestone"], p["trigger_date"]) for p in resp.json()["payments"] if p["milestone"] == "company_hire"]
+        assert hires == [("company_hire", "2019-09-02")], listed
+        why = next(m["why_not"] for m in resp.json()["milestones"] if m["milestone"] == "company_hire")
+        assert "hires[1] (p-api-002, 2019-09-09): participant p-api-002 is not eligible under this agreement" in why
+
+
 def test_cohort_equals_the_core(client, app, fund):
     second = {**HISTORY, "participant": "p-api-002", "enrolment": "2019-06-05", "employment": []}
     resp = client.post(f"{URL}/evaluate-cohort", headers=fund, json={"histories": [HISTORY, second], "as_of": "2020-03-31"})

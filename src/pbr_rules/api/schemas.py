@@ -326,7 +326,11 @@ class EvaluateRequest(Out):
     history: ParticipantHistory | CompanyHistory
     as_of: ISODate | None = Field(default=None, description="Default: the history's extraction date; never after it.")
     eligible_participants: list[Annotated[str, Field(pattern=SUBJECT_ID_PATTERN)]] = Field(
-        default_factory=list, description="Company histories only: the hired participants that are eligible."
+        default_factory=list,
+        description=(
+            "Company histories only, and not needed: a participant whose history is in participants is eligible exactly when that "
+            "history's own evaluation says so; one whose history is not given cannot verify a hire, so this list changes only the reason given."
+        ),
     )
     participants: list[ParticipantHistory] = Field(
         default_factory=list,

@@ -103,8 +103,14 @@ def decide(
     """The decisions for one history as of a date: eligibility, counted occurrences, payments.
 
     This is the fast path (benchmarked); ``evaluate`` adds evidence and wording on top.
+    For a company history, a hired participant whose history is in ``participants`` is
+    eligible exactly when that history's own evaluation says so (docs/semantics.md § 5,
+    "Hires verified", rule 1): ``eligible_participants`` is read only for participants
+    whose histories are not given (whose hires are unverified in any case).
     """
     compiled = compile_contract(loaded)
+    if participants and isinstance(history, CompanyHistory):
+        eligible_participants = own_eligibility(loaded, participants, as_of, eligible_participants)
     prepared = _prepare(loaded, history, as_of, eligible_participants, participants)
     return _conclude(loaded, compiled, prepared, compiled.run(prepared[-1]))
 
@@ -263,6 +269,25 @@ def _tariff_on(loaded, mid: str, group: str | None, day: date, history: History)
     days, entries = terms.lines[line]
     i = latest_on_or_before(days, pricing_day(loaded, terms.pricing, day, history))
     return ZERO if i is None or entries[i].value is None else entries[i].value
+
+
+def own_eligibility(
+    loaded: LoadedContract,
+    participants: Mapping[str, ParticipantHistory],
+    as_of: date | None = None,
+    eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
+) -> dict[str, date | None]:
+    """Eligible participants (id -> enrolment date) as a company's hires need them: each
+    participant whose history is given, by its own evaluation as of ``as_of`` (or its own
+    extraction date), as ``evaluate_cohort`` does; the others as ``eligible_participants`` says."""
+    eligible = _eligible_map(eligible_participants)
+    people = list(participants.values())
+    for h, d in zip(people, iter_decisions(loaded, people, as_of)):
+        if d.eligible:
+            eligible[h.participant] = h.enrolment
+        else:
+            eligible.pop(h.participant, None)
+    return eligible
 
 
 def _eligible_map(eligible: Iterable[str] | Mapping[str, date | None]) -> dict[str, date | None]:

@@ -33,7 +33,7 @@ class Scenario(Strict):
     name: str = Field(min_length=10, description="A whole sentence saying what the example shows.")
     as_of: ISODate | None = None
     history: dict[str, Any] = Field(description="A participant or company history, as in a history file.")
-    eligible_participants: list[str] = Field(default_factory=list, description="For a company: participants eligible under the contract.")
+    eligible_participants: list[str] = Field(default_factory=list, description="For a company: hired participants taken as eligible when their histories are not given (such hires are unverified, so this changes only the reason given); a participant whose history is in participants is eligible exactly when that history's own evaluation says so.")
     participants: list[dict[str, Any]] = Field(
         default_factory=list,
         description="For a company: the hired participants' histories, whose employment verifies the hires (a hire without one does not count).",
