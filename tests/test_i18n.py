@@ -222,6 +222,14 @@ def test_diff_in_danish(capsys):
     assert "    - omformuleret: job_13_weeks: beskrivelse omformuleret  [§ 4.5]" in out
 
 
+def test_business_case_of_the_whole_contracts_folder_writes_in_the_language_of_the_agreements_reported(capsys):
+    # The folder also holds English examples (contracts/examples) with no histories in this
+    # cohort: they are not reported on, so they do not make the report English.
+    code, out, err = run(capsys, "business-case", "--cohort", PARTICIPANTS, "--as-of", "2022-09-30", "--workers", "1")
+    assert code == 0, err
+    assert out.startswith("Business case pr. 30. september 2022, diskonteringsrente")
+
+
 def test_business_case_in_danish(capsys, tmp_path):
     code, out, err = run(capsys, "business-case", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2022-09-30", "--workers", "1", "--format", "json", "--lang", "en")
     case = json.loads(out)["municipalities"][0]

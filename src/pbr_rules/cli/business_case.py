@@ -67,7 +67,7 @@ def cmd_business_case(args) -> int:
     from decimal import Decimal, InvalidOperation
 
     from pbr_rules.evaluation import load_checked_contract
-    from pbr_rules.finance import business_case
+    from pbr_rules.finance import business_case, reported_agreements
     from pbr_rules.language import load_cohorts
     from pbr_rules.reports import (
         BUSINESS_CASE_FORMATS,
@@ -91,8 +91,9 @@ def cmd_business_case(args) -> int:
         return EXIT_USAGE
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
     freeze_loaded()
-    choose_language(args, [lc.contract.language for lc in contracts])
     histories = load_cohorts(args.cohort)
+    # in the language of the agreements reported on, not of every agreement in the folder
+    choose_language(args, [lc.contract.language for lc in reported_agreements(contracts, histories)])
     comparison = load_cohorts(args.comparison) if args.comparison else None
     with scheduler_executor(args) as executor:
         report = business_case(

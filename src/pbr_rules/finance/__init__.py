@@ -2,7 +2,7 @@
 (NPV, IRR, break-even, the investor waterfall) and the Monte Carlo simulation.
 """
 
-from pbr_rules.finance.cases import business_case, municipality_case
+from pbr_rules.finance.cases import business_case, municipality_case, reported_agreements
 from pbr_rules.finance.ratecheck import AssumedFigure, RatesCheck, RateUse, check_rates, rate_use
 from pbr_rules.evaluation import load_benefit_rates
 from pbr_rules.finance.simulation import load_scenario, simulate
@@ -17,5 +17,6 @@ __all__ = [
     "load_scenario",
     "municipality_case",
     "rate_use",
+    "reported_agreements",
     "simulate",
 ]

@@ -474,6 +474,16 @@ def _investor(loaded: LoadedContract, costs, settlement: Settlement) -> Investor
     )
 
 
+def reported_agreements(contracts: list[LoadedContract], histories: list[History]) -> list[LoadedContract]:
+    """The agreements a business case of ``histories`` reports on and adds up: those the histories
+    carry the municipality of (all of them when none does). Their language is the report's."""
+    return _counted(contracts, split_by_municipality(contracts, histories)[0])
+
+
+def _counted(contracts: list[LoadedContract], groups: dict[str, list[History]]) -> list[LoadedContract]:
+    return [lc for lc in contracts if groups[lc.contract.id]] or contracts
+
+
 def split_by_municipality(contracts: list[LoadedContract], histories: list[History]) -> tuple[dict[str, list[History]], list[str]]:
     """Histories by the contract whose municipality code they carry, and the ones no agreement covers."""
     by_code = {lc.contract.municipality.code: lc.contract.id for lc in contracts}
@@ -511,7 +521,7 @@ def business_case(
     # agreements in several currencies (the bundled examples in GBP beside the Danish ones),
     # and one with no histories adds nothing.
     groups, left_out = split_by_municipality(contracts, histories)
-    counted = [lc for lc in contracts if groups[lc.contract.id]] or contracts
+    counted = _counted(contracts, groups)
     currency = one_currency([(lc.contract.id, lc.contract.currency) for lc in counted]) if counted else DEFAULT_CURRENCY
     cases = []
     todo = [lc for lc in contracts if groups[lc.contract.id]]
