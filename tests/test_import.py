@@ -233,3 +233,15 @@ def test_a_participant_listed_twice_is_reported_and_not_imported(small):
         f"{path}:4: the same person as row 2: each participant once, so neither row is imported"
     ]
     assert by_hand("0101851234") not in result.jsonl() and result.participants == 1
+
+
+def test_without_a_residence_column_the_histories_leave_resident_out(small):
+    # Not written as resident: true, as if a register had said so: left out, the history reads
+    # as resident by default and its explanation says residence was not stated.
+    _write(small, "deltagere.csv", ["cpr;startdato;maalgruppe", "010185-1234;2019-04-03;KH"])
+    mapping = small / "mapping.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace(", resident: bopael}", "}"), encoding="utf-8")
+    result = import_histories(mapping, KEY)
+    assert result.problems == []
+    people = [h for h in result.histories if h["kind"] == "participant"]
+    assert len(people) == 1 and "resident" not in people[0]

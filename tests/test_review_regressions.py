@@ -146,3 +146,25 @@ def test_a_hire_before_the_participant_enrolled_does_not_pay_the_company():
     assert hires == ["2019-04-15"]
     why = next(m.why_not for m in results[2].milestones if m.milestone == "company_hire")
     assert "hires[0] (p-a, 2019-03-15): hired before participant p-a enrolled: not an outcome of the programme" in why
+
+
+@pytest.mark.parametrize(
+    ("extra", "wording"),
+    [
+        ({}, "resident in the municipality (not stated in the history: resident by default)"),
+        ({"resident": True}, "resident in the municipality"),
+        ({"resident": False}, "not resident in the municipality"),
+    ],
+)
+def test_the_residence_rule_says_when_the_history_did_not_state_residence(extra, wording):
+    # An audit: 31 of 33 fixtures have no `resident`, and the explanation read "resident in
+    # the municipality" as if a register had said so. It still passes (the default), but says so.
+    from pbr_rules.evaluation import evaluate
+    from pbr_rules.language.loader import load_history
+
+    kbh = load_contract(ROOT / "contracts/agreements/101-koebenhavn.yaml")
+    h = load_history(ROOT / "fixtures/participants/101/p-101-002.yaml", frozenset(kbh.codes.codes))
+    assert "resident" not in h.model_fields_set
+    h = type(h).model_validate({**h.model_dump(exclude_unset=True), **extra})
+    rule = next(r for r in evaluate(kbh, h).eligibility.rules if r.rule == "residence")
+    assert (rule.passed, rule.detail) == ("resident" not in extra or extra["resident"], wording)

@@ -436,7 +436,11 @@ def _participant_details(loaded: LoadedContract, h: ParticipantHistory, age: int
     out = {
         "municipality": f"municipality {h.municipality}; {words['municipality']}",
         "target_group": f"target group {h.target_group}; {words['target_group']}",
-        "residence": "resident in the municipality" if h.resident else "not resident in the municipality",
+        "residence": (
+            ("resident in the municipality" if "resident" in h.model_fields_set else "resident in the municipality (not stated in the history: resident by default)")
+            if h.resident
+            else "not resident in the municipality"
+        ),
         "term": f"enrolled {h.enrolment}; {words['term']}",
     }
     if "age" in words:

@@ -297,7 +297,7 @@ class _Person:
     row: int
     enrolment: date
     target_group: str
-    resident: bool
+    resident: bool | None  # None: the participants file has no residence column (the history leaves it out)
     weeks: dict[int, str] = field(default_factory=dict)
     register_row: int | None = None
     months: dict[str, list] = field(default_factory=dict)  # 'YYYY-MM' -> [(employer, hours, earnings, row)]
@@ -356,7 +356,7 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
         group = spec.target_groups.get(local_group)
         if group is None:
             why.append(f"target group '{local_group}' is not in the mapping's participants.target_groups ({', '.join(spec.target_groups)})")
-        resident = True
+        resident = None
         if "resident" in cols:
             resident = _yes_no(row[cols["resident"]])
             if resident is None:
@@ -571,7 +571,7 @@ def _participant_history(m: ImportMapping, p: _Person, flexjob_codes: set[str], 
         "municipality": m.municipality,
         "birth_date": p.birth.isoformat(),
         "target_group": p.target_group,
-        "resident": p.resident,
+        **({} if p.resident is None else {"resident": p.resident}),
         "enrolment": p.enrolment.isoformat(),
         "extracted": m.extracted.isoformat(),
     }

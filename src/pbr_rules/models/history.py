@@ -98,7 +98,13 @@ class ParticipantHistory(Strict):
     age_at_enrolment: StrictInt | None = Field(default=None, ge=0, le=130)
     target_group: Identifier = Field(description="A target group of the agreement's vocabulary, e.g. 'cash_benefit'.")
     benefit_at_enrolment: Text(CODE_MAX) | None = None
-    resident: StrictBool = Field(default=True, description="Resident in the municipality at enrolment.")
+    resident: StrictBool = Field(
+        default=True,
+        description=(
+            "Resident in the municipality at enrolment. Not given: true, as for the municipality's own citizen in its jobcenter's "
+            "registers, and the explanation says it was not stated (docs/semantics.md § 2)."
+        ),
+    )
     # referred, statuses, figures: added after the first version of histories, so left out of
     # dumps while unset: a history without them dumps (and hashes) as before
     referred: ISODate | None = Field(
