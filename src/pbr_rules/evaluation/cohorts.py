@@ -496,7 +496,7 @@ def _evaluate_companies(loaded: LoadedContract, db: sqlite3.Connection, companie
                 eligible[pid] = date.fromisoformat(enrolment)
     db.execute("BEGIN")
     for pos, h in companies:
-        r = evaluate(loaded, h, when(as_of, h), eligible, people)
+        r = evaluate(loaded, h, when(as_of, h), eligible, people, judge_participants=False)  # eligible: each participant's own evaluation, kept beside its compact record
         db.execute("INSERT INTO company_digests VALUES (?, ?)", (pos, _pack(digest(h, r))))
     db.execute("COMMIT")
 

@@ -99,6 +99,8 @@ def decide(
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    judge_participants: bool = True,
 ) -> Decision:
     """The decisions for one history as of a date: eligibility, counted occurrences, payments.
 
@@ -107,9 +109,11 @@ def decide(
     eligible exactly when that history's own evaluation says so (docs/semantics.md § 5,
     "Hires verified", rule 1): ``eligible_participants`` is read only for participants
     whose histories are not given (whose hires are unverified in any case).
+    ``judge_participants=False`` is for a caller that has just worked ``eligible_participants``
+    out from the whole histories itself and passes compact records (the cohort stream).
     """
     compiled = compile_contract(loaded)
-    if participants and isinstance(history, CompanyHistory):
+    if judge_participants and participants and isinstance(history, CompanyHistory):
         eligible_participants = own_eligibility(loaded, participants, as_of, eligible_participants)
     prepared = _prepare(loaded, history, as_of, eligible_participants, participants)
     return _conclude(loaded, compiled, prepared, compiled.run(prepared[-1]))
@@ -310,14 +314,16 @@ def evaluate(
     participants: Mapping[str, ParticipantHistory] | None = None,
     *,
     evidence: bool = True,
+    judge_participants: bool = True,
 ) -> EvaluationResult:
     """Evaluate one participant or company history as of a date (default: its extraction date).
 
     A company's hires count only when ``participants`` (id -> history) shows the hired
-    participant's paid work with the company (docs/semantics.md § 5, "Hires verified").
+    participant's paid work with the company (docs/semantics.md § 5, "Hires verified"); each
+    of those participants is eligible as its own evaluation says (``decide``).
     ``evidence=False`` leaves the evidence lists empty (for simulations, where nobody reads them).
     """
-    return _explain(loaded, decide(loaded, history, as_of, eligible_participants, participants), evidence)
+    return _explain(loaded, decide(loaded, history, as_of, eligible_participants, participants, judge_participants=judge_participants), evidence)
 
 
 def evaluate_batch(
