@@ -90,11 +90,11 @@ def test_settle_answers_first_and_groups_refusals_by_reason(capsys, db):
     lines = out.splitlines()
     assert lines[1] == (
         f"Settled to date DKK {Decimal(settlement['total']):,.2f}; due now DKK {Decimal(settlement['due_now']):,.2f};"
-        f" not paid because of cohort terms DKK {Decimal(settlement['refused']):,.2f}"
+        f" not paid because of caps, tiers or the cohort size DKK {Decimal(settlement['refused']):,.2f}"
     )
     status = Counter(x["status"] for x in settlement["lines"])
     assert lines[2] == (
-        f"{len(settlement['lines'])} payments: {status['paid']} paid in full, {status['reduced']} reduced, {status['refused']} refused"
+        f"{len(settlement['lines'])} payments: {status['paid']} paid in full, {status['reduced']} reduced, {status['refused']} not paid (0 after caps, tiers or the cohort size)"
     )
     # Each reason's count and change, from the per-payment adjustments of the JSON.
     by_kind = Counter(a["kind"] for x in settlement["lines"] for a in x["adjustments"])

@@ -134,15 +134,15 @@ def test_settle_shows_euro_in_english_danish_json_csv_and_xlsx(capsys, ledger, t
     base = ["settle", "--contract", EUR, "--cohort", PARTICIPANT, "--as-of", "2021-12-31", "--dry-run", "--workers", "1", *ledger]
     code, out, err = run(capsys, *base, "--details")
     assert code == 0, err
-    assert "Settled to date €110,000.00; due now €110,000.00; not paid because of cohort terms €0.00" in out
+    assert "Settled to date €110,000.00; due now €110,000.00; not paid because of caps, tiers or the cohort size €0.00" in out
     assert "settled to date (€)" in out and "amount (€)" in out
     code, out, _ = run(capsys, *base, "--lang", "da")
-    assert "Afregnet til dato 110.000,00 €; forfalder nu 110.000,00 €; ikke betalt på grund af kohortevilkår 0,00 €" in out
+    assert "Afregnet til dato 110.000,00 €; forfalder nu 110.000,00 €; ikke betalt på grund af lofter, trin eller kohortestørrelsen 0,00 €" in out
     assert "beløb (€)" in out
     code, out, _ = run(capsys, *base, "--format", "json")
     assert json.loads(out)["currency"] == "EUR"
     code, out, _ = run(capsys, *base, "--format", "csv", "--csv-dialect", "da")
-    assert out.startswith("\ufeff") and out.splitlines()[0].endswith(";reference;currency")
+    assert out.startswith("\ufeff") and out.splitlines()[0].endswith(";reference;tariff_line;tariff_value;tariff_effective;tariff_reference;currency")
     assert all(line.endswith(";EUR") for line in out.splitlines()[1:])
     workbook = tmp_path / "s.xlsx"
     code, _, _ = run(capsys, *base, "--format", "xlsx", "-o", str(workbook))

@@ -6,6 +6,8 @@ correctly with a double click (';' between fields, ',' before the øre, UTF-8 wi
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -108,6 +110,15 @@ def test_settle_csv_for_danish_excel(capsys, db):
     first_da = danish.splitlines()[1].split(";")
     assert first_da[9] == first_en[9].replace(".", ",")  # gross, e.g. 5000,00
     assert "," in first_da[9] and "." not in first_da[9]
+    # An audit: the payers' and adjustments' amounts kept a decimal point in the Danish
+    # dialect, and nothing said which clause cut a payment or which dated tariff priced it.
+    capped = next(r for r in csv.DictReader(io.StringIO(danish.lstrip("\ufeff")), delimiter=";") if r["payment_id"].endswith("/p-101-013/self_support_blocks/5"))
+    assert (capped["status"], capped["gross"], capped["amount"], capped["payers"], capped["adjustments"]) == (
+        "refused", "3000,00", "0,00", "municipality=0,00;dsk=0,00", "cap:per_participant:-3000,00 (§ 8.1)"
+    )
+    assert (capped["reference"], capped["tariff_line"], capped["tariff_value"], capped["tariff_effective"], capped["tariff_reference"]) == (
+        "§ 4.7", "all", "3000,00", "2019-01-01", "Bilag 2, pkt. 7"
+    )
 
 
 def test_xlsx_needs_an_output_file(capsys, db):

@@ -199,8 +199,8 @@ def test_settle_in_danish(capsys, tmp_path, monkeypatch):
     lines = out.splitlines()
     content = load_contract(KBH).content_hash[:12]
     assert lines[0] == f"Afregning af dk-101-koebenhavn version 1.2 (indhold {content}) pr. 31. december 2021"
-    assert lines[1] == "Afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr."
-    assert lines[2] == "70 betalinger: 64 betalt fuldt ud, 0 nedsat, 6 afvist"
+    assert lines[1] == "Afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af lofter, trin eller kohortestørrelsen 18.000,00 kr."
+    assert lines[2] == "70 betalinger: 64 betalt fuldt ud, 0 nedsat, 6 ikke betalt (0 efter lofter, trin eller kohortestørrelsen)"
     # A column of amounts names its currency in its header (kr. in Danish).
     assert "årsag              betalinger  ændring (kr.)  bestemmelse" in lines
     assert "loft pr. deltager  6           -18.000,00     § 8.1" in lines
@@ -286,4 +286,4 @@ def test_validate_and_a_recorded_settlement_in_danish(capsys, tmp_path, monkeypa
     code, _out, err = run(capsys, "settle", "--contract", KBH, "--cohort", PARTICIPANTS, "--as-of", "2021-12-31", "--workers", "1", "--database", str(tmp_path / "l.db"))
     assert code == 0
     assert err.splitlines()[0] == "Kørsel 1: dk-101-koebenhavn afregning nr. 1 pr. 31. december 2021 (forrige kørsel ingen: den første)"
-    assert "  afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af kohortevilkår 18.000,00 kr." in err
+    assert "  afregnet til dato 654.000,00 kr.; forfalder nu 654.000,00 kr.; ikke betalt på grund af lofter, trin eller kohortestørrelsen 18.000,00 kr." in err

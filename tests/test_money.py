@@ -244,3 +244,13 @@ def test_separator_advice_never_suggests_kroner_and_øre_of_the_wrong_size(text)
 @pytest.mark.parametrize("text", ["38.5", "1250.50", "12x", "1.2.3", "38,123,4"])
 def test_no_separator_advice_for_other_text(text):
     assert separator_advice(text) is None
+
+
+def test_money_shown_is_rounded_half_up_in_both_languages_and_in_whole_units():
+    # An audit: whole-unit display rounded half-even (2.50 -> 2) and the English table amount
+    # skipped round_money (1000.005 -> 1,000.00 in English, 1.000,01 in Danish).
+    from pbr_rules.i18n import format_amount, format_money_whole, format_whole
+
+    assert (format_whole(D("2.50"), "en"), format_whole(D("2.50"), "da"), format_whole(D("-2.50"), "en")) == ("3", "3", "-3")
+    assert (format_amount(D("1000.005"), "en"), format_amount(D("1000.005"), "da")) == ("1,000.01", "1.000,01")
+    assert (format_money_whole(D("1234.5"), "DKK", "en"), format_money_whole(D("1234.5"), "DKK", "da")) == ("DKK 1,235", "1.235 kr.")

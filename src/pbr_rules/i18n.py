@@ -32,12 +32,12 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 from datetime import date
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pbr_rules.money import round_money
+from pbr_rules.money import round_money, round_money_whole
 
 Language = Literal["da", "en"]
 LANGUAGES: tuple[str, ...] = ("da", "en")
@@ -143,10 +143,10 @@ def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str
 
 
 def format_money_whole(amount: Decimal, currency: str, lang: str | None = None) -> str:
-    """An amount in its currency in whole units (half-even, as :func:`format_whole`):
+    """An amount in its currency in whole units (half-up, as :func:`format_whole`):
     ``DKK 2,322,000`` / ``€2,322,000`` in English, ``2.322.000 kr.`` in Danish."""
     lang = lang or _current.get()
-    whole = Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    whole = round_money_whole(amount)
     from babel.numbers import format_currency
 
     if lang == "en":
@@ -165,20 +165,20 @@ def format_amount(amount: Decimal, lang: str | None = None) -> str:
     """An amount in a table column: ``30,000.50`` in English, ``30.000,50`` in Danish."""
     lang = lang or _current.get()
     if lang == "en":
-        return f"{amount:,.2f}"
+        return f"{round_money(amount):,.2f}"
     from babel.numbers import format_decimal
 
     return format_decimal(round_money(amount), format="#,##0.00", locale=_BABEL_LOCALE[lang])
 
 
 def format_whole(amount: Decimal, lang: str | None = None) -> str:
-    """Whole kroner in a table column: ``30,000`` / ``30.000`` (half-even, as Python's own ``,.0f``)."""
+    """Whole kroner in a table column: ``30,000`` / ``30.000`` (half-up, as all money: ``round_money_whole``)."""
     lang = lang or _current.get()
+    whole = round_money_whole(amount)
     if lang == "en":
-        return f"{amount:,.0f}"
+        return f"{whole:,.0f}"
     from babel.numbers import format_decimal
 
-    whole = Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return format_decimal(whole, format="#,##0", locale=_BABEL_LOCALE[lang])
 
 

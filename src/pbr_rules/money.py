@@ -158,6 +158,11 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(ORE, context=MONEY_CONTEXT)
 
 
+def round_money_whole(amount: Decimal) -> Decimal:
+    """Money shown in whole units (the business case's tables): half-up, as :func:`round_money`."""
+    return Decimal(amount).quantize(Decimal(1), context=MONEY_CONTEXT)
+
+
 @lru_cache(maxsize=16384)
 def money_str(amount: Decimal) -> str:
     """Money as the JSON string it is serialised to, always with two decimals.

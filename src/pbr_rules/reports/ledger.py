@@ -70,7 +70,7 @@ def run_text(r, claims_new: int | None = None, claims_changed: int | None = None
         _("  recorded {at} by {actor}; contract content {content}; {lines} lines").format(
             at=r.at, actor=r.actor, content=r.contract_hash[:12], lines=r.lines_count
         ),
-        _("  settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
+        _("  settled to date {total}; due now {due_now}; not paid because of caps, tiers or the cohort size {refused}").format(
             total=format_money(r.total, r.currency), due_now=format_money(r.due_now, r.currency), refused=format_money(r.refused, r.currency)
         ),
     ]

@@ -209,13 +209,13 @@ def settlement_text(s, *, details: bool = False) -> str:
     if s.previous_as_of:
         out.append(_("Changes since the settlement as of {date}").format(date=format_date(s.previous_as_of)))
     out.append(
-        _("Settled to date {total}; due now {due_now}; not paid because of cohort terms {refused}").format(
+        _("Settled to date {total}; due now {due_now}; not paid because of caps, tiers or the cohort size {refused}").format(
             total=money(s.total), due_now=money(s.due_now), refused=money(s.refused)
         )
     )
     status = {k: sum(1 for x in s.lines if x.status == k) for k in ("paid", "reduced", "refused")}
     out.append(
-        _("{n} payments: {paid} paid in full, {reduced} reduced, {refused} refused").format(
+        _("{n} payments: {paid} paid in full, {reduced} reduced, {refused} not paid (0 after caps, tiers or the cohort size)").format(
             n=len(s.lines), paid=status["paid"], reduced=status["reduced"], refused=status["refused"]
         )
     )
@@ -290,19 +290,27 @@ def settlement_text(s, *, details: bool = False) -> str:
 
 SETTLEMENT_COLUMNS = [
     "payment_id", "subject_kind", "subject", "milestone", "occurrence", "trigger_date", "due_date", "period", "status", "gross", "amount",
-    "payee", "payers", "adjustments", "reference", "currency",
+    "payee", "payers", "adjustments", "reference", "tariff_line", "tariff_value", "tariff_effective", "tariff_reference", "currency",
 ]
 
 
-def settlement_tables(s) -> dict[str, tuple[list[str], list[list]]]:
+def settlement_tables(s, decimal_mark: str = ".") -> dict[str, tuple[list[str], list[list]]]:
     """The settlement as typed tables (amounts Decimal, dates dates) for CSV and xlsx exports; each
-    row names the currency of its amounts (its last column)."""
+    row names the currency of its amounts (its last column). A payment's row names the clause of
+    its milestone, the tariff that priced it (line, value, effective date, clause) and each
+    adjustment with its clause; the amounts inside the payers' and adjustments' text use
+    ``decimal_mark`` (',' for the Danish CSV dialect, as its amount columns)."""
     cur = s.currency
+
+    def amount(v: Decimal) -> str:
+        return format(v, "f").replace(".", decimal_mark)
+
     payments = [
         [
             x.payment_id, x.subject_kind, x.subject, x.milestone, x.occurrence, x.trigger_date, x.due_date, x.period, x.status,
-            x.gross, x.amount, x.payee, ";".join(f"{p.party}={p.amount}" for p in x.payers),
-            ";".join(f"{a.kind}:{a.change}" for a in x.adjustments), x.reference, cur,
+            x.gross, x.amount, x.payee, ";".join(f"{p.party}={amount(p.amount)}" for p in x.payers),
+            ";".join(f"{a.kind}:{amount(a.change)} ({a.reference})" for a in x.adjustments), x.reference,
+            x.tariff.line, x.tariff.value, x.tariff.effective, x.tariff.reference, cur,
         ]
         for x in s.lines
     ]
@@ -329,7 +337,7 @@ def _target_row(municipality: str | None, t) -> list:
 
 def settlement_csv(s, dialect: str = "en") -> str:
     """Every settled payment, one row each (the ``payments`` table of :func:`settlement_tables`)."""
-    return export_csv(*settlement_tables(s)["payments"], dialect=dialect)
+    return export_csv(*settlement_tables(s, "," if dialect == "da" else ".")["payments"], dialect=dialect)
 
 
 def _percent_text(text: str | None) -> str:
