@@ -570,3 +570,22 @@ def test_bundled_contracts_load_clean(path):
 
 def test_there_are_bundled_contracts():
     assert len(list((ROOT / "contracts/agreements").glob("*.yaml"))) >= 3
+
+
+def test_a_device_or_a_pipe_is_refused_not_read(tmp_path, monkeypatch):
+    # A review: /dev/zero (size 0 to stat) was read until memory ran out, a named pipe waited for ever.
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("pipe.yaml")
+    assert diagnostics("pipe.yaml") == ["pipe.yaml: cannot read the file: it is not a regular file (a device, a pipe or a socket) (name a regular file)"]
+    assert diagnostics("/dev/zero") == ["/dev/zero: cannot read the file: it is not a regular file (a device, a pipe or a socket) (name a regular file)"]
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/etc/hostname"])
+def test_extends_must_be_relative(tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(f"kind: agreement\nid: a\nextends: {target}\n", encoding="utf-8")
+    assert diagnostics("a.yaml") == [
+        "a.yaml:3:10: extends: extends must be a relative path to a template (from the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml')"
+    ]

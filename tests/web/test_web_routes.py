@@ -77,6 +77,25 @@ def test_check_shows_each_problem_beside_its_line(app, world):
     assert item and "tariffs.job_13_weeks.amounts.all.2020-07-01.value" in item.group(1)
 
 
+@pytest.mark.parametrize("key", ["extends", "benefit_codes"])
+def test_an_edited_text_cannot_make_the_service_read_a_file_outside_the_contracts_folder(app, world, tmp_path, key):
+    # A review read /etc/passwd's shape, a secret file's keys and values, and grew the server
+    # to 20 GB with extends: /dev/zero, through this page (the API refused the same text).
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("kind: template\ncurrency: hunter2\n", encoding="utf-8")
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    for target in (str(secret), "/dev/zero", "../../../../../../../../etc/passwd"):
+        page = c.get("/app/agreements/dk-101-koebenhavn/try")
+        line = f"{key}: {target}" if key == "extends" else r"\g<0>\n" + f"{key}: {target}"  # the agreement names no benefit codes: add them
+        edited = re.sub(r"^extends: .*$", line, text, count=1, flags=re.M)
+        assert f"{key}: {target}" in edited
+        resp = c.post("/app/agreements/dk-101-koebenhavn/try", data={"yaml": edited, "csrf": csrf_of(page.text), "action": "check"})
+        assert resp.status_code == 422, target
+        assert f"{key} must name a file inside the service&#39;s contracts folder" in resp.text or f"{key} must name a file inside the service's contracts folder" in resp.text
+        assert "hunter2" not in resp.text and "root:" not in resp.text
+
+
 def test_what_changes_shows_the_diff_and_who_gains(app, world):
     c = signed_in(app, world["m101"])
     text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")

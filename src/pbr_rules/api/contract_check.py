@@ -15,7 +15,7 @@ from pathlib import Path
 from pbr_rules.api.bodies import check_values
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import limit_diagnostics
-from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, parse_yaml, read_agreement
+from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, parse_yaml, read_agreement
 
 REQUEST_FILE = "<request>"
 
@@ -30,7 +30,7 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) ->
     try:
         source = parse_yaml(text, file=virtual, max_bytes=max_bytes)
         check_values(source, ContractInvalid)  # no CPR number, no 16-digit number, anywhere in the text
-        _stay_inside(source, base, root)
+        files_inside(source, base, root)
         if isinstance(source.data, dict) and source.data.get("kind") == "agreement":
             found = agreement_warnings(source, *read_agreement(source, base_dir=base))
             warnings = tuple(_public(w, virtual, root) for w in found)
@@ -41,28 +41,6 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) ->
     except ContractInvalid as exc:
         raise ContractInvalid([_public(d, virtual, root) for d in exc.diagnostics], warnings=warnings) from None
     return loaded, warnings
-
-
-def _stay_inside(source, base: Path, root: Path) -> None:
-    data = source.data
-    if not isinstance(data, dict):
-        return
-    problems = []
-    for key in ("extends", "benefit_codes"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            target = (base / value).resolve()
-            if not target.is_relative_to(root):
-                file, line, col = source.where((key,))
-                problems.append(
-                    Diagnostic(
-                        file=file, line=line, col=col, path=key,
-                        message=f"{key} must name a file inside the service's contracts folder",
-                        hint="paths resolve from the agreements folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
-                    )
-                )
-    if problems:
-        raise ContractInvalid(problems)
 
 
 def _public(d: Diagnostic, virtual: str, root: Path) -> Diagnostic:

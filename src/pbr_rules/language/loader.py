@@ -254,16 +254,47 @@ def agreement_warnings(agreement: Source, merged: Source, template: Source | Non
     return stale_template_text(template, agreement, merged) if template is not None else []
 
 
+def files_inside(source: Source, base: Path, root: Path) -> None:
+    """For a contract posted to the service (the API, the web workspace): the files it names
+    (``extends``, ``benefit_codes``), resolved from ``base``, must be inside ``root`` (the
+    service's contracts folder), so a posted text cannot make the service read any other
+    file. Raises ContractInvalid naming each key that points outside."""
+    data = source.data
+    if not isinstance(data, dict):
+        return
+    problems = []
+    for key in ("extends", "benefit_codes"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            target = (base / value).resolve()
+            if not target.is_relative_to(root.resolve()):
+                file, line, col = source.where((key,))
+                problems.append(
+                    Diagnostic(
+                        file=file, line=line, col=col, path=key,
+                        message=f"{key} must name a file inside the service's contracts folder",
+                        hint="paths resolve from the agreements folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
+                    )
+                )
+    if problems:
+        raise ContractInvalid(problems)
+
+
 def _template_of(source: Source, base_dir: Path | None) -> tuple[Source | None, str | None]:
     """The template an agreement ``extends`` (with its resolved path), or (None, None) when it extends none."""
     data = source.data
     if "extends" not in data:
         return None, None
     ext = data["extends"]
-    if not isinstance(ext, str) or not ext.strip():
+    if not isinstance(ext, str) or not ext.strip() or Path(ext).is_absolute():
         file, line, col = source.where(("extends",))
         raise ContractInvalid(
-            [Diagnostic(file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template")]
+            [
+                Diagnostic(
+                    file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template",
+                    hint="from the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
+                )
+            ]
         )
     if base_dir is None:
         file, line, col = source.where(("extends",))

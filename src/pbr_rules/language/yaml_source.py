@@ -10,6 +10,7 @@ models parse them.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,17 +69,24 @@ class Source:
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES, error: type[InputInvalid] = ContractInvalid) -> str:
     file = str(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError as exc:
         raise error([Diagnostic(file=file, message=f"cannot read the file: {exc.strerror or exc}")]) from None
-    if size > max_bytes:
+    if not stat.S_ISREG(st.st_mode):
+        # a device (/dev/zero never ends), a named pipe (waits for ever) or a folder: never read
+        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, a pipe or a socket)"
+        raise error([Diagnostic(file=file, message=f"cannot read the file: it is {what}", hint="name a regular file")])
+    if st.st_size > max_bytes:
         raise error(
-            [Diagnostic(file=file, message=f"file is {size:,} bytes; the limit is {max_bytes:,}", hint="split it up")]
+            [Diagnostic(file=file, message=f"file is {st.st_size:,} bytes; the limit is {max_bytes:,}", hint="split it up")]
         )
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)  # at most the limit, even if the file grew since
     except OSError as exc:
         raise error([Diagnostic(file=file, message=f"cannot read the file: {exc.strerror or exc}")]) from None
+    if len(raw) > max_bytes:
+        raise error([Diagnostic(file=file, message=f"file is over {max_bytes:,} bytes, the limit", hint="split it up")])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

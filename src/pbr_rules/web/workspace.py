@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
 from pbr_rules.evaluation import evaluate_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
-from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, load_cohorts, parse_yaml, read_agreement
+from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, load_cohorts, parse_yaml, read_agreement
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
 from pbr_rules.ledger import ACTION_ROLES, ALLOWED_FROM, STATES, TransitionRefused
 from pbr_rules.ledger import NotFound as ClaimNotFound
@@ -291,6 +291,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         folder = Path(loaded.path).resolve().parent
         try:
             source = parse_yaml(text, file=str(folder / Path(loaded.path).name), max_bytes=MAX_YAML)
+            files_inside(source, folder, Path(ws.settings.contracts))  # an edited text reads no file outside the contracts folder
         except ContractInvalid as exc:
             return None, list(exc.diagnostics), []
         warnings = agreement_warnings(source, *read_agreement(source, base_dir=folder)) if isinstance(source.data, dict) else []
