@@ -21,7 +21,7 @@ import pytest
 
 from pbr_rules.cli import main
 from pbr_rules.evaluation import evaluate_cohort
-from pbr_rules.importers import cpr_birth_date, import_histories, load_or_create_key, pseudonym
+from pbr_rules.importers import MappingInvalid, cpr_birth_date, import_histories, load_or_create_key, pseudonym
 from pbr_rules.importers.synthetic import write_extracts
 from pbr_rules.language import load_cohort, load_contract
 
@@ -245,3 +245,42 @@ def test_without_a_residence_column_the_histories_leave_resident_out(small):
     assert result.problems == []
     people = [h for h in result.histories if h["kind"] == "participant"]
     assert len(people) == 1 and "resident" not in people[0]
+
+
+def test_a_participants_file_without_its_header_line_is_refused_without_quoting_a_cpr_number(small, capsys):
+    # A review: the hint listed "the columns are: 010185-1234, ..." (the first data row), four times.
+    (small / "deltagere.csv").write_text("010185-1234;2019-04-03;KH;ja\n", encoding="utf-8")
+    with pytest.raises(MappingInvalid) as info:
+        import_histories(small / "mapping.yaml", KEY)
+    text = str(info.value) + "".join(d.hint for d in info.value.diagnostics)
+    assert "010185" not in text and "1234" not in text
+    assert "the first line holds a CPR number: it is data, not the header line" in info.value.diagnostics[0].hint
+
+
+@pytest.mark.parametrize("cell", ["NaN", "Infinity", "1e400", "99999999999999999999999999999"])
+def test_an_unreadable_amount_is_a_row_problem_not_an_internal_error(small, cell):
+    # A review: each of these stopped the import with "internal error" (exit 3).
+    path = small / "eindkomst.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(";201906;130;25000;", f";201906;130;{cell};"), encoding="utf-8")
+    result = import_histories(small / "mapping.yaml", KEY)
+    assert [(Path(p.file).name, p.row, p.message) for p in result.problems] == [
+        ("deltagere.csv", 2, "the participant is not imported, because of the problems in eindkomst.csv:3"),
+        ("eindkomst.csv", 3, f"earnings '{cell}' is not an amount in kroner"),
+    ]
+
+
+def test_a_week_column_given_twice_is_refused_not_silently_overwritten(small):
+    path = small / "dream.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("y_1913", "y_1912", 1), encoding="utf-8")
+    with pytest.raises(MappingInvalid) as info:
+        import_histories(small / "mapping.yaml", KEY)
+    assert "the week of column 'y_1912' is also column 'y_1912'" in str(info.value)
+
+
+def test_a_cell_over_the_csv_limit_is_reported_with_its_file_and_line(small):
+    path = small / "dream.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "111111-1119;" + "1" * 140_000 + "\n", encoding="utf-8")
+    with pytest.raises(MappingInvalid) as info:
+        import_histories(small / "mapping.yaml", KEY)
+    d = info.value.diagnostics[0]
+    assert d.file.endswith("dream.csv") and d.line == 5 and "cannot be read as" in d.message

@@ -37,7 +37,7 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -49,6 +49,7 @@ from pbr_rules.models.history import CompanyHistory, ParticipantHistory
 from pbr_rules.models.importing import ImportMapping
 from pbr_rules.money import separator_fix
 from pbr_rules.periods import format_iso_week, week_index
+from pbr_rules.personal_data import contains_cpr, mask_cpr
 
 KEY_BYTES = 32
 _CPR = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d)(\d{3})$")
@@ -63,7 +64,11 @@ HOURS_PER_WEEK = Decimal(12) / Decimal(52)  # monthly hours x 12 / 52 = hours a 
 
 
 class MappingInvalid(InputInvalid):
-    """The mapping file (or a file it names) cannot be used; nothing was imported."""
+    """The mapping file (or a file it names) cannot be used; nothing was imported. Every
+    message and hint is masked (a CPR number in a header, a mapping or a cell never shows)."""
+
+    def __init__(self, diagnostics, **kw):
+        super().__init__([replace(d, message=mask_cpr(d.message), hint=mask_cpr(d.hint)) for d in diagnostics], **kw)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -76,6 +81,9 @@ class RowProblem:
     file: str
     row: int
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", mask_cpr(self.message))  # a cell quoted in a reason may hold a CPR number
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row}: {self.message}"
@@ -171,14 +179,21 @@ def cpr_birth_date(text: str) -> tuple[str, date] | None:
 # --- reading files ------------------------------------------------------------------------------
 
 
+MAX_FIELD = 131_072  # the csv module's own limit on a cell; a header line longer than it is not a header
+
+
 def _open_rows(path: Path, spec, what: str) -> tuple[list[str], object]:
     """(the header, an iterator over the data rows) of a CSV file, or MappingInvalid if it cannot be read."""
     encoding = "utf-8-sig" if spec.encoding == "utf-8" else spec.encoding
     try:
+        if path.exists() and not path.is_file():
+            raise MappingInvalid([Diagnostic(file=str(path), message=f"the {what} file is not a regular file (a folder, a device or a pipe)", hint="check 'file:' in the mapping")])
         f = path.open("r", encoding=encoding, newline="")
-        first = f.readline()
+        first = f.readline(MAX_FIELD)
     except FileNotFoundError:
         raise MappingInvalid([Diagnostic(file=str(path), message=f"the {what} file does not exist", hint="check 'file:' in the mapping")]) from None
+    except OSError as exc:
+        raise MappingInvalid([Diagnostic(file=str(path), message=f"cannot read the {what} file: {exc.strerror or exc}", hint="check 'file:' in the mapping")]) from None
     except UnicodeDecodeError:
         raise MappingInvalid(
             [Diagnostic(file=str(path), line=1, col=1, message=f"the file is not {spec.encoding} text", hint="set 'encoding:' in the mapping (utf-8, cp1252 or latin-1)")]
@@ -191,8 +206,13 @@ def _open_rows(path: Path, spec, what: str) -> tuple[list[str], object]:
     header = [h.strip() for h in header]
 
     def rows():
+        reader = csv.reader(f, delimiter=delimiter)
         try:
-            yield from csv.reader(f, delimiter=delimiter)
+            yield from reader
+        except csv.Error as exc:  # a cell over the csv module's limit (131,072 characters), a NUL byte
+            raise MappingInvalid(
+                [Diagnostic(file=str(path), line=reader.line_num + 1, message=f"the file cannot be read as {what} CSV: {exc}", hint="is it the export the mapping names?")]
+            ) from None
         except UnicodeDecodeError:
             raise MappingInvalid(
                 [Diagnostic(file=str(path), message=f"the file is not {spec.encoding} text", hint="set 'encoding:' in the mapping (utf-8, cp1252 or latin-1)")]
@@ -223,8 +243,12 @@ def _columns(path: Path, header: list[str], wanted: dict[str, str | None]) -> di
         else:
             missing.append(name)
     if missing:
+        if any(contains_cpr(h) for h in header):
+            hint = "the first line holds a CPR number: it is data, not the header line whose column names the mapping reads; add the header line"
+        else:
+            hint = f"the columns are: {', '.join(header)}"
         raise MappingInvalid(
-            [Diagnostic(file=str(path), line=1, col=1, message=f"no column '{m}' (named in the mapping)", hint=f"the columns are: {', '.join(header)}") for m in missing]
+            [Diagnostic(file=str(path), line=1, col=1, message=f"no column '{m}' (named in the mapping)", hint=hint) for m in missing]
         )
     return out
 
@@ -249,13 +273,17 @@ def _number(text: str) -> Decimal | None:
     if not text:
         return None
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
-        pass
-    fix = separator_fix(text)
-    if fix is None:
+        fix = separator_fix(text)
+        if fix is None:
+            return None
+        value = Decimal(fix[1])
+    # 'NaN', 'Infinity', '1e400' and 29-digit amounts are not figures a register holds: the row is
+    # reported as unreadable (they broke the arithmetic after, an internal error)
+    if not value.is_finite() or (value and not -6 <= value.adjusted() <= 12):
         return None
-    return Decimal(fix[1])
+    return value
 
 
 def _yes_no(text: str) -> bool | None:
@@ -386,6 +414,19 @@ def import_histories(mapping_path: str | Path, key: bytes, *, on_progress=None) 
             late.append(name)
         else:
             week_cols.append((i, w))
+    seen_week: dict[int, str] = {}
+    for i, w in week_cols:
+        if w in seen_week:
+            raise MappingInvalid(
+                [
+                    Diagnostic(
+                        file=str(path), line=1, col=1,
+                        message=f"the week of column '{header[i]}' is also column '{seen_week[w]}': a week given twice cannot be read",
+                        hint="one column a week: is the export's header right?",
+                    )
+                ]
+            )
+        seen_week[w] = header[i]
     if late:
         notes.append(RowProblem(str(path), 1, f"{len(late)} week columns after the extraction date {m.extracted} are not imported: {', '.join(late[:6])}{' ...' if len(late) > 6 else ''}"))
     if not week_cols:
