@@ -157,6 +157,11 @@ def test_rev_compares_the_committed_file_and_its_template_with_the_working_files
     capsys.readouterr()
     assert main(["diff", str(f), "--rev", "no-such-revision"]) == 2
     assert "no-such-revision" in capsys.readouterr().err
+    # a revision is never passed on as a git option (a review: --rev=--output=FILE emptied FILE)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("kept\n")
+    assert main(["diff", str(f), f"--rev=--output={victim}"]) == 2
+    assert "is not a revision" in capsys.readouterr().err and victim.read_text() == "kept\n"
     new = root / "contracts/agreements/new.yaml"
     shutil.copy(f, new)
     assert main(["diff", str(new), "--rev", "HEAD"]) == 2  # not in git at HEAD

@@ -236,3 +236,16 @@ def test_a_token_stays_valid_while_the_file_is_rewritten_under_concurrent_reques
         writer.result(timeout=120)
         assert sum(a.result(timeout=120) for a in askers) == 0
     assert len(read_tokens(path)) == 41
+
+
+def test_an_impossible_date_in_the_tokens_file_fails_closed_with_503_not_500(own, capsys):
+    # A review: "expires": "2027-02-30" has the shape of a date, and every request became a 500.
+    c, path = own["client"], own["path"]
+    data = json.loads(path.read_text())
+    data["tokens"][0]["expires"] = "2027-02-30"
+    path.write_text(json.dumps(data))
+    os.chmod(path, 0o600)
+    resp = c.get("/v1/contracts", headers=auth(own["fund"]))
+    assert assert_error_shape(resp, 503)["type"] == "urn:pbr-rules:problem:tokens-unavailable"
+    assert pbr_main(["token", "list", "--tokens-file", str(path)]) == 2
+    assert "tokens[0].expires must be a calendar date YYYY-MM-DD (got '2027-02-30')" in capsys.readouterr().err

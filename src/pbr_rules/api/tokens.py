@@ -146,10 +146,18 @@ def read_tokens(path: str | Path) -> list[TokenRecord]:
             raise TokenFileInvalid(f"the tokens file {path}: tokens[{i}] has no valid sha256 hash")
         for key in ("created", "expires", "last_used"):
             value = getattr(rec, key)
-            if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
-                raise TokenFileInvalid(f"the tokens file {path}: tokens[{i}].{key} must be a date YYYY-MM-DD")
+            if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and _is_date(value)):
+                raise TokenFileInvalid(f"the tokens file {path}: tokens[{i}].{key} must be a calendar date YYYY-MM-DD (got {value!r})")
         out.append(rec)
     return out
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:  # 2027-02-30
+        return False
+    return True
 
 
 @contextlib.contextmanager

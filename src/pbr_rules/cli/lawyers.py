@@ -63,6 +63,12 @@ def contract_at_revision(file: str | Path, rev: str, dest: Path) -> Path:
         raise RevisionUnavailable(f"no such folder: {file.parent}")
     root = Path(_git(file.parent, "rev-parse", "--show-toplevel").decode().strip()).resolve()
     rel = file.relative_to(root).as_posix()
+    if not rev or rev.startswith("-"):  # git would read it as an option (--output=FILE truncated a file)
+        raise RevisionUnavailable(f"{rev!r} is not a revision: give a commit, a tag or a branch, e.g. HEAD~1")
+    try:
+        rev = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()  # from here on, a commit id
+    except RevisionUnavailable:
+        raise RevisionUnavailable(f"no commit {rev!r} in the git repository {root} (see 'git log --oneline -- {rel}')") from None
 
     def fetch(relpath: str) -> object:
         norm = posixpath.normpath(relpath)
