@@ -172,6 +172,20 @@ course:
     ]
 
 
+def test_an_exit_before_the_enrolment_is_impossible(write):
+    # A review: a participant who died in 2018, enrolled in 2019 and worked after, was ELIGIBLE.
+    path = write(
+        HEAD
+        + """\
+exits:
+  - {date: "2018-01-01", reason: died}
+"""
+    )
+    assert problems(path) == [
+        "h.yaml:9:12: exits[0].date: exit 2018-01-01 (died) is before the enrolment 2019-03-04: a participant exits after enrolling"
+    ]
+
+
 def test_events_after_extraction(write):
     path = write(
         HEAD

@@ -170,6 +170,8 @@ class ParticipantHistory(Strict):
             check_day(("events", i, "date"), ev.date, "event")
         for i, ex in enumerate(self.exits):
             check_day(("exits", i, "date"), ex.date, "exit")
+            if ex.date < self.enrolment:
+                out.append((("exits", i, "date"), f"exit {ex.date} ({ex.reason}) is before the enrolment {self.enrolment}: a participant exits after enrolling"))
         for i, st in enumerate(self.statuses):
             check_day(("statuses", i, "start"), st.start, f"{st.kind} start")
             if st.end is not None and st.end < st.start:
