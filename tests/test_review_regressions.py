@@ -168,3 +168,51 @@ def test_the_residence_rule_says_when_the_history_did_not_state_residence(extra,
     h = type(h).model_validate({**h.model_dump(exclude_unset=True), **extra})
     rule = next(r for r in evaluate(kbh, h).eligibility.rules if r.rule == "residence")
     assert (rule.passed, rule.detail) == ("resident" not in extra or extra["resident"], wording)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["evaluate", "--contract", "{kbh}", "--history", "{hist}", "-o", "{tmp}"], "-o {tmp}: that is a folder; name the file to write"),
+        (["evaluate", "--contract", "{kbh}", "--history", "{hist}", "-o", "{tmp}/no/such/out.json"], "the folder {tmp}/no/such does not exist"),
+        (["evaluate", "--contract", "{kbh}", "--cohort", "{people}", "--workers", "-3"], "--workers -3: give 1 to"),
+        (["evaluate", "--contract", "{kbh}", "--cohort", "{people}", "--workers", "100000"], "--workers 100000: give 1 to"),
+        (["business-case", "--cohort", "{people}", "--as-of", "2021-12-31", "--html", "{tmp}/r.html", "--runs", "-5"], "--runs -5: give a number of runs, 0 or more"),
+        (["business-case", "--cohort", "{people}", "--as-of", "2021-12-31", "--html", "{tmp}"], "--html {tmp}: that is a folder"),
+        (["evaluate", "--contract", "{kbh}", "--cohort", "{people}", "--scheduler", "garbage", "--no-log"], "cannot reach the Dask scheduler at tcp://garbage"),
+        (["ledger", "show", "99999999999999999999999"], "is out of range"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work_with_exit_2_and_nothing_printed(capsys, tmp_path, args, message):
+    # A review: these printed a whole report and then failed, or ended in "internal error" (exit 3),
+    # or started 150 processes; and "cannot is a directory: /tmp.tmp" named the wrong file.
+    from pbr_rules.cli import main
+
+    if "scheduler" in args:
+        pytest.importorskip("distributed")
+    fill = {"kbh": str(ROOT / "contracts/agreements/101-koebenhavn.yaml"), "hist": str(ROOT / "fixtures/participants/101/p-101-001.yaml"),
+            "people": str(ROOT / "fixtures/participants/101"), "tmp": str(tmp_path)}
+    try:
+        code = main([a.format(**fill) for a in args] + (["--database", str(tmp_path / "l.db")] if args[0] in ("ledger",) else []))
+    except SystemExit as exc:  # argparse's own refusal of an option's value (usage on stderr, exit 2)
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "", err
+    assert message.format(**fill) in err
+    assert "internal error" not in err
+
+
+def test_a_dry_run_with_a_database_that_does_not_exist_creates_none(capsys, tmp_path):
+    from pbr_rules.cli import main
+
+    db = tmp_path / "typo.db"
+    base = ["settle", "--contract", str(ROOT / "contracts/agreements/101-koebenhavn.yaml"), "--cohort", str(ROOT / "fixtures/participants/101"),
+            "--as-of", "2021-12-31", "--dry-run", "--format", "json", "--workers", "1"]
+    assert main([*base, "--database", str(db)]) == 0
+    missing, err = capsys.readouterr()
+    assert not db.exists() and f"no ledger database at {db}" in err
+    empty = tmp_path / "empty.db"
+    assert main(["db", "upgrade", "--database", str(empty)]) == 0
+    capsys.readouterr()
+    assert main([*base, "--database", str(empty)]) == 0
+    assert capsys.readouterr().out == missing  # the same as against an empty ledger

@@ -9,6 +9,7 @@ error (a bug: please report it; no traceback is shown unless PBR_DEBUG=1).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,31 @@ def iso_date(text: str) -> date:
         return parse_iso_date(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def argument_problem(args) -> str | None:
+    """What is wrong with the options every command shares, before any work starts (so a
+    failed run never leaves a report half-printed): ``--workers``, ``--runs`` and the files
+    it is to write (``-o``, ``--html``)."""
+    workers = getattr(args, "workers", None)
+    most = max(64, 4 * (os.cpu_count() or 1))
+    if workers is not None and not 1 <= workers <= most:
+        return f"--workers {workers}: give 1 to {most} processes (this machine has {os.cpu_count() or 1} cores)"
+    runs = getattr(args, "runs", None)
+    if runs is not None and runs < 0:
+        return f"--runs {runs}: give a number of runs, 0 or more"
+    for option, value in (("-o", getattr(args, "output", None)), ("--html", getattr(args, "html", None))):
+        if not value:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            return f"{option} {value}: that is a folder; name the file to write, e.g. {path / 'report.html' if option == '--html' else path / 'out.json'}"
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            return f"{option} {value}: the folder {folder} does not exist"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{option} {value}: the folder {folder} cannot be written to"
+    return None
 
 
 def write_output(text: str, output: str | None) -> None:

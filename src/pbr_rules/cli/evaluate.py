@@ -180,10 +180,16 @@ def cmd_settle(args) -> int:
             )
     elif args.dry_run:
         from pbr_rules.evaluation import count_histories, executor_for
+        from pbr_rules.ledger import missing_sqlite_file
 
         workers = args.workers if args.scheduler or count_histories(args.cohort) >= SMALL_COHORT else 1
+        missing = missing_sqlite_file(args.database)
         with executor_for(args.scheduler, workers) as executor:
-            result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
+            if missing:  # a dry run records nothing, so it creates no database either (a mistyped --database)
+                print(f"no ledger database at {missing}: nothing recorded to compare with (a dry run creates none)", file=sys.stderr)
+                result = settle_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
+            else:
+                result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
     else:
         histories = load_cohorts(args.cohort, loaded.known)
         with scheduler_executor(args) as executor:

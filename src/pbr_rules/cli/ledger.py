@@ -7,6 +7,7 @@ an unreachable database, a database written by a newer pbr-rules).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -22,6 +23,17 @@ CLAIM_ACTIONS = {
     "recover": "record that an over-payment (recovery_due) was paid back",
     "dispute": "raise a dispute on a claim, or clear it with --clear (--reason required)",
 }
+
+
+def _count(text: str) -> int:
+    """An id, a sequence number, a limit or an offset: a whole number 0 to 2^63 - 1 (what the database holds)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= n < 2**63:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {2**63 - 1})")
+    return n
 
 
 def add_database_option(parser) -> None:
@@ -72,7 +84,7 @@ def add_commands(sub) -> None:
     runs.set_defaults(func=cmd_runs)
 
     show = ls.add_parser("show", help="one settlement run: its totals, and with --format json the whole settlement")
-    show.add_argument("run", type=int, help="the run id (see 'pbr ledger runs')")
+    show.add_argument("run", type=_count, help="the run id (see 'pbr ledger runs')")
     show.add_argument("--format", choices=["table", "json"], default="table")
     add_database_option(show)
     show.set_defaults(func=cmd_show)
@@ -81,8 +93,8 @@ def add_commands(sub) -> None:
     claims.add_argument("--contract", help="only this contract id")
     claims.add_argument("--state", choices=["due", "approved", "paid", "rejected", "withdrawn", "recovery_due", "recovered"])
     claims.add_argument("--disputed", action="store_true", help="only disputed claims")
-    claims.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
-    claims.add_argument("--offset", type=int, default=0)
+    claims.add_argument("--limit", type=_count, default=1000, help="at most this many (default 1000)")
+    claims.add_argument("--offset", type=_count, default=0)
     claims.add_argument("--format", choices=["table", "json", "csv"], default="table")
     add_database_option(claims)
     claims.set_defaults(func=cmd_claims)
@@ -108,8 +120,8 @@ def add_commands(sub) -> None:
     v.set_defaults(func=cmd_verify)
 
     audit = ls.add_parser("audit", help="the event log (the hash chain), oldest first")
-    audit.add_argument("--after", type=int, default=0, help="events after this sequence number")
-    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--after", type=_count, default=0, help="events after this sequence number")
+    audit.add_argument("--limit", type=_count, default=100)
     audit.add_argument("--format", choices=["table", "json"], default="table")
     add_database_option(audit)
     audit.set_defaults(func=cmd_audit)

@@ -12,7 +12,7 @@ import os
 import sys
 
 from pbr_rules.cli import business_case, contracts, evaluate, importing, lawyers, ledger, rates, serve, simulation
-from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from pbr_rules.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, argument_problem
 from pbr_rules.cli.ledger import close_ledgers
 from pbr_rules.collector import command_owns_process, freeze_long_lived
 from pbr_rules.errors import EngineFailure, InputInvalid, PbrError
@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = argument_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     try:
         # Each command writes in its own language: --lang, or what the command chooses from the
         # agreement (common.choose_language); English until then. Reset afterwards, so one
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as exc:
-        print(f"cannot {exc.strerror.lower() if exc.strerror else 'do that'}: {exc.filename or ''}", file=sys.stderr)
+        name = str(exc.filename or "").removesuffix(".tmp")  # an atomic write's temporary file is the user's file
+        print(f"{name or 'a file'}: {exc.strerror.lower() if exc.strerror else exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
         if os.environ.get("PBR_DEBUG"):

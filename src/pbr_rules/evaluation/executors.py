@@ -86,7 +86,7 @@ def dask_executor(scheduler: str, workers: int = 1) -> DaskExecutor:
         address = "tcp://" + address
     try:
         client = distributed.Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address ('missing port number')
         raise SchedulerUnavailable(
             _("cannot reach the Dask scheduler at {address} ({reason}); start one with 'dask scheduler' and workers with 'dask worker {address}'").format(
                 address=address, reason=exc

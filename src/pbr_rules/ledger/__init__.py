@@ -22,6 +22,7 @@ from pbr_rules.ledger.database import (
     create_engine,
     current_revision,
     head_revision,
+    missing_sqlite_file,
     resolve_url,
     script_directory,
     shown,
@@ -78,5 +79,6 @@ __all__ = [
     "resolve_url",
     "script_directory",
     "shown",
+    "missing_sqlite_file",
     "upgrade",
 ]

@@ -54,6 +54,18 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def missing_sqlite_file(url: str | None = None) -> str | None:
+    """The path of the SQLite file ``url`` names when that file does not exist (None for a
+    server database, an in-memory one, or a file that exists): opening a Ledger would create it."""
+    try:
+        parsed = sa.make_url(resolve_url(url))
+    except Exception:  # noqa: BLE001 - not a URL: Ledger() reports it properly
+        return None
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
+
+
 def shown(url: str | sa.URL) -> str:
     """The URL for messages: the password replaced by ***."""
     try:
