@@ -259,3 +259,29 @@ def test_errors_of_every_kind_share_the_problem_shape(client, fund):
     body = assert_error_shape(client.post("/v1/contracts/validate", headers={**fund, "content-type": "application/yaml"}, content=b"kind: agreement\n"), 422)
     assert body["valid"] is False and body["errors"]
     assert_error_shape(client.post(f"{URL}/evaluate", headers=fund, json={"history": HISTORY, "as_of": "2021-01-01"}), 422)
+
+
+def test_a_caller_that_goes_away_mid_body_is_logged_as_499_not_as_an_unhandled_500(app, client, fund, caplog):  # client: the app started
+    # A review: a Content-Length larger than the body sent (or an aborted upload) logged
+    # "unhandled ClientDisconnect" and status=500, which monitoring counts as a server error.
+    import asyncio
+    import logging
+
+    caplog.set_level(logging.INFO)
+    headers = [(k.lower().encode(), v.encode()) for k, v in {**fund, "content-type": "application/json", "content-length": "1000"}.items()]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/v1/contracts/dk-101-koebenhavn/evaluate",
+             "raw_path": b"/v1/contracts/dk-101-koebenhavn/evaluate", "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    messages = iter([{"type": "http.request", "body": b'{"history": {', "more_body": True}, {"type": "http.disconnect"}])
+    sent = []
+
+    async def receive():
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    access = [r.getMessage() for r in caplog.records if r.name == "pbr_rules.api.access"]
+    assert len(access) == 1 and "status=499" in access[0]

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from logging.handlers import QueueHandler, QueueListener
 from urllib.parse import parse_qsl, unquote
 
+from starlette.requests import ClientDisconnect
+
 from pbr_rules.api.errors import PROBLEM_MEDIA_TYPE, STATUS_MESSAGES, problem_bytes
 from pbr_rules.personal_data import CPR_MESSAGE, contains_cpr, install_log_filter
 
@@ -66,6 +68,7 @@ def log_off_the_loop(name: str = "pbr_rules.api") -> Callable[[], None]:
     return stop
 
 
+CLIENT_CLOSED = 499  # in the access log only: the caller went away before an answer (nginx's convention)
 _CALLER_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _SECRET_HEADERS = {b"authorization"}
 
@@ -187,6 +190,11 @@ class RequestMiddleware:
                 if status["code"]:
                     raise
                 await send_error(413, too_large)
+            except ClientDisconnect:
+                # the caller went away mid-request (a body shorter than its Content-Length, an aborted
+                # upload): nobody to answer, nothing wrong here; logged as 499 (client closed request)
+                if not status["code"]:
+                    status["code"] = CLIENT_CLOSED
             except Exception as exc:  # the last resort: a bug, never the caller's fault
                 frames = "".join(traceback.format_tb(exc.__traceback__))
                 error_log.error("request_id=%s unhandled %s\n%s", request_id, type(exc).__name__, frames)
