@@ -589,3 +589,53 @@ def test_extends_must_be_relative(tmp_path, monkeypatch, target):
     assert diagnostics("a.yaml") == [
         "a.yaml:3:10: extends: extends must be a relative path to a template (from the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml')"
     ]
+
+
+def test_a_control_character_is_placed_by_line_and_column(tmp_path, monkeypatch):
+    # A review: "unacceptable character #x0000 ... position 789", with no line or column.
+    monkeypatch.chdir(tmp_path)
+    Path("nul.yaml").write_bytes(b"kind: agreement\nid: a\ntitle: \"ab\x00c\"\n")
+    assert diagnostics("nul.yaml") == ["nul.yaml:3:11: a control character (U+0000) that YAML does not allow (delete it: it is not visible in most editors)"]
+
+
+def test_a_key_missing_from_the_agreement_is_placed_in_the_agreement_not_the_template(tmp_path):
+    # A review: an agreement without 'id' was reported at templates/vaekstpartnerskaber.yaml:4:1.
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "contracts"
+    for folder in ("templates", "data"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    (tmp_path / "agreements").mkdir()
+    text = (root / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "agreements" / "x.yaml"
+    path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("id: ")) + "\n", encoding="utf-8")
+    with pytest.raises(ContractInvalid) as info:
+        load_contract(path)
+    assert [(Path(d.file).name, d.path, d.message) for d in info.value.diagnostics] == [("x.yaml", "id", "missing required key 'id'")]
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        # a review: .nan was told to write "nan" in quotes, which fails again
+        (".nan", "amount .nan is not a number (write the amount in kroner, e.g. \"1250.50\")"),
+        (".inf", "amount .inf is not a number (write the amount in kroner, e.g. \"1250.50\")"),
+        # quoted, it was "not a number of kroner with at most 2 decimals": the digits are the reason
+        ('"99999999999999999999999999999999999"', "amount has more than 15 digits; no amount in an agreement is that large"),
+        ("1" * 5000, "a number of 5,000 characters; no figure here has more than 30"),
+    ],
+)
+def test_impossible_amounts_get_the_right_reason(tmp_path, written, message):
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "contracts"
+    for folder in ("templates", "data"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    (tmp_path / "agreements").mkdir()
+    text = (root / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    assert 'value: "36000"' in text
+    path = tmp_path / "agreements" / "x.yaml"
+    path.write_text(text.replace('value: "36000"', f"value: {written}", 1), encoding="utf-8")
+    with pytest.raises(ContractInvalid) as info:
+        load_contract(path)
+    assert [d.message + (f" ({d.hint})" if d.hint else "") for d in info.value.diagnostics] == [message]

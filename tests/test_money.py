@@ -78,11 +78,16 @@ def test_parse_money_refuses_booleans(flag):
         "+100",
         "1.",
         ".50",
-        "1234567890123456",  # sixteen digits
     ],
 )
 def test_parse_money_refuses_bad_text(text):
     with pytest.raises(ValueError, match="is not a number of kroner with at most 2 decimals"):
+        parse_money(text)
+
+
+@pytest.mark.parametrize("text", ["1234567890123456", "99999999999999999999999999999999999", "-1234567890123456.50"])
+def test_parse_money_says_when_an_amount_has_too_many_digits(text):
+    with pytest.raises(ValueError, match="amount has more than 15 digits"):
         parse_money(text)
 
 

@@ -50,6 +50,8 @@ def parse_money(value: object) -> Decimal:
         advice = separator_advice(text)
         if advice is not None:
             raise ValueError(advice)
+        if re.fullmatch(r"-?\d{16,}(\.\d*)?", text):
+            raise ValueError("amount has more than 15 digits; no amount in an agreement is that large")
         raise ValueError(f"amount {value!r} is not a number of kroner with at most 2 decimals, e.g. '1250.50'")
     try:
         return Decimal(text).quantize(ORE)

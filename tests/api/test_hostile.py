@@ -285,3 +285,11 @@ def test_a_caller_that_goes_away_mid_body_is_logged_as_499_not_as_an_unhandled_5
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
     access = [r.getMessage() for r in caplog.records if r.name == "pbr_rules.api.access"]
     assert len(access) == 1 and "status=499" in access[0]
+
+
+def test_a_number_of_thousands_of_digits_is_refused_in_the_service_own_words(client, fund):
+    # A review: Python's own message ("... use sys.set_int_max_str_digits() to increase the limit").
+    body = '{"history": {"kind": "participant", "participant": "p-1", "age_at_enrolment": ' + "1" * 5000 + "}}"
+    resp = client.post("/v1/contracts/dk-101-koebenhavn/evaluate", headers={**fund, "content-type": "application/json"}, content=body)
+    problem = assert_error_shape(resp, 422)
+    assert "a number of 5,000 characters; no figure here has more than 30" in resp.text and "sys." not in resp.text, problem

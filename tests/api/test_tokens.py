@@ -40,6 +40,10 @@ def test_expires_accepts_a_date_a_number_of_days_or_never():
     for bad in ("2026-11-30", "0d", "soon", "2027-02-30"):
         with pytest.raises(ValueError):
             parse_expires(bad, today)
+    assert parse_expires("36500d", today) == date(2126, 11, 7)  # 100 years of days, leap days included
+    for huge in ("36501d", "99999999999d"):  # a review: the second was told it was not 'a number of days'
+        with pytest.raises(ValueError, match=f"--expires {huge}: at most 36500d"):
+            parse_expires(huge, today)
 
 
 def test_a_token_works_through_its_expiry_day_and_is_refused_after(own):

@@ -20,7 +20,7 @@ from pbr_rules.api.deps import SettingsDep
 from pbr_rules.api.errors import ApiError
 from pbr_rules.api.settings import Settings
 from pbr_rules.errors import Diagnostic, HistoryInvalid, InputInvalid
-from pbr_rules.language import History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
+from pbr_rules.language import MAX_INT_CHARS, History, Source, cohort_problems, format_path, history_from_data, parse_yaml, validate_model
 from pbr_rules.models.common import ISODate, Strict
 from pbr_rules.models.history import SUBJECT_ID_PATTERN, ParticipantHistory
 from pbr_rules.models.vocabulary import Known
@@ -89,11 +89,17 @@ def _object(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+def _int(text: str) -> int:
+    if len(text) > MAX_INT_CHARS:  # Python's own refusal (4,300 digits) named sys.set_int_max_str_digits()
+        raise ValueError(f"a number of {len(text):,} characters; no figure here has more than {MAX_INT_CHARS}")
+    return int(text)
+
+
 def parse_json(raw: bytes) -> Source:
     """The JSON body; a key given twice in one object, NaN and Infinity are refused (see ``check_values``)."""
     text = _decode(raw)
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_object)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_object, parse_int=_int)
     except json.JSONDecodeError as exc:
         raise ApiError(
             422,

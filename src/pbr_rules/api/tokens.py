@@ -87,11 +87,13 @@ def parse_expires(text: str, today: date | None = None) -> date | None:
     value = text.strip().lower()
     if value == "never":
         return None
-    m = re.fullmatch(r"(\d{1,5})d", value)
+    m = re.fullmatch(r"(\d+)d", value)
     if m:
-        days = int(m.group(1))
+        days = int(m.group(1)) if len(m.group(1)) <= 6 else 10**6
         if days < 1:
             raise ValueError("--expires needs at least 1d")
+        if days > 36_500:
+            raise ValueError(f"--expires {text}: at most 36500d (100 years); for a token that never expires, say never")
         return today + timedelta(days=days)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:

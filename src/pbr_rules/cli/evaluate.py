@@ -186,7 +186,7 @@ def cmd_settle(args) -> int:
         missing = missing_sqlite_file(args.database)
         with executor_for(args.scheduler, workers) as executor:
             if missing:  # a dry run records nothing, so it creates no database either (a mistyped --database)
-                print(f"no ledger database at {missing}: nothing recorded to compare with (a dry run creates none)", file=sys.stderr)
+                print(_("no ledger database at {path}: nothing recorded to compare with (a dry run creates none)").format(path=missing), file=sys.stderr)
                 result = settle_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))
             else:
                 result = open_ledger(args).preview_stream(loaded, args.cohort, args.as_of, period=args.period, executor=executor, on_progress=Progress("evaluating"))

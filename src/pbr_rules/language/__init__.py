@@ -32,9 +32,10 @@ from pbr_rules.language.drafting import DEFAULT_CURRENCY
 from pbr_rules.language.formula import MEASURED, Formula, FormulaError, formula_names, parse_formula, unit_name
 from pbr_rules.language.schema import SCHEMA_DIR, stale_schemas, write_schemas
 from pbr_rules.language.validation import diagnostics_from, validate_model
-from pbr_rules.language.yaml_source import Source, find_yaml, format_path, load_yaml_file, parse_yaml
+from pbr_rules.language.yaml_source import MAX_INT_CHARS, Source, find_yaml, format_path, load_yaml_file, parse_yaml
 
 __all__ = [
+    "MAX_INT_CHARS",
     "agreement_warnings",
     "canonical_json",
     "cohort_problems",

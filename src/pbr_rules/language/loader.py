@@ -403,6 +403,10 @@ def merge_sources(template: Source, agreement: Source) -> Source:
     data = merge(template.data, agreement.data, ())
     data["kind"] = "agreement"
     positions[("kind",)] = agreement.positions.get(("kind",), positions.get(("kind",)))
+    # The document itself is the agreement's: a key missing from both (an agreement without its
+    # 'id') is placed in the agreement, where it belongs, not at the top of the template.
+    for table, own in ((positions, agreement.positions), (key_positions, agreement.key_positions)):
+        table[()] = own.get((), (agreement.file, 1, 1))
     # Only consulted for a float at that very path, so a template's text under a subtree the
     # agreement replaced can never be shown for the agreement's value.
     float_texts = {**template.float_texts, **agreement.float_texts}

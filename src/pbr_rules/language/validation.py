@@ -7,6 +7,8 @@ missing clause references). Used by every loader and by the API.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
@@ -211,6 +213,11 @@ def _wording(
         for lead in ("Value error, ", "Assertion failed, "):
             if msg.startswith(lead):
                 msg = msg[len(lead):]
+        if isinstance(value, float) and msg.startswith("amount ") and not math.isfinite(value):
+            return (
+                _("amount {value} is not a number").format(value=float_text or repr(value)),
+                _("write the amount in kroner, e.g. \"1250.50\""),
+            )
         if isinstance(value, float) and msg.startswith("amount "):
             # 38.000 reads as 38.0: suggesting "38.00" would quietly mean 38 kroner.
             wording = _separator_wording(float_text) if float_text else None

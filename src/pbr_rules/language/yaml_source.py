@@ -66,6 +66,9 @@ class Source:
             p = p[:-1]
 
 
+MAX_INT_CHARS = 30  # the longest whole number a YAML file may hold (more than any amount, hour or id)
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES, error: type[InputInvalid] = ContractInvalid) -> str:
     file = str(path)
     try:
@@ -133,6 +136,13 @@ def parse_yaml(
         if mark and _char_at(text, mark.line, mark.column) == "\t":
             message, hint = "YAML syntax: a tab character where only spaces may be", "indent with spaces, not tabs"
         raise error([Diagnostic(file=file, line=line, col=col, message=message, hint=hint)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, a control character): its line and column
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise error(
+            [Diagnostic(file=file, line=line, col=col, message=f"a control character ({what}) that YAML does not allow", hint="delete it: it is not visible in most editors")]
+        ) from None
     except yaml.YAMLError as exc:
         raise error([Diagnostic(file=file, message=f"YAML syntax: {exc}")]) from None
     except RecursionError:
@@ -276,6 +286,10 @@ class _Builder:
             return None
         if node.tag == "tag:yaml.org,2002:float":
             self.source.float_texts[path] = node.value
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_CHARS:
+            # no figure in an agreement or a history has more digits (Python itself refuses 4,300)
+            self._fail(node, f"a number of {len(node.value):,} characters; no figure here has more than {MAX_INT_CHARS}", "", path)
+            return None
         try:
             # The tag's own constructor, not construct_object: that one caches every node it
             # sees in the shared constructor, so a long-running service would keep them all.
