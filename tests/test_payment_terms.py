@@ -6,6 +6,7 @@ the comment beside it (docs/semantics.md §§ 7-8, docs/business-case.md "Discou
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from datetime import date
 from decimal import Decimal as D
@@ -160,7 +161,7 @@ def test_settlement_reads_volume_tiers_on_the_pricing_date(tmp_path):
     # 2019-06-09: 30,000), t-998-01 second (met 2020-04-12, referred 2019-11-15: the tier's
     # 20,000, not the 25,000 in force on the trigger date), t-998-02 third (referred
     # 2020-02-03: 25,000).
-    text = TERMS.read_text(encoding="utf-8").replace("../../contracts/templates/", str(ROOT / "contracts/templates") + "/")
+    text = TERMS.read_text(encoding="utf-8").replace("../../contracts/templates/", os.path.relpath(ROOT / "contracts/templates", tmp_path) + "/")
     text = text.replace(
         "  job_13_weeks:\n    pricing_date: referral\n",
         "  job_13_weeks:\n    pricing_date: referral\n    volume_tiers:\n      - after_outcomes: 1\n"
