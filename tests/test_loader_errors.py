@@ -582,15 +582,6 @@ def test_a_device_or_a_pipe_is_refused_not_read(tmp_path, monkeypatch):
     assert diagnostics("/dev/zero") == ["/dev/zero: cannot read the file: it is not a regular file (a device, a pipe or a socket) (name a regular file)"]
 
 
-@pytest.mark.parametrize("target", ["/dev/zero", "/etc/hostname"])
-def test_extends_must_be_relative(tmp_path, monkeypatch, target):
-    monkeypatch.chdir(tmp_path)
-    Path("a.yaml").write_text(f"kind: agreement\nid: a\nextends: {target}\n", encoding="utf-8")
-    assert diagnostics("a.yaml") == [
-        "a.yaml:3:10: extends: extends must be a relative path to a template (from the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml')"
-    ]
-
-
 def test_a_control_character_is_placed_by_line_and_column(tmp_path, monkeypatch):
     # A review: "unacceptable character #x0000 ... position 789", with no line or column.
     monkeypatch.chdir(tmp_path)

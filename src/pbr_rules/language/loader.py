@@ -286,13 +286,13 @@ def _template_of(source: Source, base_dir: Path | None) -> tuple[Source | None, 
     if "extends" not in data:
         return None, None
     ext = data["extends"]
-    if not isinstance(ext, str) or not ext.strip() or Path(ext).is_absolute():
+    if not isinstance(ext, str) or not ext.strip():
         file, line, col = source.where(("extends",))
         raise ContractInvalid(
             [
                 Diagnostic(
-                    file=file, line=line, col=col, path="extends", message="extends must be a relative path to a template",
-                    hint="from the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
+                    file=file, line=line, col=col, path="extends", message="extends must be a path to a template",
+                    hint="relative to the agreement's folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
                 )
             ]
         )
