@@ -613,7 +613,7 @@ def test_a_key_missing_from_the_agreement_is_placed_in_the_agreement_not_the_tem
         (".inf", "amount .inf is not a number (write the amount in kroner, e.g. \"1250.50\")"),
         # quoted, it was "not a number of kroner with at most 2 decimals": the digits are the reason
         ('"99999999999999999999999999999999999"', "amount has more than 15 digits; no amount in an agreement is that large"),
-        ("1" * 5000, "a number of 5,000 characters; no figure here has more than 30"),
+        ("1" * 5000, "a number of 5,000 characters; no figure here has more than 100"),
     ],
 )
 def test_impossible_amounts_get_the_right_reason(tmp_path, written, message):

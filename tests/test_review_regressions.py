@@ -207,7 +207,7 @@ def test_a_dry_run_with_a_database_that_does_not_exist_creates_none(capsys, tmp_
 
     db = tmp_path / "typo.db"
     base = ["settle", "--contract", str(ROOT / "contracts/agreements/101-koebenhavn.yaml"), "--cohort", str(ROOT / "fixtures/participants/101"),
-            "--as-of", "2021-12-31", "--dry-run", "--format", "json", "--workers", "1"]
+            "--as-of", "2021-12-31", "--dry-run", "--format", "json", "--workers", "1", "--lang", "en"]
     assert main([*base, "--database", str(db)]) == 0
     missing, err = capsys.readouterr()
     assert not db.exists() and f"no ledger database at {db}" in err

@@ -292,4 +292,4 @@ def test_a_number_of_thousands_of_digits_is_refused_in_the_service_own_words(cli
     body = '{"history": {"kind": "participant", "participant": "p-1", "age_at_enrolment": ' + "1" * 5000 + "}}"
     resp = client.post("/v1/contracts/dk-101-koebenhavn/evaluate", headers={**fund, "content-type": "application/json"}, content=body)
     problem = assert_error_shape(resp, 422)
-    assert "a number of 5,000 characters; no figure here has more than 30" in resp.text and "sys." not in resp.text, problem
+    assert "a number of 5,000 characters; no figure here has more than 100" in resp.text and "sys." not in resp.text, problem

@@ -66,7 +66,7 @@ class Source:
             p = p[:-1]
 
 
-MAX_INT_CHARS = 30  # the longest whole number a YAML file may hold (more than any amount, hour or id)
+MAX_INT_CHARS = 100  # the longest whole number read at all (far more than any figure: a longer one is refused before parsing; the fields say their own limits)
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES, error: type[InputInvalid] = ContractInvalid) -> str:
