@@ -96,6 +96,28 @@ def test_an_edited_text_cannot_make_the_service_read_a_file_outside_the_contract
         assert "hunter2" not in resp.text and "root:" not in resp.text
 
 
+@pytest.mark.parametrize("key", ["benefit_rates", "cohort"])
+def test_nor_through_the_business_case_files_it_names(app, world, tmp_path, key):
+    # The review after: business_case.benefit_rates and business_case.counterfactual.cohort were
+    # read unchecked by "What changes" (a comparison group file's lines were quoted in the answer).
+    secret = tmp_path / "cfg.jsonl"
+    secret.write_text("PASSWORD=hunter2\n", encoding="utf-8")
+    c = signed_in(app, world["fund"])
+    path = CONTRACTS / "examples" / "fi-091-koto-sib.yaml"
+    text = path.read_text(encoding="utf-8")
+    page = c.get("/app/agreements/fi-091-koto-sib-example/try")
+    resp = c.post("/app/agreements/fi-091-koto-sib-example/try", data={"yaml": text, "csrf": csrf_of(page.text), "action": "check"})
+    assert resp.status_code == 200, resp.text  # as it is: its comparison group is in the cohorts folder, its rates in contracts
+    for target in (str(secret), "/dev/zero"):
+        edited = re.sub(rf"^(\s+{key}): .*$", rf"\1: {target}", text, count=1, flags=re.M)
+        assert edited != text
+        page = c.get("/app/agreements/fi-091-koto-sib-example/try")
+        resp = c.post("/app/agreements/fi-091-koto-sib-example/try",
+                      data={"yaml": edited, "csrf": csrf_of(page.text), "action": "changes", "cohort": "fi-koto-sib-200.jsonl"})
+        assert resp.status_code == 422, target
+        assert "must name a file inside the service" in resp.text and "hunter2" not in resp.text
+
+
 def test_what_changes_shows_the_diff_and_who_gains(app, world):
     c = signed_in(app, world["m101"])
     text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ from pbr_rules.language import LoadedContract, agreement_warnings, contract_from
 REQUEST_FILE = "<request>"
 
 
-def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) -> tuple[LoadedContract, tuple[Diagnostic, ...]]:
+def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int, cohorts: Path | None = None) -> tuple[LoadedContract, tuple[Diagnostic, ...]]:
     """The posted agreement, validated exactly as 'pbr validate' would, and its warnings;
     ContractInvalid lists every problem (and the warnings, in ``warnings``)."""
     root = contracts_root.resolve()
@@ -30,7 +30,7 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int) ->
     try:
         source = parse_yaml(text, file=virtual, max_bytes=max_bytes)
         check_values(source, ContractInvalid)  # no CPR number, no 16-digit number, anywhere in the text
-        files_inside(source, base, root)
+        files_inside(source, base, root, *([cohorts] if cohorts is not None else []))
         if isinstance(source.data, dict) and source.data.get("kind") == "agreement":
             found = agreement_warnings(source, *read_agreement(source, base_dir=base))
             warnings = tuple(_public(w, virtual, root) for w in found)

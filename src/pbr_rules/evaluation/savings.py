@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import hashlib
+import stat
 from bisect import bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -559,10 +560,16 @@ def _file_digest(path: Path) -> str:
     """The file's sha256, read again only when its modification time or size changed (as the
     rate tables are): a formula tariff checks its comparison group at every measurement."""
     st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a device (/dev/zero) or a pipe is never read
+        raise FileNotFoundError(f"not a regular file: {path}")
     seen = (st.st_mtime_ns, st.st_size)
     known = _DIGESTS.get(str(path))
     if known is None or known[0] != seen:
-        known = _DIGESTS[str(path)] = (seen, hashlib.sha256(path.read_bytes()).hexdigest())
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        known = _DIGESTS[str(path)] = (seen, digest.hexdigest())
     return known[1]
 
 

@@ -254,25 +254,34 @@ def agreement_warnings(agreement: Source, merged: Source, template: Source | Non
     return stale_template_text(template, agreement, merged) if template is not None else []
 
 
-def files_inside(source: Source, base: Path, root: Path) -> None:
-    """For a contract posted to the service (the API, the web workspace): the files it names
-    (``extends``, ``benefit_codes``), resolved from ``base``, must be inside ``root`` (the
-    service's contracts folder), so a posted text cannot make the service read any other
-    file. Raises ContractInvalid naming each key that points outside."""
+# Every key of a contract that names a file (resolved from the contract's folder).
+FILE_KEYS = (("extends",), ("benefit_codes",), ("business_case", "benefit_rates"), ("business_case", "counterfactual", "cohort"))
+
+
+def files_inside(source: Source, base: Path, root: Path, *others: Path) -> None:
+    """For a contract posted to the service (the API, the web workspace): every file it names
+    (``FILE_KEYS``), resolved from ``base``, must be inside ``root`` (the service's contracts
+    folder) or one of ``others`` (its cohorts folder, where a comparison group may live), so
+    a posted text cannot make the service read any other file. Raises ContractInvalid naming
+    each key that points outside."""
     data = source.data
     if not isinstance(data, dict):
         return
+    roots = [r.resolve() for r in (root, *others)]
     problems = []
-    for key in ("extends", "benefit_codes"):
-        value = data.get(key)
+    for path in FILE_KEYS:
+        value: Any = data
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, str) and value.strip():
             target = (base / value).resolve()
-            if not target.is_relative_to(root.resolve()):
-                file, line, col = source.where((key,))
+            if not any(target.is_relative_to(r) for r in roots):
+                file, line, col = source.where(path)
+                key = ".".join(path)
                 problems.append(
                     Diagnostic(
                         file=file, line=line, col=col, path=key,
-                        message=f"{key} must name a file inside the service's contracts folder",
+                        message=f"{key} must name a file inside the service's contracts folder" + (" or its cohorts folder" if others else ""),
                         hint="paths resolve from the agreements folder, e.g. '../templates/vaekstpartnerskaber.yaml'",
                     )
                 )

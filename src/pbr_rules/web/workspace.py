@@ -291,7 +291,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         folder = Path(loaded.path).resolve().parent
         try:
             source = parse_yaml(text, file=str(folder / Path(loaded.path).name), max_bytes=MAX_YAML)
-            files_inside(source, folder, Path(ws.settings.contracts))  # an edited text reads no file outside the contracts folder
+            files_inside(source, folder, Path(ws.settings.contracts), Path(ws.settings.cohorts))  # an edited text reads no file outside them
         except ContractInvalid as exc:
             return None, list(exc.diagnostics), []
         warnings = agreement_warnings(source, *read_agreement(source, base_dir=folder)) if isinstance(source.data, dict) else []
@@ -337,8 +337,11 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                     # Payments in two currencies are not compared (the diff above names the change).
                     context["whatif_refused"] = f"{loaded.contract.currency} -> {new.contract.currency}"
                 elif histories is not None:
-                    before = evaluate_cohort(loaded, histories, None, workers=1)
-                    after = evaluate_cohort(new, histories, None, workers=1)
+                    try:
+                        before = evaluate_cohort(loaded, histories, None, workers=1)
+                        after = evaluate_cohort(new, histories, None, workers=1)
+                    except InputInvalid as exc:  # what the edited text names at evaluation (a comparison group) is wrong: shown on the page
+                        return ws.page(request, "try.html", s, status=422, **{**context, "problems": list(exc.diagnostics), "other_problems": list(exc.diagnostics)})
                     context["whatif"] = compare(loaded, new, before, after, None)
         return ws.page(request, "try.html", s, status=200 if not problems else 422, **context)
 

@@ -102,7 +102,7 @@ async def validate_contract(principal: Reader, settings: SettingsDep, body: RawB
     raw, kind = body
     try:
         text = contract_text(raw, kind)
-        loaded, warnings = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes)
+        loaded, warnings = await run_in_threadpool(check_posted_contract, text, settings.contracts, max_bytes=settings.max_body_bytes, cohorts=settings.cohorts)
     except ContractInvalid as exc:
         _invalid(diagnostics_to_errors(exc), "the contract is not valid; every problem is listed in 'errors'", warnings_to_errors(exc.warnings))
     except InputInvalid as exc:  # the JSON envelope, e.g. no 'yaml' key

@@ -180,7 +180,7 @@ async def diff(loaded: ReadableContract, settings: SettingsDep, body: RawBody) -
     """What a proposed version (YAML) changes in contractual terms, against the contract in force here."""
     raw, kind = body
     try:
-        new, _warnings = await run_in_threadpool(check_posted_contract, contract_text(raw, kind), settings.contracts, max_bytes=settings.max_body_bytes)
+        new, _warnings = await run_in_threadpool(check_posted_contract, contract_text(raw, kind), settings.contracts, max_bytes=settings.max_body_bytes, cohorts=settings.cohorts)
     except (ContractInvalid, InputInvalid) as exc:
         raise ApiError(422, "the proposed contract is not valid", errors=diagnostics_to_errors(exc)) from None
     d = diff_contracts(loaded, new)
