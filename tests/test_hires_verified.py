@@ -171,13 +171,15 @@ def test_a_retention_shown_by_adjacent_jobs_with_the_company_pays_and_cites_each
 
 
 @pytest.mark.parametrize(
-    ("second_start", "extracted", "until"),
+    ("second_start", "extracted", "reason"),
     [
-        ("2019-08-02", "2020-12-31", "2019-07-31"),  # one day without work with the company (1 August)
-        (None, "2019-09-30", "2019-09-30"),  # an open job, but the participant's extract ends a week short
+        ("2019-08-02", "2020-12-31", "only until 2019-07-31, not still on 2019-10-07"),  # one day without work with the company (1 August)
+        # an open job, but the participant's extract ends a week short: not an ended job
+        (None, "2019-09-30", "history was extracted on 2019-09-30, before the retention day 2019-10-07 (26 weeks after the hire); "
+                             "its job with company c-one has no end, so a later extract can show it"),
     ],
 )
-def test_a_retention_is_unverified_after_a_break_or_beyond_the_participants_extract(second_start, extracted, until):
+def test_a_retention_is_unverified_after_a_break_or_beyond_the_participants_extract(second_start, extracted, reason):
     jobs = [{"start": "2019-04-08", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}]
     if second_start is not None:
         jobs = [{**jobs[0], "end": "2019-07-31"}, {"start": second_start, "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}]
@@ -185,4 +187,23 @@ def test_a_retention_is_unverified_after_a_break_or_beyond_the_participants_extr
     firm = company("c-one", [{"participant": "p-w", "date": "2019-04-08"}])
     results = evaluate_cohort(KBH, [worker, firm])
     assert retention(results[1]) == []
-    assert f"only until {until}, not still on 2019-10-07" in why(results[1], "hire_retained")
+    assert reason in why(results[1], "hire_retained")
+
+
+def test_every_entry_point_judges_the_hired_participants_by_their_own_histories():
+    # A review: decide/evaluate judged them, the batch functions still took the caller's word.
+    from pbr_rules.evaluation import decide, decide_batch, decide_view, decide_view_batch, evaluate_batch
+
+    px = person("p-x", [{"start": "2019-04-08", "hours_per_week": 20, "monthly_earnings": "12000", "employer": "c-one"}])
+    px = px.model_copy(update={"benefits": []})  # no week on benefits before enrolment: not eligible (§ 3.2)
+    assert not evaluate(KBH, px).eligibility.eligible
+    firm = company("c-one", [{"participant": "p-x", "date": "2019-04-08"}])
+    says_eligible, people = {"p-x": date(2019, 4, 3)}, {"p-x": px}
+    one = evaluate(KBH, firm, None, says_eligible, people)
+    assert hire_payments(one) == [] and "participant p-x is not eligible under this agreement" in why(one, "company_hire")
+    assert [r.model_dump_json() for r in evaluate_batch(KBH, [firm, firm], None, says_eligible, people)] == [one.model_dump_json()] * 2
+    assert [d.payments for d in decide_batch(KBH, [firm], None, says_eligible, people)] == [decide(KBH, firm, None, says_eligible, people).payments]
+    assert [v.total for v in decide_view_batch(KBH, [firm], None, says_eligible, people)] == [decide_view(KBH, firm, None, says_eligible, people).total] == [one.total]
+    # the caller that worked the list out itself (a cohort) may say so, and is then taken at its word
+    trusted = evaluate_batch(KBH, [firm], None, says_eligible, people, judge_participants=False)[0]
+    assert [p.milestone for p in hire_payments(trusted)] == ["company_hire", "hire_retained"]

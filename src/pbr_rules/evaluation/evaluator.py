@@ -125,15 +125,17 @@ def decide_batch(
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    judge_participants: bool = True,
 ) -> list[Decision]:
     """``decide`` for many histories, with many subjects' facts in one engine session.
 
-    Exactly the decisions of ``decide`` one by one (tests/test_engine.py proves it); each
-    history is evaluated as of ``as_of``, or its own extraction date when it was extracted
-    earlier (or when ``as_of`` is None).
+    Exactly the decisions of ``decide`` one by one (tests/test_engine.py proves it, hired
+    participants judged by their own histories included); each history is evaluated as of
+    ``as_of``, or its own extraction date when it was extracted earlier (or when ``as_of`` is None).
     """
     with collector_paused():
-        return list(iter_decisions(loaded, histories, as_of, eligible_participants, participants))
+        return list(iter_decisions(loaded, histories, as_of, eligible_participants, participants, judge_participants=judge_participants))
 
 
 def iter_decisions(
@@ -142,15 +144,25 @@ def iter_decisions(
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    judge_participants: bool = True,
 ) -> Iterator[Decision]:
     """``decide_batch`` as a stream: histories are read, decided and yielded a session at a time,
-    so a cohort of any size is decided in the memory of one session's histories."""
+    so a cohort of any size is decided in the memory of one session's histories. Companies see
+    the hired participants in ``participants`` judged by their own histories, as in ``decide``
+    (worked out once, at the first company), unless ``judge_participants=False``."""
     compiled = compile_contract(loaded)
     eligible = _eligible_map(eligible_participants)
+    judged: dict[str, date | None] | None = None
     pending: list[tuple] = []
     size = 0
     for h in histories:
-        p = _prepare(loaded, h, min(as_of, h.extracted) if as_of else None, eligible, participants)
+        seen = eligible
+        if judge_participants and participants and isinstance(h, CompanyHistory):
+            if judged is None:
+                judged = own_eligibility(loaded, participants, as_of, eligible)
+            seen = judged
+        p = _prepare(loaded, h, min(as_of, h.extracted) if as_of else None, seen, participants)
         if pending and size + len(p[-1]) > SESSION_FACTS:
             yield from _decide_session(loaded, compiled, pending)
             pending, size = [], 0
@@ -334,10 +346,12 @@ def evaluate_batch(
     participants: Mapping[str, ParticipantHistory] | None = None,
     *,
     evidence: bool = True,
+    judge_participants: bool = True,
 ) -> list[EvaluationResult]:
     """``evaluate`` for many histories, deciding them with ``decide_batch``: the same results, faster."""
     with collector_paused():
-        return [_explain(loaded, d, evidence) for d in iter_decisions(loaded, histories, as_of, eligible_participants, participants)]
+        decisions = iter_decisions(loaded, histories, as_of, eligible_participants, participants, judge_participants=judge_participants)
+        return [_explain(loaded, d, evidence) for d in decisions]
 
 
 def _explain(loaded: LoadedContract, d: Decision, evidence: bool) -> EvaluationResult:
@@ -839,8 +853,10 @@ def decide_view(
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    judge_participants: bool = True,
 ) -> DecisionView:
-    return _view(loaded, decide(loaded, history, as_of, eligible_participants, participants))
+    return _view(loaded, decide(loaded, history, as_of, eligible_participants, participants, judge_participants=judge_participants))
 
 
 def decide_view_batch(
@@ -849,11 +865,13 @@ def decide_view_batch(
     as_of: date | None = None,
     eligible_participants: Iterable[str] | Mapping[str, date | None] = (),
     participants: Mapping[str, ParticipantHistory] | None = None,
+    *,
+    judge_participants: bool = True,
 ) -> list[DecisionView]:
     """``decide_view`` for many histories, decided many to an engine session (``iter_decisions``):
     the same views, each as of ``as_of`` or its own earlier extraction date."""
     with collector_paused():
-        return [_view(loaded, d) for d in iter_decisions(loaded, histories, as_of, eligible_participants, participants)]
+        return [_view(loaded, d) for d in iter_decisions(loaded, histories, as_of, eligible_participants, participants, judge_participants=judge_participants)]
 
 
 def _view(loaded: LoadedContract, d: Decision) -> DecisionView:
@@ -939,7 +957,7 @@ def evaluate_cohort(
             tick(len(part))
     eligible = {h.participant: h.enrolment for h in participants if results[id(h)].eligibility.eligible}
     by_id = {h.participant: h for h in participants}  # a hire is verified by the participant's own history
-    for h, r in zip(companies, evaluate_batch(loaded, companies, as_of, eligible, by_id)):
+    for h, r in zip(companies, evaluate_batch(loaded, companies, as_of, eligible, by_id, judge_participants=False)):  # eligible: just worked out
         results[id(h)] = r
     if companies:
         tick(len(companies))

@@ -1154,6 +1154,11 @@ class _Hire:
         if self.rehire is not None and not m.rehires_pay:
             return f"a re-hire of {p} (first hired in hires[{self.rehire}]); the contract does not pay a re-hire (rehire_pays: false)"
         if met is not None and (self.until is None or self.until < met):
+            if self.chain and self.chain[-1][2] is None and self.until == self.extracted:  # the job goes on; the extract ends first
+                return (
+                    f"unverified: participant {p}'s history was extracted on {self.extracted}, before the retention day {met} "
+                    f"({m.weeks} weeks after the hire); its job with company {self.company} has no end, so a later extract can show it"
+                )
             return (
                 f"unverified: participant {p}'s history shows paid work with company {self.company} from {self.record.date} "
                 f"only until {self.until}, not still on {met} ({m.weeks} weeks after the hire)"

@@ -690,7 +690,7 @@ def run_case(
     eligible = {h.participant: h.enrolment for h in participants if by_id[id(h)].eligibility.eligible}
     by_participant = {h.participant: h for h in participants}  # hires are verified by the participants' employment
     companies = [h for h in histories if isinstance(h, CompanyHistory)]
-    by_id.update((id(h), v) for h, v in zip(companies, decide_view_batch(loaded, companies, as_of, eligible, by_participant)))
+    by_id.update((id(h), v) for h, v in zip(companies, decide_view_batch(loaded, companies, as_of, eligible, by_participant, judge_participants=False)))
     results = [by_id[id(h)] for h in histories]
     case = case_figures(loaded, histories, results, as_of, rate, rates=rates)
     return RunValues(
