@@ -216,3 +216,14 @@ def test_a_dry_run_with_a_database_that_does_not_exist_creates_none(capsys, tmp_
     capsys.readouterr()
     assert main([*base, "--database", str(empty)]) == 0
     assert capsys.readouterr().out == missing  # the same as against an empty ledger
+
+
+def test_a_bad_scenario_stops_business_case_before_its_report_is_printed(capsys, tmp_path):
+    from pbr_rules.cli import main
+
+    bad = tmp_path / "scenario.yaml"
+    bad.write_bytes(b"\x00\x01binary")
+    code = main(["business-case", "--cohort", str(ROOT / "fixtures/participants/101"), "--as-of", "2021-12-31", "--workers", "1",
+                 "--html", str(tmp_path / "r.html"), "--runs", "2", "--scenario", str(bad)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "") and "a control character (U+0000)" in err and not (tmp_path / "r.html").exists()

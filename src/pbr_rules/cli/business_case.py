@@ -89,6 +89,11 @@ def cmd_business_case(args) -> int:
     except InvalidOperation:
         print(f"--discount-rate {args.discount_rate!r}: give an annual rate between -0.5 and 1, e.g. 0.04", file=sys.stderr)
         return EXIT_USAGE
+    scenario = None
+    if args.html and args.runs:  # the scenario is read before any work: a bad file stops the command before the report is printed
+        from pbr_rules.finance import load_scenario
+
+        scenario = load_scenario(args.scenario)
     contracts = [load_checked_contract(c) for c in args.contract] if args.contract else _agreements(args.contracts)
     freeze_loaded()
     histories = load_cohorts(args.cohort)
@@ -109,12 +114,11 @@ def cmd_business_case(args) -> int:
     else:
         write_output({"json": to_json, "table": business_case_text}[args.format](report), args.output)
     if args.html:
-        from pbr_rules.finance import load_scenario, simulate
+        from pbr_rules.finance import simulate
         from pbr_rules.reports import write_report
 
         simulation = None
-        if args.runs:
-            scenario = load_scenario(args.scenario)
+        if scenario is not None:
             simulation = simulate(scenario, runs=args.runs, seed=args.seed, workers=args.workers, on_progress=Progress("simulating"))
         write_report(report, simulation, Path(args.html))
         print(f"wrote {args.html}", file=sys.stderr)
