@@ -220,3 +220,19 @@ def test_check_shows_the_warnings_of_pbr_validate(app, world):
     warnings = re.search(r'<ul id="warnings">(.*?)</ul>', resp.text, re.S).group(1)
     line = len(lowered.splitlines())
     assert f"Linje {line}:" in warnings and "milestones.job_13_weeks.measure.min_hours_per_week: 10 here, but the template&#39;s description" in warnings
+
+
+def test_a_draft_is_evaluated_in_a_draft_process_so_the_server_never_compiles_it(app, world):
+    # A review: each edited agreement's 'What changes' registered a ruleset (never freed by
+    # durable-rules) and filled the per-contract caches: 1.3-2 MB a draft, for ever.
+    from pbr_rules.evaluation import engine
+
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    before = set(engine._registered)
+    for value in ("46000", "47000"):
+        page = c.get("/app/agreements/dk-101-koebenhavn/try")
+        resp = c.post("/app/agreements/dk-101-koebenhavn/try",
+                      data={"yaml": text.replace('value: "36000"', f'value: "{value}"'), "csrf": csrf_of(page.text), "action": "changes", "cohort": "koebenhavn-1000.jsonl"})
+        assert resp.status_code == 200 and "job_13_weeks #1" in resp.text
+    assert set(engine._registered) - before <= {app.state.registry.get("dk-101-koebenhavn").ruleset_name}  # only the signed agreement, if it was not yet

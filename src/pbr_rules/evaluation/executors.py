@@ -18,8 +18,11 @@ the agreement once and refuses one whose content differs.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -111,3 +114,53 @@ def executor_for(scheduler: str | None, workers: int | None = 1) -> Iterator[Exe
         yield ex
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+
+
+# --- drafts -------------------------------------------------------------------------------------
+# A draft agreement (a text edited in the web workspace) is a new content hash: evaluating it
+# registers a ruleset, which durable-rules never frees, and fills the per-contract caches. In
+# a long-running server that is memory that only grows (a review measured 1.3-2 MB a draft).
+# So drafts are evaluated in a small pool of separate processes, each replaced after a few
+# drafts; the serving process never compiles one.
+
+DRAFT_PROCESSES = 2
+DRAFTS_PER_PROCESS = 8
+_drafts_lock = threading.Lock()
+_drafts: ProcessPoolExecutor | None = None
+
+
+def _draft_pool() -> ProcessPoolExecutor:
+    global _drafts
+    with _drafts_lock:
+        if _drafts is None:
+            _drafts = ProcessPoolExecutor(
+                max_workers=DRAFT_PROCESSES, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=DRAFTS_PER_PROCESS
+            )
+        return _drafts
+
+
+def evaluate_draft_cohort(draft, histories: list, as_of=None, *, timeout: float = 60.0) -> list:
+    """``evaluate_cohort(draft, histories, as_of)`` in a draft process (above), never in this one.
+    Raises ``DraftTimeout`` after ``timeout`` seconds (the process is then replaced)."""
+    from pbr_rules.evaluation.evaluator import evaluate_cohort
+
+    future = _draft_pool().submit(evaluate_cohort, draft, histories, as_of, workers=1)
+    try:
+        return future.result(timeout=timeout)
+    except FuturesTimeout:
+        _close_drafts()  # the busy process is not waited for: a new pool serves the next draft
+        raise DraftTimeout(_("the draft took longer than {seconds:g} seconds to evaluate; try a smaller cohort").format(seconds=timeout)) from None
+
+
+def _close_drafts() -> None:
+    global _drafts
+    with _drafts_lock:
+        pool, _drafts = _drafts, None
+    if pool is not None:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DraftTimeout(PbrError):
+    """A draft's evaluation ran past its time limit."""

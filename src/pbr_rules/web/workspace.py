@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
-from pbr_rules.evaluation import evaluate_cohort, limit_diagnostics
+from pbr_rules.evaluation import DraftTimeout, evaluate_cohort, evaluate_draft_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, load_cohorts, parse_yaml, read_agreement
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
@@ -339,9 +339,12 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                 elif histories is not None:
                     try:
                         before = evaluate_cohort(loaded, histories, None, workers=1)
-                        after = evaluate_cohort(new, histories, None, workers=1)
+                        # the draft in a draft process: its ruleset and caches never stay in this one (evaluation.executors)
+                        after = evaluate_draft_cohort(new, histories, None, timeout=ws.settings.heavy_time_limit_seconds)
                     except InputInvalid as exc:  # what the edited text names at evaluation (a comparison group) is wrong: shown on the page
                         return ws.page(request, "try.html", s, status=422, **{**context, "problems": list(exc.diagnostics), "other_problems": list(exc.diagnostics)})
+                    except DraftTimeout as exc:
+                        return ws.page(request, "try.html", s, status=503, **{**context, "whatif_error": str(exc)})
                     context["whatif"] = compare(loaded, new, before, after, None)
         return ws.page(request, "try.html", s, status=200 if not problems else 422, **context)
 
