@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -236,3 +237,26 @@ def test_a_draft_is_evaluated_in_a_draft_process_so_the_server_never_compiles_it
                       data={"yaml": text.replace('value: "36000"', f'value: "{value}"'), "csrf": csrf_of(page.text), "action": "changes", "cohort": "koebenhavn-1000.jsonl"})
         assert resp.status_code == 200 and "job_13_weeks #1" in resp.text
     assert set(engine._registered) - before <= {app.state.registry.get("dk-101-koebenhavn").ruleset_name}  # only the signed agreement, if it was not yet
+
+
+def test_an_as_of_beyond_the_calendar_is_a_message_not_a_500(app, world):
+    c = signed_in(app, world["fund"])
+    for day in ("9999-12-31", "0001-01-01"):
+        resp = c.get(f"/app/business-case?cohort=koebenhavn-1000.jsonl&as_of={day}")
+        assert resp.status_code == 200 and f"as of {day}: choose a date from" in resp.text and 'id="report"' not in resp.text
+
+
+def test_a_token_runs_at_most_its_share_of_heavy_pages_at_once(app, world):
+    # A review: 120 concurrent business cases of one token all ran, and other users waited 14 s.
+    from types import SimpleNamespace
+
+    c = signed_in(app, world["fund"])
+    ws = app.state.workspace
+    session = SimpleNamespace(token_id=app.state.tokens.lookup(world["fund"]).id)  # as the fund's session says
+    most = app.state.settings.max_heavy_per_token
+    with contextlib.ExitStack() as running:
+        for _ in range(most):
+            running.enter_context(ws.heavy(session))
+        resp = c.get("/app/business-case?cohort=koebenhavn-1000.jsonl&as_of=2021-12-31")
+        assert resp.status_code == 429 and resp.headers["retry-after"] == "10" and f"at most {most} at once" in resp.text
+    assert c.get("/app/business-case?cohort=koebenhavn-1000.jsonl&as_of=2021-12-31").status_code == 200

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -55,6 +56,10 @@ MAX_YAML = 500_000  # bytes of an edited agreement
 MAX_REASON = 2000
 
 
+class Busy(Exception):
+    """The token already runs as many heavy pages as it may (429)."""
+
+
 class Denied(Exception):
     """The signed-in token may not see or do this (403)."""
 
@@ -91,6 +96,27 @@ class Workspace:
         self.jobs: dict[str, SimulationJob] = {}
         self.lock = threading.Lock()
         self._cases: dict[tuple, Any] = {}
+        self._heavy: dict[str, int] = {}  # token id -> heavy pages it is computing now
+
+    @contextmanager
+    def heavy(self, session):
+        """A page that computes a business case or a what-if: at most ``PBR_MAX_HEAVY_PER_TOKEN``
+        at once per token (as the API's heavy requests), else ``Busy`` (a 429 page)."""
+        most = self.settings.max_heavy_per_token
+        with self.lock:
+            running = self._heavy.get(session.token_id, 0)
+            if running >= most:
+                raise Busy(f"{running} computations of yours are still running (at most {most} at once): wait for them, then reload")
+            self._heavy[session.token_id] = running + 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                left = self._heavy[session.token_id] - 1
+                if left:
+                    self._heavy[session.token_id] = left
+                else:
+                    del self._heavy[session.token_id]
 
     # --- state the API app keeps ------------------------------------------------------------------
 
@@ -197,6 +223,13 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     async def _denied(request: Request, exc: Denied):
         s = read_session(ws.secret, request.cookies.get(SESSION_COOKIE))
         return ws.page(request, "error.html", s, status=403, title="403", message=str(exc) or "not allowed")
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        s = read_session(ws.secret, request.cookies.get(SESSION_COOKIE))
+        resp = ws.page(request, "error.html", s, status=429, title="429", message=str(exc))
+        resp.headers["Retry-After"] = "10"
+        return resp
 
     @app.exception_handler(PageNotFound)  # the workspace's own: the API keeps answering problems for the ledger's NotFound
     async def _not_found(request: Request, exc: Exception):
@@ -338,9 +371,10 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                     context["whatif_refused"] = f"{loaded.contract.currency} -> {new.contract.currency}"
                 elif histories is not None:
                     try:
-                        before = evaluate_cohort(loaded, histories, None, workers=1)
-                        # the draft in a draft process: its ruleset and caches never stay in this one (evaluation.executors)
-                        after = evaluate_draft_cohort(new, histories, None, timeout=ws.settings.heavy_time_limit_seconds)
+                        with ws.heavy(s):
+                            before = evaluate_cohort(loaded, histories, None, workers=1)
+                            # the draft in a draft process: its ruleset and caches never stay in this one (evaluation.executors)
+                            after = evaluate_draft_cohort(new, histories, None, timeout=ws.settings.heavy_time_limit_seconds)
                     except InputInvalid as exc:  # what the edited text names at evaluation (a comparison group) is wrong: shown on the page
                         return ws.page(request, "try.html", s, status=422, **{**context, "problems": list(exc.diagnostics), "other_problems": list(exc.diagnostics)})
                     except DraftTimeout as exc:
@@ -360,24 +394,25 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
         day = _parse_day(as_of) or max((lc.contract.term.end for lc in contracts), default=date.today())
         chosen = cohort if cohort in files else ""
         report_html, error = None, None
+        ends = [lc.contract.term.end for lc in contracts]
+        earliest = min((lc.contract.term.start for lc in contracts), default=day)
+        latest = date(max(ends).year + 10, 12, 31) if ends else day
+        shown = chosen
+        if chosen and not earliest <= day <= latest:  # 9999-12-31 ran into the calendar's end (a 500)
+            error, chosen = f"as of {day}: choose a date from {earliest} (the first term's start) to {latest} (ten years after the last term ends)", ""
         if chosen:
             key = (chosen, day, tuple(lc.content_hash for lc in contracts))
             report = ws._cases.get(key)
             if report is None:
-                try:
-                    path = Path(ws.settings.cohorts) / chosen
-                    histories = load_cohorts([path])
-                    mine = {lc.contract.municipality.code for lc in contracts}
-                    histories = [h for h in histories if h.municipality in mine]
-                    report = business_case(contracts, histories, day, None, workers=1)
+                with ws.heavy(s):
+                    report, error = _business_case_of(ws, chosen, contracts, day)
+                if report is not None:
                     if len(ws._cases) >= 16:  # a few recent answers, not every date ever asked
                         ws._cases.pop(next(iter(ws._cases)))
                     ws._cases[key] = report
-                except PbrError as exc:
-                    error = str(exc)
             if report is not None:
                 report_html = _body_of(render_report(report, None))
-        return ws.page(request, "business_case.html", s, files=files, cohort=chosen, as_of=day, report_html=report_html, error=error,
+        return ws.page(request, "business_case.html", s, files=files, cohort=shown, as_of=day, report_html=report_html, error=error,
                        max_runs=ws.settings.max_simulation_runs)
 
     @router.post("/simulations")
@@ -551,6 +586,16 @@ def _line_and_evidence(ws: Workspace, claim):
         (ws.ledger.line_evidence(e.run_id, claim.payment_id) for e in reversed(claim.events) if e.run_id), None
     )
     return line, evidence
+
+
+def _business_case_of(ws: Workspace, chosen: str, contracts: list[LoadedContract], day: date):
+    """(the business case of the bundled cohort file ``chosen`` for ``contracts`` as of ``day``, None) or (None, why not)."""
+    try:
+        histories = load_cohorts([Path(ws.settings.cohorts) / chosen])
+        mine = {lc.contract.municipality.code for lc in contracts}
+        return business_case(contracts, [h for h in histories if h.municipality in mine], day, None, workers=1), None
+    except PbrError as exc:
+        return None, str(exc)
 
 
 def _parse_day(text: str) -> date | None:
