@@ -67,7 +67,12 @@ def test_roles_on_claims(api, tokens):
     missing = api.post("/v1/claims/dk-101-koebenhavn/nobody/x/1/approve", headers=m751)
     same = assert_error_shape(api.post(f"/v1/claims/{START}/dispute", json={"reason": "x"}, headers=m751), 403)
     assert other.status_code == 403 and {**other.json(), "instance": ""} == {**same, "instance": ""}  # the same answer but for the request id
-    assert missing.status_code == 404  # a claim nobody has is 404 for everyone
+    # Under another municipality's agreement, a claim that does not exist is the same 403 as one
+    # that does: whether Odense's participant reached a milestone is not København's to learn.
+    assert missing.status_code == 403 and {**missing.json(), "instance": ""} == {**same, "instance": ""}
+    assert api.get("/v1/claims/dk-101-koebenhavn/nobody/x/1", headers=m751).status_code == 403
+    assert api.post("/v1/claims/dk-101-koebenhavn/nobody/x/1/approve", headers=m101).status_code == 404  # its own: not there
+    assert api.get("/v1/claims/dk-101-koebenhavn/nobody/x/1", headers=fund).status_code == 404
     ok = api.post(f"/v1/claims/{START}/approve", headers=m101)
     assert ok.status_code == 200 and ok.json()["state"] == "approved"
     assert api.post(f"/v1/claims/{START}/pay", headers=m101).status_code == 403  # the fund pays

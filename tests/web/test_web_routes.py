@@ -169,6 +169,9 @@ def test_claims_actions_follow_the_roles(app, world):
     listed = m101.get("/app/claims").text
     assert f'data-claim="{own}"' in listed and "dk-751-aarhus" not in listed
     assert m101.get(f"/app/claims/{other}").status_code == 403
+    # a claim that does not exist under another municipality's agreement: the same 403, not a 404 (existence is not told)
+    ghost = other.rsplit("/", 1)[0] + "/99"
+    assert m101.get(f"/app/claims/{ghost}").status_code == 403 and m101.get(f"/app/claims/{own.rsplit('/', 1)[0]}/99").status_code == 404
     page = m101.get(f"/app/claims/{own}")
     token = csrf_of(page.text)
     assert m101.post(f"/app/claims/{other}/act", data={"action": "approve", "csrf": token}).status_code == 403

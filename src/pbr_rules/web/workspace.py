@@ -482,6 +482,10 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                        states=STATES, contracts=[lc.contract.id for lc in ws.visible(s)])
 
     def _claim(s: Session, claim_id: str):
+        if s.role == "municipality":  # before the ledger: whether another municipality's claim exists is not told (403 either way)
+            loaded = ws.registry.get(claim_id.split("/", 1)[0])
+            if loaded is None or loaded.contract.municipality.code != s.municipality:
+                raise Denied("this claim is not yours to see")
         try:
             claim = ws.ledger.claim(claim_id)
         except ClaimNotFound as exc:
