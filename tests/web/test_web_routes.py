@@ -263,3 +263,14 @@ def test_a_token_runs_at_most_its_share_of_heavy_pages_at_once(app, world):
         resp = c.get("/app/business-case?cohort=koebenhavn-1000.jsonl&as_of=2021-12-31")
         assert resp.status_code == 429 and resp.headers["retry-after"] == "10" and f"at most {most} at once" in resp.text
     assert c.get("/app/business-case?cohort=koebenhavn-1000.jsonl&as_of=2021-12-31").status_code == 200
+
+
+def test_problems_in_other_files_name_no_server_path(app, world):
+    # A review: "Problems in other files" showed absolute paths of the server's folders.
+    c = signed_in(app, world["m101"])
+    text = (CONTRACTS / "agreements" / "101-koebenhavn.yaml").read_text(encoding="utf-8")
+    edited = text.replace("extends: ../templates/vaekstpartnerskaber.yaml", "extends: ../templates/no-such-template.yaml")
+    page = c.get("/app/agreements/dk-101-koebenhavn/try")
+    resp = c.post("/app/agreements/dk-101-koebenhavn/try", data={"yaml": edited, "csrf": csrf_of(page.text), "action": "check"})
+    assert resp.status_code == 422 and "no-such-template.yaml" in resp.text
+    assert str(CONTRACTS.resolve()) not in resp.text and str(CONTRACTS.resolve().parent) not in resp.text

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pbr_rules.errors import ContractInvalid, InputInvalid, PbrError
+from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid, PbrError
 from pbr_rules.evaluation import DraftTimeout, evaluate_cohort, evaluate_draft_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, load_cohorts, parse_yaml, read_agreement
@@ -352,6 +352,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
             name = Path(loaded.path).name
             return Response(text.encode("utf-8"), media_type="application/yaml", headers={"Content-Disposition": f'attachment; filename="{name}"'})
         new, problems, warnings = _check(loaded, text)
+        problems = [_shown(ws, d) for d in problems]  # never the server's own paths
         here = Path(loaded.path).name
         own = [d for d in problems if Path(d.file).name == here or d.file.endswith(here)]
         other = [d for d in problems if d not in own]
@@ -590,6 +591,24 @@ def _line_and_evidence(ws: Workspace, claim):
         (ws.ledger.line_evidence(e.run_id, claim.payment_id) for e in reversed(claim.events) if e.run_id), None
     )
     return line, evidence
+
+
+def _shown(ws: Workspace, d: Diagnostic) -> Diagnostic:
+    """A problem in another file, named relative to the contracts or the cohorts folder (its
+    name alone elsewhere), and with those folders' paths left out of its words."""
+    roots = [(Path(ws.settings.contracts).resolve(), "contracts"), (Path(ws.settings.cohorts).resolve(), "cohorts")]
+
+    def public(text: str) -> str:
+        for root, name in roots:
+            text = text.replace(str(root), name)
+        return text
+
+    file = d.file
+    if file and not file.startswith("<"):
+        p = Path(file).resolve()
+        inside = [f"{name}/{p.relative_to(root).as_posix()}" for root, name in roots if p.is_relative_to(root)]
+        file = inside[0] if inside else p.name
+    return replace(d, file=file, message=public(d.message), hint=public(d.hint))
 
 
 def _business_case_of(ws: Workspace, chosen: str, contracts: list[LoadedContract], day: date):
