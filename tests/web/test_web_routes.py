@@ -209,8 +209,17 @@ def test_sign_out_needs_csrf_and_ends_the_session(app, world):
     c = signed_in(app, world["fund"])
     assert c.post("/app/sign-out", data={"csrf": "x"}).status_code == 403
     token = csrf_of(c.get("/app/agreements").text)
+    cookie = c.cookies.get("pbr_session")
+    assert cookie and TestClient(app, base_url="http://testserver", cookies={"pbr_session": cookie}).get("/app/agreements").status_code == 200  # the copy works before
     resp = c.post("/app/sign-out", data={"csrf": token}, follow_redirects=False)
     assert resp.status_code == 303 and 'pbr_session=""' in resp.headers["set-cookie"]
+    # A review replayed the signed-out cookie (and its CSRF token) and approved a claim: now the
+    # copy is refused too, by every worker process (the sign-out is kept beside the signing key).
+    replay = TestClient(app, base_url="http://testserver", raise_server_exceptions=False, cookies={"pbr_session": cookie})
+    assert replay.get("/app/agreements", follow_redirects=False).status_code == 303  # to sign-in
+    assert replay.post("/app/sign-out", data={"csrf": token}, follow_redirects=False).headers["location"].endswith("/app/sign-in")
+    other = signed_in(app, world["fund"])  # another session of the same token goes on
+    assert other.get("/app/agreements").status_code == 200
 
 
 def test_check_shows_the_warnings_of_pbr_validate(app, world):

@@ -20,6 +20,8 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,49 @@ class Secret:
 
     def sign(self, payload: bytes) -> str:
         return hmac.new(self.key, payload, hashlib.sha256).hexdigest()
+
+
+class SignedOut:
+    """Sessions signed out before they expired, so a copied cookie is refused after sign-out.
+
+    Kept in a small file beside the signing key (``<key file>.signed-out``, mode 0600), so
+    every worker process of ``pbr serve --workers N`` sees a sign-out; a line per session,
+    ``nonce expires``, and lines whose session has expired anyway are dropped when one is
+    added. Read again only when the file changed."""
+
+    def __init__(self, secret: Secret):
+        self.path = secret.path.with_name(secret.path.name + ".signed-out")
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._nonces: frozenset[str] = frozenset()
+
+    def add(self, session: Session, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self._lock:
+            lines = [ln for ln in self._lines() if int(ln.split()[1]) >= now] + [f"{session.nonce} {session.expires}"]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            with os.fdopen(fd, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            os.replace(tmp, self.path)
+
+    def __contains__(self, session: Session) -> bool:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return False
+        with self._lock:
+            if self._seen != (st.st_mtime_ns, st.st_size):
+                self._nonces = frozenset(ln.split()[0] for ln in self._lines())
+                self._seen = (st.st_mtime_ns, st.st_size)
+            return session.nonce in self._nonces
+
+    def _lines(self) -> list[str]:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return []
+        return [ln for ln in text.splitlines() if len(ln.split()) == 2 and ln.split()[1].isdigit()]
 
 
 def make_session(secret: Secret, token_id: str, token_hash: str, role: str, municipality: str | None, now: float | None = None) -> tuple[Session, str]:

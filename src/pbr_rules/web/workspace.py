@@ -43,6 +43,7 @@ from pbr_rules.web.session import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
     Secret,
+    SignedOut,
     Session,
     csrf_ok,
     csrf_token,
@@ -92,6 +93,7 @@ class Workspace:
     def __init__(self, app: FastAPI, secret_file: str | Path | None = None):
         self.app = app
         self.secret = Secret(secret_file)
+        self.signed_out = SignedOut(self.secret)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.jobs: dict[str, SimulationJob] = {}
         self.lock = threading.Lock()
@@ -136,7 +138,7 @@ class Workspace:
 
     def session(self, request: Request) -> Session:
         s = read_session(self.secret, request.cookies.get(SESSION_COOKIE))
-        if s is None:
+        if s is None or s in self.signed_out:  # a copy of a cookie signed out is refused too
             raise SignInNeeded()
         record = self.app.state.tokens.lookup_hash(s.token_hash)
         if record is None or record.id != s.token_id or (hasattr(record, "expired") and record.expired(date.today())):
@@ -268,6 +270,7 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
     def sign_out(request: Request, csrf: str = Form("", max_length=200)):
         s = ws.session(request)
         ws.check_csrf(s, csrf)
+        ws.signed_out.add(s)  # the session ends here, not only in this browser
         resp = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
         resp.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return resp
