@@ -227,3 +227,18 @@ def test_a_bad_scenario_stops_business_case_before_its_report_is_printed(capsys,
                  "--html", str(tmp_path / "r.html"), "--runs", "2", "--scenario", str(bad)])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "") and "a control character (U+0000)" in err and not (tmp_path / "r.html").exists()
+
+
+def test_a_draft_past_its_time_limit_is_stopped_and_the_next_one_is_evaluated():
+    from pbr_rules.evaluation import DraftTimeout, evaluate_draft_cohort
+    from pbr_rules.language.loader import load_history
+
+    path = ROOT / "contracts/agreements/101-koebenhavn.yaml"
+    kbh = load_contract(path)
+    people = [load_history(p, frozenset(kbh.codes.codes)) for p in sorted((ROOT / "fixtures/participants/101").glob("*.yaml"))[:3]]
+    text = path.read_text(encoding="utf-8").replace('value: "36000"', 'value: "46000"')
+    with pytest.raises(DraftTimeout):
+        evaluate_draft_cohort(text, str(path), path.parent, people, timeout=0.05)  # a process does not even start in that time
+    got = evaluate_draft_cohort(text, str(path), path.parent, people, timeout=120)
+    assert [r.subject.id for r in got] == [h.participant for h in people]
+    assert [r.contract.content_hash for r in got] != [kbh.content_hash] * 3  # the draft, not the signed agreement

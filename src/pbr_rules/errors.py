@@ -69,6 +69,18 @@ class InputInvalid(PbrError):
         self.warnings = tuple(warnings)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self):
+        # rebuilt from its diagnostics when it crosses a process boundary (a pool's worker raised
+        # it): the default would call the class with the message text, which is not diagnostics
+        return _rebuild, (type(self), self.diagnostics, self.warnings, self.__dict__)
+
+
+def _rebuild(cls: type, diagnostics: tuple, warnings: tuple, state: dict) -> InputInvalid:
+    exc = cls.__new__(cls)
+    InputInvalid.__init__(exc, diagnostics, warnings=warnings)
+    exc.__dict__.update(state)
+    return exc
+
 
 def _diag_order(d: Diagnostic):
     return (d.file, d.line, d.col, d.path, d.message)

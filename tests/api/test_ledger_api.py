@@ -71,7 +71,7 @@ def test_roles_on_claims(api, tokens):
     # that does: whether Odense's participant reached a milestone is not København's to learn.
     assert missing.status_code == 403 and {**missing.json(), "instance": ""} == {**same, "instance": ""}
     assert api.get("/v1/claims/dk-101-koebenhavn/nobody/x/1", headers=m751).status_code == 403
-    assert api.post("/v1/claims/dk-101-koebenhavn/nobody/x/1/approve", headers=m101).status_code == 404  # its own: not there
+    assert api.post("/v1/claims/dk-101-koebenhavn/nobody/x/1/approve", headers=m101).status_code == 403  # a municipality: 403 for any claim not its own
     assert api.get("/v1/claims/dk-101-koebenhavn/nobody/x/1", headers=fund).status_code == 404
     ok = api.post(f"/v1/claims/{START}/approve", headers=m101)
     assert ok.status_code == 200 and ok.json()["state"] == "approved"

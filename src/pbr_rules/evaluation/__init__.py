@@ -12,7 +12,7 @@ Python's cyclic garbage collector off while a batch is worked.
 from pbr_rules.evaluation.cohorts import CHUNK_SIZE, count_histories, evaluate_chunk, evaluate_stream, stream_cohort
 from pbr_rules.evaluation.engine import check_limits
 from pbr_rules.evaluation.evaluator import Decision, DecisionView, PayerView, PaymentView, SubjectView, TariffView, decide, decide_batch, decide_view, decide_view_batch, evaluate, evaluate_batch, evaluate_cohort, iter_decisions, total_of
-from pbr_rules.evaluation.executors import DaskExecutor, DraftTimeout, SchedulerUnavailable, evaluate_draft_cohort, executor_for
+from pbr_rules.evaluation.executors import DaskExecutor, DraftFailed, DraftTimeout, SchedulerUnavailable, evaluate_draft_cohort, executor_for
 from pbr_rules.evaluation.registry import Registry, limit_diagnostics, load_checked_contract
 from pbr_rules.evaluation.savings import (
     ComparisonProfile, cohort_savings, comparison_profile, load_benefit_rates, participant_savings, rates_for, rates_path, savings_by_month, week_thursday,
@@ -32,6 +32,6 @@ def __getattr__(name: str):
 __all__ = [
     "CHUNK_SIZE", "ComparisonProfile", "cohort_savings", "comparison_profile", "load_benefit_rates", "participant_savings", "rates_for", "rates_path", "savings_by_month", "week_thursday", "DaskExecutor", "Decision", "DecisionView", "PayerView", "PaymentView", "SubjectView", "TariffView", "Registry", "SchedulerUnavailable", "check_limits", "count_histories",
     "decide", "decide_batch", "decide_view", "decide_view_batch", "evaluate", "evaluate_batch", "evaluate_chunk", "evaluate_cohort", "evaluate_stream",
-    "DraftTimeout", "evaluate_draft_cohort", "executor_for", "find_scenario_files", "iter_decisions", "limit_diagnostics", "load_checked_contract", "load_scenarios",
+    "DraftFailed", "DraftTimeout", "evaluate_draft_cohort", "executor_for", "find_scenario_files", "iter_decisions", "limit_diagnostics", "load_checked_contract", "load_scenarios",
     "run_scenario", "run_scenario_file", "stream_cohort", "total_of",
 ]

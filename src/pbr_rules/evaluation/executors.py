@@ -21,8 +21,11 @@ from __future__ import annotations
 import multiprocessing
 import re
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -120,47 +123,54 @@ def executor_for(scheduler: str | None, workers: int | None = 1) -> Iterator[Exe
 # A draft agreement (a text edited in the web workspace) is a new content hash: evaluating it
 # registers a ruleset, which durable-rules never frees, and fills the per-contract caches. In
 # a long-running server that is memory that only grows (a review measured 1.3-2 MB a draft).
-# So drafts are evaluated in a small pool of separate processes, each replaced after a few
-# drafts; the serving process never compiles one.
+# So each draft is evaluated in a process of its own, started for it and ended after it: the
+# serving process never compiles one, and a draft that runs too long is stopped without
+# touching anyone else's. The draft crosses as its text (it is built again there) and the
+# results come back as JSON; at most DRAFT_PROCESSES run at once.
 
 DRAFT_PROCESSES = 2
-DRAFTS_PER_PROCESS = 8
-_drafts_lock = threading.Lock()
-_drafts: ProcessPoolExecutor | None = None
-
-
-def _draft_pool() -> ProcessPoolExecutor:
-    global _drafts
-    with _drafts_lock:
-        if _drafts is None:
-            _drafts = ProcessPoolExecutor(
-                max_workers=DRAFT_PROCESSES, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=DRAFTS_PER_PROCESS
-            )
-        return _drafts
-
-
-def evaluate_draft_cohort(draft, histories: list, as_of=None, *, timeout: float = 60.0) -> list:
-    """``evaluate_cohort(draft, histories, as_of)`` in a draft process (above), never in this one.
-    Raises ``DraftTimeout`` after ``timeout`` seconds (the process is then replaced)."""
-    from pbr_rules.evaluation.evaluator import evaluate_cohort
-
-    future = _draft_pool().submit(evaluate_cohort, draft, histories, as_of, workers=1)
-    try:
-        return future.result(timeout=timeout)
-    except FuturesTimeout:
-        _close_drafts()  # the busy process is not waited for: a new pool serves the next draft
-        raise DraftTimeout(_("the draft took longer than {seconds:g} seconds to evaluate; try a smaller cohort").format(seconds=timeout)) from None
-
-
-def _close_drafts() -> None:
-    global _drafts
-    with _drafts_lock:
-        pool, _drafts = _drafts, None
-    if pool is not None:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+_draft_slots = threading.BoundedSemaphore(DRAFT_PROCESSES)
 
 
 class DraftTimeout(PbrError):
-    """A draft's evaluation ran past its time limit."""
+    """A draft's evaluation could not start or finish within its time limit."""
+
+
+class DraftFailed(PbrError):
+    """The process evaluating a draft ended without an answer."""
+
+
+def _draft_job(text: str, file: str, base_dir: str, histories: list, as_of) -> list[str]:
+    from pbr_rules.evaluation.evaluator import evaluate_cohort
+    from pbr_rules.language import contract_from_source, parse_yaml
+
+    loaded = contract_from_source(parse_yaml(text, file=file), base_dir=Path(base_dir))
+    return [r.model_dump_json() for r in evaluate_cohort(loaded, histories, as_of, workers=1)]
+
+
+def evaluate_draft_cohort(text: str, file: str, base_dir: str | Path, histories: list, as_of=None, *, timeout: float = 60.0) -> list:
+    """``evaluate_cohort`` of the agreement ``text`` (as if it were ``file`` in ``base_dir``) in
+    a process of its own (above). Its problems come back as the same exceptions
+    (``ContractInvalid``...); ``DraftTimeout`` past ``timeout`` seconds (waiting for a free slot
+    included), ``DraftFailed`` if the process died."""
+    from pbr_rules.models.results import EvaluationResult
+
+    started = time.monotonic()
+    if not _draft_slots.acquire(timeout=timeout):
+        raise DraftTimeout(_("the draft took longer than {seconds:g} seconds to evaluate; try a smaller cohort").format(seconds=timeout))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        future = pool.submit(_draft_job, text, file, str(base_dir), histories, as_of)
+        try:
+            payload = future.result(timeout=max(0.1, timeout - (time.monotonic() - started)))
+        except FuturesTimeout:
+            raise DraftTimeout(_("the draft took longer than {seconds:g} seconds to evaluate; try a smaller cohort").format(seconds=timeout)) from None
+        except BrokenProcessPool:
+            raise DraftFailed(_("the process evaluating the draft ended without an answer; try again")) from None
+    finally:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()  # this draft's own process only
+        pool.shutdown(wait=False, cancel_futures=True)
+        _draft_slots.release()
+    return [EvaluationResult.model_validate_json(t) for t in payload]

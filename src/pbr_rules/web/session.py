@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -26,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger("pbr_rules.web")
 SESSION_COOKIE = "pbr_session"
 SIGNIN_COOKIE = "pbr_signin"
 SECRET_ENV = "PBR_WEB_SECRET_FILE"
@@ -75,43 +78,62 @@ class SignedOut:
     """Sessions signed out before they expired, so a copied cookie is refused after sign-out.
 
     Kept in a small file beside the signing key (``<key file>.signed-out``, mode 0600), so
-    every worker process of ``pbr serve --workers N`` sees a sign-out; a line per session,
-    ``nonce expires``, and lines whose session has expired anyway are dropped when one is
-    added. Read again only when the file changed."""
+    every worker process of ``pbr serve --workers N`` sees a sign-out: a line per session,
+    ``nonce expires``. A sign-out rewrites it under an exclusive lock (``.lock`` beside it,
+    shared by the processes) and drops the lines whose session has expired anyway; readers
+    read it again when it is replaced. A line that cannot be read is skipped. If the folder
+    cannot be written (a read-only secret mount), the sign-out is logged and the cookie is
+    still cleared."""
 
     def __init__(self, secret: Secret):
         self.path = secret.path.with_name(secret.path.name + ".signed-out")
         self._lock = threading.Lock()
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._nonces: frozenset[str] = frozenset()
 
-    def add(self, session: Session, now: float | None = None) -> None:
+    def add(self, session: Session, now: float | None = None) -> bool:
+        """Record the sign-out; False (logged) when the file cannot be written."""
         now = time.time() if now is None else now
-        with self._lock:
-            lines = [ln for ln in self._lines() if int(ln.split()[1]) >= now] + [f"{session.nonce} {session.expires}"]
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(fd, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            os.replace(tmp, self.path)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # every process: read, add, write back, one at a time
+                lines = [f"{n} {e}" for n, e in self._entries() if e >= now] + [f"{session.nonce} {session.expires}"]
+                tmp_fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+                with os.fdopen(tmp_fd, "w", encoding="ascii") as f:
+                    f.write("\n".join(lines) + "\n")
+                os.replace(tmp, self.path)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.error("cannot record a sign-out in %s (%s): that session's cookie is cleared, but a copy of it stays valid until it expires", self.path, exc)
+            return False
+        return True
 
     def __contains__(self, session: Session) -> bool:
         try:
             st = self.path.stat()
-        except FileNotFoundError:
+        except OSError:
             return False
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)  # each sign-out replaces the file: a new inode
         with self._lock:
-            if self._seen != (st.st_mtime_ns, st.st_size):
-                self._nonces = frozenset(ln.split()[0] for ln in self._lines())
-                self._seen = (st.st_mtime_ns, st.st_size)
+            if self._seen != seen:
+                self._nonces = frozenset(n for n, _ in self._entries())
+                self._seen = seen
             return session.nonce in self._nonces
 
-    def _lines(self) -> list[str]:
+    def _entries(self) -> list[tuple[str, int]]:
         try:
-            text = self.path.read_text()
-        except FileNotFoundError:
+            text = self.path.read_bytes().decode("ascii", "replace")
+        except OSError:
             return []
-        return [ln for ln in text.splitlines() if len(ln.split()) == 2 and ln.split()[1].isdigit()]
+        out = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
+                out.append((parts[0], int(parts[1])))
+        return out
 
 
 def make_session(secret: Secret, token_id: str, token_hash: str, role: str, municipality: str | None, now: float | None = None) -> tuple[Session, str]:

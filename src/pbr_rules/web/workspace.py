@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid, PbrError
-from pbr_rules.evaluation import DraftTimeout, evaluate_cohort, evaluate_draft_cohort, limit_diagnostics
+from pbr_rules.evaluation import DraftFailed, DraftTimeout, evaluate_cohort, evaluate_draft_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
 from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, load_cohorts, parse_yaml, read_agreement
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
@@ -378,10 +378,13 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                         with ws.heavy(s):
                             before = evaluate_cohort(loaded, histories, None, workers=1)
                             # the draft in a draft process: its ruleset and caches never stay in this one (evaluation.executors)
-                            after = evaluate_draft_cohort(new, histories, None, timeout=ws.settings.heavy_time_limit_seconds)
+                            folder = Path(loaded.path).resolve().parent
+                            after = evaluate_draft_cohort(text, str(folder / Path(loaded.path).name), folder, histories, None,
+                                                          timeout=ws.settings.heavy_time_limit_seconds)
                     except InputInvalid as exc:  # what the edited text names at evaluation (a comparison group) is wrong: shown on the page
-                        return ws.page(request, "try.html", s, status=422, **{**context, "problems": list(exc.diagnostics), "other_problems": list(exc.diagnostics)})
-                    except DraftTimeout as exc:
+                        shown = [_shown(ws, d) for d in exc.diagnostics]
+                        return ws.page(request, "try.html", s, status=422, **{**context, "problems": shown, "other_problems": shown})
+                    except (DraftTimeout, DraftFailed) as exc:
                         return ws.page(request, "try.html", s, status=503, **{**context, "whatif_error": str(exc)})
                     context["whatif"] = compare(loaded, new, before, after, None)
         return ws.page(request, "try.html", s, status=200 if not problems else 422, **context)
@@ -486,13 +489,11 @@ def install_workspace(app: FastAPI, secret_file: str | Path | None = None) -> Wo
                        states=STATES, contracts=[lc.contract.id for lc in ws.visible(s)])
 
     def _claim(s: Session, claim_id: str):
-        if s.role == "municipality":  # before the ledger: whether another municipality's claim exists is not told (403 either way)
-            loaded = ws.registry.get(claim_id.split("/", 1)[0])
-            if loaded is None or loaded.contract.municipality.code != s.municipality:
-                raise Denied("this claim is not yours to see")
         try:
             claim = ws.ledger.claim(claim_id)
         except ClaimNotFound as exc:
+            if s.role == "municipality":  # 403 whether it exists or not: another municipality's claims are not told
+                raise Denied("this claim is not yours to see") from None
             raise PageNotFound(str(exc)) from None
         if s.role == "municipality" and claim.municipality != s.municipality:
             raise Denied("this claim is not yours to see")

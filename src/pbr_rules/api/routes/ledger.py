@@ -34,7 +34,7 @@ from pbr_rules.api.errors import ApiError
 from pbr_rules.api.schemas import request_body, responses
 from pbr_rules.errors import Diagnostic, InputInvalid
 from pbr_rules.language import Source, canonical_json, diagnostics_from
-from pbr_rules.ledger import ACTION_ROLES, STATES, ClaimView, Idempotency, RecordedRun
+from pbr_rules.ledger import ACTION_ROLES, STATES, ClaimView, Idempotency, NotFound, RecordedRun
 from pbr_rules.models.common import ISODate, Strict
 
 settlements = APIRouter(prefix="/settlements", tags=["ledger"])
@@ -74,14 +74,16 @@ def _may_see_municipality(principal: Principal, municipality: str | None) -> Non
         raise forbidden()
 
 
-def _may_ask_for_claim(principal: Principal, registry, claim_id: str) -> None:
-    """A municipality asks only for claims under its own agreements: refused (403) before the
-    ledger is looked in, so whether another municipality's claim exists is never told (a claim
-    id names a participant and a milestone). The claim's own municipality is checked after too."""
+def _may_ask_for_claim(principal: Principal, ledger, claim_id: str) -> None:
+    """A municipality is answered 403 for any claim that is not its own, whether it exists or
+    not (a claim id names a participant and a milestone: that another municipality's exists is
+    not for it to learn); the ledger's own record of the claim's municipality decides."""
     if principal.role == "municipality":
-        loaded = registry.get(claim_id.split("/", 1)[0])
-        if loaded is None or loaded.contract.municipality.code != principal.municipality:
-            raise forbidden()
+        try:
+            claim = ledger.claim(claim_id)
+        except NotFound:
+            raise forbidden() from None
+        _may_see_municipality(principal, claim.municipality)
 
 
 # --- settlements ------------------------------------------------------------------------------
@@ -218,7 +220,6 @@ def _action_route(action: str):
 
     def take_action(
         ledger: LedgerDep,
-        registry: RegistryDep,
         claim_id: Annotated[str, Path(max_length=400)],
         principal: Principal = role,
         body: Annotated[ClaimActionBody | None, Body()] = None,
@@ -228,7 +229,7 @@ def _action_route(action: str):
         if body.clear and action != "dispute":
             raise ApiError(422, "'clear' applies to dispute only", [{"path": "clear", "message": "only for dispute", "hint": ""}])
         act = "clear" if body.clear else action
-        _may_ask_for_claim(principal, registry, claim_id)
+        _may_ask_for_claim(principal, ledger, claim_id)
 
         def allowed(claim: ClaimView) -> None:
             _may_see_municipality(principal, claim.municipality)
@@ -262,9 +263,9 @@ for _action in ACTION_ROLES:
 
 
 @claims.get("/{claim_id:path}", responses=responses(401, 403, 404, 503))
-def get_claim(principal: AnyReader, ledger: LedgerDep, registry: RegistryDep, claim_id: Annotated[str, Path(max_length=400)]) -> Response:
+def get_claim(principal: AnyReader, ledger: LedgerDep, claim_id: Annotated[str, Path(max_length=400)]) -> Response:
     """One claim with every event of its history (who, when, why, the amounts after each)."""
-    _may_ask_for_claim(principal, registry, claim_id)
+    _may_ask_for_claim(principal, ledger, claim_id)
     claim = ledger.claim(claim_id)
     _may_see_municipality(principal, claim.municipality)
     return _json(claim_body(claim))
