@@ -15,7 +15,7 @@ from pathlib import Path
 from pbr_rules.api.bodies import check_values
 from pbr_rules.errors import ContractInvalid, Diagnostic
 from pbr_rules.evaluation import limit_diagnostics
-from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, parse_yaml, read_agreement
+from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, parse_yaml, read_agreement, relative_diagnostic
 
 REQUEST_FILE = "<request>"
 
@@ -44,13 +44,7 @@ def check_posted_contract(text: str, contracts_root: Path, *, max_bytes: int, co
 
 
 def _public(d: Diagnostic, virtual: str, root: Path) -> Diagnostic:
-    def hide(text: str) -> str:
-        return text.replace(virtual, REQUEST_FILE).replace(str(root) + "/", "").replace(str(root), ".")
-
-    file = d.file
-    if file == virtual:
-        file = REQUEST_FILE
-    elif file:
-        p = Path(file)
-        file = str(p.resolve().relative_to(root)) if p.is_absolute() and p.resolve().is_relative_to(root) else p.name
-    return Diagnostic(file=file, line=d.line, col=d.col, path=d.path, message=hide(d.message), hint=hide(d.hint), severity=d.severity)
+    """The posted text named ``<request>``, other files relative to the contracts folder."""
+    d = Diagnostic(file=REQUEST_FILE if d.file == virtual else d.file, line=d.line, col=d.col, path=d.path,
+                   message=d.message.replace(virtual, REQUEST_FILE), hint=d.hint.replace(virtual, REQUEST_FILE), severity=d.severity)
+    return relative_diagnostic(d, [(root, "")])

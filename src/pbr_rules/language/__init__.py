@@ -25,6 +25,7 @@ from pbr_rules.language.loader import (
     load_history,
     load_template,
     read_agreement,
+    relative_diagnostic,
     require_kind,
 )
 from pbr_rules.language.checks import suggest
@@ -66,6 +67,7 @@ __all__ = [
     "LoadedContract",
     "parse_yaml",
     "read_agreement",
+    "relative_diagnostic",
     "require_kind",
     "SCHEMA_DIR",
     "Source",

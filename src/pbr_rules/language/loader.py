@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
@@ -287,6 +287,30 @@ def files_inside(source: Source, base: Path, root: Path, *others: Path) -> None:
                 )
     if problems:
         raise ContractInvalid(problems)
+
+
+def relative_diagnostic(d: Diagnostic, roots: Sequence[tuple[Path, str]]) -> Diagnostic:
+    """``d`` as a service shows it: its file relative to the first of ``roots`` (resolved folder,
+    label) holding it, as ``label/relative`` (just ``relative`` for an empty label), or its name
+    alone elsewhere; those folders' paths in its words replaced the same way (an empty label's
+    folder itself by '.'). Never the server's own paths."""
+
+    def words(text: str) -> str:
+        for root, label in roots:
+            text = text.replace(str(root) + "/", f"{label}/" if label else "").replace(str(root), label or ".")
+        return text
+
+    file = d.file
+    if file and not file.startswith("<"):
+        p = Path(file)
+        held = [(root, label) for root, label in roots if p.is_absolute() and p.resolve().is_relative_to(root)]
+        if held:
+            root, label = held[0]
+            rel = p.resolve().relative_to(root).as_posix()
+            file = f"{label}/{rel}" if label else rel
+        else:
+            file = p.name
+    return Diagnostic(file=file, line=d.line, col=d.col, path=d.path, message=words(d.message), hint=words(d.hint), severity=d.severity)
 
 
 def _template_of(source: Source, base_dir: Path | None) -> tuple[Source | None, str | None]:

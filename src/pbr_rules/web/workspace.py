@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pbr_rules.errors import ContractInvalid, Diagnostic, InputInvalid, PbrError
 from pbr_rules.evaluation import DraftFailed, DraftTimeout, evaluate_cohort, evaluate_draft_cohort, limit_diagnostics
 from pbr_rules.finance import business_case, load_scenario, simulate
-from pbr_rules.language import LoadedContract, agreement_warnings, contract_from_source, files_inside, load_cohorts, parse_yaml, read_agreement
+from pbr_rules.language import (
+    LoadedContract,
+    agreement_warnings,
+    contract_from_source,
+    files_inside,
+    load_cohorts,
+    parse_yaml,
+    read_agreement,
+    relative_diagnostic,
+)
 from pbr_rules.lawyers import compare, diff_contracts, load_changelog, render_contract
 from pbr_rules.ledger import ACTION_ROLES, ALLOWED_FROM, STATES, TransitionRefused
 from pbr_rules.ledger import NotFound as ClaimNotFound
@@ -598,21 +607,8 @@ def _line_and_evidence(ws: Workspace, claim):
 
 
 def _shown(ws: Workspace, d: Diagnostic) -> Diagnostic:
-    """A problem in another file, named relative to the contracts or the cohorts folder (its
-    name alone elsewhere), and with those folders' paths left out of its words."""
-    roots = [(Path(ws.settings.contracts).resolve(), "contracts"), (Path(ws.settings.cohorts).resolve(), "cohorts")]
-
-    def public(text: str) -> str:
-        for root, name in roots:
-            text = text.replace(str(root), name)
-        return text
-
-    file = d.file
-    if file and not file.startswith("<"):
-        p = Path(file).resolve()
-        inside = [f"{name}/{p.relative_to(root).as_posix()}" for root, name in roots if p.is_relative_to(root)]
-        file = inside[0] if inside else p.name
-    return replace(d, file=file, message=public(d.message), hint=public(d.hint))
+    """A problem as the page shows it: files relative to the contracts or cohorts folder, never the server's paths."""
+    return relative_diagnostic(d, [(Path(ws.settings.contracts).resolve(), "contracts"), (Path(ws.settings.cohorts).resolve(), "cohorts")])
 
 
 def _business_case_of(ws: Workspace, chosen: str, contracts: list[LoadedContract], day: date):
